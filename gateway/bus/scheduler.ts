@@ -1,0 +1,430 @@
+/**
+ * One scheduler per bus. On RS-485 only one transaction may be on the line at a time (Modbus over
+ * Serial Line v1.02 section 2.1: single master, the master waits for each reply), so the
+ * scheduler is a single loop that always does the most urgent thing next:
+ *   1. queued writes (a technician switching a lamp should not wait behind a poll cycle),
+ *   2. the device whose next poll is due first (staggered at start so devices do not all fire
+ *      at once), its reads coalesced by read-planner.ts.
+ * Dead devices are probed with backoff (device-health.ts) so they cost the others little.
+ * Modbus TCP endpoints use the same loop: one connection, one transaction at a time, which is
+ * what most devices and serial gateways behind them can take.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { ModbusClient, type TransactionResult } from '../../drivers/modbus/client.js';
+import { ModbusError, isModbusError } from '../../drivers/modbus/errors.js';
+import type { ModbusRequest } from '../../drivers/modbus/pdu.js';
+import { SerialTransport } from '../../drivers/transport/serial.js';
+import { TcpTransport } from '../../drivers/transport/tcp.js';
+import type { Transport } from '../../drivers/transport/transport.js';
+import { decodePoint } from '../profiles/point-codec.js';
+import type { ResolvedPoint } from '../profiles/types.js';
+import { TransactionStats } from './counters.js';
+import { DEFAULT_HEALTH_POLICY, DeviceHealthTracker, type HealthPolicy } from './device-health.js';
+import { planDevice, type ReadRequestPlan } from './read-planner.js';
+import { rtuWireCost, tcpWireCost, type WireCostModel } from './wire-cost.js';
+import { encodeWrite } from './write-encoder.js';
+import type {
+  BusConfig,
+  BusCounters,
+  BusDeviceConfig,
+  DevicePollResult,
+  PointReading,
+  PointValue,
+} from './types.js';
+
+export interface BusSchedulerOptions {
+  config: BusConfig;
+  devices: BusDeviceConfig[];
+  logger: Logger;
+  /** false = one request per point span (the reference schedule the benchmark compares with). */
+  coalesce?: boolean;
+  /** Slave turnaround assumed by the wire-cost model, ms. */
+  turnaroundMs?: number;
+  healthPolicy?: HealthPolicy;
+  /** Tests inject a transport (e.g. the mock); production builds one from `config`. */
+  transport?: Transport;
+}
+
+type PollListener = (result: DevicePollResult) => void;
+
+interface DeviceState {
+  config: BusDeviceConfig;
+  plan: ReadRequestPlan[];
+  health: DeviceHealthTracker;
+  stats: TransactionStats;
+  nextDueMs: number;
+  lastSuccessMs: number | null;
+  points: Map<string, ResolvedPoint>;
+}
+
+interface QueuedWrite {
+  device: DeviceState;
+  point: ResolvedPoint;
+  value: PointValue;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** Errors of the scheduler itself (bad write requests), distinct from wire errors. */
+export class BusError extends Error {
+  override readonly name = 'BusError';
+  constructor(
+    readonly code:
+      'BUS_UNKNOWN_DEVICE' | 'BUS_UNKNOWN_POINT' | 'BUS_NOT_WRITABLE' | 'BUS_OUT_OF_RANGE' | 'BUS_STOPPED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Errors worth another attempt right away: the line was noisy, not the request wrong. */
+const RETRYABLE = new Set([
+  'MODBUS_TIMEOUT',
+  'MODBUS_CRC',
+  'MODBUS_TRUNCATED',
+  'MODBUS_WRONG_UNIT',
+  'MODBUS_MALFORMED',
+]);
+
+export class BusScheduler {
+  private readonly devices = new Map<string, DeviceState>();
+  private readonly listeners = new Set<PollListener>();
+  private readonly writes: QueuedWrite[] = [];
+  private readonly stats = new TransactionStats();
+  private readonly costModel: WireCostModel;
+  private client: ModbusClient | undefined;
+  private transport: Transport | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private startedAtMs = 0;
+  private busyMs = 0;
+
+  constructor(private readonly options: BusSchedulerOptions) {
+    const turnaround = options.turnaroundMs ?? 2;
+    const { config } = options;
+    this.costModel = config.kind === 'tcp' ? tcpWireCost() : rtuWireCost(config.serial, turnaround);
+  }
+
+  get id(): string {
+    return this.options.config.id;
+  }
+
+  onPoll(listener: PollListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The read requests each device is polled with (for diagnostics and tests). */
+  plans(): Map<string, ReadRequestPlan[]> {
+    return new Map([...this.devices].map(([id, d]) => [id, d.plan]));
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const { config, devices, logger } = this.options;
+    const now = performance.now();
+    devices.forEach((device, index) => {
+      const plan = planDevice(device.profile, this.costModel, { coalesce: this.options.coalesce ?? true });
+      // Stagger first polls across one interval so a bus of many devices does not burst at start.
+      const stagger = devices.length > 1 ? (device.pollIntervalMs * index) / devices.length : 0;
+      this.devices.set(device.id, {
+        config: device,
+        plan,
+        health: new DeviceHealthTracker(
+          device.pollIntervalMs,
+          this.options.healthPolicy ?? DEFAULT_HEALTH_POLICY,
+        ),
+        stats: new TransactionStats(),
+        nextDueMs: now + stagger,
+        lastSuccessMs: null,
+        points: new Map(device.profile.points.map((p) => [p.key, p])),
+      });
+      logger.debug({ bus: config.id, device: device.id, requests: plan.length }, 'read plan');
+    });
+    this.transport = this.options.transport ?? createTransport(config);
+    this.client = new ModbusClient({
+      transport: this.transport,
+      framing: config.kind === 'tcp' ? 'tcp' : 'rtu',
+      ...(config.kind === 'tcp' ? {} : { serial: config.serial }),
+      ...(config.kind === 'rtu' && config.frameSilenceMs !== undefined
+        ? { frameSilenceMs: config.frameSilenceMs }
+        : {}),
+    });
+    this.running = true;
+    this.startedAtMs = performance.now();
+    await this.openTransport();
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    for (const write of this.writes.splice(0))
+      write.reject(new BusError('BUS_STOPPED', `bus ${this.id} stopped`));
+    await this.client?.close();
+    await this.transport?.close().catch(() => undefined);
+  }
+
+  /** Writes one point in engineering units through the profile's writable definition. */
+  write(deviceId: string, pointKey: string, value: PointValue): Promise<void> {
+    const device = this.devices.get(deviceId);
+    if (!device)
+      return Promise.reject(new BusError('BUS_UNKNOWN_DEVICE', `no device ${deviceId} on bus ${this.id}`));
+    const point = device.points.get(pointKey);
+    if (!point)
+      return Promise.reject(new BusError('BUS_UNKNOWN_POINT', `device ${deviceId} has no point ${pointKey}`));
+    if (!point.writable)
+      return Promise.reject(new BusError('BUS_NOT_WRITABLE', `point ${deviceId}/${pointKey} is read-only`));
+    if (
+      typeof value === 'number' &&
+      ((point.min !== null && value < point.min) || (point.max !== null && value > point.max))
+    ) {
+      return Promise.reject(
+        new BusError(
+          'BUS_OUT_OF_RANGE',
+          `${value} is outside ${point.min}..${point.max} for ${deviceId}/${pointKey}`,
+        ),
+      );
+    }
+    if (!this.running) return Promise.reject(new BusError('BUS_STOPPED', `bus ${this.id} is not running`));
+    return new Promise((resolve, reject) => {
+      this.writes.push({ device, point, value, resolve, reject });
+      this.wake?.();
+    });
+  }
+
+  counters(): BusCounters {
+    const elapsed = performance.now() - this.startedAtMs;
+    return {
+      busId: this.id,
+      ...this.stats.snapshot(),
+      utilisation: this.startedAtMs === 0 || elapsed <= 0 ? 0 : Math.min(1, this.busyMs / elapsed),
+      devices: [...this.devices.values()].map((d) => ({
+        deviceId: d.config.id,
+        ...d.stats.snapshot(),
+        health: d.health.health,
+        consecutiveFailures: d.health.consecutiveFailures,
+        effectiveIntervalMs: d.health.intervalMs,
+        lastSuccessMonotonicMs: d.lastSuccessMs,
+      })),
+    };
+  }
+
+  private async openTransport(): Promise<void> {
+    if (!this.transport || this.transport.isOpen) return;
+    try {
+      await this.transport.open();
+      this.options.logger.info({ bus: this.id, endpoint: this.transport.description }, 'bus open');
+    } catch (error) {
+      // A missing port is not fatal: the loop keeps retrying, and every poll meanwhile reports
+      // the failure, so the devices go dead and the alarms downstream see communication loss.
+      this.options.logger.error({ bus: this.id, err: error }, 'bus could not be opened; retrying');
+    }
+  }
+
+  private async run(): Promise<void> {
+    let lastOpenAttempt = performance.now();
+    while (this.running) {
+      if (this.transport && !this.transport.isOpen && performance.now() - lastOpenAttempt > 2_000) {
+        lastOpenAttempt = performance.now();
+        await this.openTransport();
+      }
+      const write = this.writes.shift();
+      if (write) {
+        await this.executeWrite(write);
+        continue;
+      }
+      const device = this.nextDue();
+      if (!device) {
+        await this.sleep(1_000);
+        continue;
+      }
+      const waitMs = device.nextDueMs - performance.now();
+      if (waitMs > 0) {
+        await this.sleep(waitMs);
+        continue; // a write may have arrived, or stop() was called
+      }
+      await this.pollDevice(device);
+    }
+  }
+
+  private nextDue(): DeviceState | undefined {
+    let next: DeviceState | undefined;
+    for (const device of this.devices.values()) if (!next || device.nextDueMs < next.nextDueMs) next = device;
+    return next;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  private async pollDevice(device: DeviceState): Promise<void> {
+    const startedMono = performance.now();
+    const wallTimeMs = Date.now();
+    const readings: PointReading[] = [];
+    const errors: Array<{ code: string; message: string }> = [];
+    const dead = device.health.isDead;
+    // A dead device gets one probe: its first request. Only a healthy device gets retries, so a
+    // failing one costs its neighbours at most one timeout per request.
+    const requests = dead ? device.plan.slice(0, 1) : device.plan;
+    const retries = device.health.health === 'healthy' ? device.config.retries : 0;
+    let answered = 0;
+    let slowestRttMs = 0;
+    for (const request of requests) {
+      const outcome = await this.transact(device, toModbusRequest(request), retries);
+      if (outcome instanceof Error) {
+        errors.push({ code: isModbusError(outcome) ? outcome.code : 'BUS_ERROR', message: outcome.message });
+        // A silent device will not answer the rest either: do not spend the line on it.
+        if (isModbusError(outcome, 'MODBUS_TIMEOUT') || isModbusError(outcome, 'MODBUS_TRANSPORT')) break;
+        continue;
+      }
+      answered++;
+      slowestRttMs = Math.max(slowestRttMs, outcome.rttMs);
+      decodeInto(readings, request, outcome);
+    }
+    const quality = answered === 0 ? 'failed' : answered === device.plan.length ? 'good' : 'partial';
+    device.health.recordPoll(answered > 0, slowestRttMs > device.config.timeoutMs / 2);
+    if (answered > 0) device.lastSuccessMs = startedMono;
+    const wasDead = dead;
+    if (device.health.isDead && !wasDead) {
+      this.options.logger.warn(
+        { bus: this.id, device: device.config.id, errors },
+        'device not answering; probing with backoff',
+      );
+    } else if (wasDead && !device.health.isDead) {
+      this.options.logger.info({ bus: this.id, device: device.config.id }, 'device answering again');
+    }
+    // Keep the cadence: next poll one interval after the previous due time, but never schedule
+    // into the past (a late cycle is not made up by a burst).
+    device.nextDueMs = Math.max(device.nextDueMs + device.health.intervalMs, performance.now());
+    if (device.health.isDead) device.nextDueMs = performance.now() + device.health.intervalMs;
+    const result: DevicePollResult = {
+      busId: this.id,
+      deviceId: device.config.id,
+      wallTimeMs,
+      monotonicMs: startedMono,
+      quality,
+      readings,
+      errors,
+    };
+    for (const listener of this.listeners) {
+      try {
+        listener(result);
+      } catch (error) {
+        this.options.logger.error({ err: error, bus: this.id }, 'poll listener failed');
+      }
+    }
+  }
+
+  /** One request with retries; returns the result or the last error (never throws). */
+  private async transact(
+    device: DeviceState,
+    request: ModbusRequest,
+    retries: number,
+  ): Promise<TransactionResult | Error> {
+    const client = this.client;
+    if (!client) return new BusError('BUS_STOPPED', 'bus not started');
+    const { quirks } = device.config.profile;
+    let lastError: Error = new ModbusError('MODBUS_TRANSPORT', 'not attempted');
+    for (let attempt = 0; attempt <= retries && this.running; attempt++) {
+      if (attempt > 0) {
+        device.stats.retries++;
+        this.stats.retries++;
+      }
+      const begun = performance.now();
+      try {
+        const result = await client.request(device.config.unitId, request, {
+          timeoutMs: device.config.timeoutMs,
+          interFrameDelayMs: quirks.interFrameDelayMs,
+        });
+        this.busyMs += performance.now() - begun;
+        device.stats.recordSuccess(result.rttMs);
+        this.stats.recordSuccess(result.rttMs);
+        return result;
+      } catch (error) {
+        this.busyMs += performance.now() - begun;
+        lastError = error instanceof Error ? error : new Error(String(error));
+        const code = isModbusError(lastError) ? lastError.code : 'BUS_ERROR';
+        device.stats.recordFailure(code);
+        this.stats.recordFailure(code);
+        if (!RETRYABLE.has(code)) break;
+      }
+    }
+    return lastError;
+  }
+
+  private async executeWrite(write: QueuedWrite): Promise<void> {
+    const { device, point, value } = write;
+    try {
+      const requests = await encodeWrite(point, value, device.config.profile.quirks, async (readRequest) => {
+        const read = await this.transact(device, readRequest, device.config.retries);
+        if (read instanceof Error) throw read;
+        return read.response;
+      });
+      for (const request of requests) {
+        // Writes are not retried blindly: a lost reply does not mean the write was not done.
+        const outcome = await this.transact(device, request, 0);
+        if (outcome instanceof Error) throw outcome;
+      }
+      this.options.logger.info(
+        { bus: this.id, device: device.config.id, point: point.key, value },
+        'point written',
+      );
+      write.resolve();
+    } catch (error) {
+      write.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+}
+
+function toModbusRequest(plan: ReadRequestPlan): ModbusRequest {
+  return { fc: plan.fc, address: plan.address, quantity: plan.quantity };
+}
+
+/** Fans one block read out to every point (and so every logical child device) it covers. */
+function decodeInto(readings: PointReading[], plan: ReadRequestPlan, result: TransactionResult): void {
+  const response = result.response;
+  for (const point of plan.points) {
+    const offset = point.address - plan.address;
+    if ('bits' in response) {
+      readings.push({
+        key: point.key,
+        value: decodePoint(point, response.bits.slice(offset, offset + point.count)),
+      });
+    } else if ('registers' in response) {
+      readings.push({
+        key: point.key,
+        value: decodePoint(point, response.registers.slice(offset, offset + point.count)),
+      });
+    }
+  }
+}
+
+function createTransport(config: BusConfig): Transport {
+  switch (config.kind) {
+    case 'rtu':
+      return new SerialTransport({ path: config.path, serial: config.serial });
+    case 'rtu-over-tcp':
+    case 'tcp':
+      return new TcpTransport({
+        host: config.host,
+        port: config.port,
+        connectTimeoutMs: 3_000,
+        reconnect: { initialMs: 500, maxMs: 30_000 },
+      });
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Composition root of the gateway: `tsx gateway/main.ts --config gateway.json`.
+ *
+ * It loads the device profiles and the configuration (refusing to start, with every problem
+ * printed, if either is invalid), opens the store, starts the gateway, and stops it cleanly on
+ * SIGINT / SIGTERM so the last readings are flushed and the databases closed.
+ *
+ * Exit codes:
+ *   0  stopped on request
+ *   1  unexpected failure (a bug, or stop did not finish in time)
+ *   2  invalid command line, device profiles or configuration (every problem is on stderr)
+ *   3  the store refused to open (misconfigured, corrupt or too new a database)
+ */
+import { Command, CommanderError } from 'commander';
+import type { Logger } from 'pino';
+import { isConfigError, formatConfigIssue } from './config/errors.js';
+import { loadGatewayConfig } from './config/load.js';
+import type { GatewayConfig } from './config/types.js';
+import { Gateway } from './gateway.js';
+import { createLogger } from './logger.js';
+import { defaultProfileDirectory, formatIssue, loadProfileDirectory } from './profiles/loader.js';
+import type { LoadedProfile } from './profiles/types.js';
+import { isStoreError } from './store/errors.js';
+
+const EXIT = { ok: 0, failure: 1, invalid: 2, store: 3 } as const;
+
+/** How long a clean stop may take before the process gives up and exits 1. */
+const STOP_TIMEOUT_MS = 15_000;
+
+interface CliOptions {
+  config: string;
+  profiles: string;
+  check: boolean;
+}
+
+function parseArgs(argv: string[]): CliOptions {
+  const program = new Command()
+    .name('kerbside-gateway')
+    .description('Kerbside cabinet gateway: polls the field buses and stores what it reads.')
+    .requiredOption(
+      '-c, --config <path>',
+      'gateway configuration file (JSON, see gateway/config/schema.json)',
+    )
+    .option('-p, --profiles <dir>', 'device profile folder', defaultProfileDirectory())
+    .option('--check', 'validate profiles and configuration, then exit', false)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 stopped on request, 1 unexpected failure, 2 invalid arguments, profiles or\n' +
+        'configuration (every problem is printed), 3 the database could not be trusted.',
+    )
+    .exitOverride();
+  program.parse(argv);
+  return program.opts<CliOptions>();
+}
+
+/** Every profile issue on stderr; returns the profiles only if there were none. */
+function loadProfiles(dir: string): Map<string, LoadedProfile> | null {
+  const { profiles, issues } = loadProfileDirectory(dir);
+  if (issues.length === 0) return profiles;
+  process.stderr.write(
+    `device profiles in ${dir} have ${issues.length} issue${issues.length === 1 ? '' : 's'}:\n`,
+  );
+  for (const issue of issues) process.stderr.write(`  ${formatIssue(issue)}\n`);
+  return null;
+}
+
+/** The configuration, or null after printing every issue on stderr. */
+function loadConfig(path: string, profiles: ReadonlyMap<string, LoadedProfile>): GatewayConfig | null {
+  try {
+    return loadGatewayConfig(path, profiles);
+  } catch (error) {
+    if (!isConfigError(error)) throw error;
+    const count = error.issues.length;
+    process.stderr.write(
+      `invalid gateway configuration ${path} (${count} issue${count === 1 ? '' : 's'}):\n`,
+    );
+    for (const issue of error.issues) process.stderr.write(`  ${formatConfigIssue(issue, path)}\n`);
+    return null;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (error) {
+    // commander has already printed the problem (or the help text).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+    throw error;
+  }
+
+  const profiles = loadProfiles(options.profiles);
+  if (profiles === null) return EXIT.invalid;
+  const config = loadConfig(options.config, profiles);
+  if (config === null) return EXIT.invalid;
+  if (options.check) {
+    process.stdout.write(
+      `configuration ${options.config} is valid: ${config.buses.length} buses, ${config.devices.length} devices\n`,
+    );
+    return EXIT.ok;
+  }
+
+  const logger = createLogger({ level: config.log.level });
+  const gateway = new Gateway(config, profiles, logger);
+  try {
+    await gateway.start();
+  } catch (error) {
+    logger.fatal({ err: error }, 'gateway failed to start');
+    if (isStoreError(error)) {
+      process.stderr.write(`cannot start: ${error.message}\n`);
+      return EXIT.store;
+    }
+    return EXIT.failure;
+  }
+  logger.info(
+    { gatewayId: config.gatewayId, site: config.site.name, dataDir: config.dataDir, profiles: profiles.size },
+    `gateway ${config.gatewayId} running (${config.buses.length} buses, ${config.devices.length} devices)`,
+  );
+  if (config.devices.length === 0) logger.warn('no devices configured: nothing will be polled');
+  return waitForStop(gateway, logger);
+}
+
+/** Resolves with the exit code once a signal (or an unexpected error) has stopped the gateway. */
+function waitForStop(gateway: Gateway, logger: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    // Keeps the process alive even when nothing else would (a gateway with no buses yet still
+    // serves its other modules); cleared once the gateway has stopped.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const finish = (code: number): void => {
+      clearInterval(keepAlive);
+      resolve(code);
+    };
+    let stopping = false;
+    const stop = (reason: string, code: number): void => {
+      if (stopping) {
+        // A second Ctrl-C while stopping: the operator wants out now.
+        logger.warn({ reason }, 'stop requested again; exiting without waiting');
+        finish(EXIT.failure);
+        return;
+      }
+      stopping = true;
+      logger.info({ reason }, 'stopping');
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop did not finish in time');
+        finish(EXIT.failure);
+      }, STOP_TIMEOUT_MS);
+      gateway.stop().then(
+        () => {
+          clearTimeout(timer);
+          finish(code);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          logger.error({ err: error }, 'stop failed');
+          finish(EXIT.failure);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT', EXIT.ok));
+    process.on('SIGTERM', () => stop('SIGTERM', EXIT.ok));
+    // A bug somewhere must not leave buffered readings unwritten: stop as cleanly as possible.
+    process.on('uncaughtException', (error) => {
+      logger.fatal({ err: error }, 'uncaught exception');
+      stop('uncaughtException', EXIT.failure);
+    });
+    process.on('unhandledRejection', (reason) => {
+      logger.fatal({ err: reason }, 'unhandled promise rejection');
+      stop('unhandledRejection', EXIT.failure);
+    });
+  });
+}
+
+run(process.argv).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(EXIT.failure);
+  },
+);

@@ -1,0 +1,45 @@
+/**
+ * Errors of the store area (DESIGN.md section 3: one error class per area with a stable code).
+ * The gateway refuses to run on a database it cannot trust (section 5), so most of these end
+ * start-up; the code tells the operator (and the quarantine logic of the next issue) why.
+ */
+
+export type StoreErrorCode =
+  | 'STORE_OPEN_FAILED' // the file could not be opened or created (permissions, missing directory)
+  | 'STORE_MISCONFIGURED' // a pragma did not read back as set (e.g. journal_mode is not wal)
+  | 'STORE_CORRUPT' // quick_check failed, or SQLite says the file is not a (sound) database
+  | 'STORE_TOO_NEW' // the schema version is newer than this code knows (a downgrade)
+  | 'STORE_MIGRATION_FAILED' // a migration failed; the transaction was rolled back
+  | 'STORE_WRITE_FAILED'; // a batch could not be committed (disk full, I/O error)
+
+export interface StoreErrorDetails {
+  /** Database file the error is about. */
+  file?: string;
+  cause?: unknown;
+}
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  readonly code: StoreErrorCode;
+  readonly file: string | undefined;
+
+  constructor(code: StoreErrorCode, message: string, details: StoreErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.file = details.file;
+  }
+}
+
+export function isStoreError(value: unknown, code?: StoreErrorCode): value is StoreError {
+  return value instanceof StoreError && (code === undefined || value.code === code);
+}
+
+/** SQLite result codes meaning the file itself is damaged or not a database. */
+const CORRUPTION_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+/** better-sqlite3 throws SqliteError with a string `code` such as 'SQLITE_CORRUPT_INDEX'. */
+export function isCorruptionError(error: unknown): boolean {
+  if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return false;
+  const code = error.code;
+  return [...CORRUPTION_CODES].some((c) => code === c || code.startsWith(`${c}_`));
+}

@@ -1,0 +1,69 @@
+/**
+ * Schema of the readings database (readings.db). Append new migrations; never edit a released
+ * one (migrate.ts applies each version exactly once). docs/storage.md explains the design.
+ */
+import type { Migration } from '../migrate.js';
+
+export const READINGS_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'readings',
+    sql: `
+      -- One row per (device, point) ever seen. Readings refer to it by a small integer so that a
+      -- raw row costs ~50 bytes instead of ~110 (docs/storage.md has the measurement).
+      CREATE TABLE series (
+        id        INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        point_key TEXT NOT NULL,
+        UNIQUE (device_id, point_key)
+      );
+
+      -- Raw values as polled. seq orders them (AUTOINCREMENT: never reused, even after
+      -- retention empties the table); retention deletes the lowest seqs first.
+      -- wall_ms: wall clock at poll start, for display only (a cabinet may boot without NTP).
+      -- mono_ms: gateway uptime clock at poll start (monotonic, continues across restarts,
+      --          does not count downtime); age-based retention uses it, never wall_ms.
+      -- value:   engineering value; booleans are stored as 0 / 1; NULL when the device sent NaN.
+      -- quality: 0 = good (every request of the poll answered), 1 = partial (some requests of
+      --          that poll failed; this value itself was read), 2 = bad (value is NULL: the
+      --          device reported NaN, the usual float encoding of a sensor fault).
+      CREATE TABLE readings (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        series_id INTEGER NOT NULL REFERENCES series (id),
+        wall_ms   INTEGER NOT NULL,
+        mono_ms   INTEGER NOT NULL,
+        value     REAL,
+        quality   INTEGER NOT NULL CHECK (quality IN (0, 1, 2))
+      );
+      -- Trend of one point in order: the query the web UI and the aggregator run.
+      CREATE INDEX readings_series_seq ON readings (series_id, seq);
+
+      -- One row per device poll, including failed ones (which have no readings), so that
+      -- "no data" can be told apart from "not polled" and a device's dark periods are visible.
+      -- quality: 0 = good, 1 = partial, 2 = failed. first_error: 'CODE: message' or NULL.
+      CREATE TABLE polls (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        bus_id        TEXT NOT NULL,
+        device_id     TEXT NOT NULL,
+        wall_ms       INTEGER NOT NULL,
+        mono_ms       INTEGER NOT NULL,
+        quality       INTEGER NOT NULL CHECK (quality IN (0, 1, 2)),
+        reading_count INTEGER NOT NULL,
+        error_count   INTEGER NOT NULL,
+        first_error   TEXT
+      );
+      CREATE INDEX polls_device_seq ON polls (device_id, seq);
+
+      -- Small key/value facts about this database, e.g. the uptime clock's high-water mark.
+      CREATE TABLE store_meta (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      -- For people at the sqlite3 prompt: readings with their names.
+      CREATE VIEW readings_named AS
+        SELECT r.seq, s.device_id, s.point_key, r.wall_ms, r.mono_ms, r.value, r.quality
+        FROM readings r JOIN series s ON s.id = r.series_id;
+    `,
+  },
+];

@@ -1,0 +1,115 @@
+/**
+ * A pair of connected pseudo-terminals: bytes written to one end come out of the other, through
+ * the kernel's tty layer, so our serial code (serialport) runs exactly as on a real RS-485 adapter.
+ * socat is preferred (it is the standard tool and the one the driver tests name); when it is not
+ * installed, a small python3 relay (pty_relay.py) does the same; if neither works the caller
+ * falls back to RTU framing over TCP and says so.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface PtyPair {
+  /** Path of one end, e.g. /dev/pts/3 (give it to the simulator). */
+  a: string;
+  /** Path of the other end (give it to the gateway). */
+  b: string;
+  method: 'socat' | 'python3';
+  close(): Promise<void>;
+}
+
+export class PtyPairError extends Error {
+  override readonly name = 'PtyPairError';
+  readonly code = 'PTY_UNAVAILABLE';
+}
+
+function commandExists(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function waitForPaths(
+  child: ChildProcess,
+  stream: NodeJS.ReadableStream,
+  parse: (text: string) => [string, string] | null,
+): Promise<[string, string]> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(
+      () => fail(new PtyPairError('timed out waiting for the pseudo-terminal pair')),
+      5000,
+    );
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      void stop(child);
+      reject(error);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const paths = parse(text);
+      if (paths) {
+        clearTimeout(timer);
+        resolve(paths);
+      }
+    });
+    child.once('error', fail);
+    child.once('exit', (code) =>
+      fail(new PtyPairError(`pseudo-terminal helper exited early with code ${String(code)}: ${text.trim()}`)),
+    );
+  });
+}
+
+async function viaSocat(): Promise<PtyPair> {
+  const child = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const [a, b] = await waitForPaths(child, child.stderr as NodeJS.ReadableStream, (text) => {
+    const found = [...text.matchAll(/PTY is (\S+)/g)].map((m) => m[1] ?? '');
+    return found.length >= 2 && /starting data transfer loop/.test(text)
+      ? [found[0] ?? '', found[1] ?? '']
+      : null;
+  });
+  return { a, b, method: 'socat', close: () => stop(child) };
+}
+
+async function viaPython(): Promise<PtyPair> {
+  const script = fileURLToPath(new URL('./pty_relay.py', import.meta.url));
+  // stdin stays a pipe: when this process dies the relay sees EOF and exits too.
+  const child = spawn('python3', [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [a, b] = await waitForPaths(child, child.stdout as NodeJS.ReadableStream, (text) => {
+    const line = text.split('\n').find((l) => l.startsWith('{'));
+    if (!line) return null;
+    const parsed = JSON.parse(line) as { a: string; b: string };
+    return [parsed.a, parsed.b];
+  });
+  return { a, b, method: 'python3', close: () => stop(child) };
+}
+
+/**
+ * Creates a pseudo-terminal pair. `prefer` forces one method (tests that must exercise socat).
+ * Throws PtyPairError when no method works on this machine.
+ */
+export async function createPtyPair(prefer?: 'socat' | 'python3'): Promise<PtyPair> {
+  if (!existsSync('/dev/ptmx')) throw new PtyPairError('this machine has no /dev/ptmx');
+  const methods: Array<'socat' | 'python3'> = prefer ? [prefer] : ['socat', 'python3'];
+  const failures: string[] = [];
+  for (const method of methods) {
+    if (!commandExists(method)) {
+      failures.push(`${method} is not installed`);
+      continue;
+    }
+    try {
+      return method === 'socat' ? await viaSocat() : await viaPython();
+    } catch (error) {
+      failures.push(`${method}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  throw new PtyPairError(`no pseudo-terminal pair could be made (${failures.join('; ')})`);
+}

@@ -1,0 +1,24 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark. Each benchmark measures our path and its
+ * reference in the same run (DESIGN.md section 9) and ends with one `RESULT <name> ...` line.
+ */
+const benchmarks: Record<string, () => Promise<{ main: (args: string[]) => Promise<void> }>> = {
+  poll: () => import('./poll.js'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name === undefined ? undefined : benchmarks[name];
+if (!load) {
+  console.error(
+    `usage: npm run bench -- <name> [options]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}`,
+  );
+  process.exit(2);
+}
+try {
+  const bench = await load();
+  await bench.main(args);
+  process.exit(0);
+} catch (error) {
+  console.error(error);
+  process.exit(1);
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { openDatabase } from '../../../gateway/store/database.js';
+import { isStoreError } from '../../../gateway/store/errors.js';
+import { applyMigrations, type Migration } from '../../../gateway/store/migrate.js';
+import { READINGS_MIGRATIONS } from '../../../gateway/store/migrations/readings.js';
+import { READINGS_DB_FILE, openReadingsDatabase } from '../../../gateway/store/readings-db.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'kerbside-migrate-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+let counter = 0;
+const freshDir = (): string => join(tmp, `data-${++counter}`);
+
+function tableNames(db: Database.Database): string[] {
+  return db
+    .prepare<[], string>("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') ORDER BY name")
+    .pluck()
+    .all();
+}
+
+describe('migrations', () => {
+  it('creates the readings schema once and is idempotent on reopen', () => {
+    const dir = freshDir();
+    const first = openReadingsDatabase(dir);
+    assert.deepEqual(first.migration, { from: 0, to: 1, applied: ['1-readings'] });
+    assert.equal(first.db.pragma('user_version', { simple: true }), READINGS_MIGRATIONS.length);
+    assert.deepEqual(tableNames(first.db), [
+      'polls',
+      'readings',
+      'readings_named',
+      'series',
+      'sqlite_sequence',
+      'store_meta',
+    ]);
+    first.db.prepare("INSERT INTO series (device_id, point_key) VALUES ('d', 'p')").run();
+    first.db.close();
+
+    const second = openReadingsDatabase(dir);
+    assert.deepEqual(second.migration, { from: 1, to: 1, applied: [] });
+    assert.equal(second.db.prepare('SELECT COUNT(*) FROM series').pluck().get(), 1, 'data survives reopen');
+    assert.equal(second.path, join(dir, READINGS_DB_FILE));
+    second.db.close();
+  });
+
+  it('refuses a database written by newer code (STORE_TOO_NEW), leaving it untouched', () => {
+    const dir = freshDir();
+    openReadingsDatabase(dir).db.close();
+    const path = join(dir, READINGS_DB_FILE);
+    const raw = new Database(path);
+    raw.pragma('user_version = 99');
+    raw.close();
+    assert.throws(
+      () => openReadingsDatabase(dir),
+      (error: unknown) =>
+        isStoreError(error, 'STORE_TOO_NEW') && /schema version 99, newer than the 1/.test(error.message),
+    );
+    const check = new Database(path);
+    assert.equal(check.pragma('user_version', { simple: true }), 99);
+    check.close();
+  });
+
+  it('applies only the pending migrations, all in one transaction', () => {
+    const db = openDatabase(join(tmp, 'steps.db'), { synchronous: 'NORMAL' });
+    const v1: Migration = { version: 1, name: 'a', sql: 'CREATE TABLE a (x)' };
+    const v2: Migration = { version: 2, name: 'b', sql: 'CREATE TABLE b (x)' };
+    const v3: Migration = { version: 3, name: 'c', sql: 'CREATE TABLE c (x); CREATE TABLE d (x)' };
+    assert.deepEqual(applyMigrations(db, [v1]).applied, ['1-a']);
+    assert.deepEqual(applyMigrations(db, [v1, v2, v3]), { from: 1, to: 3, applied: ['2-b', '3-c'] });
+    assert.deepEqual(applyMigrations(db, [v1, v2, v3]).applied, []);
+    assert.deepEqual(tableNames(db), ['a', 'b', 'c', 'd']);
+    db.close();
+  });
+
+  it('rolls back every pending migration when one fails (STORE_MIGRATION_FAILED)', () => {
+    const db = openDatabase(join(tmp, 'failing.db'), { synchronous: 'NORMAL' });
+    const good: Migration = { version: 1, name: 'good', sql: 'CREATE TABLE good (x)' };
+    const bad: Migration = { version: 2, name: 'bad', sql: 'CREATE TABLE half (x); THIS IS NOT SQL' };
+    assert.throws(
+      () => applyMigrations(db, [good, bad]),
+      (error: unknown) =>
+        isStoreError(error, 'STORE_MIGRATION_FAILED') && /migration 2-bad/.test(error.message),
+    );
+    assert.equal(db.pragma('user_version', { simple: true }), 0);
+    assert.deepEqual(tableNames(db), [], 'neither the good migration nor half of the bad one remains');
+    db.close();
+  });
+
+  it('refuses a migration list with a gap', () => {
+    const db = openDatabase(join(tmp, 'gap.db'), { synchronous: 'NORMAL' });
+    assert.throws(
+      () =>
+        applyMigrations(db, [
+          { version: 1, name: 'a', sql: 'SELECT 1' },
+          { version: 3, name: 'c', sql: 'SELECT 1' },
+        ]),
+      (error: unknown) => isStoreError(error, 'STORE_MIGRATION_FAILED') && /out of order/.test(error.message),
+    );
+    db.close();
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * Wire-speed pacing (simulators/pacing.ts): a paced RTU reply never arrives before the time the
+ * request and the reply would take on a real line (MSL 2.5.1: 11 bits per character, t3.5
+ * between frames), and arrives close after it. Lower bounds are asserted; the lateness is printed
+ * and only checked loosely, because test machines are shared and noisy (DESIGN.md section 9).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { encodeRequest } from '../../drivers/modbus/pdu.js';
+import { encodeRtuFrame } from '../../drivers/modbus/rtu.js';
+import type { SerialSettings } from '../../drivers/transport/transport.js';
+import { startSimulation, type Simulation } from '../../simulators/index.js';
+import { rtuReplyDelayMs, rtuTransactionWireMs, sleepUntil } from '../../simulators/pacing.js';
+import { requireCommand } from '../helpers/peers.js';
+import { GAS, rtuClient } from './helpers.js';
+
+const LINE: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 };
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/** Sends one raw RTU request on a socket; resolves with ms until `expectedBytes` have come back. */
+function transact(socket: Socket, frame: Buffer, expectedBytes: number): Promise<number> {
+  return new Promise((resolve) => {
+    let got = 0;
+    const onData = (chunk: Buffer): void => {
+      got += chunk.length;
+      if (got >= expectedBytes) {
+        socket.off('data', onData);
+        resolve(performance.now() - start);
+      }
+    };
+    socket.on('data', onData);
+    const start = performance.now();
+    socket.write(frame);
+  });
+}
+
+describe('wire time arithmetic', () => {
+  it('matches (20 + 2N) * 11 / baud + turnaround for a read of N registers', () => {
+    const pacing = { serial: LINE, turnaroundMs: 2 };
+    assert.ok(Math.abs(rtuTransactionWireMs(10, pacing) - ((40 * 11 * 1000) / 9600 + 2)) < 1e-9);
+    // request 8 bytes, reply 5 + 2N bytes, t3.5 between them
+    assert.ok(Math.abs(rtuReplyDelayMs(8, 25, pacing) - ((36.5 * 11 * 1000) / 9600 + 2)) < 1e-9);
+    // 8N2 is also 11 bits per character
+    assert.equal(
+      rtuReplyDelayMs(8, 25, { serial: { ...LINE, parity: 'none', stopBits: 2 } }),
+      rtuReplyDelayMs(8, 25, { serial: LINE }),
+    );
+  });
+});
+
+describe('sleepUntil', () => {
+  it('never wakes early, and wakes well under a millisecond late on average', async () => {
+    const lateness: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const deadline = performance.now() + 2 + (i % 7) * 1.3;
+      await sleepUntil(deadline);
+      lateness.push(performance.now() - deadline);
+    }
+    const mean = lateness.reduce((a, b) => a + b, 0) / lateness.length;
+    console.log(
+      `sleepUntil lateness: median ${median(lateness).toFixed(3)} ms, mean ${mean.toFixed(3)} ms, max ${Math.max(...lateness).toFixed(3)} ms`,
+    );
+    assert.ok(Math.min(...lateness) >= 0);
+    // Idle, the median is a few microseconds; the bound only catches a gross regression (a plain
+    // setTimeout would sit near 1 ms) while surviving a shared, loaded machine.
+    assert.ok(median(lateness) < 2, `median lateness ${median(lateness)} ms`);
+  });
+});
+
+describe('paced RTU replies', () => {
+  let sim: Simulation;
+
+  before(async () => {
+    requireCommand('socat', 'socat');
+    sim = await startSimulation({
+      buses: [
+        { id: 'paced', kind: 'rtu', rtuOverTcpPort: 0, serial: LINE },
+        { id: 'unpaced', kind: 'rtu', rtuOverTcpPort: 0, serial: LINE, pacing: false },
+        { id: 'pty', kind: 'rtu', pty: true, ptyFallback: false, serial: LINE },
+      ],
+      devices: [
+        { bus: 'paced', unitId: 1, profile: GAS },
+        { bus: 'unpaced', unitId: 1, profile: GAS },
+        { bus: 'pty', unitId: 1, profile: GAS },
+      ],
+    });
+  });
+
+  after(async () => {
+    await sim?.stop();
+  });
+
+  async function measure(busId: string, quantity: number, rounds: number): Promise<number[]> {
+    const socket = connect(sim.bus(busId).port ?? 0, '127.0.0.1');
+    socket.setNoDelay(true);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const frame = encodeRtuFrame(1, encodeRequest({ fc: 0x04, address: 0, quantity }));
+    const times: number[] = [];
+    try {
+      for (let i = 0; i < rounds; i++) times.push(await transact(socket, frame, 5 + 2 * quantity));
+    } finally {
+      socket.destroy();
+    }
+    return times;
+  }
+
+  it('RTU over TCP: never answers before the wire time, and close after it', async () => {
+    for (const quantity of [1, 8, 32]) {
+      const wire = rtuReplyDelayMs(8, 5 + 2 * quantity, { serial: LINE, turnaroundMs: 2 });
+      const times = await measure('paced', quantity, 12);
+      const late = times.map((t) => t - wire);
+      console.log(
+        `paced read of ${quantity}: wire ${wire.toFixed(2)} ms, lateness median ${median(late).toFixed(3)} ms, max ${Math.max(...late).toFixed(3)} ms`,
+      );
+      assert.ok(Math.min(...late) >= 0, `a reply came ${-Math.min(...late)} ms before its wire time`);
+      assert.ok(median(late) < 3, `median lateness ${median(late)} ms`);
+    }
+  });
+
+  it('without pacing the same reply comes much sooner (pacing is what takes the time)', async () => {
+    const wire = rtuReplyDelayMs(8, 5 + 2 * 32, { serial: LINE, turnaroundMs: 2 });
+    const times = await measure('unpaced', 32, 12);
+    assert.ok(median(times) < wire / 4, `unpaced median ${median(times)} ms vs wire ${wire} ms`);
+  });
+
+  it('pty: the gateway-side client sees at least the wire time for every transaction', async () => {
+    const client = await rtuClient(sim.bus('pty').gatewayPath, LINE);
+    try {
+      for (const quantity of [2, 16]) {
+        const wire = rtuReplyDelayMs(8, 5 + 2 * quantity, { serial: LINE, turnaroundMs: 2 });
+        for (let i = 0; i < 5; i++) {
+          const result = await client.request(1, { fc: 0x04, address: 0, quantity }, { timeoutMs: 500 });
+          assert.ok(result.rttMs >= wire - 0.05, `rtt ${result.rttMs} ms < wire ${wire} ms`);
+        }
+      }
+    } finally {
+      await client.close();
+    }
+  });
+});
