@@ -1,0 +1,231 @@
+/**
+ * `npm start`: the newcomer's first touch (DESIGN.md section 1a). Starts simulated devices of every
+ * family running their scenarios, and the gateway polling them with embedded defaults:
+ *   - RS-485 line "rs485-1" at 9600 8E1 on a pseudo-terminal pair (real serial I/O; RTU frames over
+ *     TCP when this machine cannot make a pty, said in the log): lighting concentrator (unit 1),
+ *     sewer gas detector (unit 2), manhole-cover monitor behind a relay (unit 3);
+ *   - Modbus TCP endpoint "bridge-lan": bridge strain logger.
+ * Data lives in a throw-away folder (KERBSIDE_DATA_DIR keeps it). Ctrl-C stops everything cleanly.
+ * It lives in simulators/ because gateway/ never imports the simulators.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { BusScheduler } from '../gateway/bus/scheduler.js';
+import type { DevicePollResult, PointValue } from '../gateway/bus/types.js';
+import { formatConfigIssue } from '../gateway/config/errors.js';
+import { validateGatewayConfig } from '../gateway/config/validate.js';
+import { Gateway } from '../gateway/gateway.js';
+import { createLogger } from '../gateway/logger.js';
+import { formatIssue, loadProfileDirectory } from '../gateway/profiles/loader.js';
+import { startSimulation, type Simulation } from './index.js';
+
+const STATUS_EVERY_MS = 10_000;
+
+/** Latest value of every point, by device, fed from the buses' poll results. */
+type Latest = Map<string, Map<string, PointValue>>;
+
+function remember(latest: Latest, result: DevicePollResult): void {
+  const values = latest.get(result.deviceId) ?? new Map<string, PointValue>();
+  for (const reading of result.readings) values.set(reading.key, reading.value);
+  latest.set(result.deviceId, values);
+}
+
+function num(latest: Latest, device: string, key: string, digits = 1): string {
+  const value = latest.get(device)?.get(key);
+  return typeof value === 'number' ? value.toFixed(digits) : typeof value === 'boolean' ? String(value) : '-';
+}
+
+/** Highest strain seen on any channel since the previous status line (vehicles pass in seconds). */
+let strainPeak: number | null = null;
+
+function rememberStrainPeak(result: DevicePollResult): void {
+  for (const reading of result.readings) {
+    if (/^strain_\d+$/.test(reading.key) && typeof reading.value === 'number') {
+      strainPeak = Math.max(strainPeak ?? -Infinity, reading.value);
+    }
+  }
+}
+
+function statusLine(latest: Latest): string {
+  const lighting = latest.get('lighting');
+  const lamps = lighting ? [...lighting].filter(([key]) => key.endsWith('.lamp_power')) : [];
+  const lit = lamps.filter(([, power]) => typeof power === 'number' && power > 5).length;
+  const peak = strainPeak;
+  strainPeak = null;
+  return [
+    `gas H2S ${num(latest, 'gas-vault-1', 'h2s')} mg/m³, CH4 ${num(latest, 'gas-vault-1', 'ch4')} %LEL, O2 ${num(latest, 'gas-vault-1', 'o2')} %vol`,
+    `cover tilt ${num(latest, 'cover-14', 'tilt_angle')}°, open ${num(latest, 'cover-14', 'cover_open')}`,
+    `lamps lit ${lit}/${lamps.length}, phase A ${num(latest, 'lighting', 'phase_a_current', 2)} A`,
+    `bridge peak strain ${peak === null ? '-' : peak.toFixed(0)} µε in the last ${STATUS_EVERY_MS / 1000} s`,
+  ].join(' | ');
+}
+
+async function main(): Promise<void> {
+  // People read this log, so it is pretty-printed; the gateway itself logs JSON lines.
+  const logger: Logger = createLogger({
+    destination: pretty({
+      colorize: process.stdout.isTTY,
+      translateTime: 'HH:MM:ss',
+      ignore: 'pid,hostname',
+      singleLine: true,
+      sync: true,
+    }),
+  });
+  const keepData = process.env.KERBSIDE_DATA_DIR;
+  const dataDir = keepData ?? mkdtempSync(join(tmpdir(), 'kerbside-demo-'));
+
+  const { profiles, issues } = loadProfileDirectory();
+  if (issues.length > 0) {
+    for (const issue of issues) console.error(formatIssue(issue));
+    process.exit(2);
+  }
+
+  const simulation: Simulation = await startSimulation({
+    buses: [
+      { id: 'rs485-1', kind: 'rtu', pty: true, serial: { baudRate: 9600, parity: 'even' } },
+      { id: 'bridge-lan', kind: 'tcp', port: 0 },
+    ],
+    devices: [
+      {
+        bus: 'rs485-1',
+        unitId: 1,
+        profile: 'lamp-concentrator/kerbtek-lc3200',
+        scenario: 'normal@30,lamp-failure@60,loop-trip@60,cable-theft@60,loop',
+      },
+      { bus: 'rs485-1', unitId: 2, profile: 'gas-detector/anqi-gd300', scenario: 'normal@20,gas-leak,loop' },
+      {
+        bus: 'rs485-1',
+        unitId: 3,
+        profile: 'manhole-cover/anjing-mc200',
+        scenario: 'vehicle-bump,cover-open:openS=30,normal@30,loop',
+      },
+      { bus: 'bridge-lan', unitId: 1, profile: 'bridge-strain/qiaoce-vw8', scenario: 'bridge-traffic' },
+    ],
+    logger: logger.child({ module: 'simulators' }),
+  });
+
+  const line = simulation.bus('rs485-1');
+  const lan = simulation.bus('bridge-lan');
+  const rtuBus =
+    line.endpoint === 'serial'
+      ? { id: 'rs485-1', kind: 'rtu', path: line.gatewayPath, serial: { baudRate: 9600, parity: 'even' } }
+      : {
+          id: 'rs485-1',
+          kind: 'rtu-over-tcp',
+          host: '127.0.0.1',
+          port: line.port,
+          serial: { baudRate: 9600, parity: 'even' },
+        };
+  if (line.endpoint === 'serial') {
+    logger.info(
+      { gatewayEnd: line.gatewayPath, simulatorEnd: line.address, via: line.ptyMethod },
+      'RS-485 line simulated on a pseudo-terminal pair',
+    );
+  } else {
+    logger.warn(
+      { endpoint: line.address },
+      'no pseudo-terminal pair could be made on this machine (install socat, or python3): carrying RTU framing over TCP instead',
+    );
+  }
+
+  const validated = validateGatewayConfig(
+    {
+      gatewayId: 'demo-cabinet',
+      site: { name: 'Demo cabinet, Harbour Road', latitude: 31.2304, longitude: 121.4737 },
+      dataDir,
+      log: { level: 'info' },
+      buses: [rtuBus, { id: 'bridge-lan', kind: 'tcp', host: '127.0.0.1', port: lan.port }],
+      devices: [
+        {
+          id: 'lighting',
+          name: 'Lighting concentrator',
+          bus: 'rs485-1',
+          unitId: 1,
+          profile: 'kerbtek-lc3200',
+          pollIntervalMs: 2000,
+        },
+        {
+          id: 'gas-vault-1',
+          name: 'Sewer gas, vault 1',
+          bus: 'rs485-1',
+          unitId: 2,
+          profile: 'anqi-gd300',
+          pollIntervalMs: 1000,
+        },
+        {
+          id: 'cover-14',
+          name: 'Manhole cover opposite no. 14',
+          bus: 'rs485-1',
+          unitId: 3,
+          profile: 'anjing-mc200',
+          pollIntervalMs: 500,
+        },
+        {
+          id: 'bridge-pier-2',
+          name: 'Bridge pier 2 strain',
+          bus: 'bridge-lan',
+          unitId: 1,
+          profile: 'qiaoce-vw8',
+          pollIntervalMs: 200,
+        },
+      ],
+    },
+    profiles,
+  );
+  if (!validated.ok) {
+    for (const issue of validated.issues) console.error(formatConfigIssue(issue));
+    await simulation.stop();
+    process.exit(2);
+  }
+
+  const latest: Latest = new Map();
+  const gateway = new Gateway(validated.config, profiles, logger, {
+    createBus: (options) => {
+      const bus = new BusScheduler(options);
+      bus.onPoll((result) => {
+        remember(latest, result);
+        rememberStrainPeak(result);
+      });
+      return bus;
+    },
+  });
+  await gateway.start();
+
+  console.log(
+    [
+      '',
+      'Kerbside demo is running.',
+      `  RS-485 line rs485-1: ${line.endpoint === 'serial' ? `pseudo-terminal ${line.gatewayPath} (via ${line.ptyMethod})` : `RTU over TCP ${line.address}`}, 9600 8E1, paced at wire speed`,
+      `  Modbus TCP bridge-lan: 127.0.0.1:${lan.port}`,
+      `  readings database: ${join(dataDir, 'readings.db')}${keepData ? '' : ' (throw-away folder, removed on exit)'}`,
+      '  The cabinet web UI and the cloud console arrive with later issues: nothing listens for logins yet,',
+      '  so this run has no credentials to print.',
+      '  Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+
+  const status = setInterval(() => console.log(statusLine(latest)), STATUS_EVERY_MS);
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(status);
+    logger.info({ signal }, 'stopping the demo');
+    await gateway.stop();
+    await simulation.stop();
+    if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
