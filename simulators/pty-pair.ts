@@ -27,11 +27,18 @@ function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * Stops a helper: closing its stdin is the request (both helpers exit on EOF), SIGTERM the backstop.
+ */
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
+    const backstop = setTimeout(() => child.kill('SIGTERM'), 1_000);
+    child.once('exit', () => {
+      clearTimeout(backstop);
+      resolve();
+    });
+    child.stdin?.end();
   });
 }
 
@@ -66,10 +73,16 @@ function waitForPaths(
   });
 }
 
+/**
+ * socat does not notice when the process that started it dies, so it runs under a small shell
+ * watchdog: when our end of its stdin pipe closes (close(), a normal exit, or kill -9 of this
+ * process) `read` returns and the shell kills socat. No orphaned socat is ever left behind.
+ */
+const SOCAT_WATCHDOG =
+  'socat -d -d pty,raw,echo=0 pty,raw,echo=0 & pid=$!; read _eof; kill $pid 2>/dev/null; wait $pid';
+
 async function viaSocat(): Promise<PtyPair> {
-  const child = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn('sh', ['-c', SOCAT_WATCHDOG], { stdio: ['pipe', 'ignore', 'pipe'] });
   const [a, b] = await waitForPaths(child, child.stderr as NodeJS.ReadableStream, (text) => {
     const found = [...text.matchAll(/PTY is (\S+)/g)].map((m) => m[1] ?? '');
     return found.length >= 2 && /starting data transfer loop/.test(text)

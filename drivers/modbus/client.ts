@@ -619,8 +619,8 @@ export class ModbusClient {
       );
     }
     if (frame.transactionId !== flight.transactionId) {
-      // Section 4.4.1.1 (client): a reply with no matching transaction is discarded; it is the late
-      // answer of a request that already timed out.
+      // Implementation Guide section 4.4.1 (client): a confirmation that matches no pending
+      // transaction is discarded. It is the late answer of a request that already timed out.
       this.stats.strayFrames++;
       return;
     }
