@@ -3,6 +3,7 @@
 #   socat            pseudo-terminal pairs (real serial I/O between our driver and a peer)
 #   mbpoll           third-party Modbus master that reads our simulators
 #   python3-pymodbus third-party Modbus server our driver reads (used with /usr/bin/python3)
+#   python3-serial-asyncio  pymodbus's serial server needs it (python3-pymodbus only recommends it)
 # Tests never skip when a peer is missing: if this script cannot install one, it fails loudly.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ missing=()
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
 /usr/bin/python3 -c 'import pymodbus' >/dev/null 2>&1 || missing+=(python3-pymodbus)
+/usr/bin/python3 -c 'import serial_asyncio' >/dev/null 2>&1 || missing+=(python3-serial-asyncio)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

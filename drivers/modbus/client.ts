@@ -217,8 +217,9 @@ export class ModbusClient {
 
   /** Sends one request and waits for its reply. Never rejects with anything but a ModbusError. */
   request(unitId: number, req: ModbusRequest, opts: RequestOptions): Promise<TransactionResult> {
-    if (this.closed)
+    if (this.closed) {
       return Promise.reject(new ModbusError('MODBUS_CLOSED', 'the Modbus client is closed', { unitId }));
+    }
     let adu: Buffer;
     try {
       adu = this.buildFrame(unitId, req, opts);

@@ -50,7 +50,11 @@ function wireToRegisters(wire: Buffer): number[] {
 }
 
 /** Decodes registers (as received, index 0 = lowest address) into a raw numeric value. */
-export function decodeRegisters(registers: readonly number[], type: DataType, order: WordOrder = 'ABCD'): number {
+export function decodeRegisters(
+  registers: readonly number[],
+  type: DataType,
+  order: WordOrder = 'ABCD',
+): number {
   const needed = registerCount(type);
   if (registers.length < needed) {
     throw new ModbusError('MODBUS_MALFORMED', `${type} needs ${needed} registers, got ${registers.length}`);
@@ -82,7 +86,8 @@ export function encodeRegisters(value: number, type: DataType, order: WordOrder 
   }
   const checkInt = (lo: number, hi: number): number => {
     const v = Math.round(value);
-    if (v < lo || v > hi) throw new ModbusError('MODBUS_INVALID_REQUEST', `${value} is outside the ${type} range ${lo}..${hi}`);
+    if (v < lo || v > hi)
+      throw new ModbusError('MODBUS_INVALID_REQUEST', `${value} is outside the ${type} range ${lo}..${hi}`);
     return v;
   };
   switch (type) {

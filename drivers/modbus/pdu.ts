@@ -90,7 +90,8 @@ function checkAddressRange(address: number, quantity: number, max: number, what:
 }
 
 function checkRegisterValue(value: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw invalid(`register value ${value} is not in 0..65535`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff)
+    throw invalid(`register value ${value} is not in 0..65535`);
 }
 
 /** Packs bits LSB-first into bytes: the first bit goes to bit 0 of byte 0 (MAP section 6.1). */
@@ -117,13 +118,25 @@ export function encodeRequest(req: ModbusRequest): Buffer {
     case 0x02: {
       // MAP 6.1 / 6.2: fc, start address (2), quantity of bits (2)
       checkAddressRange(req.address, req.quantity, LIMITS.maxReadBits, 'bit');
-      return Buffer.from([req.fc, req.address >> 8, req.address & 0xff, req.quantity >> 8, req.quantity & 0xff]);
+      return Buffer.from([
+        req.fc,
+        req.address >> 8,
+        req.address & 0xff,
+        req.quantity >> 8,
+        req.quantity & 0xff,
+      ]);
     }
     case 0x03:
     case 0x04: {
       // MAP 6.3 / 6.4: fc, start address (2), quantity of registers (2)
       checkAddressRange(req.address, req.quantity, LIMITS.maxReadRegisters, 'register');
-      return Buffer.from([req.fc, req.address >> 8, req.address & 0xff, req.quantity >> 8, req.quantity & 0xff]);
+      return Buffer.from([
+        req.fc,
+        req.address >> 8,
+        req.address & 0xff,
+        req.quantity >> 8,
+        req.quantity & 0xff,
+      ]);
     }
     case 0x05: {
       // MAP 6.5: ON is 0xFF00, OFF is 0x0000; any other value is illegal.
@@ -141,7 +154,14 @@ export function encodeRequest(req: ModbusRequest): Buffer {
       const quantity = req.values.length;
       checkAddressRange(req.address, quantity, LIMITS.maxWriteCoils, 'coil');
       const packed = packBits(req.values);
-      const head = Buffer.from([0x0f, req.address >> 8, req.address & 0xff, quantity >> 8, quantity & 0xff, packed.length]);
+      const head = Buffer.from([
+        0x0f,
+        req.address >> 8,
+        req.address & 0xff,
+        quantity >> 8,
+        quantity & 0xff,
+        packed.length,
+      ]);
       return Buffer.concat([head, packed]);
     }
     case 0x10: {
@@ -200,34 +220,46 @@ export function decodeResponse(req: ModbusRequest, pdu: Buffer): ModbusResponse 
   const fc = pdu[0] ?? 0;
   if (fc === (req.fc | 0x80)) {
     const code = pdu[1] ?? 0;
-    if (pdu.length !== 2) throw malformed(`exception response of ${pdu.length} bytes, expected 2`, pdu, req.fc);
+    if (pdu.length !== 2)
+      throw malformed(`exception response of ${pdu.length} bytes, expected 2`, pdu, req.fc);
     const name = EXCEPTION_NAMES[code] ?? 'UNKNOWN EXCEPTION';
-    throw new ModbusError('MODBUS_EXCEPTION', `exception 0x${code.toString(16).padStart(2, '0')} ${name} for function ${req.fc}`, {
-      functionCode: req.fc,
-      exceptionCode: code,
-      frame: pdu,
-    });
+    throw new ModbusError(
+      'MODBUS_EXCEPTION',
+      `exception 0x${code.toString(16).padStart(2, '0')} ${name} for function ${req.fc}`,
+      {
+        functionCode: req.fc,
+        exceptionCode: code,
+        frame: pdu,
+      },
+    );
   }
   if (fc !== req.fc) {
-    throw new ModbusError('MODBUS_WRONG_FUNCTION', `response function ${fc} does not answer request function ${req.fc}`, {
-      functionCode: req.fc,
-      frame: pdu,
-    });
+    throw new ModbusError(
+      'MODBUS_WRONG_FUNCTION',
+      `response function ${fc} does not answer request function ${req.fc}`,
+      {
+        functionCode: req.fc,
+        frame: pdu,
+      },
+    );
   }
   const expected = expectedResponseLength(req);
-  if (pdu.length !== expected) throw malformed(`response PDU is ${pdu.length} bytes, expected ${expected}`, pdu, fc);
+  if (pdu.length !== expected)
+    throw malformed(`response PDU is ${pdu.length} bytes, expected ${expected}`, pdu, fc);
 
   switch (req.fc) {
     case 0x01:
     case 0x02: {
       const byteCount = pdu[1] ?? 0;
-      if (byteCount !== Math.ceil(req.quantity / 8)) throw malformed(`byte count ${byteCount} does not match ${req.quantity} bits`, pdu, fc);
+      if (byteCount !== Math.ceil(req.quantity / 8))
+        throw malformed(`byte count ${byteCount} does not match ${req.quantity} bits`, pdu, fc);
       return { fc: req.fc, bits: unpackBits(pdu, 2, req.quantity) };
     }
     case 0x03:
     case 0x04: {
       const byteCount = pdu[1] ?? 0;
-      if (byteCount !== req.quantity * 2) throw malformed(`byte count ${byteCount} does not match ${req.quantity} registers`, pdu, fc);
+      if (byteCount !== req.quantity * 2)
+        throw malformed(`byte count ${byteCount} does not match ${req.quantity} registers`, pdu, fc);
       const registers: number[] = [];
       for (let i = 0; i < req.quantity; i++) registers.push(pdu.readUInt16BE(2 + i * 2));
       return { fc: req.fc, registers };
@@ -235,20 +267,23 @@ export function decodeResponse(req: ModbusRequest, pdu: Buffer): ModbusResponse 
     case 0x05: {
       const address = pdu.readUInt16BE(1);
       const raw = pdu.readUInt16BE(3);
-      if (address !== req.address || raw !== (req.value ? 0xff00 : 0x0000)) throw malformed('write single coil echo differs from the request', pdu, fc);
+      if (address !== req.address || raw !== (req.value ? 0xff00 : 0x0000))
+        throw malformed('write single coil echo differs from the request', pdu, fc);
       return { fc: 0x05, address, value: req.value };
     }
     case 0x06: {
       const address = pdu.readUInt16BE(1);
       const value = pdu.readUInt16BE(3);
-      if (address !== req.address || value !== req.value) throw malformed('write single register echo differs from the request', pdu, fc);
+      if (address !== req.address || value !== req.value)
+        throw malformed('write single register echo differs from the request', pdu, fc);
       return { fc: 0x06, address, value };
     }
     case 0x0f:
     case 0x10: {
       const address = pdu.readUInt16BE(1);
       const quantity = pdu.readUInt16BE(3);
-      if (address !== req.address || quantity !== req.values.length) throw malformed('write multiple echo differs from the request', pdu, fc);
+      if (address !== req.address || quantity !== req.values.length)
+        throw malformed('write multiple echo differs from the request', pdu, fc);
       return { fc: req.fc, address, quantity };
     }
   }
@@ -288,12 +323,15 @@ export function decodeRequest(pdu: Buffer): ModbusRequest {
   const reject = (message: string, code: number): RequestRejection => new RequestRejection(message, fc, code);
   const known = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0f, 0x10];
   if (!known.includes(fc)) throw reject(`unsupported function code ${fc}`, ExceptionCode.ILLEGAL_FUNCTION);
-  if (pdu.length < 5) throw reject(`request PDU of ${pdu.length} bytes is too short`, ExceptionCode.ILLEGAL_DATA_VALUE);
+  if (pdu.length < 5)
+    throw reject(`request PDU of ${pdu.length} bytes is too short`, ExceptionCode.ILLEGAL_DATA_VALUE);
   const address = pdu.readUInt16BE(1);
   const word = pdu.readUInt16BE(3);
   const checkQuantity = (max: number): void => {
-    if (word < 1 || word > max) throw reject(`quantity ${word} is not in 1..${max}`, ExceptionCode.ILLEGAL_DATA_VALUE);
-    if (address + word > 0x10000) throw reject(`address ${address} + ${word} passes 65535`, ExceptionCode.ILLEGAL_DATA_ADDRESS);
+    if (word < 1 || word > max)
+      throw reject(`quantity ${word} is not in 1..${max}`, ExceptionCode.ILLEGAL_DATA_VALUE);
+    if (address + word > 0x10000)
+      throw reject(`address ${address} + ${word} passes 65535`, ExceptionCode.ILLEGAL_DATA_ADDRESS);
   };
   switch (fc) {
     case 0x01:
@@ -307,22 +345,37 @@ export function decodeRequest(pdu: Buffer): ModbusRequest {
       checkQuantity(LIMITS.maxReadRegisters);
       return { fc, address, quantity: word };
     case 0x05:
-      if (pdu.length !== 5) throw reject('write single coil must be 5 bytes', ExceptionCode.ILLEGAL_DATA_VALUE);
-      if (word !== 0xff00 && word !== 0x0000) throw reject(`coil value 0x${word.toString(16)} is neither ON nor OFF`, ExceptionCode.ILLEGAL_DATA_VALUE);
+      if (pdu.length !== 5)
+        throw reject('write single coil must be 5 bytes', ExceptionCode.ILLEGAL_DATA_VALUE);
+      if (word !== 0xff00 && word !== 0x0000)
+        throw reject(
+          `coil value 0x${word.toString(16)} is neither ON nor OFF`,
+          ExceptionCode.ILLEGAL_DATA_VALUE,
+        );
       return { fc: 0x05, address, value: word === 0xff00 };
     case 0x06:
-      if (pdu.length !== 5) throw reject('write single register must be 5 bytes', ExceptionCode.ILLEGAL_DATA_VALUE);
+      if (pdu.length !== 5)
+        throw reject('write single register must be 5 bytes', ExceptionCode.ILLEGAL_DATA_VALUE);
       return { fc: 0x06, address, value: word };
     default: {
       const byteCount = pdu[5];
-      if (byteCount === undefined || pdu.length !== 6 + byteCount) throw reject('byte count does not match the request length', ExceptionCode.ILLEGAL_DATA_VALUE);
+      if (byteCount === undefined || pdu.length !== 6 + byteCount)
+        throw reject('byte count does not match the request length', ExceptionCode.ILLEGAL_DATA_VALUE);
       if (fc === 0x0f) {
         checkQuantity(LIMITS.maxWriteCoils);
-        if (byteCount !== Math.ceil(word / 8)) throw reject(`byte count ${byteCount} does not match ${word} coils`, ExceptionCode.ILLEGAL_DATA_VALUE);
+        if (byteCount !== Math.ceil(word / 8))
+          throw reject(
+            `byte count ${byteCount} does not match ${word} coils`,
+            ExceptionCode.ILLEGAL_DATA_VALUE,
+          );
         return { fc: 0x0f, address, values: unpackBits(pdu, 6, word) };
       }
       checkQuantity(LIMITS.maxWriteRegisters);
-      if (byteCount !== word * 2) throw reject(`byte count ${byteCount} does not match ${word} registers`, ExceptionCode.ILLEGAL_DATA_VALUE);
+      if (byteCount !== word * 2)
+        throw reject(
+          `byte count ${byteCount} does not match ${word} registers`,
+          ExceptionCode.ILLEGAL_DATA_VALUE,
+        );
       const values: number[] = [];
       for (let i = 0; i < word; i++) values.push(pdu.readUInt16BE(6 + i * 2));
       return { fc: 0x10, address, values };
@@ -331,19 +384,24 @@ export function decodeRequest(pdu: Buffer): ModbusRequest {
 }
 
 /** Encodes the normal response a server sends for `req`; `data` carries read results. */
-export function encodeResponse(req: ModbusRequest, data?: { bits?: readonly boolean[]; registers?: readonly number[] }): Buffer {
+export function encodeResponse(
+  req: ModbusRequest,
+  data?: { bits?: readonly boolean[]; registers?: readonly number[] },
+): Buffer {
   switch (req.fc) {
     case 0x01:
     case 0x02: {
       const bits = data?.bits ?? [];
-      if (bits.length !== req.quantity) throw invalid(`response needs ${req.quantity} bits, got ${bits.length}`);
+      if (bits.length !== req.quantity)
+        throw invalid(`response needs ${req.quantity} bits, got ${bits.length}`);
       const packed = packBits(bits);
       return Buffer.concat([Buffer.from([req.fc, packed.length]), packed]);
     }
     case 0x03:
     case 0x04: {
       const registers = data?.registers ?? [];
-      if (registers.length !== req.quantity) throw invalid(`response needs ${req.quantity} registers, got ${registers.length}`);
+      if (registers.length !== req.quantity)
+        throw invalid(`response needs ${req.quantity} registers, got ${registers.length}`);
       const out = Buffer.alloc(2 + registers.length * 2);
       out.writeUInt8(req.fc, 0);
       out.writeUInt8(registers.length * 2, 1);

@@ -20,7 +20,10 @@ export function encodeMbapFrame(transactionId: number, unitId: number, pdu: Buff
     throw new ModbusError('MODBUS_INVALID_REQUEST', `unit id ${unitId} is not in 0..255`);
   }
   if (pdu.length < 1 || pdu.length > MAX_PDU_LENGTH) {
-    throw new ModbusError('MODBUS_INVALID_REQUEST', `PDU of ${pdu.length} bytes is not in 1..${MAX_PDU_LENGTH}`);
+    throw new ModbusError(
+      'MODBUS_INVALID_REQUEST',
+      `PDU of ${pdu.length} bytes is not in 1..${MAX_PDU_LENGTH}`,
+    );
   }
   const frame = Buffer.alloc(MBAP_HEADER_LENGTH + pdu.length);
   frame.writeUInt16BE(transactionId & 0xffff, 0);
@@ -51,7 +54,13 @@ export class MbapFrameAssembler {
       if (length < 2 || length > MAX_PDU_LENGTH + 1) {
         const frame = Buffer.from(this.buffer.subarray(0, MBAP_HEADER_LENGTH));
         this.buffer = Buffer.alloc(0);
-        this.onError(new ModbusError('MODBUS_MALFORMED', `MBAP length field ${length} is not in 2..${MAX_PDU_LENGTH + 1}`, { frame }));
+        this.onError(
+          new ModbusError(
+            'MODBUS_MALFORMED',
+            `MBAP length field ${length} is not in 2..${MAX_PDU_LENGTH + 1}`,
+            { frame },
+          ),
+        );
         return;
       }
       const total = 6 + length;

@@ -248,6 +248,19 @@ describe('ModbusClient, RTU framing', () => {
     await rejection(client.readHoldingRegisters(1, 0, 1, OPTS), 'MODBUS_MALFORMED');
   });
 
+  it('a header announcing more than the 256-byte RTU maximum -> MODBUS_MALFORMED at once (MSL 2.5.1)', async () => {
+    const { mock, client } = await setup('rtu');
+    mock.onWrite(() =>
+      hex(
+        '01', // unit 1
+        '03', // read holding registers
+        'ff', // byte count 255: 1 + 2 + 255 + 2 = 260 bytes, more than any RTU frame
+        '00 01 00 02',
+      ),
+    );
+    await rejection(client.readHoldingRegisters(1, 0, 1, { timeoutMs: 60_000 }), 'MODBUS_MALFORMED');
+  });
+
   it('reply of an unknown function, ended by silence -> MODBUS_WRONG_FUNCTION', async () => {
     const { mock, client } = await setup('rtu');
     mock.onWrite(() => encodeRtuFrame(1, hex('2b 0e 01')));
