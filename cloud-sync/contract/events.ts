@@ -1,0 +1,191 @@
+/**
+ * The events a gateway sends upstream (DESIGN.md section 6, topic `up/events`). The gateway writes
+ * each one to its outbox in the same SQLite transaction as the decision that produced it; the
+ * uplink (next issue) ships them in seq order. JSON schemas and validation of these shapes arrive
+ * with the uplink issue; this file is the one place their TypeScript types live.
+ *
+ * `class` decides the outbox policy (DESIGN.md section 6 rule 5): everything except `telemetry`
+ * is never evicted; telemetry may be evicted oldest-first with a gap record.
+ */
+
+export type EventClass = 'alarm' | 'event' | 'command_result' | 'config_result' | 'audit' | 'gap' | 'telemetry';
+
+/** ISA-18.2 / IEC 62682 alarm states as the gateway reports them. */
+export type AlarmStateName =
+  | 'normal'
+  | 'unacknowledged'
+  | 'acknowledged'
+  | 'rtn_unacknowledged'
+  | 'latched'
+  | 'shelved'
+  | 'suppressed'
+  | 'out_of_service';
+
+export type AlarmPriority = 'low' | 'medium' | 'high' | 'critical';
+
+/** One ISA-18.2 state transition of one alarm. */
+export interface AlarmTransitionEvent {
+  kind: 'alarm_transition';
+  /** `${deviceId}:${ruleKey}`, stable across restarts. */
+  alarmKey: string;
+  deviceId: string;
+  ruleKey: string;
+  /** The rule's condition kind: high, low, boolean, rate, stale, comm_loss, or a derived kind (switching_error, lamp_failure, overweight, lit_rate_low ...). */
+  condition: string;
+  from: AlarmStateName;
+  to: AlarmStateName;
+  /** Active level 1..3, 0 when the condition is inactive. */
+  level: number;
+  priority: AlarmPriority | null;
+  /** Whether the process condition is active (independent of shelving/suppression). */
+  active: boolean;
+  /** The value that caused it (null for operations, comm loss, timers without a value). */
+  value: number | boolean | null;
+  setpoint: number | null;
+  /** What moved the alarm: a reading, a timer (delays, stale, shelve expiry), an operator, or a dependency. */
+  cause: 'reading' | 'timer' | 'operation' | 'dependency' | 'config';
+  /** For operations: who and why. */
+  by: string | null;
+  reason: string | null;
+  message: { 'zh-CN': string; en: string } | null;
+}
+
+/** Chattering: 3 or more activations of one alarm within a minute (ISA-18.2, DOMAIN.md). */
+export interface AlarmChatteringEvent {
+  kind: 'alarm_chattering';
+  alarmKey: string;
+  deviceId: string;
+  activations: number;
+  windowS: number;
+}
+
+/** A vehicle crossing detected on the bridge (telemetry class: high volume). */
+export interface VehicleEvent {
+  kind: 'vehicle';
+  deviceId: string;
+  /** Peak temperature-compensated strain, microstrain, and the channel it was seen on. */
+  peakMicrostrain: number;
+  channel: string;
+  /** Estimated gross weight, tonnes (peak x calibrated load factor). */
+  estimatedTonnes: number;
+  durationMs: number;
+}
+
+/** An overweight vehicle: estimated load above a configured level (alarm class: never evicted). */
+export interface OverweightEvent {
+  kind: 'overweight';
+  deviceId: string;
+  level: number;
+  thresholdTonnes: number;
+  estimatedTonnes: number;
+  peakMicrostrain: number;
+  channel: string;
+  durationMs: number;
+  /** Raw-window id: the readings around the event are kept under this id. */
+  windowId: string;
+}
+
+/** Something the lighting controller did (switch or dim), and why. */
+export interface LightingActionEvent {
+  kind: 'lighting_action';
+  deviceId: string;
+  target: string;
+  action: 'switch' | 'dim';
+  value: number | boolean;
+  reason: 'astronomical' | 'calendar' | 'override' | 'command' | 'restore';
+  ok: boolean;
+  error: string | null;
+}
+
+/** Report-by-exception: a point moved by more than its deadband since it was last reported. */
+export interface TelemetryEvent {
+  kind: 'telemetry';
+  deviceId: string;
+  values: Record<string, number | boolean>;
+}
+
+/** Periodic aggregates (1-minute or 1-hour) of numeric points. */
+export interface TelemetryAggregateEvent {
+  kind: 'telemetry_aggregate';
+  deviceId: string;
+  periodS: 60 | 3600;
+  /** Start of the period, wall clock ms (display only). */
+  periodStartMs: number;
+  points: Record<string, { min: number; max: number; mean: number; count: number }>;
+}
+
+/** Per-minute strain statistics of a bridge channel. */
+export interface StrainStatisticsEvent {
+  kind: 'strain_statistics';
+  deviceId: string;
+  periodStartMs: number;
+  channels: Record<string, { min: number; max: number; mean: number; rms: number; count: number }>;
+}
+
+/** Who did what on the cabinet (web UI, CLI, cloud command). */
+export interface AuditEvent {
+  kind: 'audit';
+  actor: string;
+  action: string;
+  target: string;
+  detail: Record<string, unknown>;
+}
+
+/** Telemetry evicted from a full outbox (DESIGN.md section 6 rule 5). */
+export interface GapEvent {
+  kind: 'gap';
+  fromSeq: number;
+  toSeq: number;
+  count: number;
+  fromTs: string;
+  toTs: string;
+  reason: string;
+}
+
+/** The event database was found corrupt and replaced: what was lost. */
+export interface StoreQuarantinedEvent {
+  kind: 'store_quarantined';
+  file: string;
+  quarantinedAs: string;
+  reason: string;
+}
+
+export type GatewayEventBody =
+  | AlarmTransitionEvent
+  | AlarmChatteringEvent
+  | VehicleEvent
+  | OverweightEvent
+  | LightingActionEvent
+  | TelemetryEvent
+  | TelemetryAggregateEvent
+  | StrainStatisticsEvent
+  | AuditEvent
+  | GapEvent
+  | StoreQuarantinedEvent;
+
+export type GatewayEventKind = GatewayEventBody['kind'];
+
+/** Outbox class of each kind. */
+export const EVENT_CLASS: Readonly<Record<GatewayEventKind, EventClass>> = {
+  alarm_transition: 'alarm',
+  alarm_chattering: 'alarm',
+  overweight: 'alarm',
+  store_quarantined: 'alarm',
+  lighting_action: 'event',
+  vehicle: 'telemetry',
+  telemetry: 'telemetry',
+  telemetry_aggregate: 'telemetry',
+  strain_statistics: 'telemetry',
+  audit: 'audit',
+  gap: 'gap',
+};
+
+/** An event as stored in the outbox and sent upstream: envelope fields plus the body. */
+export type OutboxEvent = GatewayEventBody & {
+  /** Strictly increasing, never reused within an epoch (DESIGN.md section 6 rule 1). */
+  seq: number;
+  /** Stable unique id (UUID). */
+  id: string;
+  /** Wall-clock time, ISO 8601 (display only: the cabinet's clock may be untrusted). */
+  ts: string;
+};

@@ -1,0 +1,57 @@
+/**
+ * The gateway's typed event bus (DESIGN.md section 2: every arrow goes one way; a module never
+ * reaches back up the path, it publishes here instead). Synchronous delivery in subscription
+ * order; a throwing listener is logged and does not stop the others or the publisher.
+ */
+import type { Logger } from 'pino';
+import type { AlarmChatteringEvent, AlarmTransitionEvent, LightingActionEvent, OverweightEvent, VehicleEvent } from '../../cloud-sync/contract/events.js';
+import type { DevicePollResult } from '../bus/types.js';
+
+/** Every event on the bus with its payload type. */
+export interface GatewayEventMap {
+  /** A device poll finished (bus -> devices, alarms, strain, lighting, store). */
+  'poll:result': DevicePollResult;
+  /** An alarm changed state (alarms -> store, web UI, uplink). */
+  'alarm:changed': AlarmTransitionEvent & { wallTimeMs: number; monotonicMs: number };
+  'alarm:chattering': AlarmChatteringEvent;
+  /** Events committed to the outbox, seqs inclusive (store -> uplink). */
+  'store:committed': { fromSeq: number; toSeq: number; count: number };
+  'lighting:action': LightingActionEvent;
+  'strain:vehicle': VehicleEvent;
+  'strain:overweight': OverweightEvent;
+}
+
+export type GatewayEventName = keyof GatewayEventMap;
+type Listener<K extends GatewayEventName> = (payload: GatewayEventMap[K]) => void;
+
+export class EventBus {
+  private readonly listeners = new Map<GatewayEventName, Set<Listener<GatewayEventName>>>();
+
+  constructor(private readonly logger?: Logger) {}
+
+  on<K extends GatewayEventName>(name: K, listener: Listener<K>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(name, set);
+    }
+    set.add(listener as Listener<GatewayEventName>);
+    return () => set.delete(listener as Listener<GatewayEventName>);
+  }
+
+  emit<K extends GatewayEventName>(name: K, payload: GatewayEventMap[K]): void {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as Listener<K>)(payload);
+      } catch (error) {
+        this.logger?.error({ err: error, event: name }, 'event listener failed');
+      }
+    }
+  }
+
+  listenerCount(name: GatewayEventName): number {
+    return this.listeners.get(name)?.size ?? 0;
+  }
+}
