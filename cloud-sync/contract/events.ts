@@ -8,7 +8,8 @@
  * is never evicted; telemetry may be evicted oldest-first with a gap record.
  */
 
-export type EventClass = 'alarm' | 'event' | 'command_result' | 'config_result' | 'audit' | 'gap' | 'telemetry';
+export type EventClass =
+  'alarm' | 'event' | 'command_result' | 'config_result' | 'audit' | 'gap' | 'telemetry';
 
 /** ISA-18.2 / IEC 62682 alarm states as the gateway reports them. */
 export type AlarmStateName =

@@ -4,7 +4,13 @@
  * order; a throwing listener is logged and does not stop the others or the publisher.
  */
 import type { Logger } from 'pino';
-import type { AlarmChatteringEvent, AlarmTransitionEvent, LightingActionEvent, OverweightEvent, VehicleEvent } from '../../cloud-sync/contract/events.js';
+import type {
+  AlarmChatteringEvent,
+  AlarmTransitionEvent,
+  LightingActionEvent,
+  OverweightEvent,
+  VehicleEvent,
+} from '../../cloud-sync/contract/events.js';
 import type { DevicePollResult } from '../bus/types.js';
 
 /** Every event on the bus with its payload type. */
