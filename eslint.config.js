@@ -42,7 +42,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/cloud-sync/**', '!**/cloud-sync/contract/**'],
+              group: ['**/cloud-sync/*', '!**/cloud-sync/contract'],
               message: 'gateway/ may import only cloud-sync/contract/ from cloud-sync/.',
             },
             {

@@ -3,7 +3,12 @@
  * returns what changed (transitions to record, records to persist); the pipeline commits them in
  * the same SQLite transaction as the readings that caused them (DESIGN.md section 7).
  */
-import type { AlarmChatteringEvent, AlarmPriority, AlarmStateName, AlarmTransitionEvent } from '../../cloud-sync/contract/events.js';
+import type {
+  AlarmChatteringEvent,
+  AlarmPriority,
+  AlarmStateName,
+  AlarmTransitionEvent,
+} from '../../cloud-sync/contract/events.js';
 import type { AlarmKind, AlarmLevel, LocalizedText } from '../profiles/types.js';
 
 export type { AlarmStateName, AlarmPriority };
@@ -87,7 +92,8 @@ export interface EngineOutput {
   records: AlarmRecord[];
 }
 
-export type AlarmOperation = 'acknowledge' | 'shelve' | 'unshelve' | 'reset' | 'remove_from_service' | 'return_to_service';
+export type AlarmOperation =
+  'acknowledge' | 'shelve' | 'unshelve' | 'reset' | 'remove_from_service' | 'return_to_service';
 
 export interface OperatorAction {
   /** Who: a user name, "cli:root", "cloud:<operator>". Required. */
@@ -96,7 +102,12 @@ export interface OperatorAction {
   reason: string;
 }
 
-export type AlarmErrorCode = 'ALARM_UNKNOWN' | 'ALARM_ILLEGAL_OPERATION' | 'ALARM_SHELVE_TOO_LONG' | 'ALARM_REASON_REQUIRED' | 'ALARM_RULE_INVALID';
+export type AlarmErrorCode =
+  | 'ALARM_UNKNOWN'
+  | 'ALARM_ILLEGAL_OPERATION'
+  | 'ALARM_SHELVE_TOO_LONG'
+  | 'ALARM_REASON_REQUIRED'
+  | 'ALARM_RULE_INVALID';
 
 export class AlarmError extends Error {
   override readonly name = 'AlarmError';

@@ -50,6 +50,8 @@ const PATTERN_HINTS: Record<string, string> = {
   '^[a-z0-9]+(-[a-z0-9]+)*$': 'must be lower-case letters and digits separated by single hyphens',
   '^[a-z0-9]+([_-][a-z0-9]+)*$': "must be lower-case letters and digits separated by single '-' or '_'",
   '^[A-Za-z0-9._:-]+$': 'must be a host name, an IPv4 address or an IPv6 address without brackets',
+  '^([01][0-9]|2[0-3]):[0-5][0-9]$': 'must be a time of day HH:MM (00:00..23:59)',
+  '^[0-9]{4}-[0-9]{2}-[0-9]{2}$': 'must be a date YYYY-MM-DD',
 };
 
 /** Returns null for errors that only repeat another one. */

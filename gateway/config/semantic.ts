@@ -5,7 +5,10 @@
  * type), so that the installer sees every problem in one run.
  */
 import type { LoadedProfile } from '../profiles/types.js';
+import { checkAlarmOverrides } from './alarms.js';
 import type { ConfigIssue } from './errors.js';
+import { checkLighting } from './lighting.js';
+import { checkStrain } from './strain.js';
 
 type Obj = Record<string, unknown>;
 
@@ -37,6 +40,9 @@ export function checkSemantics(doc: unknown, profiles: ReadonlyMap<string, Loade
   const issues: ConfigIssue[] = [];
   const busKinds = checkBuses(doc, issues);
   checkDevices(doc, busKinds, profiles, issues);
+  checkAlarmOverrides(doc, profiles, issues);
+  checkStrain(doc, profiles, issues);
+  checkLighting(doc, profiles, issues);
   return issues;
 }
 

@@ -3,8 +3,11 @@
  * each field). Buses keep the exact shape the bus module takes (gateway/bus/types.ts).
  */
 import type { BusConfig } from '../bus/types.js';
+import type { LightingConfig } from '../lighting/types.js';
 import type { LogLevel } from '../logger.js';
+import type { AlarmLevel } from '../profiles/types.js';
 import type { RetentionPolicy } from '../store/reading-writer.js';
+import type { StrainDeviceConfig } from '../strain/types.js';
 
 export interface SiteConfig {
   name: string;
@@ -17,6 +20,26 @@ export interface DeviceLocation {
   latitude?: number;
   longitude?: number;
 }
+
+/**
+ * Per-device change of one profile alarm rule (schema.json `#/definitions/alarmOverride`). Absent
+ * fields keep the profile default; `levels` replaces the profile's levels as a whole.
+ */
+export interface AlarmRuleOverride {
+  enabled?: boolean;
+  levels?: AlarmLevel[];
+  deadband?: number;
+  onDelayS?: number;
+  offDelayS?: number;
+  latched?: boolean;
+  suppressedByDesign?: boolean;
+  priority?: NonNullable<AlarmLevel['priority']>;
+  staleAfterS?: number;
+  rateLimit?: number;
+}
+
+/** Rule key (`id` or `${child}.${id}` of the device's profile, or `comm_loss`) -> override. */
+export type DeviceAlarmOverrides = Record<string, AlarmRuleOverride>;
 
 export interface DeviceConfig {
   id: string;
@@ -32,6 +55,8 @@ export interface DeviceConfig {
   retries: number;
   name?: string;
   location?: DeviceLocation;
+  /** Alarm rule overrides, as written in the document (checked against the profile's rules). */
+  alarms?: DeviceAlarmOverrides;
 }
 
 export interface GatewayConfig {
@@ -43,4 +68,8 @@ export interface GatewayConfig {
   buses: BusConfig[];
   devices: DeviceConfig[];
   storage: { rawRetention: RetentionPolicy };
+  /** Bridge strain analysis, one entry per strain logger (gateway/strain, docs/strain.md). */
+  strain: StrainDeviceConfig[];
+  /** Street-lighting control (gateway/lighting, docs/lighting.md); null when the section is absent. */
+  lighting: LightingConfig | null;
 }

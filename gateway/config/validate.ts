@@ -7,9 +7,16 @@ import type { BusConfig } from '../bus/types.js';
 import type { LogLevel } from '../logger.js';
 import type { LoadedProfile } from '../profiles/types.js';
 import type { ConfigIssue } from './errors.js';
+import { resolveLighting, type LightingDocument } from './lighting.js';
 import { checkSchema } from './schema.js';
 import { checkSemantics } from './semantic.js';
-import type { DeviceConfig, DeviceLocation, GatewayConfig, SiteConfig } from './types.js';
+import type {
+  DeviceAlarmOverrides,
+  DeviceConfig,
+  DeviceLocation,
+  GatewayConfig,
+  SiteConfig,
+} from './types.js';
 
 export type ConfigValidation = { ok: true; config: GatewayConfig } | { ok: false; issues: ConfigIssue[] };
 
@@ -35,8 +42,11 @@ interface DefaultedDocument {
     retries: number;
     name?: string;
     location?: DeviceLocation;
+    alarms?: DeviceAlarmOverrides;
   }>;
   storage: GatewayConfig['storage'];
+  strain: GatewayConfig['strain'];
+  lighting?: LightingDocument;
 }
 
 export function validateGatewayConfig(
@@ -109,6 +119,7 @@ function resolveConfig(
     };
     if (device.name !== undefined) resolved.name = device.name;
     if (device.location !== undefined) resolved.location = device.location;
+    if (device.alarms !== undefined) resolved.alarms = device.alarms;
     return resolved;
   });
   return {
@@ -119,5 +130,8 @@ function resolveConfig(
     buses: doc.buses,
     devices,
     storage: doc.storage,
+    strain: doc.strain,
+    lighting:
+      doc.lighting === undefined ? null : resolveLighting(doc.lighting, doc.site, doc.devices, profiles),
   };
 }

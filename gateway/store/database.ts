@@ -20,6 +20,11 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
   /** Size the WAL file is truncated to after a checkpoint. Default 16 MiB. */
   journalSizeLimitBytes?: number;
+  /**
+   * WAL pages after which a commit runs SQLite's own PASSIVE checkpoint. Default: SQLite's
+   * default (1000), not set.
+   */
+  walAutocheckpointPages?: number;
   /** Receives every SQL statement executed (tests use it to prove batching). */
   trace?: (sql: string) => void;
 }
@@ -57,6 +62,14 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Sqlite
       foreign_keys: { set: 'ON', expect: 1 },
       busy_timeout: { set: String(busyTimeoutMs), expect: busyTimeoutMs },
       journal_size_limit: { set: String(journalSizeLimit), expect: journalSizeLimit },
+      ...(options.walAutocheckpointPages === undefined
+        ? {}
+        : {
+            wal_autocheckpoint: {
+              set: String(options.walAutocheckpointPages),
+              expect: options.walAutocheckpointPages,
+            },
+          }),
     });
   } catch (error) {
     db.close();

@@ -1,7 +1,7 @@
 /**
  * Errors of the store area (DESIGN.md section 3: one error class per area with a stable code).
  * The gateway refuses to run on a database it cannot trust (section 5), so most of these end
- * start-up; the code tells the operator (and the quarantine logic of the next issue) why.
+ * start-up; the code tells the operator (and the quarantine logic, quarantine.ts) why.
  */
 
 export type StoreErrorCode =
@@ -10,7 +10,12 @@ export type StoreErrorCode =
   | 'STORE_CORRUPT' // quick_check failed, or SQLite says the file is not a (sound) database
   | 'STORE_TOO_NEW' // the schema version is newer than this code knows (a downgrade)
   | 'STORE_MIGRATION_FAILED' // a migration failed; the transaction was rolled back
-  | 'STORE_WRITE_FAILED'; // a batch could not be committed (disk full, I/O error)
+  | 'STORE_WRITE_FAILED' // a batch could not be committed (disk full, I/O error)
+  | 'STORE_OUTBOX_FULL' // a never-evicted outbox class reached its quota; the cycle was rolled back
+  | 'STORE_ACK_INVALID' // an acknowledgement names a seq this database never assigned
+  | 'STORE_INVALID_INPUT' // a caller passed something the store cannot record (a programming error)
+  | 'STORE_QUARANTINE_FAILED' // a damaged database could not be moved aside
+  | 'STORE_CLOSED'; // the store was used after close()
 
 export interface StoreErrorDetails {
   /** Database file the error is about. */

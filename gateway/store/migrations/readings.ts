@@ -4,11 +4,14 @@
  */
 import type { Migration } from '../migrate.js';
 
-export const READINGS_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: 'readings',
-    sql: `
+/**
+ * Migration 1 is also migration 1 of the gateway database (kerbside.db, migrations/gateway.ts):
+ * the same released SQL, so the readings tables are identical in both files.
+ */
+export const READINGS_V1: Migration = {
+  version: 1,
+  name: 'readings',
+  sql: `
       -- One row per (device, point) ever seen. Readings refer to it by a small integer so that a
       -- raw row costs ~50 bytes instead of ~110 (docs/storage.md has the measurement).
       CREATE TABLE series (
@@ -65,5 +68,6 @@ export const READINGS_MIGRATIONS: readonly Migration[] = [
         SELECT r.seq, s.device_id, s.point_key, r.wall_ms, r.mono_ms, r.value, r.quality
         FROM readings r JOIN series s ON s.id = r.series_id;
     `,
-  },
-];
+};
+
+export const READINGS_MIGRATIONS: readonly Migration[] = [READINGS_V1];

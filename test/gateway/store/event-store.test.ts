@@ -1,0 +1,328 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, afterEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import type { AuditEvent } from '../../../cloud-sync/contract/events.js';
+import type { AlarmRecord } from '../../../gateway/alarms/types.js';
+import { isStoreError } from '../../../gateway/store/errors.js';
+import { GATEWAY_DB_FILE } from '../../../gateway/store/event-store.js';
+import { FakeClock, Stores, count, poll, record, telemetry, tempDirs, transition } from './helpers.js';
+
+const dirs = tempDirs('kerbside-store-');
+after(dirs.cleanup);
+const stores = new Stores();
+afterEach(() => stores.closeAll());
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('GatewayStore: opening', () => {
+  it('creates kerbside.db with migrations 1..3, a UUID epoch and FULL synchronous (read back)', () => {
+    const dir = dirs.fresh();
+    const store = stores.openStore(dir);
+    assert.equal(store.path, join(dir, GATEWAY_DB_FILE));
+    assert.deepEqual(store.migration, {
+      from: 0,
+      to: 3,
+      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows'],
+    });
+    assert.match(store.epoch, UUID_V4);
+    assert.equal(store.quarantine, null);
+    assert.deepEqual(store.settings(), {
+      journalMode: 'wal',
+      synchronous: 2, // FULL (sqlite.org/pragma.html#pragma_synchronous)
+      foreignKeys: 1,
+      busyTimeoutMs: 5000,
+      journalSizeLimitBytes: 16 * 1024 * 1024,
+      walAutocheckpointPages: 1000,
+    });
+  });
+
+  it('keeps its epoch across reopen; another database has another epoch', () => {
+    const dir = dirs.fresh();
+    const first = stores.openStore(dir);
+    const epoch = first.epoch;
+    first.close();
+    const again = stores.openStore(dir);
+    assert.equal(again.epoch, epoch);
+    assert.deepEqual(again.migration.applied, []);
+    assert.notEqual(stores.openStore(dirs.fresh()).epoch, epoch);
+  });
+
+  it('refuses to be used after close (STORE_CLOSED)', () => {
+    const store = stores.openStore(dirs.fresh());
+    store.close();
+    store.close(); // idempotent
+    assert.throws(
+      () => store.commitCycle({ events: [telemetry('d', 1)] }),
+      (error: unknown) => isStoreError(error, 'STORE_CLOSED'),
+    );
+  });
+});
+
+describe('GatewayStore: commitCycle', () => {
+  it('writes readings, polls, events, history and records in ONE transaction', () => {
+    const clock = new FakeClock();
+    const trace: string[] = [];
+    const store = stores.openStore(dirs.fresh(), { clock, trace: (sql) => trace.push(sql) });
+    trace.length = 0;
+    const result = store.commitCycle({
+      polls: [poll(clock, 'lamp', [230.1, 230.2, true]), poll(clock, 'gas', [1.5])],
+      events: [transition('gas:high'), telemetry('lamp', 230.1)],
+      alarmRecords: [record('gas:high')],
+    });
+    assert.deepEqual(
+      { ...result, deleted: undefined },
+      {
+        firstSeq: 1,
+        lastSeq: 2,
+        count: 2,
+        eventSeqs: [1, 2],
+        polls: 2,
+        readings: 4,
+        evicted: 0,
+        gapSeq: null,
+        deleted: undefined,
+      },
+    );
+    assert.deepEqual(
+      trace.filter((s) => /^(BEGIN|COMMIT|ROLLBACK)/.test(s)),
+      ['BEGIN IMMEDIATE', 'COMMIT'],
+    );
+    const begin = trace.indexOf('BEGIN IMMEDIATE');
+    const commit = trace.indexOf('COMMIT');
+    const writes = trace.flatMap((s, i) => (/^\s*(INSERT|UPDATE|DELETE)\b/.test(s) ? [i] : []));
+    assert.ok(writes.length >= 4 + 2 + 2 + 1 + 1, `writes: ${writes.length}`);
+    assert.ok(
+      writes.every((i) => i > begin && i < commit),
+      'no statement autocommits outside the transaction',
+    );
+
+    store.readTransaction((db) => {
+      assert.equal(count(db, 'readings'), 4);
+      assert.equal(count(db, 'polls'), 2);
+      assert.equal(count(db, 'outbox'), 2);
+      assert.equal(count(db, 'alarms'), 1);
+      const history = db.prepare('SELECT outbox_seq, event_id, alarm_key, to_state FROM alarm_history').all();
+      const outboxId = db.prepare('SELECT id FROM outbox WHERE seq = 1').pluck().get();
+      assert.deepEqual(history, [
+        { outbox_seq: 1, event_id: outboxId, alarm_key: 'gas:high', to_state: 'unacknowledged' },
+      ]);
+    });
+  });
+
+  it('stamps events with the cycle time: ISO wall ts, uptime mono_ms, a UUID id and the class of the kind', () => {
+    const clock = new FakeClock(5_000, Date.UTC(2025, 5, 1, 12, 0, 0));
+    const store = stores.openStore(dirs.fresh(), { clock });
+    store.commitCycle({
+      events: [transition('d:r'), telemetry('d', 1)],
+      at: { monoMs: store.now().monoMs, wallMs: Date.UTC(2025, 5, 1, 12, 0, 0, 250) },
+    });
+    const events = store.outboxAfter(0, 10);
+    assert.equal(events.length, 2);
+    assert.equal(events[0]?.ts, '2025-06-01T12:00:00.250Z');
+    assert.match(events[0]?.id ?? '', UUID_V4);
+    assert.notEqual(events[0]?.id, events[1]?.id);
+    assert.deepEqual(
+      events.map((e) => [e.seq, e.kind]),
+      [
+        [1, 'alarm_transition'],
+        [2, 'telemetry'],
+      ],
+    );
+    assert.deepEqual({ ...events[1] }, { seq: 2, id: events[1]?.id, ts: events[1]?.ts, ...telemetry('d', 1) });
+    store.readTransaction((db) => {
+      assert.deepEqual(db.prepare('SELECT class, kind, mono_ms FROM outbox ORDER BY seq').raw().all(), [
+        ['alarm', 'alarm_transition', 0],
+        ['telemetry', 'telemetry', 0],
+      ]);
+    });
+  });
+
+  it('commits an operation (events and records, no polls) on its own', () => {
+    const store = stores.openStore(dirs.fresh());
+    const ack = { ...transition('d:r', 'acknowledged'), cause: 'operation' as const, by: 'tech', reason: 'seen' };
+    const result = store.commitCycle({
+      events: [ack],
+      alarmRecords: [record('d:r', { state: 'acknowledged', acknowledged: true })],
+    });
+    assert.equal(result.readings, 0);
+    assert.equal(result.firstSeq, 1);
+    store.readTransaction((db) => {
+      assert.deepEqual(db.prepare('SELECT actor, cause FROM alarm_history').raw().all(), [['tech', 'operation']]);
+    });
+  });
+
+  it('writes an audit row, with its outbox seq, for every audit event', () => {
+    const store = stores.openStore(dirs.fresh());
+    const audit: AuditEvent = { kind: 'audit', actor: 'tech', action: 'lamp_test', target: 'lamp_03', detail: { ok: true } };
+    store.commitCycle({ events: [telemetry('d', 1), audit] });
+    store.readTransaction((db) => {
+      assert.deepEqual(db.prepare('SELECT outbox_seq, actor, action, target, detail FROM audit').all(), [
+        { outbox_seq: 2, actor: 'tech', action: 'lamp_test', target: 'lamp_03', detail: '{"ok":true}' },
+      ]);
+    });
+    assert.equal(store.outboxAfter(0, 10)[1]?.kind, 'audit');
+  });
+
+  it('nothing of a cycle that fails midway is visible, and it consumes no seq', () => {
+    const clock = new FakeClock();
+    const dir = dirs.fresh();
+    const store = stores.openStore(dir, { clock });
+    const first = store.commitCycle({
+      polls: [poll(clock, 'lamp', [1, 2])],
+      events: [transition('lamp:a'), telemetry('lamp', 1)],
+      alarmRecords: [record('lamp:a')],
+    });
+    const snapshot = (): Record<string, unknown> =>
+      store.readTransaction((db) => ({
+        readings: count(db, 'readings'),
+        polls: count(db, 'polls'),
+        series: count(db, 'series'),
+        minute: count(db, 'readings_1m'),
+        outbox: count(db, 'outbox'),
+        history: count(db, 'alarm_history'),
+        alarms: db.prepare('SELECT record FROM alarms').pluck().all(),
+        outboxSeq: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").pluck().get(),
+        counts: db.prepare('SELECT class, rows FROM outbox_counts WHERE rows > 0').raw().all(),
+        meta: db.prepare('SELECT key, value FROM store_meta ORDER BY key').raw().all(),
+      }));
+    const before = snapshot();
+
+    // The alarm record comes last in the transaction; its state violates the CHECK constraint
+    // after the readings, aggregates, outbox rows and history rows of the cycle were written.
+    const broken = { ...record('gas:b'), state: 'exploded' } as unknown as AlarmRecord;
+    clock.advance(500);
+    assert.throws(
+      () =>
+        store.commitCycle({
+          polls: [poll(clock, 'gas', [7, 8, 9]), poll(clock, 'lamp', [3, 4])],
+          events: [transition('gas:b'), telemetry('gas', 7), transition('lamp:a', 'acknowledged')],
+          alarmRecords: [record('lamp:a', { state: 'acknowledged' }), broken],
+        }),
+      (error: unknown) => isStoreError(error, 'STORE_WRITE_FAILED') && /CHECK constraint/.test(error.message),
+    );
+    assert.deepEqual(snapshot(), before, 'the failed cycle left no trace');
+    // Another connection (as the uplink or the CLI would have) sees the same.
+    const other = new Database(join(dir, GATEWAY_DB_FILE), { readonly: true });
+    assert.equal(other.prepare('SELECT MAX(seq) FROM outbox').pluck().get(), 2);
+    other.close();
+    assert.equal(store.stats().failedCommits, 1);
+
+    clock.advance(500);
+    const next = store.commitCycle({ polls: [poll(clock, 'gas', [7])], events: [transition('gas:b')] });
+    assert.equal(next.firstSeq, (first.lastSeq ?? 0) + 1, 'the seqs of the failed cycle were never visible');
+    store.readTransaction((db) => {
+      // The series created inside the rolled-back transaction was created again, not reused.
+      assert.equal(
+        count(db, 'readings r', 'LEFT JOIN series s ON s.id = r.series_id WHERE s.id IS NULL'),
+        0,
+        'every reading refers to an existing series',
+      );
+    });
+  });
+});
+
+describe('GatewayStore: sequence numbers and acknowledgement', () => {
+  it('assigns strictly increasing seqs, never reused after acknowledgement, eviction or restart', () => {
+    const dir = dirs.fresh();
+    let store = stores.openStore(dir, { outboxQuota: { telemetry: 5 }, telemetryEvictRows: 2 });
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = store.commitCycle({ events: [telemetry('d', i), transition(`d:${i}`)] });
+      seen.push(...r.eventSeqs, ...(r.gapSeq === null ? [] : [r.gapSeq]));
+    }
+    store.acknowledgeUpTo(store.outboxStats().lastSeq);
+    assert.equal(store.outboxStats().count, 0, 'everything acknowledged is deleted');
+    store.close();
+    store = stores.openStore(dir);
+    for (let i = 0; i < 3; i++) {
+      const r = store.commitCycle({ events: [telemetry('d', i)] });
+      seen.push(...r.eventSeqs);
+    }
+    assert.ok(
+      seen.every((seq, i) => i === 0 || seq > (seen[i - 1] ?? 0)),
+      `strictly increasing: ${seen.join(',')}`,
+    );
+    assert.deepEqual(
+      seen,
+      Array.from({ length: seen.length }, (_, i) => i + 1),
+      'and without holes: no seq was skipped either',
+    );
+  });
+
+  it('acknowledgeUpTo deletes at or below, never above; repeats change nothing; unknown seqs are refused', () => {
+    const store = stores.openStore(dirs.fresh());
+    for (let i = 0; i < 10; i++) store.commitCycle({ events: [telemetry('d', i)] });
+    assert.equal(store.ackedSeq, 0);
+    assert.deepEqual(store.acknowledgeUpTo(4), { deleted: 4, ackedSeq: 4 });
+    assert.deepEqual(
+      store.outboxAfter(0, 100).map((e) => e.seq),
+      [5, 6, 7, 8, 9, 10],
+    );
+    assert.deepEqual(store.acknowledgeUpTo(2), { deleted: 0, ackedSeq: 4 }, 'an old ack is a repeat');
+    assert.deepEqual(store.acknowledgeUpTo(4), { deleted: 0, ackedSeq: 4 });
+    for (const bad of [11, 1e9, -1, 2.5, Number.NaN]) {
+      assert.throws(
+        () => store.acknowledgeUpTo(bad),
+        (error: unknown) => isStoreError(error, 'STORE_ACK_INVALID'),
+        String(bad),
+      );
+    }
+    assert.equal(store.outboxStats().count, 6, 'a refused ack deleted nothing');
+    assert.deepEqual(store.acknowledgeUpTo(10), { deleted: 6, ackedSeq: 10 });
+    assert.equal(store.outboxStats().ackedSeq, 10);
+  });
+
+  it('outboxAfter pages in seq order from any seq', () => {
+    const store = stores.openStore(dirs.fresh());
+    for (let i = 0; i < 7; i++) store.commitCycle({ events: [telemetry('d', i)] });
+    assert.deepEqual(
+      store.outboxAfter(2, 3).map((e) => e.seq),
+      [3, 4, 5],
+    );
+    assert.deepEqual(
+      store.outboxAfter(5, 100).map((e) => e.seq),
+      [6, 7],
+    );
+    assert.deepEqual(store.outboxAfter(7, 100), []);
+    assert.throws(
+      () => store.outboxAfter(0, 0),
+      (error: unknown) => isStoreError(error, 'STORE_INVALID_INPUT'),
+    );
+  });
+
+  it('outboxStats gives count and oldest age per class on the uptime clock', () => {
+    const clock = new FakeClock();
+    const store = stores.openStore(dirs.fresh(), { clock });
+    store.commitCycle({ events: [telemetry('d', 1)] });
+    clock.advance(10_000);
+    store.commitCycle({ events: [transition('d:r'), telemetry('d', 2)] });
+    clock.advance(5_000);
+    clock.wall -= 86_400_000; // the wall clock is set back a day: ages must not change
+    const stats = store.outboxStats();
+    assert.equal(stats.count, 3);
+    assert.equal(stats.oldestAgeMs, 15_000);
+    assert.deepEqual(stats.byClass.telemetry, { count: 2, oldestSeq: 1, oldestAgeMs: 15_000 });
+    assert.deepEqual(stats.byClass.alarm, { count: 1, oldestSeq: 2, oldestAgeMs: 5_000 });
+    assert.deepEqual(stats.byClass.audit, { count: 0, oldestSeq: null, oldestAgeMs: null });
+    assert.equal(stats.lastSeq, 3);
+  });
+});
+
+describe('GatewayStore: alarm records', () => {
+  it('round-trips records, the latest upsert wins, and they survive a restart', () => {
+    const dir = dirs.fresh();
+    const store = stores.openStore(dir);
+    const shelved = record('lamp:b', {
+      state: 'shelved',
+      shelve: { mode: 'timed', untilMonoMs: 90_000, by: 'tech', reason: 'roadworks' },
+      lastValue: true,
+    });
+    store.commitCycle({ alarmRecords: [record('lamp:a'), shelved] });
+    const acknowledged = record('lamp:a', { state: 'acknowledged', acknowledged: true, lastValue: null });
+    store.commitCycle({ alarmRecords: [acknowledged] });
+    assert.deepEqual(store.loadAlarmRecords(), [acknowledged, shelved]);
+    store.close();
+    assert.deepEqual(stores.openStore(dir).loadAlarmRecords(), [acknowledged, shelved]);
+  });
+});
