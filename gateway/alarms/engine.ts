@@ -107,7 +107,9 @@ interface DeviceEntry {
 
 interface PointTrack {
   lastValue: PointValue | undefined;
-  /** When the point last got a NEW value (monotonic ms). */
+  /** When the point last got any good reading (monotonic ms). */
+  lastReadMs: number | null;
+  /** When the point last got a NEW value (a different number, or any boolean read). */
   lastNewMs: number | null;
   previous: { value: number; ms: number } | null;
   /** Units per second between the last two good numeric readings. */
@@ -228,8 +230,10 @@ export class AlarmEngine {
         good++;
         const value = reading.value;
         const track = this.point(deviceId, reading.key);
-        // A numeric value exactly equal to the previous one is not new: a frozen sensor or a stuck
-        // heartbeat counter looks like this. A boolean has only two values, so every read counts.
+        // A numeric value exactly equal to the previous one is not new: a stuck heartbeat counter
+        // looks like this. Rules opt in to that reading (staleWhenUnchanged); by default any good
+        // reading is fresh. A boolean has only two values, so every read counts as new.
+        track.lastReadMs = ms;
         if (typeof value === 'boolean' || track.lastValue !== value) track.lastNewMs = ms;
         track.lastValue = value;
         if (typeof value === 'number') {
@@ -441,15 +445,14 @@ export class AlarmEngine {
     }
   }
 
-  /** Stale: the point has had no NEW value for staleAfterMs. */
+  /** Stale: no good reading (or, with staleWhenUnchanged, no new value) for staleAfterMs. */
   private evaluateStale(pass: Pass, slot: Slot): void {
     const ms = pass.now.monoMs;
     const pointKey = slot.rule.pointKey;
-    const lastNew =
-      pointKey === undefined
-        ? null
-        : (this.points.get(pointTrackKey(slot.rule.deviceId, pointKey))?.lastNewMs ?? null);
-    const silence = this.silence(slot, lastNew, ms);
+    const track =
+      pointKey === undefined ? undefined : this.points.get(pointTrackKey(slot.rule.deviceId, pointKey));
+    const lastFresh = (slot.rule.staleWhenUnchanged ? track?.lastNewMs : track?.lastReadMs) ?? null;
+    const silence = this.silence(slot, lastFresh, ms);
     this.settleSlot(pass, slot, binaryLevel(slot.tracker, silence), null, silence ? 'timer' : 'reading');
   }
 
@@ -714,7 +717,7 @@ export class AlarmEngine {
     const key = pointTrackKey(deviceId, pointKey);
     let track = this.points.get(key);
     if (track === undefined) {
-      track = { lastValue: undefined, lastNewMs: null, previous: null, rate: null };
+      track = { lastValue: undefined, lastReadMs: null, lastNewMs: null, previous: null, rate: null };
       this.points.set(key, track);
     }
     return track;
@@ -874,6 +877,7 @@ export function busRule(busId: string): AlarmRule {
     offDelayMs: 0,
     rateLimit: null,
     staleAfterMs: null,
+    staleWhenUnchanged: false,
     latched: false,
     suppressedByDesign: false,
     enabled: true,

@@ -180,6 +180,7 @@ function applyOverride(deviceId: string, rule: ResolvedAlarmRule, override: Alar
     offDelayMs: secondsToMs(override.offDelayS ?? rule.offDelayS ?? 0),
     rateLimit: rule.kind === 'rate' ? (rateLimit ?? null) : null,
     staleAfterMs: STALE_KINDS.has(rule.kind) && staleAfterS !== undefined ? secondsToMs(staleAfterS) : null,
+    staleWhenUnchanged: rule.kind === 'stale' && rule.staleWhenUnchanged === true,
     latched: override.latched ?? rule.latched ?? false,
     suppressedByDesign: override.suppressedByDesign ?? false,
     enabled: override.enabled ?? true,

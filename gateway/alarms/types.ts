@@ -54,6 +54,8 @@ export interface AlarmRule {
   rateLimit: number | null;
   /** stale and comm_loss rules. */
   staleAfterMs: number | null;
+  /** stale rules: an exactly repeated numeric value counts as no new data (see AlarmRuleDefault). */
+  staleWhenUnchanged: boolean;
   latched: boolean;
   /** ISA-18.2 "suppressed by design": evaluated and recorded, never annunciated. */
   suppressedByDesign: boolean;

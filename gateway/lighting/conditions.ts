@@ -86,6 +86,7 @@ export function derivedRule(spec: DerivedRuleSpec): AlarmRule {
     offDelayMs: 0,
     rateLimit: null,
     staleAfterMs: null,
+    staleWhenUnchanged: false,
     latched: false,
     suppressedByDesign: spec.suppressedByDesign ?? false,
     enabled: true,

@@ -104,6 +104,11 @@ export interface AlarmRuleDefault {
   /** For rate rules: engineering units per second. For stale/comm_loss: seconds without data. */
   rateLimit?: number;
   staleAfterS?: number;
+  /**
+   * Stale rules only: a numeric value that repeats exactly also counts as no new data (heartbeat
+   * counters, frozen sensors). Off by default: a clean-air gas sensor legitimately reads 0.0 for hours.
+   */
+  staleWhenUnchanged?: boolean;
   latched?: boolean;
   /** Where the default comes from (DOMAIN.md), e.g. "GB/T 50493-2019: level 1 at 100% of MAC". */
   source: string;

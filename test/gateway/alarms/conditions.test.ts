@@ -248,33 +248,49 @@ describe('rate of change', () => {
 });
 
 describe('stale', () => {
-  it('a numeric value that stays exactly the same is stale after staleAfterS (frozen sensor)', () => {
+  it('a constant reading stays fresh (clean air reads 0.0 for hours)', () => {
     const e = gas();
-    // H2S frozen at 1.25; CH4 and O2 move as live sensors do.
-    const poll = (s: number, h2s = 1.25) =>
-      e.evaluateReadings(
+    for (let s = 0; s <= 300; s += 5) {
+      const out = e.evaluateReadings(
         'gd-1',
         [
-          { key: 'h2s', value: h2s },
-          { key: 'ch4', value: 2 + (s % 2) / 10 },
-          { key: 'o2', value: 20.9 - (s % 2) / 10 },
+          { key: 'h2s', value: 0 },
+          { key: 'ch4', value: 0 },
+          { key: 'o2', value: 20.9 },
         ],
         at(s),
       );
-    poll(0);
-    for (let s = 5; s < 60; s += 5) {
-      assert.deepEqual(annunciated(poll(s)), [], `not yet stale at ${s} s`);
+      assert.deepEqual(annunciated(out), [], `nothing stale at ${s} s`);
     }
-    const out = poll(60);
+    assert.deepEqual(annunciated(e.tick(at(301))), []);
+  });
+
+  it('a point that stops arriving is stale after staleAfterS, and its next reading clears it', () => {
+    const e = gas();
+    // H2S is read once, then the polls carry only CH4 and O2 (the H2S register block fails).
+    const poll = (s: number, withH2s: boolean) =>
+      e.evaluateReadings(
+        'gd-1',
+        [
+          ...(withH2s ? [{ key: 'h2s', value: 1.25 }] : []),
+          { key: 'ch4', value: 2 },
+          { key: 'o2', value: 20.9 },
+        ],
+        at(s),
+      );
+    poll(0, true);
+    for (let s = 5; s < 60; s += 5) {
+      assert.deepEqual(annunciated(poll(s, false)), [], `not yet stale at ${s} s`);
+    }
+    const out = poll(60, false);
     assert.deepEqual(annunciated(out), ['gd-1:h2s_stale']);
     assert.equal(out.transitions[0]?.cause, 'timer');
-    // A new value clears it.
-    const back = poll(65, 1.3);
+    const back = poll(65, true);
     assert.deepEqual(moves(back), ['gd-1:h2s_stale unacknowledged->rtn_unacknowledged']);
     assert.equal(back.transitions[0]?.cause, 'reading');
   });
 
-  it('a changing value is never stale; a stuck heartbeat counter is (manhole cover)', () => {
+  it('a changing value is never stale; a stuck heartbeat counter is, by its staleWhenUnchanged flag (manhole cover)', () => {
     const e = cover();
     e.evaluateReadings('mc-1', [{ key: 'heartbeat_counter', value: 1 }], at(0));
     for (let n = 2; n <= 8; n++) {

@@ -35,6 +35,7 @@ export function rule(
     offDelayMs: 0,
     rateLimit: null,
     staleAfterMs: null,
+    staleWhenUnchanged: false,
     latched: false,
     suppressedByDesign: false,
     enabled: true,
