@@ -10,10 +10,13 @@ export type StoreErrorCode =
   | 'STORE_CORRUPT' // quick_check failed, or SQLite says the file is not a (sound) database
   | 'STORE_TOO_NEW' // the schema version is newer than this code knows (a downgrade)
   | 'STORE_MIGRATION_FAILED' // a migration failed; the transaction was rolled back
-  | 'STORE_WRITE_FAILED' // a batch could not be committed (disk full, I/O error)
-  | 'STORE_OUTBOX_FULL' // a never-evicted outbox class reached its quota; the cycle was rolled back
+  // The next three leave nothing of the failed commit behind. Retrying the same input may
+  // succeed after WRITE_FAILED (disk full, I/O error) and OUTBOX_FULL (once the cloud
+  // acknowledges), never after INVALID_INPUT (a value the schema refuses: a programming error).
+  | 'STORE_WRITE_FAILED'
+  | 'STORE_OUTBOX_FULL' // a never-evicted outbox class reached its quota
+  | 'STORE_INVALID_INPUT'
   | 'STORE_ACK_INVALID' // an acknowledgement names a seq this database never assigned
-  | 'STORE_INVALID_INPUT' // a caller passed something the store cannot record (a programming error)
   | 'STORE_QUARANTINE_FAILED' // a damaged database could not be moved aside
   | 'STORE_CLOSED'; // the store was used after close()
 
@@ -47,4 +50,14 @@ export function isCorruptionError(error: unknown): boolean {
   if (!(error instanceof Error) || !('code' in error) || typeof error.code !== 'string') return false;
   const code = error.code;
   return [...CORRUPTION_CODES].some((c) => code === c || code.startsWith(`${c}_`));
+}
+
+/** A constraint (CHECK, NOT NULL, UNIQUE, FOREIGN KEY) refused a value: retrying cannot help. */
+export function isConstraintError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('SQLITE_CONSTRAINT')
+  );
 }

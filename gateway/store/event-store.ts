@@ -24,10 +24,10 @@ import {
 } from '../../cloud-sync/contract/events.js';
 import type { AlarmRecord, Instant } from '../alarms/types.js';
 import type { DevicePollResult } from '../bus/types.js';
-import { AggregateWriter } from './aggregates.js';
+import { Aggregates, type AggregateStage } from './aggregates.js';
 import { AlarmRecords } from './alarm-records.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
-import { StoreError } from './errors.js';
+import { StoreError, isConstraintError } from './errors.js';
 import { EventRows } from './event-rows.js';
 import { applyMigrations, type MigrationOutcome } from './migrate.js';
 import { GATEWAY_MIGRATIONS } from './migrations/gateway.js';
@@ -165,6 +165,8 @@ export interface GatewayStoreStats {
   checkpoints: number;
   failedCheckpoints: number;
   lastCheckpoint: CheckpointResult | null;
+  /** (series, minute) aggregates held in memory until their minute ends. */
+  openAggregateMinutes: number;
   walBytes: number;
   databaseBytes: number;
   outbox: OutboxStats;
@@ -213,16 +215,21 @@ export function openGatewayStore(dataDir: string, options: GatewayStoreOptions):
   }
   if (quarantine !== null) {
     // Seq 1 of the new epoch tells the cloud what was lost, in the fields the contract has.
-    store.commitCycle({
-      events: [
-        {
-          kind: 'store_quarantined',
-          file: quarantine.file,
-          quarantinedAs: quarantine.quarantinedAs,
-          reason: describeLoss(quarantine),
-        },
-      ],
-    });
+    try {
+      store.commitCycle({
+        events: [
+          {
+            kind: 'store_quarantined',
+            file: quarantine.file,
+            quarantinedAs: quarantine.quarantinedAs,
+            reason: describeLoss(quarantine),
+          },
+        ],
+      });
+    } catch (error) {
+      store.close();
+      throw error;
+    }
   }
   return store;
 }
@@ -259,7 +266,8 @@ function openFile(path: string, options: GatewayStoreOptions): OpenedFile {
 }
 
 function describeLoss(q: QuarantineReport): string {
-  if (q.lostEpoch === null) return `${q.reason}; its epoch could not be read (${q.inspectError ?? 'unknown'})`;
+  if (q.lostEpoch === null)
+    return `${q.reason}; its epoch could not be read (${q.inspectError ?? 'unknown'})`;
   const acked = q.lostAckedSeq ?? 0;
   const last = q.lostLastSeq;
   const lost =
@@ -282,7 +290,7 @@ interface StoreParts {
   uptime: UptimeClock;
   logger: Logger;
   readings: ReadingStatements;
-  aggregates: AggregateWriter;
+  aggregates: Aggregates;
   outbox: Outbox;
   alarmRecords: AlarmRecords;
   eventRows: EventRows;
@@ -335,7 +343,7 @@ function buildParts(
     uptime: new UptimeClock(clock, typeof mark === 'number' ? mark : 0),
     logger: options.logger,
     readings: prepareReadingStatements(db),
-    aggregates: new AggregateWriter(db),
+    aggregates: new Aggregates(db),
     outbox: new Outbox(db),
     alarmRecords: new AlarmRecords(db),
     eventRows: new EventRows(db),
@@ -356,6 +364,13 @@ function buildParts(
 }
 
 const UPTIME_KEY = 'uptime_ms';
+
+/** What writeCycle hands back out of the transaction. */
+interface WrittenCycle {
+  result: CommitResult;
+  aggregateStage: AggregateStage;
+  minutesWritten: Set<string>;
+}
 const ACKED_KEY = 'acked_seq';
 
 const emptyDeleted = (): RetentionDeleted => ({
@@ -418,21 +433,24 @@ export class GatewayStore {
   }
 
   /**
-   * Records one cycle in ONE transaction: poll and reading rows, aggregates, raw windows, outbox
+   * Records one cycle in ONE transaction: poll and reading rows, the aggregates of the minutes
+   * that have ended (aggregates.ts says why not every commit), raw windows, outbox
    * events (with alarm_history and audit rows), telemetry eviction with its gap event, alarm
    * records, retention and the uptime mark. All or nothing: on failure nothing of the cycle is
    * visible, no seq is consumed, and retrying the same cycle (or merging it into the next) is
-   * safe. Throws StoreError: STORE_OUTBOX_FULL (a never-evicted class is at its quota),
-   * STORE_WRITE_FAILED (disk full, I/O error, a constraint), STORE_INVALID_INPUT, STORE_CLOSED.
+   * safe. Throws StoreError: STORE_WRITE_FAILED (disk full, I/O error: a retry may succeed),
+   * STORE_OUTBOX_FULL (a never-evicted class is at its quota: a retry succeeds once the cloud
+   * acknowledges), STORE_INVALID_INPUT (a value the schema refuses, e.g. an unknown alarm state:
+   * the same input will never commit), STORE_CLOSED.
    */
   commitCycle(cycle: StoreCycle): CommitResult {
     this.assertOpen();
     const at = this.resolveAt(cycle.at);
     const windows = (cycle.windows ?? []).map((w) => this.checkWindow(w));
     const duplicateWindows: string[] = [];
-    let result: CommitResult;
+    let written: WrittenCycle;
     try {
-      result = this.parts.db
+      written = this.parts.db
         .transaction(() => this.writeCycle(cycle, at, windows, duplicateWindows))
         // IMMEDIATE takes the write lock at BEGIN: a deferred transaction that reads first and
         // writes later can fail with SQLITE_BUSY_SNAPSHOT if another connection wrote between.
@@ -443,12 +461,12 @@ export class GatewayStore {
       const reason = error instanceof Error ? error.message : String(error);
       this.counters.lastError = reason;
       if (error instanceof StoreError) throw error;
-      throw new StoreError('STORE_WRITE_FAILED', `could not commit the cycle: ${reason}`, {
-        file: this.path,
-        cause: error,
-      });
+      const code = isConstraintError(error) ? 'STORE_INVALID_INPUT' : 'STORE_WRITE_FAILED';
+      throw new StoreError(code, `could not commit the cycle: ${reason}`, { file: this.path, cause: error });
     }
     this.series.commit();
+    this.parts.aggregates.commit(written.aggregateStage, written.minutesWritten);
+    const result = written.result;
     this.counters.commits++;
     this.counters.pollsWritten += result.polls;
     this.counters.readingsWritten += result.readings;
@@ -629,6 +647,7 @@ export class GatewayStore {
       uptimeMs: this.parts.uptime.now(),
       ...this.counters,
       deleted: { ...this.counters.deleted },
+      openAggregateMinutes: this.parts.aggregates.openMinutes(),
       walBytes: fileSize(`${this.path}-wal`),
       databaseBytes: fileSize(this.path),
       outbox: this.outboxStats(),
@@ -643,9 +662,18 @@ export class GatewayStore {
     if (this.closed) return;
     const { db, logger, meta, uptime } = this.parts;
     try {
-      db.transaction(() => meta.write.run(UPTIME_KEY, uptime.now())).immediate();
+      // The minutes still in memory are written now (aggregates.ts), with the uptime mark.
+      const stage = this.parts.aggregates.stage();
+      const minutes = db
+        .transaction(() => {
+          const now = uptime.now();
+          meta.write.run(UPTIME_KEY, now);
+          return this.parts.aggregates.writeEnded(stage, now, true);
+        })
+        .immediate();
+      this.parts.aggregates.commit(stage, minutes);
     } catch (error) {
-      logger.error({ err: error }, 'could not store the uptime mark at close');
+      logger.error({ err: error }, 'could not store the open aggregates and the uptime mark at close');
     }
     try {
       this.reader?.close();
@@ -668,12 +696,12 @@ export class GatewayStore {
     at: Instant,
     windows: RawWindowRequest[],
     duplicateWindows: string[],
-  ): CommitResult {
+  ): WrittenCycle {
     const p = this.parts;
     const nowMono = p.uptime.now();
 
     const polls = cycle.polls ?? [];
-    const aggregates = p.aggregates.batch();
+    const aggregates = p.aggregates.stage();
     let readings = 0;
     for (const poll of polls) {
       const monoMs = p.uptime.fromMonotonic(poll.monotonicMs);
@@ -682,7 +710,7 @@ export class GatewayStore {
         aggregates.add(seriesId, monoMs, wallMs, value),
       );
     }
-    aggregates.write();
+    const minutesWritten = p.aggregates.writeEnded(aggregates, nowMono);
 
     for (const window of windows) {
       if (!p.windows.open(window, nowMono, at.wallMs)) duplicateWindows.push(window.id);
@@ -708,11 +736,11 @@ export class GatewayStore {
     const deleted = p.retention.apply(p.policy.retention, nowMono);
     p.meta.write.run(UPTIME_KEY, nowMono);
 
-    const written = eviction === null ? eventSeqs : [...eventSeqs, eviction.gapSeq];
-    return {
-      firstSeq: written[0] ?? null,
-      lastSeq: written[written.length - 1] ?? null,
-      count: written.length,
+    const seqs = eviction === null ? eventSeqs : [...eventSeqs, eviction.gapSeq];
+    const result: CommitResult = {
+      firstSeq: seqs[0] ?? null,
+      lastSeq: seqs[seqs.length - 1] ?? null,
+      count: seqs.length,
       eventSeqs,
       polls: polls.length,
       readings,
@@ -720,6 +748,7 @@ export class GatewayStore {
       gapSeq: eviction?.gapSeq ?? null,
       deleted,
     };
+    return { result, aggregateStage: aggregates, minutesWritten };
   }
 
   /**
@@ -756,7 +785,7 @@ export class GatewayStore {
       if (rows > policy.quotas[eventClass]) {
         throw new StoreError(
           'STORE_OUTBOX_FULL',
-          `outbox holds ${rows - 1} unacknowledged ${eventClass} events, its quota of ` +
+          `the cycle would hold ${rows} unacknowledged ${eventClass} events, above the quota of ` +
             `${policy.quotas[eventClass]} (never evicted): the cycle was not stored`,
           { file: this.path },
         );

@@ -129,7 +129,10 @@ describe('GatewayStore: commitCycle', () => {
         [2, 'telemetry'],
       ],
     );
-    assert.deepEqual({ ...events[1] }, { seq: 2, id: events[1]?.id, ts: events[1]?.ts, ...telemetry('d', 1) });
+    assert.deepEqual(
+      { ...events[1] },
+      { seq: 2, id: events[1]?.id, ts: events[1]?.ts, ...telemetry('d', 1) },
+    );
     store.readTransaction((db) => {
       assert.deepEqual(db.prepare('SELECT class, kind, mono_ms FROM outbox ORDER BY seq').raw().all(), [
         ['alarm', 'alarm_transition', 0],
@@ -140,7 +143,12 @@ describe('GatewayStore: commitCycle', () => {
 
   it('commits an operation (events and records, no polls) on its own', () => {
     const store = stores.openStore(dirs.fresh());
-    const ack = { ...transition('d:r', 'acknowledged'), cause: 'operation' as const, by: 'tech', reason: 'seen' };
+    const ack = {
+      ...transition('d:r', 'acknowledged'),
+      cause: 'operation' as const,
+      by: 'tech',
+      reason: 'seen',
+    };
     const result = store.commitCycle({
       events: [ack],
       alarmRecords: [record('d:r', { state: 'acknowledged', acknowledged: true })],
@@ -148,13 +156,21 @@ describe('GatewayStore: commitCycle', () => {
     assert.equal(result.readings, 0);
     assert.equal(result.firstSeq, 1);
     store.readTransaction((db) => {
-      assert.deepEqual(db.prepare('SELECT actor, cause FROM alarm_history').raw().all(), [['tech', 'operation']]);
+      assert.deepEqual(db.prepare('SELECT actor, cause FROM alarm_history').raw().all(), [
+        ['tech', 'operation'],
+      ]);
     });
   });
 
   it('writes an audit row, with its outbox seq, for every audit event', () => {
     const store = stores.openStore(dirs.fresh());
-    const audit: AuditEvent = { kind: 'audit', actor: 'tech', action: 'lamp_test', target: 'lamp_03', detail: { ok: true } };
+    const audit: AuditEvent = {
+      kind: 'audit',
+      actor: 'tech',
+      action: 'lamp_test',
+      target: 'lamp_03',
+      detail: { ok: true },
+    };
     store.commitCycle({ events: [telemetry('d', 1), audit] });
     store.readTransaction((db) => {
       assert.deepEqual(db.prepare('SELECT outbox_seq, actor, action, target, detail FROM audit').all(), [
@@ -199,7 +215,8 @@ describe('GatewayStore: commitCycle', () => {
           events: [transition('gas:b'), telemetry('gas', 7), transition('lamp:a', 'acknowledged')],
           alarmRecords: [record('lamp:a', { state: 'acknowledged' }), broken],
         }),
-      (error: unknown) => isStoreError(error, 'STORE_WRITE_FAILED') && /CHECK constraint/.test(error.message),
+      (error: unknown) =>
+        isStoreError(error, 'STORE_INVALID_INPUT') && /CHECK constraint/.test(error.message),
     );
     assert.deepEqual(snapshot(), before, 'the failed cycle left no trace');
     // Another connection (as the uplink or the CLI would have) sees the same.
@@ -219,6 +236,30 @@ describe('GatewayStore: commitCycle', () => {
         'every reading refers to an existing series',
       );
     });
+  });
+  it('a cycle that failed to write can be committed again, unchanged, once the store recovers', () => {
+    const clock = new FakeClock();
+    const dir = dirs.fresh();
+    const store = stores.openStore(dir, { clock });
+    store.commitCycle({ events: [telemetry('d', 0)] });
+    // Another connection takes the readings table away, as a broken store would: the statement
+    // fails with an ordinary SQLite error (not a constraint), the kind a retry can get past.
+    const other = new Database(join(dir, GATEWAY_DB_FILE));
+    other.exec('DROP VIEW readings_named; ALTER TABLE readings RENAME TO readings_away');
+    const cycle = {
+      polls: [poll(clock, 'new-dev', [1, 2])],
+      events: [transition('new-dev:r')],
+      alarmRecords: [record('new-dev:r')],
+    };
+    assert.throws(
+      () => store.commitCycle(cycle),
+      (error: unknown) => isStoreError(error, 'STORE_WRITE_FAILED'),
+    );
+    other.exec('ALTER TABLE readings_away RENAME TO readings');
+    other.close();
+    const retried = store.commitCycle(cycle);
+    assert.deepEqual([retried.firstSeq, retried.readings], [2, 2]);
+    assert.equal(store.stats().lastError?.includes('readings'), true);
   });
 });
 

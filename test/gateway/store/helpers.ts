@@ -10,7 +10,11 @@ import type { AlarmTransitionEvent, GatewayEventBody } from '../../../cloud-sync
 import type { AlarmRecord } from '../../../gateway/alarms/types.js';
 import type { DevicePollResult } from '../../../gateway/bus/types.js';
 import type { SqliteDatabase } from '../../../gateway/store/database.js';
-import { openGatewayStore, type GatewayStore, type GatewayStoreOptions } from '../../../gateway/store/event-store.js';
+import {
+  openGatewayStore,
+  type GatewayStore,
+  type GatewayStoreOptions,
+} from '../../../gateway/store/event-store.js';
 import type { StoreClock } from '../../../gateway/store/uptime-clock.js';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -37,7 +41,10 @@ export class FakeClock implements StoreClock {
 export function tempDirs(prefix: string): { fresh: () => string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), prefix));
   let n = 0;
-  return { fresh: () => join(root, `data-${++n}`), cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    fresh: () => join(root, `data-${++n}`),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 /** Opens a store and remembers to close it. */
@@ -74,7 +81,10 @@ export function poll(
   };
 }
 
-export function transition(alarmKey: string, to: AlarmTransitionEvent['to'] = 'unacknowledged'): AlarmTransitionEvent {
+export function transition(
+  alarmKey: string,
+  to: AlarmTransitionEvent['to'] = 'unacknowledged',
+): AlarmTransitionEvent {
   const [deviceId = 'dev', ruleKey = 'rule'] = alarmKey.split(':');
   return {
     kind: 'alarm_transition',

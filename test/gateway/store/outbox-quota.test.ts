@@ -88,14 +88,18 @@ describe('outbox quotas', () => {
           events: [telemetry('d', 1), transition('d:3')],
         }),
       (error: unknown) =>
-        isStoreError(error, 'STORE_OUTBOX_FULL') && /3 unacknowledged alarm events/.test(error.message),
+        isStoreError(error, 'STORE_OUTBOX_FULL') &&
+        /4 unacknowledged alarm events, above the quota of 3/.test(error.message),
     );
     store.readTransaction((db) => {
       assert.equal(count(db, 'readings'), 0, 'the readings of the failed cycle are not stored either');
       assert.equal(count(db, 'outbox'), 3);
     });
     // A cycle without alarm events still commits: polling and telemetry go on.
-    assert.equal(store.commitCycle({ polls: [poll(clock, 'd', [1])], events: [telemetry('d', 1)] }).firstSeq, 4);
+    assert.equal(
+      store.commitCycle({ polls: [poll(clock, 'd', [1])], events: [telemetry('d', 1)] }).firstSeq,
+      4,
+    );
     // Once the cloud acknowledges, alarm events are accepted again.
     store.acknowledgeUpTo(1);
     assert.equal(store.commitCycle({ events: [transition('d:3')] }).firstSeq, 5);

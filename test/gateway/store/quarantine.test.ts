@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -43,7 +52,9 @@ describe('quarantine of a damaged database', () => {
     const old = stores.openStore(dir, { clock });
     const oldEpoch = old.epoch;
     old.close();
-    const garbage = Buffer.from('this is not an SQLite database, it is what a dying SD card returns '.repeat(300));
+    const garbage = Buffer.from(
+      'this is not an SQLite database, it is what a dying SD card returns '.repeat(300),
+    );
     writeFileSync(path, garbage);
 
     const store = stores.openStore(dir, { clock });
@@ -65,7 +76,11 @@ describe('quarantine of a damaged database', () => {
     assert.equal(event.file, path);
     assert.equal(event.quarantinedAs, aside);
     assert.match(event.reason, /not a database/);
-    assert.equal(store.outboxStats().byClass.alarm.count, 1, 'store_quarantined is alarm class: never evicted');
+    assert.equal(
+      store.outboxStats().byClass.alarm.count,
+      1,
+      'store_quarantined is alarm class: never evicted',
+    );
 
     // The fresh database works and is trusted at the next start.
     store.commitCycle({ polls: [poll(clock, 'd', [1])], events: [transition('d:r')] });
@@ -95,6 +110,19 @@ describe('quarantine of a damaged database', () => {
     const event = store.outboxAfter(0, 1)[0] as unknown as StoreQuarantinedEvent;
     assert.match(event.reason, new RegExp(`epoch ${oldEpoch}: unacknowledged events 151\\.\\.200 are lost`));
     assert.equal(existsSync(store.quarantine.quarantinedAs), true);
+  });
+
+  it('treats a database without an epoch as not its own: quarantined, never reused with new seqs', () => {
+    const dir = dirs.fresh();
+    const first = stores.openStore(dir);
+    first.commitCycle({ events: [transition('d:r')] });
+    first.close();
+    const raw = new Database(join(dir, GATEWAY_DB_FILE));
+    raw.exec("DELETE FROM store_meta WHERE key = 'epoch'");
+    raw.close();
+    const store = stores.openStore(dir);
+    assert.match(store.quarantine?.reason ?? '', /has no epoch/);
+    assert.equal(store.outboxAfter(0, 10)[0]?.kind, 'store_quarantined');
   });
 
   it('keeps only the newest quarantined copies', () => {
@@ -137,7 +165,8 @@ describe('quarantine of a damaged database', () => {
     // SQLite silently stores 0 (off) for a negative wal_autocheckpoint: the read-back catches it.
     assert.throws(
       () => stores.openStore(other, { walAutocheckpointPages: -3 }),
-      (error: unknown) => isStoreError(error, 'STORE_MISCONFIGURED') && /wal_autocheckpoint is 0/.test(error.message),
+      (error: unknown) =>
+        isStoreError(error, 'STORE_MISCONFIGURED') && /wal_autocheckpoint is 0/.test(error.message),
     );
     assert.deepEqual(
       readdirSync(other).filter((f) => f.includes('corrupt')),
