@@ -1,19 +1,32 @@
 /**
- * The gateway's running core: the readings store and one bus scheduler per bus, wired so that
- * every poll result lands in the ReadingWriter. main.ts builds it; tests build it with a fake
- * bus. The constructor only assigns (DESIGN.md section 3); start() opens and starts, stop()
- * stops in the reverse order so the last polls are flushed before the database closes.
+ * The gateway's running core (DESIGN.md section 2), built by main.ts and by the demo:
+ *
+ *   buses (one scheduler each) ──poll──> pipeline ──one transaction──> store (kerbside.db)
+ *                                          │ alarm engine, telemetry, strain, lighting
+ *                                          └──> event bus (alarm:changed ...) for the web UI / uplink
+ *
+ * The constructor only assigns (DESIGN.md section 3); start() opens the store, restores the alarm
+ * states, starts the buses and the pipeline; stop() works in reverse so the last polls are
+ * committed before the database closes. A bus that fails to start is logged and left out: the
+ * others keep polling and alarming.
  */
 import type { Logger } from 'pino';
 import type { SerialSettings } from '../drivers/transport/transport.js';
+import { AlarmEngine } from './alarms/engine.js';
+import { resolveAlarmRules } from './alarms/rules.js';
+import type { AlarmRule, AlarmTopology, OperatorAction } from './alarms/types.js';
 import { BusScheduler } from './bus/scheduler.js';
-import type { BusConfig, BusCounters, BusDeviceConfig, DevicePollResult } from './bus/types.js';
+import type { BusConfig, BusCounters, BusDeviceConfig, DevicePollResult, PointValue } from './bus/types.js';
 import { planBuses, type BusPlan } from './config/bus-plan.js';
 import type { GatewayConfig } from './config/types.js';
+import { EventBus } from './events/event-bus.js';
+import { LightingController } from './lighting/controller.js';
+import { Pipeline, type AlarmOperationName } from './pipeline/pipeline.js';
+import type { ShelveOptions } from './alarms/engine.js';
 import type { LoadedProfile } from './profiles/types.js';
-import type { SqliteDatabase } from './store/database.js';
-import { openReadingsDatabase } from './store/readings-db.js';
-import { ReadingWriter, type ReadingWriterStats } from './store/reading-writer.js';
+import { openGatewayStore, type GatewayStore, type GatewayStoreStats } from './store/event-store.js';
+import { StrainAnalyzer } from './strain/analyzer.js';
+import { TelemetryReporter } from './telemetry/reporter.js';
 
 /** What the gateway needs of a bus scheduler (BusScheduler implements it). */
 export interface PollingBus {
@@ -21,6 +34,7 @@ export interface PollingBus {
   stop(): Promise<void>;
   onPoll(listener: (result: DevicePollResult) => void): () => void;
   counters(): BusCounters;
+  write(deviceId: string, pointKey: string, value: PointValue): Promise<void>;
 }
 
 export type BusFactory = (options: {
@@ -34,7 +48,7 @@ export interface GatewayOptions {
   createBus?: BusFactory;
   /** Period of the info-level summary line; 0 turns it off. Default 30 s. */
   summaryIntervalMs?: number;
-  /** Passed to the ReadingWriter. Default 500 ms. */
+  /** How often the pipeline commits a cycle. Default 250 ms. */
   flushIntervalMs?: number;
 }
 
@@ -59,12 +73,20 @@ export interface BusSummary extends PollTally {
 
 export interface GatewaySummary {
   buses: BusSummary[];
-  store: ReadingWriterStats;
+  store: GatewayStoreStats | null;
+  pipeline: {
+    bufferedPolls: number;
+    pendingEvents: number;
+    droppedPolls: number;
+    droppedCycles: number;
+  } | null;
+  alarms: Record<string, number>;
 }
 
 interface RunningBus {
   id: string;
   bus: PollingBus;
+  deviceIds: Set<string>;
   tally: PollTally;
   unsubscribe: () => void;
 }
@@ -72,8 +94,12 @@ interface RunningBus {
 const emptyTally = (): PollTally => ({ polls: 0, good: 0, partial: 0, failed: 0, errors: 0 });
 
 export class Gateway {
-  private db: SqliteDatabase | undefined;
-  private writer: ReadingWriter | undefined;
+  /** Typed events for the web UI and the uplink (alarm:changed, store:committed ...). */
+  readonly events: EventBus;
+  private store: GatewayStore | undefined;
+  private engine: AlarmEngine | undefined;
+  private pipeline: Pipeline | undefined;
+  private lighting: LightingController | undefined;
   private buses: RunningBus[] = [];
   private summaryTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -83,40 +109,63 @@ export class Gateway {
     private readonly profiles: ReadonlyMap<string, LoadedProfile>,
     private readonly logger: Logger,
     private readonly options: GatewayOptions = {},
-  ) {}
+  ) {
+    this.events = new EventBus(logger);
+  }
 
   /**
-   * Opens the readings store (throws StoreError if it cannot be trusted: the gateway must not
-   * run on it) and starts every bus. A bus that fails to start is logged and left out; the
-   * others keep polling.
+   * Opens the store (throws StoreError if it cannot be trusted: the gateway must not run on it),
+   * restores alarm states, and starts every bus and the pipeline.
    */
   async start(): Promise<void> {
     if (this.running) return;
     const plans = planBuses(this.config, this.profiles);
-    const opened = openReadingsDatabase(this.config.dataDir);
-    this.db = opened.db;
-    if (opened.migration.applied.length > 0) {
-      this.logger.info({ file: opened.path, ...opened.migration }, 'readings database migrated');
-    }
-    this.writer = new ReadingWriter({
-      db: opened.db,
+    const store = openGatewayStore(this.config.dataDir, {
       logger: this.logger.child({ module: 'store' }),
-      retention: this.config.storage.rawRetention,
+      retention: { raw: this.config.storage.rawRetention },
+    });
+    this.store = store;
+    const deviceProfiles = new Map(plans.flatMap((p) => p.devices.map((d) => [d.id, d.profile] as const)));
+    const engine = new AlarmEngine(this.alarmRules(plans), store.loadAlarmRecords(), topologyOf(plans));
+    this.engine = engine;
+    this.lighting = this.createLighting(deviceProfiles);
+    this.pipeline = new Pipeline({
+      store,
+      engine,
+      telemetry: new TelemetryReporter({ profiles: deviceProfiles }),
+      strain: new Map(
+        this.config.strain.map((s) => [
+          s.device,
+          new StrainAnalyzer({
+            deviceId: s.device,
+            config: s,
+            logger: this.logger.child({ module: 'strain', device: s.device }),
+          }),
+        ]),
+      ),
+      lighting: this.lighting ?? null,
+      events: this.events,
+      logger: this.logger.child({ module: 'pipeline' }),
       ...(this.options.flushIntervalMs === undefined
         ? {}
         : { flushIntervalMs: this.options.flushIntervalMs }),
     });
-    this.writer.start();
+    if (store.quarantine !== null) this.raiseQuarantineAlarm(store);
     this.running = true;
 
     try {
       await this.startBuses(plans);
     } catch (error) {
-      // Only a programming error gets here (a bus that fails to start is handled per bus);
-      // release what is open so the caller can exit cleanly.
+      // Only a programming error gets here (a bus that fails to start is handled per bus).
       await this.stop();
       throw error;
     }
+    this.pipeline.start();
+    this.lighting?.start();
+    this.logger.info(
+      { file: store.path, epoch: store.epoch, alarms: engine.records().length },
+      'gateway started',
+    );
 
     const every = this.options.summaryIntervalMs ?? 30_000;
     if (every > 0) {
@@ -125,39 +174,15 @@ export class Gateway {
     }
   }
 
-  private async startBuses(plans: BusPlan[]): Promise<void> {
-    const createBus = this.options.createBus ?? ((o) => new BusScheduler(o));
-    for (const plan of plans) {
-      // The scheduler tags its own lines with the bus id; this child is for the gateway's lines.
-      const busLogger = this.logger.child({ bus: plan.bus.id });
-      const bus = createBus({ config: plan.bus, devices: plan.devices, logger: this.logger });
-      const running: RunningBus = { id: plan.bus.id, bus, tally: emptyTally(), unsubscribe: () => undefined };
-      running.unsubscribe = bus.onPoll((result) => this.onPoll(running, result));
-      try {
-        await bus.start();
-      } catch (error) {
-        running.unsubscribe();
-        busLogger.error({ err: error }, 'bus failed to start; the other buses keep polling');
-        // Release whatever the failed start left open.
-        await bus
-          .stop()
-          .catch((stopError: unknown) => busLogger.debug({ err: stopError }, 'stop after failed start'));
-        continue;
-      }
-      this.buses.push(running);
-      busLogger.info(
-        { kind: plan.bus.kind, endpoint: describeEndpoint(plan.bus), devices: plan.devices.map((d) => d.id) },
-        `bus ${plan.bus.id} started with ${plan.devices.length} device${plan.devices.length === 1 ? '' : 's'}`,
-      );
-    }
-  }
-
-  /** Stops polling, flushes the last readings, closes the database. Never throws. */
+  /** Stops polling, commits the last cycle, closes the database. Never throws. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     clearInterval(this.summaryTimer);
     this.summaryTimer = undefined;
+    await this.lighting
+      ?.stop()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'lighting did not stop cleanly'));
     const buses = this.buses;
     this.buses = [];
     await Promise.all(
@@ -171,15 +196,36 @@ export class Gateway {
         }
       }),
     );
-    this.writer?.stop();
     try {
-      this.db?.close();
+      this.pipeline?.stop();
     } catch (error) {
-      this.logger.error({ err: error }, 'closing the readings database failed');
+      this.logger.error({ err: error }, 'the last cycle could not be committed');
     }
-    this.logger.info({ store: this.writer?.stats() }, 'gateway stopped');
-    this.writer = undefined;
-    this.db = undefined;
+    const stats = this.store?.stats();
+    this.store?.close();
+    this.logger.info({ store: stats }, 'gateway stopped');
+    this.store = undefined;
+    this.pipeline = undefined;
+    this.engine = undefined;
+  }
+
+  /**
+   * An operator action on an alarm (web UI, CLI, cloud command): applied, committed with its
+   * audit record, and returned. Throws AlarmError for an illegal operation.
+   */
+  operateAlarm(
+    operation: AlarmOperationName,
+    alarmKey: string,
+    action: OperatorAction,
+    shelve?: ShelveOptions,
+  ): void {
+    if (!this.pipeline) throw new Error('the gateway is not running');
+    this.pipeline.operate(operation, alarmKey, action, shelve);
+  }
+
+  /** The current alarm records (for the web UI and CLI). */
+  alarms(): ReturnType<AlarmEngine['records']> {
+    return this.engine?.records() ?? [];
   }
 
   /** Poll tallies since the previous summary (reset by this call), bus counters and store stats. */
@@ -200,7 +246,81 @@ export class Gateway {
         utilisation: Math.round(counters.utilisation * 1000) / 1000,
       };
     });
-    return { buses, store: this.writer?.stats() ?? emptyStoreStats() };
+    const alarms: Record<string, number> = {};
+    for (const record of this.engine?.records() ?? []) alarms[record.state] = (alarms[record.state] ?? 0) + 1;
+    return { buses, store: this.store?.stats() ?? null, pipeline: this.pipeline?.stats() ?? null, alarms };
+  }
+
+  private alarmRules(plans: BusPlan[]): AlarmRule[] {
+    const overrides = new Map(this.config.devices.map((d) => [d.id, d.alarms]));
+    return plans.flatMap((plan) =>
+      plan.devices.flatMap((d) => resolveAlarmRules(d.id, d.profile, overrides.get(d.id))),
+    );
+  }
+
+  private createLighting(deviceProfiles: ReadonlyMap<string, LoadedProfile>): LightingController | undefined {
+    const lighting = this.config.lighting;
+    if (!lighting) return undefined;
+    const devices = lighting.devices.map((d) => {
+      const profile = deviceProfiles.get(d.device);
+      if (!profile) throw new Error(`lighting device ${d.device} is not configured`);
+      return { id: d.device, profile };
+    });
+    return new LightingController({
+      config: lighting,
+      devices,
+      writer: (deviceId, pointKey, value) => this.busOf(deviceId).write(deviceId, pointKey, value),
+      logger: this.logger.child({ module: 'lighting' }),
+      cabinetId: this.config.gatewayId,
+    });
+  }
+
+  private busOf(deviceId: string): PollingBus {
+    const running = this.buses.find((b) => b.deviceIds.has(deviceId));
+    if (!running) throw new Error(`device ${deviceId} is on no running bus`);
+    return running.bus;
+  }
+
+  private raiseQuarantineAlarm(store: GatewayStore): void {
+    const rule = quarantineRule(this.config.gatewayId);
+    const now = store.now();
+    const output = this.engine?.setDerivedCondition(rule, true, 1, null, now);
+    if (output) store.commitCycle({ events: [...output.transitions], alarmRecords: output.records, at: now });
+    this.logger.error(
+      { quarantine: store.quarantine },
+      'the gateway database was damaged and replaced; alarm raised',
+    );
+  }
+
+  private async startBuses(plans: BusPlan[]): Promise<void> {
+    const createBus = this.options.createBus ?? ((o) => new BusScheduler(o));
+    for (const plan of plans) {
+      const busLogger = this.logger.child({ bus: plan.bus.id });
+      const bus = createBus({ config: plan.bus, devices: plan.devices, logger: this.logger });
+      const running: RunningBus = {
+        id: plan.bus.id,
+        bus,
+        deviceIds: new Set(plan.devices.map((d) => d.id)),
+        tally: emptyTally(),
+        unsubscribe: () => undefined,
+      };
+      running.unsubscribe = bus.onPoll((result) => this.onPoll(running, result));
+      try {
+        await bus.start();
+      } catch (error) {
+        running.unsubscribe();
+        busLogger.error({ err: error }, 'bus failed to start; the other buses keep polling');
+        await bus
+          .stop()
+          .catch((stopError: unknown) => busLogger.debug({ err: stopError }, 'stop after failed start'));
+        continue;
+      }
+      this.buses.push(running);
+      busLogger.info(
+        { kind: plan.bus.kind, endpoint: describeEndpoint(plan.bus), devices: plan.devices.map((d) => d.id) },
+        `bus ${plan.bus.id} started with ${plan.devices.length} device${plan.devices.length === 1 ? '' : 's'}`,
+      );
+    }
   }
 
   private onPoll(running: RunningBus, result: DevicePollResult): void {
@@ -208,13 +328,7 @@ export class Gateway {
     tally.polls++;
     tally[result.quality]++;
     tally.errors += result.errors.length;
-    // The writer never throws from add(); the guard keeps it that way should it ever change,
-    // because a throwing listener must not cost the bus its poll loop.
-    try {
-      this.writer?.add(result);
-    } catch (error) {
-      this.logger.error({ err: error, bus: running.id }, 'storing a poll result failed');
-    }
+    this.pipeline?.onPoll(result);
   }
 
   private logSummary(): void {
@@ -231,12 +345,54 @@ export class Gateway {
       this.logger.info(
         summary,
         `summary: ${total.polls} polls, ${total.failed} failed, ${total.errors} request errors; ` +
-          `${summary.store.readingsWritten} readings stored, ${summary.store.pendingReadings} pending`,
+          `${summary.store?.readingsWritten ?? 0} readings stored, ${summary.pipeline?.bufferedPolls ?? 0} buffered`,
       );
     } catch (error) {
       this.logger.error({ err: error }, 'summary failed');
     }
   }
+}
+
+/** Where devices sit, so the alarm engine can group a dark bus or device. */
+function topologyOf(plans: BusPlan[]): AlarmTopology {
+  return {
+    devices: plans.flatMap((p) =>
+      p.devices.map((d) => ({
+        deviceId: d.id,
+        busId: p.bus.id,
+        children: d.profile.children.map((c) => c.id),
+      })),
+    ),
+  };
+}
+
+/** The derived alarm raised when the database had to be quarantined (DESIGN.md section 5). */
+function quarantineRule(gatewayId: string): AlarmRule {
+  return {
+    alarmKey: `${gatewayId}:derived.store_quarantined`,
+    deviceId: gatewayId,
+    ruleKey: 'derived.store_quarantined',
+    kind: 'derived',
+    derivedKind: 'store_quarantined',
+    child: null,
+    levels: [{ level: 1, setpoint: 1, priority: 'high' }],
+    activeWhen: true,
+    deadband: 0,
+    onDelayMs: 0,
+    offDelayMs: 0,
+    rateLimit: null,
+    staleAfterMs: null,
+    staleWhenUnchanged: false,
+    latched: true,
+    suppressedByDesign: false,
+    enabled: true,
+    priority: 'high',
+    message: {
+      'zh-CN': '网关数据库损坏，已隔离并重建',
+      en: 'Gateway database damaged: quarantined and started fresh',
+    },
+    source: 'DESIGN.md section 5: a corrupt database is quarantined, started fresh, and alarmed',
+  };
 }
 
 function describeEndpoint(bus: BusConfig): string {
@@ -254,18 +410,4 @@ function describeEndpoint(bus: BusConfig): string {
 function serialLabel(serial: SerialSettings): string {
   const parity = { none: 'N', even: 'E', odd: 'O' }[serial.parity];
   return `${serial.baudRate}-${serial.dataBits}${parity}${serial.stopBits}`;
-}
-
-function emptyStoreStats(): ReadingWriterStats {
-  return {
-    flushes: 0,
-    failedFlushes: 0,
-    pollsWritten: 0,
-    readingsWritten: 0,
-    readingsDropped: 0,
-    readingsDeleted: 0,
-    pollsDeleted: 0,
-    pendingReadings: 0,
-    lastError: null,
-  };
 }

@@ -200,7 +200,7 @@ async function main(): Promise<void> {
       'Kerbside demo is running.',
       `  RS-485 line rs485-1: ${line.endpoint === 'serial' ? `pseudo-terminal ${line.gatewayPath} (via ${line.ptyMethod})` : `RTU over TCP ${line.address}`}, 9600 8E1, paced at wire speed`,
       `  Modbus TCP bridge-lan: 127.0.0.1:${lan.port}`,
-      `  readings database: ${join(dataDir, 'readings.db')}${keepData ? '' : ' (throw-away folder, removed on exit)'}`,
+      `  gateway database: ${join(dataDir, 'kerbside.db')}${keepData ? '' : ' (throw-away folder, removed on exit)'}`,
       '  The cabinet web UI and the cloud console arrive with later issues: nothing listens for logins yet,',
       '  so this run has no credentials to print.',
       '  Ctrl-C stops everything.',

@@ -6,7 +6,7 @@ import type { BusConfig } from '../bus/types.js';
 import type { LightingConfig } from '../lighting/types.js';
 import type { LogLevel } from '../logger.js';
 import type { AlarmLevel } from '../profiles/types.js';
-import type { RetentionPolicy } from '../store/reading-writer.js';
+import type { RetentionPolicy } from '../store/retention.js';
 import type { StrainDeviceConfig } from '../strain/types.js';
 
 export interface SiteConfig {

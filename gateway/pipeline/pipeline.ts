@@ -21,6 +21,7 @@ import type { AlarmRecord, EngineOutput, Instant, OperatorAction } from '../alar
 import type { DevicePollResult } from '../bus/types.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { DerivedCondition } from '../lighting/types.js';
+import { isStoreError } from '../store/errors.js';
 import type { GatewayStore, CommitResult } from '../store/event-store.js';
 import type { RawWindowRequest } from '../store/raw-windows.js';
 import type { StrainOutput } from '../strain/types.js';
@@ -71,6 +72,9 @@ export class Pipeline {
   private timer: NodeJS.Timeout | undefined;
   private readonly maxPendingPolls: number;
   private droppedPolls = 0;
+  private droppedCycles = 0;
+  private failingSinceMs: number | null = null;
+  private lastFailureLogMs = 0;
 
   constructor(private readonly options: PipelineOptions) {
     this.maxPendingPolls = options.maxPendingPolls ?? 20_000;
@@ -166,11 +170,12 @@ export class Pipeline {
     return output;
   }
 
-  stats(): { bufferedPolls: number; pendingEvents: number; droppedPolls: number } {
+  stats(): { bufferedPolls: number; pendingEvents: number; droppedPolls: number; droppedCycles: number } {
     return {
       bufferedPolls: this.buffer.length,
       pendingEvents: this.pending.events.length,
       droppedPolls: this.droppedPolls,
+      droppedCycles: this.droppedCycles,
     };
   }
 
@@ -220,9 +225,29 @@ export class Pipeline {
         at: now,
       });
       this.pending = emptyCycle();
+      if (this.failingSinceMs !== null) {
+        this.options.logger.info(
+          { failedForMs: Date.now() - this.failingSinceMs },
+          'commits succeed again; the held cycles are stored',
+        );
+        this.failingSinceMs = null;
+        this.lastFailureLogMs = 0;
+      }
       this.announce(cycle, result, now);
       return result;
     } catch (error) {
+      const nowMs = Date.now();
+      if (isStoreError(error) && error.code === 'STORE_INVALID_INPUT') {
+        // A value the schema refuses is a bug, and retrying it would block every later commit:
+        // drop this cycle, loudly, with what it held, and keep the cabinet running.
+        this.pending = emptyCycle();
+        this.droppedCycles++;
+        this.options.logger.fatal(
+          { err: error, events: cycle.events.length, polls: cycle.polls.length },
+          'the store refused a cycle as invalid; it was dropped (a bug: report it)',
+        );
+        return null;
+      }
       // Keep the whole computed cycle for the next attempt; only old readings may go.
       this.pending = cycle;
       if (cycle.polls.length > this.maxPendingPolls) {
@@ -230,10 +255,21 @@ export class Pipeline {
         cycle.polls.splice(0, excess);
         this.droppedPolls += excess;
       }
-      this.options.logger.error(
-        { err: error, pendingEvents: cycle.events.length, pendingPolls: cycle.polls.length },
-        'commit failed; the cycle is kept and retried with the next one',
-      );
+      // Log the first failure and then every 30 s, not every flush.
+      this.failingSinceMs ??= nowMs;
+      if (nowMs - this.lastFailureLogMs >= 30_000) {
+        this.lastFailureLogMs = nowMs;
+        this.options.logger.error(
+          {
+            err: error,
+            failingForMs: nowMs - this.failingSinceMs,
+            pendingEvents: cycle.events.length,
+            pendingPolls: cycle.polls.length,
+            droppedPolls: this.droppedPolls,
+          },
+          'commit failed; the cycle is kept and retried with the next one',
+        );
+      }
       return null;
     }
   }

@@ -11,7 +11,7 @@
  * the store is given (cycle.at, window spans, AlarmRecord times) is expected on the uptime clock
  * already: take it from now() or uptime().
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -40,7 +40,6 @@ import {
   prepareReadingStatements,
   type ReadingStatements,
 } from './readings.js';
-import { READINGS_DB_FILE } from './readings-db.js';
 import {
   DEFAULT_STORE_RETENTION,
   StoreRetentionRunner,
@@ -207,12 +206,6 @@ export function openGatewayStore(dataDir: string, options: GatewayStoreOptions):
     opened = openFile(path, options);
   }
   const store = new GatewayStore(buildParts(path, opened, quarantine, clock, options));
-  if (existsSync(join(dataDir, READINGS_DB_FILE))) {
-    options.logger.info(
-      { file: join(dataDir, READINGS_DB_FILE) },
-      'readings.db of an earlier release is no longer written (readings now live in kerbside.db); delete it when not needed',
-    );
-  }
   if (quarantine !== null) {
     // Seq 1 of the new epoch tells the cloud what was lost, in the fields the contract has.
     try {

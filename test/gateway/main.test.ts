@@ -90,6 +90,10 @@ class FakeBus implements PollingBus {
     this.listener = listener;
     return () => (this.listener = undefined);
   }
+  readonly writes: Array<{ deviceId: string; pointKey: string; value: number | boolean }> = [];
+  async write(deviceId: string, pointKey: string, value: number | boolean): Promise<void> {
+    this.writes.push({ deviceId, pointKey, value });
+  }
   counters(): BusCounters {
     return {
       busId: this.id,
@@ -171,7 +175,7 @@ describe('Gateway (with fake buses)', () => {
 
     await gateway.stop();
     assert.ok(a.stopped);
-    const db = new Database(join(dataDir, 'readings.db'), { readonly: true });
+    const db = new Database(join(dataDir, 'kerbside.db'), { readonly: true });
     assert.equal(db.prepare('SELECT COUNT(*) FROM readings').pluck().get(), 4, 'flushed at stop');
     assert.equal(db.prepare('SELECT COUNT(*) FROM polls').pluck().get(), 3);
     db.close();
@@ -214,7 +218,7 @@ describe('Gateway (with fake buses)', () => {
     const first = new Gateway(testConfig(dataDir), PROFILES, logger, { createBus, summaryIntervalMs: 0 });
     await first.start();
     await first.stop();
-    const raw = new Database(join(dataDir, 'readings.db'));
+    const raw = new Database(join(dataDir, 'kerbside.db'));
     raw.pragma('user_version = 42');
     raw.close();
     created.length = 0;
@@ -228,7 +232,7 @@ describe('Gateway (with fake buses)', () => {
 });
 
 describe('gateway/main.ts against simulators (real process)', () => {
-  it('polls every bus into readings.db and stops cleanly on SIGTERM', async (t) => {
+  it('polls every bus into kerbside.db and stops cleanly on SIGTERM', async (t) => {
     const sim = await startSimulation({
       buses: [
         { id: 'line', kind: 'rtu', pty: true },
@@ -281,7 +285,7 @@ describe('gateway/main.ts against simulators (real process)', () => {
 
     // Wait until every device has a good poll in the database (read through a separate
     // connection, as the web UI would).
-    const dbPath = join(dataDir, 'readings.db');
+    const dbPath = join(dataDir, 'kerbside.db');
     let good: string[] = [];
     for (let i = 0; i < 150 && good.length < 3; i++) {
       await sleep(100);

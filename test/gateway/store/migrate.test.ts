@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,13 +7,13 @@ import Database from 'better-sqlite3';
 import { openDatabase } from '../../../gateway/store/database.js';
 import { isStoreError } from '../../../gateway/store/errors.js';
 import { applyMigrations, type Migration } from '../../../gateway/store/migrate.js';
-import { READINGS_MIGRATIONS } from '../../../gateway/store/migrations/readings.js';
-import { READINGS_DB_FILE, openReadingsDatabase } from '../../../gateway/store/readings-db.js';
+import { GATEWAY_MIGRATIONS } from '../../../gateway/store/migrations/gateway.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kerbside-migrate-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 let counter = 0;
-const freshDir = (): string => join(tmp, `data-${++counter}`);
+const freshDir = (): string =>
+  mkdirSync(join(tmp, `data-${++counter}`), { recursive: true }) ?? join(tmp, `data-${counter}`);
 
 function tableNames(db: Database.Database): string[] {
   return db
@@ -22,41 +22,60 @@ function tableNames(db: Database.Database): string[] {
     .all();
 }
 
+/** Opens (creating if needed) a gateway database the way the store does, and migrates it. */
+function openMigrated(path: string): {
+  db: Database.Database;
+  migration: ReturnType<typeof applyMigrations>;
+} {
+  const db = openDatabase(path, { synchronous: 'FULL' });
+  return { db, migration: applyMigrations(db, GATEWAY_MIGRATIONS) };
+}
+
 describe('migrations', () => {
-  it('creates the readings schema once and is idempotent on reopen', () => {
-    const dir = freshDir();
-    const first = openReadingsDatabase(dir);
-    assert.deepEqual(first.migration, { from: 0, to: 1, applied: ['1-readings'] });
-    assert.equal(first.db.pragma('user_version', { simple: true }), READINGS_MIGRATIONS.length);
-    assert.deepEqual(tableNames(first.db), [
-      'polls',
+  it('creates the gateway schema once and is idempotent on reopen', () => {
+    const path = join(freshDir(), 'kerbside.db');
+    const first = openMigrated(path);
+    assert.deepEqual(first.migration, {
+      from: 0,
+      to: 3,
+      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows'],
+    });
+    assert.equal(first.db.pragma('user_version', { simple: true }), GATEWAY_MIGRATIONS.length);
+    for (const table of [
       'readings',
-      'readings_named',
       'series',
-      'sqlite_sequence',
-      'store_meta',
-    ]);
+      'polls',
+      'outbox',
+      'alarms',
+      'alarm_history',
+      'audit',
+      'commands',
+      'config_versions',
+      'readings_1m',
+      'readings_1h',
+      'raw_windows',
+    ]) {
+      assert.ok(tableNames(first.db).includes(table), table);
+    }
     first.db.prepare("INSERT INTO series (device_id, point_key) VALUES ('d', 'p')").run();
     first.db.close();
 
-    const second = openReadingsDatabase(dir);
-    assert.deepEqual(second.migration, { from: 1, to: 1, applied: [] });
+    const second = openMigrated(path);
+    assert.deepEqual(second.migration, { from: 3, to: 3, applied: [] });
     assert.equal(second.db.prepare('SELECT COUNT(*) FROM series').pluck().get(), 1, 'data survives reopen');
-    assert.equal(second.path, join(dir, READINGS_DB_FILE));
     second.db.close();
   });
 
   it('refuses a database written by newer code (STORE_TOO_NEW), leaving it untouched', () => {
-    const dir = freshDir();
-    openReadingsDatabase(dir).db.close();
-    const path = join(dir, READINGS_DB_FILE);
+    const path = join(freshDir(), 'kerbside.db');
+    openMigrated(path).db.close();
     const raw = new Database(path);
     raw.pragma('user_version = 99');
     raw.close();
     assert.throws(
-      () => openReadingsDatabase(dir),
+      () => openMigrated(path),
       (error: unknown) =>
-        isStoreError(error, 'STORE_TOO_NEW') && /schema version 99, newer than the 1/.test(error.message),
+        isStoreError(error, 'STORE_TOO_NEW') && /schema version 99, newer than the 3/.test(error.message),
     );
     const check = new Database(path);
     assert.equal(check.pragma('user_version', { simple: true }), 99);
