@@ -17,9 +17,9 @@ import type { ModbusRequest } from '../../drivers/modbus/pdu.js';
 import { SerialTransport } from '../../drivers/transport/serial.js';
 import { TcpTransport } from '../../drivers/transport/tcp.js';
 import type { Transport } from '../../drivers/transport/transport.js';
-import { decodePoint } from '../profiles/point-codec.js';
 import type { ResolvedPoint } from '../profiles/types.js';
 import { TransactionStats } from './counters.js';
+import { decodeReadResponse } from './decode.js';
 import { DEFAULT_HEALTH_POLICY, DeviceHealthTracker, type HealthPolicy } from './device-health.js';
 import { planDevice, type ReadRequestPlan } from './read-planner.js';
 import { rtuWireCost, tcpWireCost, type WireCostModel } from './wire-cost.js';
@@ -294,7 +294,7 @@ export class BusScheduler {
       }
       answered++;
       slowestRttMs = Math.max(slowestRttMs, outcome.rttMs);
-      decodeInto(readings, request, outcome);
+      decodeReadResponse(readings, request, outcome.response);
     }
     const quality = answered === 0 ? 'failed' : answered === device.plan.length ? 'good' : 'partial';
     device.health.recordPoll(answered > 0, slowestRttMs > device.config.timeoutMs / 2);
@@ -393,25 +393,6 @@ export class BusScheduler {
 
 function toModbusRequest(plan: ReadRequestPlan): ModbusRequest {
   return { fc: plan.fc, address: plan.address, quantity: plan.quantity };
-}
-
-/** Fans one block read out to every point (and so every logical child device) it covers. */
-function decodeInto(readings: PointReading[], plan: ReadRequestPlan, result: TransactionResult): void {
-  const response = result.response;
-  for (const point of plan.points) {
-    const offset = point.address - plan.address;
-    if ('bits' in response) {
-      readings.push({
-        key: point.key,
-        value: decodePoint(point, response.bits.slice(offset, offset + point.count)),
-      });
-    } else if ('registers' in response) {
-      readings.push({
-        key: point.key,
-        value: decodePoint(point, response.registers.slice(offset, offset + point.count)),
-      });
-    }
-  }
 }
 
 function createTransport(config: BusConfig): Transport {
