@@ -192,6 +192,20 @@ async function main(): Promise<void> {
       return bus;
     },
   });
+  // Alarms and overweight trucks as they are committed (the web UI will show these).
+  gateway.events.on('alarm:changed', (t) => {
+    if (t.from === t.to && t.to === 'suppressed') return;
+    const what = t.message?.en ?? t.ruleKey;
+    const value = typeof t.value === 'number' ? ` (${t.value.toFixed(1)})` : '';
+    console.log(
+      `ALARM ${t.alarmKey}: ${t.from} -> ${t.to}${t.level ? ` level ${t.level}` : ''}${value}  ${what}`,
+    );
+  });
+  gateway.events.on('strain:overweight', (e) => {
+    console.log(
+      `OVERWEIGHT ${e.deviceId}: ~${e.estimatedTonnes.toFixed(0)} t (level ${e.level}, peak ${e.peakMicrostrain.toFixed(0)} µε on ${e.channel})`,
+    );
+  });
   await gateway.start();
 
   console.log(

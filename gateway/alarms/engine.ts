@@ -265,7 +265,13 @@ export class AlarmEngine {
     });
   }
 
-  /** Time passes: delays mature, points go stale, devices go silent, timed shelves end. */
+  /**
+   * Time passes: points go stale, devices go silent, timed shelves end, derived conditions' delays
+   * mature. The on/off delays of point rules (high, low, boolean, rate) do NOT mature here: ISA-18.2
+   * delays require the condition to be observed to persist, and between two samples we have not
+   * observed anything. When a poll is late (a busy RS-485 line), a 1-second tilt bump must not
+   * become an alarm because its next sample had not arrived yet; it matures on the next reading.
+   */
   tick(now: Instant): EngineOutput {
     return this.run(now, (pass) => {
       for (const slot of this.slots.values()) {
@@ -273,7 +279,7 @@ export class AlarmEngine {
         if (slot.rule.kind === 'stale') this.evaluateStale(pass, slot);
         else if (device !== undefined && device.commKey === slot.rule.alarmKey)
           this.evaluateComm(pass, slot, device);
-        else this.settleSlot(pass, slot, null, undefined, 'timer');
+        else if (slot.rule.kind === 'derived') this.settleSlot(pass, slot, null, undefined, 'timer');
         this.checkShelve(pass, slot);
       }
     });

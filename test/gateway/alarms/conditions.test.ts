@@ -51,14 +51,23 @@ describe('on-delay and off-delay', () => {
     assert.deepEqual(moves(e.evaluateReadings('mc-1', [{ key: 'tilt_angle', value: 15 }], at(13))), []);
   });
 
-  it('the on-delay matures on a tick when no new reading comes', () => {
+  it('the on-delay matures only on a reading that confirms the condition held, never on a tick', () => {
     const e = cover();
     e.evaluateReadings('mc-1', [{ key: 'tilt_angle', value: 15 }], at(10));
-    assert.deepEqual(moves(e.tick(at(11.9))), []);
-    const out = e.tick(at(12));
+    // The next poll is late (a busy line): time alone is no evidence that the tilt persisted.
+    assert.deepEqual(moves(e.tick(at(12))), []);
+    assert.deepEqual(moves(e.tick(at(14))), []);
+    const out = e.evaluateReadings('mc-1', [{ key: 'tilt_angle', value: 14 }], at(14.5));
     assert.deepEqual(moves(out), ['mc-1:tilt_high normal->unacknowledged']);
-    assert.equal(out.transitions[0]?.cause, 'timer');
-    assert.equal(out.transitions[0]?.value, 15, 'the value that has held');
+    assert.equal(out.transitions[0]?.cause, 'reading');
+    assert.equal(out.transitions[0]?.value, 14);
+  });
+
+  it('a bump whose late next sample is already back to normal raises nothing', () => {
+    const e = cover();
+    e.evaluateReadings('mc-1', [{ key: 'tilt_angle', value: 15 }], at(10));
+    assert.deepEqual(moves(e.tick(at(13))), []);
+    assert.deepEqual(moves(e.evaluateReadings('mc-1', [{ key: 'tilt_angle', value: 0.6 }], at(13.5))), []);
   });
 
   it('cover off (> 90°) has no on-delay', () => {
@@ -80,8 +89,11 @@ describe('on-delay and off-delay', () => {
     // Opens again inside the off-delay: the clear stretch restarts.
     e.evaluateReadings('d', [{ key: 'door', value: true }], at(3));
     e.evaluateReadings('d', [{ key: 'door', value: false }], at(4));
-    assert.deepEqual(moves(e.tick(at(8.9))), []);
-    assert.deepEqual(moves(e.tick(at(9))), ['d:door unacknowledged->rtn_unacknowledged']);
+    assert.deepEqual(moves(e.tick(at(9))), [], 'a tick is no evidence');
+    assert.deepEqual(moves(e.evaluateReadings('d', [{ key: 'door', value: false }], at(8.9))), []);
+    assert.deepEqual(moves(e.evaluateReadings('d', [{ key: 'door', value: false }], at(9))), [
+      'd:door unacknowledged->rtn_unacknowledged',
+    ]);
   });
 
   it('the on-delay applies to a level increase too', () => {
@@ -101,12 +113,16 @@ describe('on-delay and off-delay', () => {
       { devices: [] },
     );
     e.evaluateReadings('d', [{ key: 'p', value: 12 }], at(0));
-    assert.equal(e.tick(at(2)).transitions[0]?.level, 1);
+    assert.equal(e.evaluateReadings('d', [{ key: 'p', value: 12 }], at(2)).transitions[0]?.level, 1);
     e.evaluateReadings('d', [{ key: 'p', value: 25 }], at(3)); // spike
     e.evaluateReadings('d', [{ key: 'p', value: 12 }], at(4));
-    assert.deepEqual(moves(e.tick(at(10))), [], 'a 1 s spike does not escalate');
+    assert.deepEqual(
+      moves(e.evaluateReadings('d', [{ key: 'p', value: 12 }], at(10))),
+      [],
+      'a 1 s spike does not escalate',
+    );
     e.evaluateReadings('d', [{ key: 'p', value: 25 }], at(11));
-    const out = e.tick(at(13));
+    const out = e.evaluateReadings('d', [{ key: 'p', value: 25 }], at(13));
     assert.equal(out.transitions[0]?.level, 2);
   });
 });
@@ -323,6 +339,10 @@ describe('boolean rules', () => {
       const out = e.evaluateReadings('lc-1', [{ key: 'lamp_03.comm_status', value: false }], at(s));
       assert.deepEqual(moves(out), [], '60 s on-delay');
     }
-    assert.deepEqual(moves(e.tick(at(70))), ['lc-1:lamp_03.controller_offline normal->unacknowledged']);
+    assert.deepEqual(moves(e.tick(at(70))), [], 'a tick is no evidence');
+    assert.deepEqual(
+      moves(e.evaluateReadings('lc-1', [{ key: 'lamp_03.comm_status', value: false }], at(70))),
+      ['lc-1:lamp_03.controller_offline normal->unacknowledged'],
+    );
   });
 });

@@ -37,11 +37,13 @@ describe('a concentrator going dark', () => {
   it('raises exactly one alarm and suppresses the alarms of the device and its 16 lamps', () => {
     const e = concentratorEngine();
     concentratorPoll(e, 0);
-    const lampAlarm = e.tick(at(15));
+    // The 15 s on-delay matures on the poll that confirms the failure (not on a tick).
+    const lampAlarm = concentratorPoll(e, 15);
     assert.deepEqual(annunciated(lampAlarm), ['lc-1:lamp_03.lamp_failure'], '15 s on-delay');
 
     const history = [e.evaluateCommunication('lc-1', false, at(20))];
-    for (let s = 25; s <= 40; s += 5) {
+    // comm_loss: 30 s after the last good poll (15 s).
+    for (let s = 25; s <= 50; s += 5) {
       history.push(e.evaluateCommunication('lc-1', false, at(s)), e.tick(at(s)));
     }
     const out = merge(...history);
@@ -60,13 +62,13 @@ describe('a concentrator going dark', () => {
   it('recomputes the suppressed alarms from their conditions when it answers again', () => {
     const e = concentratorEngine();
     concentratorPoll(e, 0);
-    e.tick(at(15));
+    concentratorPoll(e, 15);
     e.acknowledge('lc-1:lamp_03.lamp_failure', TECH, at(16));
     e.evaluateCommunication('lc-1', false, at(20));
-    e.tick(at(30));
+    e.tick(at(45)); // 30 s after the last good poll
     assert.equal(e.record('lc-1:comm_loss')?.state, 'unacknowledged');
 
-    const back = concentratorPoll(e, 45);
+    const back = concentratorPoll(e, 60);
     assert.deepEqual(
       moves(back).filter((m) => m.includes('comm_loss')),
       ['lc-1:comm_loss unacknowledged->rtn_unacknowledged'],
