@@ -172,6 +172,33 @@ async function main(): Promise<void> {
           pollIntervalMs: 200,
         },
       ],
+      // Load factor calibrated against the simulator's trucks (docs/strain.md); levels from DOMAIN.md.
+      strain: [
+        {
+          device: 'bridge-pier-2',
+          material: 'concrete',
+          referenceTemperatureC: 15,
+          loadFactorTonnesPerMicrostrain: 0.348,
+          overweightTonnes: [85, 95],
+        },
+      ],
+      // Lamps follow the sun at the cabinet's coordinates (Asia/Shanghai): off by day, on at dusk.
+      lighting: {
+        timezone: 'Asia/Shanghai',
+        astronomical: { twilight: 'official', onOffsetMin: -10, offOffsetMin: 5 },
+        midnightDimming: { from: '23:00', to: '05:00', level: 50 },
+        devices: [
+          {
+            device: 'lighting',
+            roadClass: 'main',
+            loops: [1, 2, 3, 4].map((loop) => ({
+              loop,
+              phase: (['a', 'b', 'c', 'a'] as const)[loop - 1],
+              lamps: [1, 2, 3, 4].map((n) => `lamp_${String((loop - 1) * 4 + n).padStart(2, '0')}`),
+            })),
+          },
+        ],
+      },
     },
     profiles,
   );
@@ -215,6 +242,8 @@ async function main(): Promise<void> {
       `  RS-485 line rs485-1: ${line.endpoint === 'serial' ? `pseudo-terminal ${line.gatewayPath} (via ${line.ptyMethod})` : `RTU over TCP ${line.address}`}, 9600 8E1, paced at wire speed`,
       `  Modbus TCP bridge-lan: 127.0.0.1:${lan.port}`,
       `  gateway database: ${join(dataDir, 'kerbside.db')}${keepData ? '' : ' (throw-away folder, removed on exit)'}`,
+      '  Lamps follow the astronomical clock of Shanghai (off by day, on from sunset); alarms, overweight',
+      '  trucks and lighting actions print below as the gateway commits them.',
       '  The cabinet web UI and the cloud console arrive with later issues: nothing listens for logins yet,',
       '  so this run has no credentials to print.',
       '  Ctrl-C stops everything.',
