@@ -10,8 +10,9 @@
  *   switching_error_off (switchingErrorOff), per loop: the coil says off, and the feedback says
  *     on, or current flows on a phase whose every loop is commanded off.
  *   lamp_failure (lampFailure), per lamp: during the scheduled-on period the lamp is switched on
- *     at a level above 0, its controller answers and its supply is present, yet the controller
- *     sets its failure bit or the lamp draws (almost) no power. A lamp without supply is its
+ *     at a level above 0, its controller answers and its supply is present, yet the lamp draws
+ *     (almost) no power without the controller reporting it (a set failure bit has its own
+ *     profile alarm, so it is not flagged twice). A lamp without supply is its
  *     loop's fault and is not flagged (one grouped alarm, not one per lamp: DESIGN.md section 7).
  *
  * Pure: the controller passes the snapshot and command states, and the previous conditions so an
@@ -187,7 +188,10 @@ function verifyLamp(
   const failureBit = freshBool(snapshot, lamp.failurePoint, since);
   const power = freshNumber(snapshot, lamp.powerPoint, since);
   if (failureBit === undefined && power === undefined) return condition(rule, 'unknown', previous);
-  const active = failureBit === true || (power !== undefined && power < input.config.minLampPowerW);
+  // The controller's own failure bit already has its profile alarm (template rule lamp_failure);
+  // this check covers what the device does not report: switched on, supplied, answering, but dark.
+  // So a failed lamp raises exactly one alarm whichever way it shows.
+  const active = failureBit !== true && power !== undefined && power < input.config.minLampPowerW;
   return condition(rule, { active, value: power ?? failureBit ?? null }, previous);
 }
 

@@ -146,18 +146,17 @@ describe('LightingController on the simulated LC-3200 (Modbus TCP)', () => {
     assert.equal(conditionOf(out, 'lc:derived.lit_rate_low').active, true);
   });
 
-  it('scenario lamp-failure: lamp 3 switched on but drawing nothing -> lamp_failure; the loop recovers', async () => {
+  it('scenario lamp-failure: lamp 3 reports its failure bit (its profile alarm), no duplicate derived alarm; the loop recovers', async () => {
     harness.simulation.device('lan', 1).setScenario('lamp-failure');
     clock.advance(6_000);
     const poll = await pollAfterNow();
     assert.equal(reading(poll, 'loop_2_state'), true, 'breaker reset with the scenario');
     assert.equal(reading(poll, 'lamp_03.lamp_failure'), true);
     const out = tick(AFTER_SUNSET);
+    // The controller reports the failure itself: the profile rule lamp_03.lamp_failure raises it,
+    // so the derived check (dark without a report) stays quiet: one alarm per lamp.
     const failure = conditionOf(out, 'lc:derived.lamp_failure.lamp_03');
-    assert.deepEqual(
-      [failure.active, failure.rule.child, failure.rule.derivedKind],
-      [true, 'lamp_03', 'lamp_failure'],
-    );
+    assert.deepEqual([failure.active, failure.rule.child], [false, 'lamp_03']);
     assert.equal(conditionOf(out, 'lc:derived.switching_error.loop_2').active, false);
     assert.equal(conditionOf(out, 'lc:derived.lamp_failure.lamp_04').active, false);
     // 15 of 16 lit = 93.75 % < 98 %.

@@ -170,9 +170,13 @@ describe('verify: lamps (TALQ lampFailure)', () => {
     assert.deepEqual([c.value, c.rule.child, c.rule.derivedKind], [0.4, 'lamp_07', 'lamp_failure']);
   });
 
-  it("the controller's own failure bit -> lamp_failure even with power", () => {
-    const map = run({ readings: { 'lamp_07.lamp_failure': true } });
-    assert.deepEqual(active(map), ['lc:derived.lamp_failure.lamp_07']);
+  it("the controller's own failure bit is its profile alarm's job: the derived check stays quiet", () => {
+    // One alarm per failed lamp: the template rule lamp_failure watches the bit.
+    assert.deepEqual(active(run({ readings: { 'lamp_07.lamp_failure': true } })), []);
+    assert.deepEqual(
+      active(run({ readings: { 'lamp_07.lamp_failure': true, 'lamp_07.lamp_power': 0 } })),
+      [],
+    );
   });
 
   it("no supply at the lamp is its loop's fault, not a lamp failure", () => {
