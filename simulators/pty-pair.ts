@@ -79,17 +79,31 @@ function waitForPaths(
  * process) `read` returns and the shell kills socat. No orphaned socat is ever left behind.
  */
 const SOCAT_WATCHDOG =
-  'socat -d -d pty,raw,echo=0 pty,raw,echo=0 & pid=$!; read _eof; kill $pid 2>/dev/null; wait $pid';
+  'socat -d -d pty,raw,echo=0 pty,raw,echo=0 & pid=$!; echo "socat pid $pid" >&2; read _eof; kill $pid 2>/dev/null; wait $pid';
 
 async function viaSocat(): Promise<PtyPair> {
   const child = spawn('sh', ['-c', SOCAT_WATCHDOG], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let socatPid: number | undefined;
   const [a, b] = await waitForPaths(child, child.stderr as NodeJS.ReadableStream, (text) => {
+    socatPid ??= Number(/socat pid (\d+)/.exec(text)?.[1]) || undefined;
     const found = [...text.matchAll(/PTY is (\S+)/g)].map((m) => m[1] ?? '');
     return found.length >= 2 && /starting data transfer loop/.test(text)
       ? [found[0] ?? '', found[1] ?? '']
       : null;
   });
-  return { a, b, method: 'socat', close: () => stop(child) };
+  // close() ends socat itself, at once: on a loaded machine the watchdog shell may be scheduled
+  // late, and a socat outliving close() keeps the pty open (a "vanished" device that never vanishes).
+  const close = async (): Promise<void> => {
+    if (socatPid !== undefined) {
+      try {
+        process.kill(socatPid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    await stop(child);
+  };
+  return { a, b, method: 'socat', close };
 }
 
 async function viaPython(): Promise<PtyPair> {

@@ -14,6 +14,7 @@
  * guarantees a failed commit left nothing behind. Readings are dropped first if that backlog
  * grows too large; decisions (events, alarm records) are never dropped.
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { GatewayEventBody } from '../../cloud-sync/contract/events.js';
 import type { AlarmEngine, ShelveOptions } from '../alarms/engine.js';
@@ -132,7 +133,10 @@ export class Pipeline {
     this.collect(cycle, engine.tick(now));
     cycle.events.push(...telemetry.tick(now));
     if (lighting) {
-      const out = lighting.tick(now);
+      // The controller compares tick times with poll and write times, which are on the process
+      // clock (DevicePollResult.monotonicMs, performance.now()), not on the store's uptime clock:
+      // after a restart the two are apart by the previous runs' uptime (gateway/lighting/controller.ts).
+      const out = lighting.tick({ monoMs: performance.now(), wallMs: now.wallMs });
       cycle.events.push(...out.actions);
       for (const c of out.conditions)
         this.collect(cycle, engine.setDerivedCondition(c.rule, c.active, c.level, c.value, now));
