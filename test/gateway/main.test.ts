@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -228,6 +228,40 @@ describe('Gateway (with fake buses)', () => {
       (error: unknown) => error instanceof Error && 'code' in error && error.code === 'STORE_TOO_NEW',
     );
     assert.equal(created.length, 0, 'no bus was started');
+  });
+
+  it('quarantines a damaged database, starts fresh, and raises a latched alarm with its outbox event', async () => {
+    const dataDir = join(tmp, `fake-${++counter}`);
+    const logger = pino({ level: 'silent' });
+    const createBus: BusFactory = ({ config }) => new FakeBus(config.id);
+    const first = new Gateway(testConfig(dataDir), PROFILES, logger, { createBus, summaryIntervalMs: 0 });
+    await first.start();
+    await first.stop();
+    // Power loss on a cheap SD card: the file is garbage now.
+    writeFileSync(join(dataDir, 'kerbside.db'), Buffer.alloc(64 * 1024, 0x5a));
+
+    const second = new Gateway(testConfig(dataDir), PROFILES, logger, { createBus, summaryIntervalMs: 0 });
+    await second.start();
+    const alarm = second.alarms().find((a) => a.alarmKey === 'gw-fake:derived.store_quarantined');
+    assert.equal(alarm?.state, 'unacknowledged');
+    await second.stop();
+
+    const db = new Database(join(dataDir, 'kerbside.db'), { readonly: true });
+    const kinds = db.prepare<[], string>('SELECT kind FROM outbox ORDER BY seq').pluck().all();
+    const history = db
+      .prepare<[], number>(
+        "SELECT COUNT(*) FROM alarm_history WHERE alarm_key = 'gw-fake:derived.store_quarantined'",
+      )
+      .pluck()
+      .get();
+    db.close();
+    assert.equal(kinds[0], 'store_quarantined', 'seq 1 of the new epoch says what was lost');
+    assert.ok(kinds.includes('alarm_transition'));
+    assert.equal(history, 1);
+    assert.ok(
+      readdirSync(dataDir).some((f) => f.startsWith('kerbside.db.corrupt-')),
+      'the damaged file is kept aside',
+    );
   });
 });
 
