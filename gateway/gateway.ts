@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { SerialSettings } from '../drivers/transport/transport.js';
 import { AlarmEngine } from './alarms/engine.js';
-import { resolveAlarmRules } from './alarms/rules.js';
+import { derivedRule, resolveAlarmRules } from './alarms/rules.js';
 import type { AlarmRule, AlarmTopology, OperatorAction } from './alarms/types.js';
 import { BusScheduler } from './bus/scheduler.js';
 import type { BusConfig, BusCounters, BusDeviceConfig, DevicePollResult, PointValue } from './bus/types.js';
@@ -368,31 +368,20 @@ function topologyOf(plans: BusPlan[]): AlarmTopology {
 
 /** The derived alarm raised when the database had to be quarantined (DESIGN.md section 5). */
 function quarantineRule(gatewayId: string): AlarmRule {
-  return {
-    alarmKey: `${gatewayId}:derived.store_quarantined`,
+  return derivedRule({
     deviceId: gatewayId,
     ruleKey: 'derived.store_quarantined',
-    kind: 'derived',
     derivedKind: 'store_quarantined',
     child: null,
-    levels: [{ level: 1, setpoint: 1, priority: 'high' }],
-    activeWhen: true,
-    deadband: 0,
-    onDelayMs: 0,
-    offDelayMs: 0,
-    rateLimit: null,
-    staleAfterMs: null,
-    staleWhenUnchanged: false,
-    latched: true,
-    suppressedByDesign: false,
-    enabled: true,
     priority: 'high',
+    setpoint: 1,
+    latched: true,
     message: {
       'zh-CN': '网关数据库损坏，已隔离并重建',
       en: 'Gateway database damaged: quarantined and started fresh',
     },
     source: 'DESIGN.md section 5: a corrupt database is quarantined, started fresh, and alarmed',
-  };
+  });
 }
 
 function describeEndpoint(bus: BusConfig): string {

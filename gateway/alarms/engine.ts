@@ -30,7 +30,7 @@ import {
 import type { LevelTracker } from './conditions.js';
 import { resolveGrouping } from './grouping.js';
 import type { GroupingDevice } from './grouping.js';
-import { DEFAULT_COMM_LOSS_S, alarmKeyOf } from './rules.js';
+import { DEFAULT_COMM_LOSS_S, alarmKeyOf, derivedRule } from './rules.js';
 import { applyOperation, applyProcessEvent } from './state-machine.js';
 import type { AlarmStatus, OperationEvent } from './state-machine.js';
 import { AlarmError } from './types.js';
@@ -868,27 +868,13 @@ function busesOf(topology: AlarmTopology): Array<{ busId: string; deviceIds: str
 
 /** The grouped alarm of a dark bus: engine-owned, derived kind bus_dark. */
 export function busRule(busId: string): AlarmRule {
-  const deviceId = busDeviceId(busId);
-  return {
-    alarmKey: alarmKeyOf(deviceId, BUS_DARK_RULE_KEY),
-    deviceId,
+  return derivedRule({
+    deviceId: busDeviceId(busId),
     ruleKey: BUS_DARK_RULE_KEY,
-    kind: 'derived',
     derivedKind: 'bus_dark',
     child: null,
-    levels: [],
-    activeWhen: true,
-    deadband: 0,
-    onDelayMs: 0,
-    offDelayMs: 0,
-    rateLimit: null,
-    staleAfterMs: null,
-    staleWhenUnchanged: false,
-    latched: false,
-    suppressedByDesign: false,
-    enabled: true,
     priority: 'high',
     message: { 'zh-CN': '总线通信中断', en: 'Bus communication lost: no device on the bus answers' },
     source: 'DESIGN.md section 7: a bus going dark raises one grouped alarm, not one per device',
-  };
+  });
 }

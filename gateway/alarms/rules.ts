@@ -7,9 +7,15 @@
  * an override the engine would refuse is already reported, with its JSON pointer, at start-up.
  */
 import type { AlarmRuleOverride, DeviceAlarmOverrides } from '../config/types.js';
-import type { AlarmKind, AlarmLevel, LoadedProfile, ResolvedAlarmRule } from '../profiles/types.js';
+import type {
+  AlarmKind,
+  AlarmLevel,
+  LoadedProfile,
+  LocalizedText,
+  ResolvedAlarmRule,
+} from '../profiles/types.js';
 import { AlarmError } from './types.js';
-import type { AlarmPriority, AlarmRule } from './types.js';
+import type { AlarmPriority, AlarmRule, DerivedKind } from './types.js';
 
 export type { AlarmRuleOverride, DeviceAlarmOverrides };
 
@@ -215,4 +221,47 @@ function resolveLevels(rule: ResolvedAlarmRule, override: AlarmRuleOverride): Al
 
 function secondsToMs(seconds: number): number {
   return Math.round(seconds * 1000);
+}
+
+/** What a module computing a condition itself (lighting, strain, the store) says about its rule. */
+export interface DerivedRuleSpec {
+  deviceId: string;
+  ruleKey: string;
+  derivedKind: DerivedKind;
+  child: string | null;
+  priority: AlarmPriority;
+  /** Set point shown with the alarm (a rate threshold, 1 for "true"); none for pure conditions. */
+  setpoint?: number;
+  onDelayMs?: number;
+  latched?: boolean;
+  suppressedByDesign?: boolean;
+  message: LocalizedText;
+  source: string;
+}
+
+/** A derived rule with every evaluation field neutral: its source decides when it is active. */
+export function derivedRule(spec: DerivedRuleSpec): AlarmRule {
+  return {
+    alarmKey: alarmKeyOf(spec.deviceId, spec.ruleKey),
+    deviceId: spec.deviceId,
+    ruleKey: spec.ruleKey,
+    kind: 'derived',
+    derivedKind: spec.derivedKind,
+    child: spec.child,
+    levels:
+      spec.setpoint === undefined ? [] : [{ level: 1, setpoint: spec.setpoint, priority: spec.priority }],
+    activeWhen: true,
+    deadband: 0,
+    onDelayMs: spec.onDelayMs ?? 0,
+    offDelayMs: 0,
+    rateLimit: null,
+    staleAfterMs: null,
+    staleWhenUnchanged: false,
+    latched: spec.latched ?? false,
+    suppressedByDesign: spec.suppressedByDesign ?? false,
+    enabled: true,
+    priority: spec.priority,
+    message: spec.message,
+    source: spec.source,
+  };
 }

@@ -3,9 +3,8 @@
  * The rules are full AlarmRules (kind 'derived') so the alarm engine gives them the same ISA-18.2
  * lifecycle as point rules; this module decides only whether the condition holds.
  */
-import type { AlarmPriority, AlarmRule, DerivedKind } from '../alarms/types.js';
+import type { AlarmRule } from '../alarms/types.js';
 import type { PointValue } from '../bus/types.js';
-import type { LocalizedText } from '../profiles/types.js';
 import type { DerivedCondition } from './types.js';
 
 export interface PointSnapshot {
@@ -57,44 +56,8 @@ export function freshBool(
   return typeof value === 'number' ? value !== 0 : undefined;
 }
 
-export interface DerivedRuleSpec {
-  deviceId: string;
-  ruleKey: string;
-  derivedKind: DerivedKind;
-  child: string | null;
-  priority: AlarmPriority;
-  /** Set point shown with the alarm: the threshold for rates, 1 ("true") for boolean conditions. */
-  setpoint: number;
-  onDelayMs: number;
-  message: LocalizedText;
-  source: string;
-  suppressedByDesign?: boolean;
-}
-
-export function derivedRule(spec: DerivedRuleSpec): AlarmRule {
-  return {
-    alarmKey: `${spec.deviceId}:${spec.ruleKey}`,
-    deviceId: spec.deviceId,
-    ruleKey: spec.ruleKey,
-    kind: 'derived',
-    derivedKind: spec.derivedKind,
-    child: spec.child,
-    levels: [{ level: 1, setpoint: spec.setpoint, priority: spec.priority }],
-    activeWhen: true,
-    deadband: 0,
-    onDelayMs: spec.onDelayMs,
-    offDelayMs: 0,
-    rateLimit: null,
-    staleAfterMs: null,
-    staleWhenUnchanged: false,
-    latched: false,
-    suppressedByDesign: spec.suppressedByDesign ?? false,
-    enabled: true,
-    priority: spec.priority,
-    message: spec.message,
-    source: spec.source,
-  };
-}
+// Derived rules are built by the alarm module's factory, shared with the engine and the store.
+export { derivedRule, type DerivedRuleSpec } from '../alarms/rules.js';
 
 /**
  * A condition whose inputs cannot be judged now (no fresh reading, device offline, nothing
