@@ -74,6 +74,8 @@ export class Pipeline {
   private readonly maxPendingPolls: number;
   private droppedPolls = 0;
   private droppedCycles = 0;
+  private stageFailures = 0;
+  private readonly lastStageLogMs = new Map<string, number>();
   private failingSinceMs: number | null = null;
   private lastFailureLogMs = 0;
 
@@ -83,7 +85,14 @@ export class Pipeline {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.flush(), this.options.flushIntervalMs ?? 250);
+    this.timer = setInterval(() => {
+      try {
+        this.flush();
+      } catch (error) {
+        // flush() guards its stages and its commit; this is the last line before a crash.
+        this.options.logger.error({ err: error }, 'cycle failed');
+      }
+    }, this.options.flushIntervalMs ?? 250);
   }
 
   /** Stops the timer and commits what is buffered. */
@@ -106,42 +115,66 @@ export class Pipeline {
     this.buffer = [];
     const now = store.now();
 
+    // Each stage is guarded: a stage that throws on one poll is logged and skipped for it; the
+    // others, and above all alarm evaluation and storing the readings, go on (DESIGN.md section 3).
     for (const poll of polls) {
       const at: Instant = { monoMs: store.uptime(poll.monotonicMs), wallMs: poll.wallTimeMs };
-      this.collect(cycle, engine.evaluateCommunication(poll.deviceId, poll.quality !== 'failed', at));
-      if (poll.readings.length > 0)
-        this.collect(cycle, engine.evaluateReadings(poll.deviceId, poll.readings, at));
-      cycle.events.push(...telemetry.onPoll(poll, at));
+      this.guard('alarms', poll.deviceId, () => {
+        this.collect(cycle, engine.evaluateCommunication(poll.deviceId, poll.quality !== 'failed', at));
+        if (poll.readings.length > 0)
+          this.collect(cycle, engine.evaluateReadings(poll.deviceId, poll.readings, at));
+      });
+      this.guard('telemetry', poll.deviceId, () => cycle.events.push(...telemetry.onPoll(poll, at)));
       const analyzer = strain.get(poll.deviceId);
-      if (analyzer) {
-        const out = analyzer.onPoll(poll, at);
-        cycle.events.push(...out.events);
-        for (const w of out.windows) {
-          cycle.windows.push({
-            id: w.windowId,
-            deviceId: w.deviceId,
-            reason: w.reason,
-            fromMonoMs: store.uptime(w.fromMonoMs),
-            toMonoMs: store.uptime(w.toMonoMs),
-          });
-        }
-      }
-      lighting?.onPoll(poll);
+      if (analyzer)
+        this.guard('strain', poll.deviceId, () => {
+          const out = analyzer.onPoll(poll, at);
+          cycle.events.push(...out.events);
+          for (const w of out.windows) {
+            cycle.windows.push({
+              id: w.windowId,
+              deviceId: w.deviceId,
+              reason: w.reason,
+              fromMonoMs: store.uptime(w.fromMonoMs),
+              toMonoMs: store.uptime(w.toMonoMs),
+            });
+          }
+        });
+      if (lighting) this.guard('lighting', poll.deviceId, () => lighting.onPoll(poll));
       cycle.polls.push(poll);
     }
 
-    this.collect(cycle, engine.tick(now));
-    cycle.events.push(...telemetry.tick(now));
+    this.guard('alarms', null, () => this.collect(cycle, engine.tick(now)));
+    this.guard('telemetry', null, () => cycle.events.push(...telemetry.tick(now)));
     if (lighting) {
-      // The controller compares tick times with poll and write times, which are on the process
-      // clock (DevicePollResult.monotonicMs, performance.now()), not on the store's uptime clock:
-      // after a restart the two are apart by the previous runs' uptime (gateway/lighting/controller.ts).
-      const out = lighting.tick({ monoMs: performance.now(), wallMs: now.wallMs });
-      cycle.events.push(...out.actions);
-      for (const c of out.conditions)
-        this.collect(cycle, engine.setDerivedCondition(c.rule, c.active, c.level, c.value, now));
+      this.guard('lighting', null, () => {
+        // The controller compares tick times with poll and write times, which are on the process
+        // clock (DevicePollResult.monotonicMs, performance.now()), not on the store's uptime clock:
+        // after a restart the two are apart by the previous runs' uptime (gateway/lighting/controller.ts).
+        const out = lighting.tick({ monoMs: performance.now(), wallMs: now.wallMs });
+        cycle.events.push(...out.actions);
+        for (const c of out.conditions)
+          this.collect(cycle, engine.setDerivedCondition(c.rule, c.active, c.level, c.value, now));
+      });
     }
     return this.commit(cycle, now);
+  }
+
+  /** Runs one stage; a throw is logged (at most every 30 s per stage) and the cycle goes on. */
+  private guard(stage: string, deviceId: string | null, run: () => unknown): void {
+    try {
+      run();
+    } catch (error) {
+      this.stageFailures++;
+      const nowMs = Date.now();
+      if (nowMs - (this.lastStageLogMs.get(stage) ?? 0) >= 30_000) {
+        this.lastStageLogMs.set(stage, nowMs);
+        this.options.logger.error(
+          { err: error, stage, deviceId, stageFailures: this.stageFailures },
+          `${stage} failed on a cycle; the other stages go on`,
+        );
+      }
+    }
   }
 
   /**
