@@ -223,6 +223,19 @@ export class Gateway {
     this.pipeline.operate(operation, alarmKey, action, shelve);
   }
 
+  /** Live counters for /metrics: bus and device counters, store and outbox figures, alarm records. */
+  metricsSnapshot(): {
+    buses: BusCounters[];
+    store: GatewayStoreStats | null;
+    alarms: ReturnType<AlarmEngine['records']>;
+  } {
+    return {
+      buses: this.buses.map((b) => b.bus.counters()),
+      store: this.store?.stats() ?? null,
+      alarms: this.engine?.records() ?? [],
+    };
+  }
+
   /** The current alarm records (for the web UI and CLI). */
   alarms(): ReturnType<AlarmEngine['records']> {
     return this.engine?.records() ?? [];

@@ -17,6 +17,8 @@ import { isConfigError, formatConfigIssue } from './config/errors.js';
 import { loadGatewayConfig } from './config/load.js';
 import type { GatewayConfig } from './config/types.js';
 import { Gateway } from './gateway.js';
+import { createGatewayRegistry } from './metrics/metrics.js';
+import { buildMetricsApp } from './metrics/server.js';
 import { createLogger } from './logger.js';
 import { defaultProfileDirectory, formatIssue, loadProfileDirectory } from './profiles/loader.js';
 import type { LoadedProfile } from './profiles/types.js';
@@ -112,12 +114,23 @@ async function run(argv: string[]): Promise<number> {
     }
     return EXIT.failure;
   }
+  const metrics = config.metrics.enabled ? buildMetricsApp(createGatewayRegistry(gateway)) : null;
+  if (metrics) {
+    // Metrics are optional: a port that cannot be bound is logged, the gateway runs on.
+    metrics.listen({ host: config.metrics.host, port: config.metrics.port }).then(
+      (address) => logger.info({ address: `${address}/metrics` }, 'metrics endpoint listening'),
+      (error: unknown) =>
+        logger.error({ err: error }, 'metrics endpoint could not listen; the gateway runs without it'),
+    );
+  }
   logger.info(
     { gatewayId: config.gatewayId, site: config.site.name, dataDir: config.dataDir, profiles: profiles.size },
     `gateway ${config.gatewayId} running (${config.buses.length} buses, ${config.devices.length} devices)`,
   );
   if (config.devices.length === 0) logger.warn('no devices configured: nothing will be polled');
-  return waitForStop(gateway, logger);
+  const code = await waitForStop(gateway, logger);
+  await metrics?.close();
+  return code;
 }
 
 /** Resolves with the exit code once a signal (or an unexpected error) has stopped the gateway. */

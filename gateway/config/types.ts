@@ -65,6 +65,8 @@ export interface GatewayConfig {
   /** Absolute path (a relative one is resolved against the configuration file's folder). */
   dataDir: string;
   log: { level: LogLevel };
+  /** Prometheus /metrics endpoint (gateway/metrics). */
+  metrics: MetricsConfig;
   buses: BusConfig[];
   devices: DeviceConfig[];
   storage: { rawRetention: RetentionPolicy };
@@ -72,4 +74,10 @@ export interface GatewayConfig {
   strain: StrainDeviceConfig[];
   /** Street-lighting control (gateway/lighting, docs/lighting.md); null when the section is absent. */
   lighting: LightingConfig | null;
+}
+
+export interface MetricsConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
 }

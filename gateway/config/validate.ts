@@ -11,6 +11,7 @@ import { resolveLighting, type LightingDocument } from './lighting.js';
 import { checkSchema } from './schema.js';
 import { checkSemantics } from './semantic.js';
 import type {
+  MetricsConfig,
   DeviceAlarmOverrides,
   DeviceConfig,
   DeviceLocation,
@@ -31,6 +32,7 @@ interface DefaultedDocument {
   site: SiteConfig;
   dataDir: string;
   log: { level: LogLevel };
+  metrics: MetricsConfig;
   buses: BusConfig[];
   devices: Array<{
     id: string;
@@ -127,6 +129,7 @@ function resolveConfig(
     site: doc.site,
     dataDir: isAbsolute(doc.dataDir) ? doc.dataDir : resolve(baseDir, doc.dataDir),
     log: doc.log,
+    metrics: doc.metrics,
     buses: doc.buses,
     devices,
     storage: doc.storage,

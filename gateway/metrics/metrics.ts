@@ -1,0 +1,163 @@
+/**
+ * Prometheus metrics of the cabinet (prom-client): bus and device counters, alarm counts by
+ * state, outbox depth and oldest age per class, evictions, commits and WAL size. Values are read
+ * from the gateway when Prometheus scrapes (collect callbacks), so nothing is counted twice and
+ * the hot path pays nothing.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AlarmRecord } from '../alarms/types.js';
+import type { BusCounters } from '../bus/types.js';
+import type { GatewayStoreStats } from '../store/event-store.js';
+
+export interface MetricsSource {
+  metricsSnapshot(): { buses: BusCounters[]; store: GatewayStoreStats | null; alarms: AlarmRecord[] };
+}
+
+const ALARM_STATES = [
+  'normal',
+  'unacknowledged',
+  'acknowledged',
+  'rtn_unacknowledged',
+  'latched',
+  'shelved',
+  'suppressed',
+  'out_of_service',
+] as const;
+
+/** A registry whose metrics read `source` at scrape time. */
+export function createGatewayRegistry(source: MetricsSource): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'kerbside_' });
+  let snapshot: ReturnType<MetricsSource['metricsSnapshot']> | undefined;
+  // prom-client calls every collect() on each scrape; read the gateway once per scrape.
+  const read = (): ReturnType<MetricsSource['metricsSnapshot']> => (snapshot ??= source.metricsSnapshot());
+  const done = (): void => {
+    queueMicrotask(() => (snapshot = undefined));
+  };
+
+  const busCounter = (name: string, help: string, pick: (b: BusCounters) => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['bus'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const bus of read().buses) this.inc({ bus: bus.busId }, pick(bus));
+        done();
+      },
+    });
+  };
+  busCounter('kerbside_bus_transactions_total', 'Modbus transactions on the bus', (b) => b.transactions);
+  busCounter('kerbside_bus_timeouts_total', 'Transactions that timed out', (b) => b.timeouts);
+  busCounter('kerbside_bus_crc_errors_total', 'Replies with a bad CRC', (b) => b.crcErrors);
+  busCounter('kerbside_bus_exceptions_total', 'Modbus exception replies', (b) => b.exceptions);
+  busCounter('kerbside_bus_retries_total', 'Retried transactions', (b) => b.retries);
+  new Gauge({
+    name: 'kerbside_bus_utilisation_ratio',
+    help: 'Share of time the bus was busy with transactions since start',
+    labelNames: ['bus'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const bus of read().buses) this.set({ bus: bus.busId }, bus.utilisation);
+      done();
+    },
+  });
+  new Gauge({
+    name: 'kerbside_device_rtt_mean_seconds',
+    help: 'Mean round-trip time of a device',
+    labelNames: ['bus', 'device'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const bus of read().buses)
+        for (const d of bus.devices)
+          if (d.meanRttMs !== null) this.set({ bus: bus.busId, device: d.deviceId }, d.meanRttMs / 1000);
+      done();
+    },
+  });
+  new Gauge({
+    name: 'kerbside_device_up',
+    help: '1 when the device answers (healthy or degraded), 0 when it is dead',
+    labelNames: ['bus', 'device', 'health'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const bus of read().buses)
+        for (const d of bus.devices)
+          this.set({ bus: bus.busId, device: d.deviceId, health: d.health }, d.health === 'dead' ? 0 : 1);
+      done();
+    },
+  });
+  new Gauge({
+    name: 'kerbside_alarms',
+    help: 'Alarms by ISA-18.2 state',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>(ALARM_STATES.map((s) => [s, 0]));
+      for (const record of read().alarms) counts.set(record.state, (counts.get(record.state) ?? 0) + 1);
+      for (const [state, count] of counts) this.set({ state }, count);
+      done();
+    },
+  });
+  new Gauge({
+    name: 'kerbside_outbox_events',
+    help: 'Events waiting in the outbox for the cloud, by class',
+    labelNames: ['class'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const store = read().store;
+      if (store)
+        for (const [cls, stats] of Object.entries(store.outbox.byClass))
+          this.set({ class: cls }, stats.count);
+      done();
+    },
+  });
+  new Gauge({
+    name: 'kerbside_outbox_oldest_age_seconds',
+    help: 'Age of the oldest waiting event, by class (uptime clock)',
+    labelNames: ['class'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const store = read().store;
+      if (store) {
+        for (const [cls, stats] of Object.entries(store.outbox.byClass)) {
+          if (stats.oldestAgeMs !== null) this.set({ class: cls }, stats.oldestAgeMs / 1000);
+        }
+      }
+      done();
+    },
+  });
+  const storeGauge = (name: string, help: string, pick: (s: GatewayStoreStats) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const store = read().store;
+        if (store) this.set(pick(store));
+        done();
+      },
+    });
+  };
+  storeGauge(
+    'kerbside_telemetry_evicted_total',
+    'Telemetry events evicted from a full outbox (each reported by a gap record)',
+    (s) => s.telemetryEvicted,
+  );
+  storeGauge('kerbside_store_commits_total', 'Committed cycles', (s) => s.commits);
+  storeGauge(
+    'kerbside_store_failed_commits_total',
+    'Cycles whose commit failed (kept and retried)',
+    (s) => s.failedCommits,
+  );
+  storeGauge('kerbside_store_readings_written_total', 'Readings stored', (s) => s.readingsWritten);
+  storeGauge('kerbside_store_wal_bytes', 'Size of the SQLite write-ahead log', (s) => s.walBytes);
+  storeGauge('kerbside_store_database_bytes', 'Size of kerbside.db', (s) => s.databaseBytes);
+  return registry;
+}
