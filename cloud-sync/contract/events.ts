@@ -1,8 +1,8 @@
 /**
  * The events a gateway sends upstream (DESIGN.md section 6, topic `up/events`). The gateway writes
  * each one to its outbox in the same SQLite transaction as the decision that produced it; the
- * uplink (next issue) ships them in seq order. JSON schemas and validation of these shapes arrive
- * with the uplink issue; this file is the one place their TypeScript types live.
+ * uplink ships them in seq order. This file is the one place their TypeScript types live; their
+ * JSON schemas are in schemas.ts and a test checks that typed samples of each kind validate.
  *
  * `class` decides the outbox policy (DESIGN.md section 6 rule 5): everything except `telemetry`
  * is never evicted; telemetry may be evicted oldest-first with a gap record.
@@ -151,6 +151,34 @@ export interface StoreQuarantinedEvent {
   reason: string;
 }
 
+/** What became of a `down/cmd` command (DESIGN.md section 6 rule 7): commands report as outbox events. */
+export interface CommandResultEvent {
+  kind: 'command_result';
+  /** The command's `id`: the cloud matches results to commands by it. */
+  commandId: string;
+  action: string;
+  target: string;
+  /**
+   * succeeded / failed: it ran; rejected: invalid or refused before running; expired: it arrived
+   * after `expiresAt`; duplicate: an `id` already handled (commands are idempotent by id).
+   */
+  status: 'succeeded' | 'failed' | 'rejected' | 'expired' | 'duplicate';
+  error: string | null;
+}
+
+/** What became of a `down/config` document (DESIGN.md section 6 rule 7). */
+export interface ConfigResultEvent {
+  kind: 'config_result';
+  version: number;
+  hash: string;
+  /** applied: now running; rejected: invalid, the previous version stays; rolled_back: applied, failed, restored. */
+  status: 'applied' | 'rejected' | 'rolled_back';
+  /** The version running after this result (the previous one when rejected); null when none. */
+  activeVersion: number | null;
+  /** Why it was rejected or rolled back (empty when applied). */
+  errors: Array<{ pointer: string; message: string }>;
+}
+
 export type GatewayEventBody =
   | AlarmTransitionEvent
   | AlarmChatteringEvent
@@ -162,7 +190,9 @@ export type GatewayEventBody =
   | StrainStatisticsEvent
   | AuditEvent
   | GapEvent
-  | StoreQuarantinedEvent;
+  | StoreQuarantinedEvent
+  | CommandResultEvent
+  | ConfigResultEvent;
 
 export type GatewayEventKind = GatewayEventBody['kind'];
 
@@ -179,6 +209,8 @@ export const EVENT_CLASS: Readonly<Record<GatewayEventKind, EventClass>> = {
   strain_statistics: 'telemetry',
   audit: 'audit',
   gap: 'gap',
+  command_result: 'command_result',
+  config_result: 'config_result',
 };
 
 /** An event as stored in the outbox and sent upstream: envelope fields plus the body. */
