@@ -103,7 +103,7 @@ describe('gateway /metrics', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const response = await app.inject({ method: 'GET', url: '/metrics' });
       assert.equal(response.statusCode, 200);
-      assert.match(response.headers['content-type'] ?? '', /text\/plain/);
+      assert.match(String(response.headers['content-type']), /text\/plain/);
       const text = response.body;
       assert.match(text, /kerbside_bus_transactions_total\{bus="lan"\} 120/);
       assert.match(text, /kerbside_bus_crc_errors_total\{bus="lan"\} 2/);

@@ -1,0 +1,125 @@
+/**
+ * TypeScript types of the uplink messages (DESIGN.md section 6), written by hand next to their
+ * JSON schemas in schemas.ts; test/cloud-sync/contract checks that samples typed with these types
+ * validate, so the two cannot drift apart unnoticed. Event bodies live in events.ts.
+ */
+import type { EventClass, OutboxEvent } from './events.js';
+
+/** `up/events`: a batch of outbox events, gateway → cloud. */
+export interface EventsBatch {
+  /** Gateway id; must equal the id in the topic. */
+  gw: string;
+  /** The gateway database's random id (UUID); a replaced database starts a new epoch. */
+  epoch: string;
+  /** Highest seq the gateway holds as acknowledged; every event in the batch has a higher seq. */
+  after: number;
+  /** In strictly increasing seq order; holes mean evicted telemetry (a gap event says so). */
+  events: OutboxEvent[];
+}
+
+/** `down/ack`: everything up to `upTo` in `epoch` is committed in the cloud, cloud → gateway. */
+export interface Ack {
+  epoch: string;
+  upTo: number;
+}
+
+export interface Backlog {
+  /** Unacknowledged outbox events. */
+  count: number;
+  /** Age of the oldest of them on the gateway's monotonic clock, seconds; null when empty. */
+  oldestAgeS: number | null;
+  byClass?: Partial<Record<EventClass, number>>;
+}
+
+/** `up/status` (retained, and the last will with online false), gateway → cloud. */
+export interface Status {
+  online: boolean;
+  /** Gateway software version. */
+  version: string;
+  uptimeS: number;
+  backlog: Backlog;
+  epoch?: string;
+  /** Highest seq assigned and highest seq acknowledged, for the console's lag display. */
+  lastSeq?: number;
+  ackedSeq?: number;
+  /** Version of the configuration document running; null when only the local file is used. */
+  configVersion?: number | null;
+}
+
+/** Fields every command carries. */
+export interface CommandEnvelope {
+  /** UUID; commands are idempotent by id (DESIGN.md section 6 rule 7). */
+  id: string;
+  /** ISO 8601 wall-clock times set by the cloud; a command arriving after expiresAt is not run. */
+  issuedAt: string;
+  expiresAt: string;
+  /** A lighting target (lamp or loop name) or an alarm key `${deviceId}:${ruleKey}`. */
+  target: string;
+}
+
+/** A manual override of the lighting schedule, for `durationS` seconds. */
+export interface SwitchParams {
+  on: boolean;
+  durationS: number;
+  by: string;
+  reason: string;
+}
+
+export interface DimParams {
+  /** Dim level, percent 0..100. */
+  level: number;
+  durationS: number;
+  by: string;
+  reason: string;
+}
+
+export interface AcknowledgeParams {
+  by: string;
+  reason?: string;
+}
+
+export interface ShelveParams {
+  by: string;
+  /** Required: ISA-18.2 asks why an alarm is shelved. */
+  reason: string;
+  mode: 'one-shot' | 'timed';
+  /** Required when mode is 'timed'. */
+  durationS?: number;
+}
+
+export interface LampSwitchCommand extends CommandEnvelope {
+  action: 'lamp.switch';
+  params: SwitchParams;
+}
+export interface LampDimCommand extends CommandEnvelope {
+  action: 'lamp.dim';
+  params: DimParams;
+}
+export interface LoopSwitchCommand extends CommandEnvelope {
+  action: 'loop.switch';
+  params: SwitchParams;
+}
+export interface AlarmAcknowledgeCommand extends CommandEnvelope {
+  action: 'alarm.acknowledge';
+  params: AcknowledgeParams;
+}
+export interface AlarmShelveCommand extends CommandEnvelope {
+  action: 'alarm.shelve';
+  params: ShelveParams;
+}
+
+/** `down/cmd`, cloud → gateway. The result comes back as a command_result outbox event. */
+export type Command =
+  LampSwitchCommand | LampDimCommand | LoopSwitchCommand | AlarmAcknowledgeCommand | AlarmShelveCommand;
+
+export type CommandAction = Command['action'];
+
+/** `down/config` (retained), cloud → gateway. The result comes back as a config_result event. */
+export interface ConfigDocument {
+  /** Increases with every new document. */
+  version: number;
+  /** Lower-case hex SHA-256 of the document, for comparing without sending it back. */
+  hash: string;
+  /** The gateway configuration (gateway/config/schema.json checks it on the gateway). */
+  document: Record<string, unknown>;
+}

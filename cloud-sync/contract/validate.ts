@@ -1,0 +1,264 @@
+/**
+ * Compiled validators of the uplink messages. parseX() takes a raw MQTT payload, validateX() an
+ * already-parsed value; both return a result and never throw on bad input, because a malformed
+ * message from a peer is expected and must not crash a broker hook or the uplink. Errors name the
+ * offending value with a JSON Pointer (RFC 6901) so a log line says exactly what was wrong.
+ */
+import AjvModule from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { ContractError } from './errors.js';
+import { GATEWAY_ID_PATTERN } from './topics.js';
+import type { GatewayEventBody } from './events.js';
+import {
+  ACK_SCHEMA,
+  COMMAND_SCHEMA,
+  CONFIG_DOCUMENT_SCHEMA,
+  EVENT_BODY_SCHEMA,
+  EVENTS_BATCH_SCHEMA,
+  HASH_PATTERN,
+  MAX_PAYLOAD_BYTES,
+  STATUS_SCHEMA,
+  UUID_PATTERN,
+  type JsonSchema,
+} from './schemas.js';
+import type { Ack, Command, ConfigDocument, EventsBatch, Status } from './types.js';
+
+// ajv and ajv-formats are CommonJS: under NodeNext the default import is module.exports, whose
+// `default` is the class / plugin.
+const Ajv = AjvModule.default;
+const addFormats = addFormatsModule.default;
+
+export interface ContractIssue {
+  /** JSON Pointer to the offending value ('' is the whole message). */
+  pointer: string;
+  message: string;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: ContractIssue[] };
+
+/** Enough to see what is wrong with a message; a batch of 1000 bad events need not list 1000. */
+const MAX_ISSUES = 50;
+
+type Semantic<T> = (value: T) => ContractIssue[];
+
+class Validator<T> {
+  private compiled: ValidateFunction | undefined;
+
+  constructor(
+    private readonly schema: JsonSchema,
+    private readonly semantic: Semantic<T> = () => [],
+  ) {}
+
+  validate(value: unknown): ParseResult<T> {
+    // Compiled on first use, so importing the contract (the gateway does) costs nothing.
+    this.compiled ??= getAjv().compile(this.schema);
+    if (!this.compiled(value)) return fail(toIssues(this.compiled.errors ?? []));
+    // Only a value that passed the schema reaches the semantic checks, so it has the type T.
+    const typed = value as T;
+    const issues = this.semantic(typed);
+    return issues.length === 0 ? { ok: true, value: typed } : fail(issues);
+  }
+
+  parse(payload: string | Uint8Array): ParseResult<T> {
+    const decoded = decodePayload(payload);
+    return decoded.ok ? this.validate(decoded.value) : decoded;
+  }
+}
+
+let ajv: InstanceType<typeof Ajv> | undefined;
+
+function getAjv(): InstanceType<typeof Ajv> {
+  if (ajv === undefined) {
+    // allErrors: report every problem at once. allowUnionTypes: `type: ['number', 'null']` is
+    // how the schemas spell a nullable field.
+    ajv = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true });
+    addFormats(ajv, ['date-time']);
+  }
+  return ajv;
+}
+
+function fail(errors: ContractIssue[]): { ok: false; errors: ContractIssue[] } {
+  return { ok: false, errors: errors.slice(0, MAX_ISSUES) };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Size check, UTF-8 decoding and JSON.parse, each failure returned as an issue at pointer ''. */
+function decodePayload(payload: string | Uint8Array): ParseResult<unknown> {
+  let text: string;
+  if (typeof payload === 'string') {
+    if (Buffer.byteLength(payload, 'utf8') > MAX_PAYLOAD_BYTES) return tooLarge(Buffer.byteLength(payload));
+    text = payload;
+  } else if (payload instanceof Uint8Array) {
+    if (payload.byteLength > MAX_PAYLOAD_BYTES) return tooLarge(payload.byteLength);
+    try {
+      text = utf8.decode(payload);
+    } catch {
+      return fail([{ pointer: '', message: 'payload is not valid UTF-8' }]);
+    }
+  } else {
+    // Not a wire payload at all: a bug in the caller, not bad input from a peer.
+    throw new ContractError(
+      'CONTRACT_INVALID',
+      `payload must be a string or a Buffer, got ${typeof payload}`,
+    );
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return fail([{ pointer: '', message: `malformed JSON: ${reason}` }]);
+  }
+}
+
+function tooLarge(bytes: number): { ok: false; errors: ContractIssue[] } {
+  return fail([
+    { pointer: '', message: `payload is ${bytes} bytes, more than the limit of ${MAX_PAYLOAD_BYTES}` },
+  ]);
+}
+
+/** Patterns explained in words: the regular expression itself helps nobody reading a log. */
+const PATTERN_WORDS: Record<string, string> = {
+  [UUID_PATTERN]: 'must be a lower-case UUID',
+  [HASH_PATTERN]: 'must be a lower-case hex SHA-256 (64 characters)',
+  [GATEWAY_ID_PATTERN]:
+    'must be a gateway id: 2-63 lower-case letters, digits or hyphens, not starting with a hyphen',
+};
+
+/** RFC 6901: `~` and `/` inside a reference token are escaped. */
+function escapeToken(token: string): string {
+  return token.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** ajv errors as pointers to the offending value and plain messages. */
+function toIssues(errors: ErrorObject[]): ContractIssue[] {
+  const issues: ContractIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    const issue = toIssue(error);
+    const key = `${issue.pointer}\u0000${issue.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push(issue);
+  }
+  return issues;
+}
+
+function toIssue(error: ErrorObject): ContractIssue {
+  const params = error.params as Record<string, unknown>;
+  const at = error.instancePath;
+  switch (error.keyword) {
+    case 'required':
+      // Point at the field that is missing, not at its parent: that is what the reader looks for.
+      return { pointer: `${at}/${escapeToken(String(params['missingProperty']))}`, message: 'is required' };
+    case 'additionalProperties':
+      return {
+        pointer: `${at}/${escapeToken(String(params['additionalProperty']))}`,
+        message: 'is not a field of this message',
+      };
+    case 'discriminator': {
+      const tag = String(params['tag']);
+      let message = `must be a string`;
+      if (params['tagValue'] === undefined) message = 'is required';
+      else if (params['error'] === 'mapping')
+        message = `unknown ${tag} ${JSON.stringify(params['tagValue'])}`;
+      return { pointer: `${at}/${escapeToken(tag)}`, message };
+    }
+    case 'enum':
+      return { pointer: at, message: `must be one of ${JSON.stringify(params['allowedValues'])}` };
+    case 'pattern':
+      return {
+        pointer: at,
+        message: PATTERN_WORDS[String(params['pattern'])] ?? error.message ?? 'bad pattern',
+      };
+    case 'const':
+      return { pointer: at, message: `must be ${JSON.stringify(params['allowedValue'])}` };
+    default:
+      return { pointer: at, message: error.message ?? `fails ${error.keyword}` };
+  }
+}
+
+/**
+ * DESIGN.md section 6 rules 1 and 2: seqs strictly increase within a batch and all lie above
+ * `after`. The cloud relies on both when it commits `seq > lastCommitted` and advances to the
+ * batch's last seq; a batch breaking them is refused whole rather than half-committed.
+ */
+function checkBatch(batch: EventsBatch): ContractIssue[] {
+  const issues: ContractIssue[] = [];
+  const ids = new Set<string>();
+  let previous: number | null = null;
+  batch.events.forEach((event, index) => {
+    const at = `/events/${index}`;
+    if (event.seq <= batch.after) {
+      issues.push({
+        pointer: `${at}/seq`,
+        message: `seq ${event.seq} is not above after (${batch.after}): every event must be newer than what is acknowledged`,
+      });
+    } else if (previous !== null && event.seq <= previous) {
+      issues.push({
+        pointer: `${at}/seq`,
+        message: `seq ${event.seq} is not above the previous event's seq ${previous}: events must be in strictly increasing seq order`,
+      });
+    }
+    previous = previous === null ? event.seq : Math.max(previous, event.seq);
+    if (ids.has(event.id))
+      issues.push({ pointer: `${at}/id`, message: `id ${event.id} appears twice in the batch` });
+    ids.add(event.id);
+    if (event.kind === 'gap' && event.fromSeq > event.toSeq) {
+      issues.push({
+        pointer: `${at}/toSeq`,
+        message: `toSeq ${event.toSeq} is below fromSeq ${event.fromSeq}`,
+      });
+    }
+  });
+  return issues;
+}
+
+function checkCommand(command: Command): ContractIssue[] {
+  const issues: ContractIssue[] = [];
+  // A command that expires before it was issued can never run: refuse it as malformed.
+  if (!(Date.parse(command.expiresAt) > Date.parse(command.issuedAt))) {
+    issues.push({ pointer: '/expiresAt', message: 'expiresAt must be later than issuedAt' });
+  }
+  // ISA-18.2 asks for time-limited shelving: a timed shelve names its duration, a one-shot
+  // shelve (until the alarm returns to normal) must not, so neither is misread.
+  if (command.action === 'alarm.shelve') {
+    const { mode, durationS } = command.params;
+    if (mode === 'timed' && durationS === undefined) {
+      issues.push({ pointer: '/params/durationS', message: "is required when mode is 'timed'" });
+    }
+    if (mode === 'one-shot' && durationS !== undefined) {
+      issues.push({ pointer: '/params/durationS', message: "is not allowed when mode is 'one-shot'" });
+    }
+  }
+  return issues;
+}
+
+const batchValidator = new Validator<EventsBatch>(EVENTS_BATCH_SCHEMA, checkBatch);
+const ackValidator = new Validator<Ack>(ACK_SCHEMA);
+const statusValidator = new Validator<Status>(STATUS_SCHEMA);
+const commandValidator = new Validator<Command>(COMMAND_SCHEMA, checkCommand);
+const configValidator = new Validator<ConfigDocument>(CONFIG_DOCUMENT_SCHEMA);
+const eventBodyValidator = new Validator<GatewayEventBody>(EVENT_BODY_SCHEMA);
+
+export const parseEventsBatch = (payload: string | Uint8Array): ParseResult<EventsBatch> =>
+  batchValidator.parse(payload);
+export const parseAck = (payload: string | Uint8Array): ParseResult<Ack> => ackValidator.parse(payload);
+export const parseStatus = (payload: string | Uint8Array): ParseResult<Status> =>
+  statusValidator.parse(payload);
+export const parseCommand = (payload: string | Uint8Array): ParseResult<Command> =>
+  commandValidator.parse(payload);
+export const parseConfigDocument = (payload: string | Uint8Array): ParseResult<ConfigDocument> =>
+  configValidator.parse(payload);
+
+export const validateEventsBatch = (value: unknown): ParseResult<EventsBatch> =>
+  batchValidator.validate(value);
+export const validateAck = (value: unknown): ParseResult<Ack> => ackValidator.validate(value);
+export const validateStatus = (value: unknown): ParseResult<Status> => statusValidator.validate(value);
+export const validateCommand = (value: unknown): ParseResult<Command> => commandValidator.validate(value);
+export const validateConfigDocument = (value: unknown): ParseResult<ConfigDocument> =>
+  configValidator.validate(value);
+/** One outbox event body (no seq/id/ts), e.g. before the gateway writes it to its outbox. */
+export const validateEventBody = (value: unknown): ParseResult<GatewayEventBody> =>
+  eventBodyValidator.validate(value);
