@@ -1,0 +1,70 @@
+/**
+ * Kysely table types of the cloud database. Column types are portable between SQLite and
+ * PostgreSQL: timestamps are ISO 8601 text, JSON is text, booleans are integers 0/1 (better-sqlite3
+ * cannot bind booleans), seqs are `bigint` columns read as numbers.
+ */
+
+/** One row per gateway database (epoch): how far its outbox is committed (DESIGN.md section 6 rule 3). */
+export interface GatewayStreamsTable {
+  gateway_id: string;
+  /** The gateway database's random id; a replaced database is a new epoch (section 6 rule 1). */
+  epoch: string;
+  /** Highest seq committed here; the gateway may delete its outbox up to it (section 6 rule 4). */
+  last_committed: number;
+  updated_at: string;
+}
+
+/** Every committed outbox event, exactly once per (gateway_id, epoch, seq). */
+export interface EventsTable {
+  gateway_id: string;
+  epoch: string;
+  seq: number;
+  /** The event's stable UUID (section 6 rule 1); unique across all gateways and epochs. */
+  event_id: string;
+  kind: string;
+  /** Outbox class (EVENT_CLASS), kept for queries by class (section 6 rule 5). */
+  class: string;
+  /** Gateway wall clock, display only. */
+  ts: string;
+  /** JSON of the event body (kind and its fields, without the seq/id/ts envelope). */
+  body: string;
+  /** Cloud wall clock at commit. */
+  received_at: string;
+}
+
+/** Latest reported value of every telemetry point of a device. */
+export interface DeviceStateTable {
+  gateway_id: string;
+  device_id: string;
+  /** JSON object point -> latest value (number or boolean), merged from telemetry events. */
+  latest_values: string;
+  /** Where the newest value came from. */
+  epoch: string;
+  seq: number;
+  ts: string;
+  updated_at: string;
+}
+
+/** Latest ISA-18.2 state of every alarm, from alarm_transition events. */
+export interface AlarmStateTable {
+  gateway_id: string;
+  /** `${deviceId}:${ruleKey}`. */
+  alarm_key: string;
+  device_id: string;
+  state: string;
+  level: number;
+  /** 1 when the process condition is active, else 0. */
+  active: number;
+  priority: string | null;
+  epoch: string;
+  seq: number;
+  ts: string;
+  updated_at: string;
+}
+
+export interface CloudSchema {
+  gateway_streams: GatewayStreamsTable;
+  events: EventsTable;
+  device_state: DeviceStateTable;
+  alarm_state: AlarmStateTable;
+}

@@ -1,0 +1,164 @@
+/**
+ * The cloud's accept rule for `up/events` batches (DESIGN.md section 6 rule 3). Together with the
+ * gateway's rules 1, 2 and 4 it makes delivery exactly-once in effect over at-least-once MQTT:
+ * every event is committed once per (gateway, epoch, seq), and the ack the caller publishes
+ * afterwards never claims more than is committed.
+ *
+ * The caller parses the payload with parseEventsBatch (contract/validate.ts), passes the gateway id
+ * taken from the topic, and publishes `down/ack {epoch, upTo}` only after this resolves.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { EVENT_CLASS, type OutboxEvent } from '../contract/events.js';
+import type { EventsBatch } from '../contract/types.js';
+import type { CloudSchema } from './db/schema.js';
+import { applyToState } from './state.js';
+
+/** Why a batch was refused. */
+export type IngestRefusal =
+  /** `gw` in the payload is not the gateway of the topic: nothing is read or stored, and no ack is due. */
+  | 'gateway_mismatch'
+  /** `after` is beyond lastCommitted: the gateway holds an ack we never gave; it resends from upTo. */
+  | 'after_ahead';
+
+export interface IngestResult {
+  /** Whether `after <= lastCommitted` held (section 6 rule 3). */
+  accepted: boolean;
+  /** lastCommitted after this call: the `upTo` of the ack to publish (0 for gateway_mismatch). */
+  upTo: number;
+  /** Events newly committed by this call. */
+  committed: number;
+  /** Events at or below lastCommitted, already committed earlier: counted, not stored again. */
+  duplicates: number;
+  /** Null when accepted. */
+  refusal: IngestRefusal | null;
+}
+
+export interface IngestOptions {
+  /** Clock for received_at / updated_at; defaults to the system clock. */
+  now?: () => Date;
+}
+
+type StreamKey = { gatewayId: string; epoch: string };
+
+/**
+ * lastCommitted of a stream, row-locked until the transaction ends (PostgreSQL: `FOR UPDATE`, so
+ * two instances on a shared subscription take turns per stream; SQLite serialises transactions
+ * anyway). Null when the stream has no row yet.
+ */
+async function lockStream(trx: Transaction<CloudSchema>, key: StreamKey): Promise<number | null> {
+  const row = await trx
+    .selectFrom('gateway_streams')
+    .select('last_committed')
+    .where('gateway_id', '=', key.gatewayId)
+    .where('epoch', '=', key.epoch)
+    .forUpdate()
+    .executeTakeFirst();
+  return row === undefined ? null : Number(row.last_committed);
+}
+
+/** Creates a stream row at 0; a concurrent creator makes this a no-op, never an error. */
+async function createStream(trx: Transaction<CloudSchema>, key: StreamKey, now: string): Promise<void> {
+  await trx
+    .insertInto('gateway_streams')
+    .values({ gateway_id: key.gatewayId, epoch: key.epoch, last_committed: 0, updated_at: now })
+    .onConflict((oc) => oc.columns(['gateway_id', 'epoch']).doNothing())
+    .execute();
+}
+
+async function insertEvents(
+  trx: Transaction<CloudSchema>,
+  key: StreamKey,
+  events: OutboxEvent[],
+  now: string,
+): Promise<void> {
+  const rows = events.map((event) => {
+    const { seq, id, ts, ...body } = event;
+    return {
+      gateway_id: key.gatewayId,
+      epoch: key.epoch,
+      seq,
+      event_id: id,
+      kind: event.kind,
+      class: EVENT_CLASS[event.kind],
+      ts,
+      body: JSON.stringify(body),
+      received_at: now,
+    };
+  });
+  await trx.insertInto('events').values(rows).execute();
+}
+
+/** The accept rule inside the transaction; see ingestBatch. */
+async function ingestInTransaction(
+  trx: Transaction<CloudSchema>,
+  batch: EventsBatch,
+  now: string,
+): Promise<IngestResult> {
+  const key: StreamKey = { gatewayId: batch.gw, epoch: batch.epoch };
+  const stored = await lockStream(trx, key);
+  // Rule 1: a new epoch (a replaced gateway database) starts at 0, never continuing an old one.
+  const lastCommitted = stored ?? 0;
+
+  // Rule 3: accept only if after <= lastCommitted. Otherwise store nothing and answer with our
+  // lastCommitted, from which the gateway resends.
+  if (batch.after > lastCommitted) {
+    return { accepted: false, upTo: lastCommitted, committed: 0, duplicates: 0, refusal: 'after_ahead' };
+  }
+
+  // Rule 3: only seq > lastCommitted is new; the rest was committed by an earlier delivery.
+  const fresh = batch.events.filter((event) => event.seq > lastCommitted);
+  const duplicates = batch.events.length - fresh.length;
+  const last = fresh.at(-1);
+  if (last === undefined) {
+    return { accepted: true, upTo: lastCommitted, committed: 0, duplicates, refusal: null };
+  }
+
+  if (stored === null) {
+    // First events of this epoch: create its row, then start over holding the row lock, since
+    // another instance may have created and advanced it between our read and our insert.
+    await createStream(trx, key, now);
+    return ingestInTransaction(trx, batch, now);
+  }
+
+  await insertEvents(trx, key, fresh, now);
+  for (const event of fresh) {
+    const origin = {
+      gatewayId: key.gatewayId,
+      epoch: key.epoch,
+      seq: event.seq,
+      ts: event.ts,
+      receivedAt: now,
+    };
+    await applyToState(trx, origin, event);
+  }
+
+  // Rules 2 and 3: advance to the batch's last seq. Events are in seq order, so that is `last`;
+  // holes before it mean "nothing else exists", so lastCommitted moves past them.
+  await trx
+    .updateTable('gateway_streams')
+    .set({ last_committed: last.seq, updated_at: now })
+    .where('gateway_id', '=', key.gatewayId)
+    .where('epoch', '=', key.epoch)
+    .execute();
+  return { accepted: true, upTo: last.seq, committed: fresh.length, duplicates, refusal: null };
+}
+
+/**
+ * Applies DESIGN.md section 6 rule 3 to one parsed batch in one transaction, and resolves only
+ * after it committed: the caller then publishes `down/ack {epoch: batch.epoch, upTo}` (commit, then
+ * ack). A batch whose `gw` is not `topicGatewayId` is refused without touching the database.
+ * Rejects only on database failure, in which case nothing of the batch is stored and no ack may be
+ * sent (the gateway resends).
+ */
+export async function ingestBatch(
+  db: Kysely<CloudSchema>,
+  batch: EventsBatch,
+  topicGatewayId: string,
+  options: IngestOptions = {},
+): Promise<IngestResult> {
+  if (batch.gw !== topicGatewayId) {
+    return { accepted: false, upTo: 0, committed: 0, duplicates: 0, refusal: 'gateway_mismatch' };
+  }
+  const now = (options.now ?? (() => new Date()))().toISOString();
+  return db.transaction().execute((trx) => ingestInTransaction(trx, batch, now));
+}
