@@ -4,6 +4,7 @@
 #   mbpoll           third-party Modbus master that reads our simulators
 #   python3-pymodbus third-party Modbus server our driver reads (used with /usr/bin/python3)
 #   python3-serial-asyncio  pymodbus's serial server needs it (python3-pymodbus only recommends it)
+#   mosquitto-clients third-party MQTT clients (mosquitto_pub / mosquitto_sub) against our broker
 # Tests never skip when a peer is missing: if this script cannot install one, it fails loudly.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
 /usr/bin/python3 -c 'import pymodbus' >/dev/null 2>&1 || missing+=(python3-pymodbus)
 /usr/bin/python3 -c 'import serial_asyncio' >/dev/null 2>&1 || missing+=(python3-serial-asyncio)
+command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
