@@ -11,16 +11,19 @@
 export type EventClass =
   'alarm' | 'event' | 'command_result' | 'config_result' | 'audit' | 'gap' | 'telemetry';
 
-/** ISA-18.2 / IEC 62682 alarm states as the gateway reports them. */
-export type AlarmStateName =
-  | 'normal'
-  | 'unacknowledged'
-  | 'acknowledged'
-  | 'rtn_unacknowledged'
-  | 'latched'
-  | 'shelved'
-  | 'suppressed'
-  | 'out_of_service';
+/** ISA-18.2 / IEC 62682 alarm states as the gateway reports them: the one list schemas and metrics use. */
+export const ALARM_STATES = [
+  'normal',
+  'unacknowledged',
+  'acknowledged',
+  'rtn_unacknowledged',
+  'latched',
+  'shelved',
+  'suppressed',
+  'out_of_service',
+] as const;
+
+export type AlarmStateName = (typeof ALARM_STATES)[number];
 
 export type AlarmPriority = 'low' | 'medium' | 'high' | 'critical';
 

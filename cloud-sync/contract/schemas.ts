@@ -5,7 +5,7 @@
  * fields within v1 are added here as optional, and receivers are deployed before senders use them
  * (docs/uplink-contract.md, versioning). The TypeScript types are in types.ts and events.ts.
  */
-import { EVENT_CLASS, type EventClass, type GatewayEventKind } from './events.js';
+import { ALARM_STATES, EVENT_CLASS, type EventClass, type GatewayEventKind } from './events.js';
 import { GATEWAY_ID_PATTERN } from './topics.js';
 import type { CommandAction } from './types.js';
 
@@ -63,17 +63,6 @@ function map(value: JsonSchema): JsonSchema {
   };
 }
 
-const ALARM_STATES = [
-  'normal',
-  'unacknowledged',
-  'acknowledged',
-  'rtn_unacknowledged',
-  'latched',
-  'shelved',
-  'suppressed',
-  'out_of_service',
-];
-
 /** Body properties of each event kind (without `kind`), mirroring the interfaces in events.ts. */
 const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, JsonSchema>>> = {
   alarm_transition: {
@@ -81,8 +70,8 @@ const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, Js
     deviceId: id(),
     ruleKey: id(),
     condition: id(),
-    from: { enum: ALARM_STATES },
-    to: { enum: ALARM_STATES },
+    from: { enum: [...ALARM_STATES] },
+    to: { enum: [...ALARM_STATES] },
     level: int(0, 3),
     priority: { enum: ['low', 'medium', 'high', 'critical', null] },
     active: { type: 'boolean' },

@@ -5,6 +5,7 @@
  * the hot path pays nothing.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { ALARM_STATES } from '../../cloud-sync/contract/events.js';
 import type { AlarmRecord } from '../alarms/types.js';
 import type { BusCounters } from '../bus/types.js';
 import type { GatewayStoreStats } from '../store/event-store.js';
@@ -12,17 +13,6 @@ import type { GatewayStoreStats } from '../store/event-store.js';
 export interface MetricsSource {
   metricsSnapshot(): { buses: BusCounters[]; store: GatewayStoreStats | null; alarms: AlarmRecord[] };
 }
-
-const ALARM_STATES = [
-  'normal',
-  'unacknowledged',
-  'acknowledged',
-  'rtn_unacknowledged',
-  'latched',
-  'shelved',
-  'suppressed',
-  'out_of_service',
-] as const;
 
 /** A registry whose metrics read `source` at scrape time. */
 export function createGatewayRegistry(source: MetricsSource): Registry {
