@@ -115,21 +115,17 @@ export function unpackBits(bytes: Buffer, offset: number, count: number): boolea
 export function encodeRequest(req: ModbusRequest): Buffer {
   switch (req.fc) {
     case 0x01:
-    case 0x02: {
-      // MAP 6.1 / 6.2: fc, start address (2), quantity of bits (2)
-      checkAddressRange(req.address, req.quantity, LIMITS.maxReadBits, 'bit');
-      return Buffer.from([
-        req.fc,
-        req.address >> 8,
-        req.address & 0xff,
-        req.quantity >> 8,
-        req.quantity & 0xff,
-      ]);
-    }
+    case 0x02:
     case 0x03:
     case 0x04: {
-      // MAP 6.3 / 6.4: fc, start address (2), quantity of registers (2)
-      checkAddressRange(req.address, req.quantity, LIMITS.maxReadRegisters, 'register');
+      // MAP 6.1-6.4: fc, start address (2), quantity (2); bits allow 2000, registers 125.
+      const bits = req.fc === 0x01 || req.fc === 0x02;
+      checkAddressRange(
+        req.address,
+        req.quantity,
+        bits ? LIMITS.maxReadBits : LIMITS.maxReadRegisters,
+        bits ? 'bit' : 'register',
+      );
       return Buffer.from([
         req.fc,
         req.address >> 8,

@@ -9,12 +9,7 @@ import { overrideProblems, profileRuleKinds } from '../alarms/rules.js';
 import { escapePointerToken } from '../profiles/json-source.js';
 import type { LoadedProfile } from '../profiles/types.js';
 import type { ConfigIssue } from './errors.js';
-
-type Obj = Record<string, unknown>;
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObj, type Obj } from './json-object.js';
 
 export function checkAlarmOverrides(
   doc: Obj,

@@ -22,12 +22,7 @@ import type {
 import type { LoadedProfile } from '../profiles/types.js';
 import type { ConfigIssue } from './errors.js';
 import type { SiteConfig } from './types.js';
-
-type Obj = Record<string, unknown>;
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObj, type Obj } from './json-object.js';
 
 function objects(value: unknown): Array<{ index: number; item: Obj }> {
   if (!Array.isArray(value)) return [];

@@ -9,12 +9,7 @@ import { checkAlarmOverrides } from './alarms.js';
 import type { ConfigIssue } from './errors.js';
 import { checkLighting } from './lighting.js';
 import { checkStrain } from './strain.js';
-
-type Obj = Record<string, unknown>;
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObj, type Obj } from './json-object.js';
 
 /** The object items of doc[key], with their index (non-objects are the schema's business). */
 function objectItems(doc: Obj, key: string): Array<{ index: number; item: Obj }> {

@@ -6,14 +6,9 @@
 import { escapePointerToken } from '../profiles/json-source.js';
 import type { LoadedProfile } from '../profiles/types.js';
 import type { ConfigIssue } from './errors.js';
-
-type Obj = Record<string, unknown>;
+import { isObj, type Obj } from './json-object.js';
 
 const STRAIN_POINT = /^strain_\d+$/;
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function num(item: Obj, key: string): number | undefined {
   const value = item[key];
