@@ -5,6 +5,8 @@
 #   python3-pymodbus third-party Modbus server our driver reads (used with /usr/bin/python3)
 #   python3-serial-asyncio  pymodbus's serial server needs it (python3-pymodbus only recommends it)
 #   mosquitto-clients third-party MQTT clients (mosquitto_pub / mosquitto_sub) against our broker
+#   mosquitto        a real external broker, run with the password and ACL files the cloud generates
+#   postgresql       the scale-out database (tests start a private cluster in a temp dir)
 # Tests never skip when a peer is missing: if this script cannot install one, it fails loudly.
 set -euo pipefail
 
@@ -14,6 +16,8 @@ command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
 /usr/bin/python3 -c 'import pymodbus' >/dev/null 2>&1 || missing+=(python3-pymodbus)
 /usr/bin/python3 -c 'import serial_asyncio' >/dev/null 2>&1 || missing+=(python3-serial-asyncio)
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+[ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

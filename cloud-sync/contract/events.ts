@@ -136,6 +136,7 @@ export interface AuditEvent {
 }
 
 /** Telemetry evicted from a full outbox (DESIGN.md section 6 rule 5). */
+/** Telemetry-lane events fromSeq..toSeq (telemetry-lane seqs) were evicted unsent; it rides the priority lane. */
 export interface GapEvent {
   kind: 'gap';
   fromSeq: number;
@@ -216,9 +217,29 @@ export const EVENT_CLASS: Readonly<Record<GatewayEventKind, EventClass>> = {
   config_result: 'config_result',
 };
 
+/**
+ * Uplink lanes (docs/uplink-lanes.md): each gateway epoch has two independent streams, each with
+ * its own strictly increasing seq, `after`/`upTo` and lastCommitted. The priority lane carries
+ * every class that is never evicted, so a new alarm never waits behind a telemetry backlog
+ * (DESIGN.md section 6 rule 6) without breaking rule 2.
+ */
+export const LANES = ['priority', 'telemetry'] as const;
+export type Lane = (typeof LANES)[number];
+
+/** The lane of each outbox class: only evictable telemetry rides the telemetry lane. */
+export const LANE_OF_CLASS: Readonly<Record<EventClass, Lane>> = {
+  alarm: 'priority',
+  event: 'priority',
+  command_result: 'priority',
+  config_result: 'priority',
+  audit: 'priority',
+  gap: 'priority',
+  telemetry: 'telemetry',
+};
+
 /** An event as stored in the outbox and sent upstream: envelope fields plus the body. */
 export type OutboxEvent = GatewayEventBody & {
-  /** Strictly increasing, never reused within an epoch (DESIGN.md section 6 rule 1). */
+  /** Strictly increasing within its lane, never reused within an epoch (DESIGN.md section 6 rule 1). */
   seq: number;
   /** Stable unique id (UUID). */
   id: string;

@@ -5,7 +5,7 @@
  * fields within v1 are added here as optional, and receivers are deployed before senders use them
  * (docs/uplink-contract.md, versioning). The TypeScript types are in types.ts and events.ts.
  */
-import { ALARM_STATES, EVENT_CLASS, type EventClass, type GatewayEventKind } from './events.js';
+import { ALARM_STATES, EVENT_CLASS, LANES, type EventClass, type GatewayEventKind } from './events.js';
 import { GATEWAY_ID_PATTERN } from './topics.js';
 import type { CommandAction } from './types.js';
 
@@ -207,19 +207,23 @@ export const OUTBOX_EVENT_SCHEMA: JsonSchema = discriminated(
 export const EVENTS_BATCH_SCHEMA: JsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'kerbside/v1 up/events',
-  ...object({
-    gw: { type: 'string', pattern: GATEWAY_ID_PATTERN },
-    epoch: uuid(),
-    after: int(0),
-    // May be empty: an empty batch asks the cloud for its lastCommitted (it answers with an ack).
-    events: { type: 'array', maxItems: MAX_EVENTS_PER_BATCH, items: OUTBOX_EVENT_SCHEMA },
-  }),
+  ...object(
+    {
+      gw: { type: 'string', pattern: GATEWAY_ID_PATTERN },
+      epoch: uuid(),
+      lane: { enum: [...LANES] },
+      after: int(0),
+      // May be empty: an empty batch asks the cloud for its lastCommitted (it answers with an ack).
+      events: { type: 'array', maxItems: MAX_EVENTS_PER_BATCH, items: OUTBOX_EVENT_SCHEMA },
+    },
+    ['lane'],
+  ),
 };
 
 export const ACK_SCHEMA: JsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'kerbside/v1 down/ack',
-  ...object({ epoch: uuid(), upTo: int(0) }),
+  ...object({ epoch: uuid(), lane: { enum: [...LANES] }, upTo: int(0) }, ['lane']),
 };
 
 const EVENT_CLASSES: readonly EventClass[] = [...new Set(Object.values(EVENT_CLASS))];
@@ -241,11 +245,13 @@ export const STATUS_SCHEMA: JsonSchema = {
         ['byClass'],
       ),
       epoch: uuid(),
-      lastSeq: int(0),
-      ackedSeq: int(0),
+      lanes: object(
+        Object.fromEntries(LANES.map((lane) => [lane, object({ lastSeq: int(0), ackedSeq: int(0) })])),
+        LANES,
+      ),
       configVersion: { type: ['integer', 'null'], minimum: 1, maximum: SEQ_MAX },
     },
-    ['epoch', 'lastSeq', 'ackedSeq', 'configVersion'],
+    ['epoch', 'lanes', 'configVersion'],
   ),
 };
 

@@ -3,7 +3,7 @@
  * JSON schemas in schemas.ts; test/cloud-sync/contract checks that samples typed with these types
  * validate, so the two cannot drift apart unnoticed. Event bodies live in events.ts.
  */
-import type { EventClass, OutboxEvent } from './events.js';
+import type { EventClass, Lane, OutboxEvent } from './events.js';
 
 /** `up/events`: a batch of outbox events, gateway → cloud. */
 export interface EventsBatch {
@@ -11,6 +11,8 @@ export interface EventsBatch {
   gw: string;
   /** The gateway database's random id (UUID); a replaced database starts a new epoch. */
   epoch: string;
+  /** The stream within the epoch (docs/uplink-lanes.md); `priority` when absent. */
+  lane?: Lane;
   /** Highest seq the gateway holds as acknowledged; every event in the batch has a higher seq. */
   after: number;
   /** In strictly increasing seq order; holes mean evicted telemetry (a gap event says so). */
@@ -20,6 +22,8 @@ export interface EventsBatch {
 /** `down/ack`: everything up to `upTo` in `epoch` is committed in the cloud, cloud → gateway. */
 export interface Ack {
   epoch: string;
+  /** The lane acknowledged; `priority` when absent. */
+  lane?: Lane;
   upTo: number;
 }
 
@@ -39,9 +43,8 @@ export interface Status {
   uptimeS: number;
   backlog: Backlog;
   epoch?: string;
-  /** Highest seq assigned and highest seq acknowledged, for the console's lag display. */
-  lastSeq?: number;
-  ackedSeq?: number;
+  /** Per lane: highest seq assigned and highest seq acknowledged, for the console's lag display. */
+  lanes?: Partial<Record<Lane, { lastSeq: number; ackedSeq: number }>>;
   /** Version of the configuration document running; null when only the local file is used. */
   configVersion?: number | null;
 }

@@ -9,7 +9,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ContractError } from './errors.js';
 import { GATEWAY_ID_PATTERN } from './topics.js';
-import type { GatewayEventBody } from './events.js';
+import { EVENT_CLASS, LANE_OF_CLASS, type GatewayEventBody } from './events.js';
 import {
   ACK_SCHEMA,
   COMMAND_SCHEMA,
@@ -182,11 +182,13 @@ function toIssue(error: ErrorObject): ContractIssue {
 /**
  * DESIGN.md section 6 rules 1 and 2: seqs strictly increase within a batch and all lie above
  * `after`. The cloud relies on both when it commits `seq > lastCommitted` and advances to the
- * batch's last seq; a batch breaking them is refused whole rather than half-committed.
+ * batch's last seq; a batch breaking them is refused whole rather than half-committed. Every
+ * event must belong to the batch's lane (docs/uplink-lanes.md).
  */
 function checkBatch(batch: EventsBatch): ContractIssue[] {
   const issues: ContractIssue[] = [];
   const ids = new Set<string>();
+  const lane = batch.lane ?? 'priority';
   let previous: number | null = null;
   batch.events.forEach((event, index) => {
     const at = `/events/${index}`;
@@ -202,6 +204,13 @@ function checkBatch(batch: EventsBatch): ContractIssue[] {
       });
     }
     previous = previous === null ? event.seq : Math.max(previous, event.seq);
+    const eventLane = LANE_OF_CLASS[EVENT_CLASS[event.kind]];
+    if (eventLane !== lane) {
+      issues.push({
+        pointer: `${at}/kind`,
+        message: `a ${event.kind} event belongs to the ${eventLane} lane, not the ${lane} lane`,
+      });
+    }
     if (ids.has(event.id))
       issues.push({ pointer: `${at}/id`, message: `id ${event.id} appears twice in the batch` });
     ids.add(event.id);

@@ -5,10 +5,10 @@
  * afterwards never claims more than is committed.
  *
  * The caller parses the payload with parseEventsBatch (contract/validate.ts), passes the gateway id
- * taken from the topic, and publishes `down/ack {epoch, upTo}` only after this resolves.
+ * taken from the topic, and publishes `down/ack {epoch, lane, upTo}` only after this resolves.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { EVENT_CLASS, type OutboxEvent } from '../contract/events.js';
+import { EVENT_CLASS, type Lane, type OutboxEvent } from '../contract/events.js';
 import type { EventsBatch } from '../contract/types.js';
 import type { CloudSchema } from './db/schema.js';
 import { applyToState } from './state.js';
@@ -38,7 +38,8 @@ export interface IngestOptions {
   now?: () => Date;
 }
 
-type StreamKey = { gatewayId: string; epoch: string };
+/** One stream: a gateway database (epoch) and one of its uplink lanes (docs/uplink-lanes.md). */
+type StreamKey = { gatewayId: string; epoch: string; lane: Lane };
 
 /**
  * lastCommitted of a stream, row-locked until the transaction ends (PostgreSQL: `FOR UPDATE`, so
@@ -51,6 +52,7 @@ async function lockStream(trx: Transaction<CloudSchema>, key: StreamKey): Promis
     .select('last_committed')
     .where('gateway_id', '=', key.gatewayId)
     .where('epoch', '=', key.epoch)
+    .where('lane', '=', key.lane)
     .forUpdate()
     .executeTakeFirst();
   return row === undefined ? null : Number(row.last_committed);
@@ -60,8 +62,14 @@ async function lockStream(trx: Transaction<CloudSchema>, key: StreamKey): Promis
 async function createStream(trx: Transaction<CloudSchema>, key: StreamKey, now: string): Promise<void> {
   await trx
     .insertInto('gateway_streams')
-    .values({ gateway_id: key.gatewayId, epoch: key.epoch, last_committed: 0, updated_at: now })
-    .onConflict((oc) => oc.columns(['gateway_id', 'epoch']).doNothing())
+    .values({
+      gateway_id: key.gatewayId,
+      epoch: key.epoch,
+      lane: key.lane,
+      last_committed: 0,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['gateway_id', 'epoch', 'lane']).doNothing())
     .execute();
 }
 
@@ -76,6 +84,7 @@ async function insertEvents(
     return {
       gateway_id: key.gatewayId,
       epoch: key.epoch,
+      lane: key.lane,
       seq,
       event_id: id,
       kind: event.kind,
@@ -94,7 +103,7 @@ async function ingestInTransaction(
   batch: EventsBatch,
   now: string,
 ): Promise<IngestResult> {
-  const key: StreamKey = { gatewayId: batch.gw, epoch: batch.epoch };
+  const key: StreamKey = { gatewayId: batch.gw, epoch: batch.epoch, lane: batch.lane ?? 'priority' };
   const stored = await lockStream(trx, key);
   // Rule 1: a new epoch (a replaced gateway database) starts at 0, never continuing an old one.
   const lastCommitted = stored ?? 0;
@@ -139,13 +148,14 @@ async function ingestInTransaction(
     .set({ last_committed: last.seq, updated_at: now })
     .where('gateway_id', '=', key.gatewayId)
     .where('epoch', '=', key.epoch)
+    .where('lane', '=', key.lane)
     .execute();
   return { accepted: true, upTo: last.seq, committed: fresh.length, duplicates, refusal: null };
 }
 
 /**
  * Applies DESIGN.md section 6 rule 3 to one parsed batch in one transaction, and resolves only
- * after it committed: the caller then publishes `down/ack {epoch: batch.epoch, upTo}` (commit, then
+ * after it committed: the caller then publishes `down/ack {epoch, lane, upTo}` of the batch (commit, then
  * ack). A batch whose `gw` is not `topicGatewayId` is refused without touching the database.
  * Rejects only on database failure, in which case nothing of the batch is stored and no ack may be
  * sent (the gateway resends).

@@ -13,15 +13,17 @@ const m0001Initial: Migration = {
       .createTable('gateway_streams')
       .addColumn('gateway_id', 'text', (col) => col.notNull())
       .addColumn('epoch', 'text', (col) => col.notNull())
+      .addColumn('lane', 'text', (col) => col.notNull())
       .addColumn('last_committed', 'bigint', (col) => col.notNull())
       .addColumn('updated_at', 'text', (col) => col.notNull())
-      .addPrimaryKeyConstraint('gateway_streams_pk', ['gateway_id', 'epoch'])
+      .addPrimaryKeyConstraint('gateway_streams_pk', ['gateway_id', 'epoch', 'lane'])
       .execute();
 
     await db.schema
       .createTable('events')
       .addColumn('gateway_id', 'text', (col) => col.notNull())
       .addColumn('epoch', 'text', (col) => col.notNull())
+      .addColumn('lane', 'text', (col) => col.notNull())
       .addColumn('seq', 'bigint', (col) => col.notNull())
       .addColumn('event_id', 'text', (col) => col.notNull())
       .addColumn('kind', 'text', (col) => col.notNull())
@@ -29,11 +31,12 @@ const m0001Initial: Migration = {
       .addColumn('ts', 'text', (col) => col.notNull())
       .addColumn('body', 'text', (col) => col.notNull())
       .addColumn('received_at', 'text', (col) => col.notNull())
-      .addPrimaryKeyConstraint('events_pk', ['gateway_id', 'epoch', 'seq'])
+      .addPrimaryKeyConstraint('events_pk', ['gateway_id', 'epoch', 'lane', 'seq'])
       .addUniqueConstraint('events_event_id_unique', ['event_id'])
-      .addForeignKeyConstraint('events_stream_fk', ['gateway_id', 'epoch'], 'gateway_streams', [
+      .addForeignKeyConstraint('events_stream_fk', ['gateway_id', 'epoch', 'lane'], 'gateway_streams', [
         'gateway_id',
         'epoch',
+        'lane',
       ])
       .execute();
 

@@ -4,20 +4,26 @@
  * cannot bind booleans), seqs are `bigint` columns read as numbers.
  */
 
-/** One row per gateway database (epoch): how far its outbox is committed (DESIGN.md section 6 rule 3). */
+/**
+ * One row per stream, i.e. per gateway database (epoch) and uplink lane (docs/uplink-lanes.md): how
+ * far it is committed (DESIGN.md section 6 rule 3).
+ */
 export interface GatewayStreamsTable {
   gateway_id: string;
   /** The gateway database's random id; a replaced database is a new epoch (section 6 rule 1). */
   epoch: string;
+  /** 'priority' or 'telemetry': each lane has its own seqs. */
+  lane: string;
   /** Highest seq committed here; the gateway may delete its outbox up to it (section 6 rule 4). */
   last_committed: number;
   updated_at: string;
 }
 
-/** Every committed outbox event, exactly once per (gateway_id, epoch, seq). */
+/** Every committed outbox event, exactly once per (gateway_id, epoch, lane, seq). */
 export interface EventsTable {
   gateway_id: string;
   epoch: string;
+  lane: string;
   seq: number;
   /** The event's stable UUID (section 6 rule 1); unique across all gateways and epochs. */
   event_id: string;

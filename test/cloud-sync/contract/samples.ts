@@ -2,7 +2,14 @@
  * Sample messages of every kind, typed with the contract's TypeScript types: if a type and its
  * schema drift apart, either this file stops compiling or validate.test.ts fails.
  */
-import type { GatewayEventBody, GatewayEventKind, OutboxEvent } from '../../../cloud-sync/contract/events.js';
+import {
+  EVENT_CLASS,
+  LANE_OF_CLASS,
+  type GatewayEventBody,
+  type GatewayEventKind,
+  type Lane,
+  type OutboxEvent,
+} from '../../../cloud-sync/contract/events.js';
 import type {
   Ack,
   AlarmAcknowledgeCommand,
@@ -133,21 +140,24 @@ export function uuidFor(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 }
 
-/** Every body kind as an outbox event, seq 21.. (after 20). */
-export function sampleEvents(): OutboxEvent[] {
-  return Object.values(BODY_SAMPLES).map((body, index) => ({
-    seq: 21 + index,
-    id: uuidFor(21 + index),
-    ts: TS,
-    ...body,
-  }));
+/** Every body kind of one lane as an outbox event, seq 21.. (after 20). */
+export function sampleEvents(lane: Lane = 'priority'): OutboxEvent[] {
+  return Object.values(BODY_SAMPLES)
+    .filter((body) => LANE_OF_CLASS[EVENT_CLASS[body.kind]] === lane)
+    .map((body, index) => ({
+      seq: 21 + index,
+      id: uuidFor(21 + index),
+      ts: TS,
+      ...body,
+    }));
 }
 
-export function sampleBatch(): EventsBatch {
-  return { gw: 'cab-12', epoch: EPOCH, after: 20, events: sampleEvents() };
+/** A batch holding every kind of its lane (each lane is its own stream, docs/uplink-lanes.md). */
+export function sampleBatch(lane: Lane = 'priority'): EventsBatch {
+  return { gw: 'cab-12', epoch: EPOCH, lane, after: 20, events: sampleEvents(lane) };
 }
 
-export const ACK_SAMPLE: Ack = { epoch: EPOCH, upTo: 33 };
+export const ACK_SAMPLE: Ack = { epoch: EPOCH, lane: 'priority', upTo: 33 };
 
 export const STATUS_SAMPLE: Status = {
   online: true,
@@ -155,8 +165,7 @@ export const STATUS_SAMPLE: Status = {
   uptimeS: 3600.5,
   backlog: { count: 12, oldestAgeS: 4.2, byClass: { telemetry: 10, alarm: 2 } },
   epoch: EPOCH,
-  lastSeq: 45,
-  ackedSeq: 33,
+  lanes: { priority: { lastSeq: 45, ackedSeq: 33 }, telemetry: { lastSeq: 900, ackedSeq: 880 } },
   configVersion: 3,
 };
 

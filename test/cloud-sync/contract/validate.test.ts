@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ContractError } from '../../../cloud-sync/contract/errors.js';
-import { EVENT_CLASS } from '../../../cloud-sync/contract/events.js';
+import { EVENT_CLASS, LANES } from '../../../cloud-sync/contract/events.js';
 import {
   MAX_EVENTS_PER_BATCH,
   MAX_PAYLOAD_BYTES,
@@ -31,6 +31,7 @@ import {
   TS,
   WILL_SAMPLE,
   sampleBatch,
+  sampleEvents,
   uuidFor,
 } from './samples.js';
 
@@ -61,10 +62,31 @@ describe('samples of every message validate', () => {
     }
   });
 
-  it('a batch holding every kind, from a string and from a Buffer', () => {
-    const batch = sampleBatch();
-    assert.deepEqual(parseEventsBatch(json(batch)), { ok: true, value: batch });
-    assert.deepEqual(parseEventsBatch(Buffer.from(json(batch))), { ok: true, value: batch });
+  it('a batch holding every kind of its lane, from a string and from a Buffer', () => {
+    for (const lane of LANES) {
+      const batch = sampleBatch(lane);
+      assert.ok(batch.events.length >= 4, lane);
+      assert.deepEqual(parseEventsBatch(json(batch)), { ok: true, value: batch });
+      assert.deepEqual(parseEventsBatch(Buffer.from(json(batch))), { ok: true, value: batch });
+    }
+  });
+
+  it('a batch without a lane is a priority-lane batch', () => {
+    const { lane: _lane, ...noLane } = sampleBatch('priority');
+    assert.equal(validateEventsBatch(noLane).ok, true);
+    const { lane: _telemetry, ...telemetryNoLane } = sampleBatch('telemetry');
+    assertIssue(
+      validateEventsBatch(telemetryNoLane),
+      '/events/0/kind',
+      /telemetry lane, not the priority lane/,
+    );
+  });
+
+  it('an event in the wrong lane, and an unknown lane', () => {
+    const batch = sampleBatch('telemetry');
+    batch.events[1] = { ...at(sampleEvents('priority'), 0), seq: at(batch.events, 1).seq };
+    assertIssue(validateEventsBatch(batch), '/events/1/kind', /priority lane, not the telemetry lane/);
+    assertIssue(validateEventsBatch({ ...sampleBatch(), lane: 'bulk' }), '/lane', /must be one of|allowed/);
   });
 
   it('an empty batch (asks the cloud for its lastCommitted)', () => {
@@ -207,8 +229,9 @@ describe('events batch rules', () => {
       ts: TS,
       ...body,
     }));
-    assertIssue(validateEventsBatch({ ...sampleBatch(), after: 0, events }), '/events', /more than 1000/);
-    assert.equal(validateEventsBatch({ ...sampleBatch(), after: 0, events: events.slice(1) }).ok, true);
+    const batch = sampleBatch('telemetry');
+    assertIssue(validateEventsBatch({ ...batch, after: 0, events }), '/events', /more than 1000/);
+    assert.equal(validateEventsBatch({ ...batch, after: 0, events: events.slice(1) }).ok, true);
   });
 
   it('bounded strings and maps', () => {

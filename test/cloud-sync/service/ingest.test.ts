@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import type { GatewayEventBody, OutboxEvent } from '../../../cloud-sync/contract/events.js';
+import type { GatewayEventBody, Lane, OutboxEvent } from '../../../cloud-sync/contract/events.js';
 import type { EventsBatch } from '../../../cloud-sync/contract/types.js';
 import { validateEventsBatch } from '../../../cloud-sync/contract/validate.js';
 import { createDialect, openCloudDatabase } from '../../../cloud-sync/service/db/open.js';
@@ -19,9 +19,9 @@ const EPOCH_B = '0b5e8f1a-2c3d-4e5f-8a9b-0c1d2e3f4a5b';
 const TS = '2026-11-21T07:42:16.123Z';
 
 /** Stable UUID per (epoch, seq), as the gateway's outbox gives (DESIGN.md section 6 rule 1). */
-function eventId(epoch: string, seq: number): string {
-  const tag = epoch === EPOCH_A ? 'a' : 'b';
-  return `00000000-0000-4000-8${tag}00-${seq.toString(16).padStart(12, '0')}`;
+function eventId(epoch: string, seq: number, lane: Lane = 'priority'): string {
+  const tag = (epoch === EPOCH_A ? 'a' : 'b') + (lane === 'priority' ? '0' : '1');
+  return `00000000-0000-4000-8${tag}0-${seq.toString(16).padStart(12, '0')}`;
 }
 
 function telemetry(deviceId: string, values: Record<string, number | boolean>): GatewayEventBody {
@@ -59,16 +59,17 @@ const audit: GatewayEventBody = { kind: 'audit', actor: 'ops', action: 'login', 
 function batch(
   after: number,
   seqs: number[],
-  options: { epoch?: string; gw?: string; body?: (seq: number) => GatewayEventBody } = {},
+  options: { epoch?: string; gw?: string; lane?: Lane; body?: (seq: number) => GatewayEventBody } = {},
 ): EventsBatch {
   const epoch = options.epoch ?? EPOCH_A;
+  const lane = options.lane ?? 'priority';
   const events = seqs.map((seq): OutboxEvent => ({
-    ...(options.body?.(seq) ?? audit),
+    ...(options.body?.(seq) ?? (lane === 'priority' ? audit : telemetry('cab-12', { voltage: seq }))),
     seq,
-    id: eventId(epoch, seq),
+    id: eventId(epoch, seq, lane),
     ts: TS,
   }));
-  const value: EventsBatch = { gw: options.gw ?? GW, epoch, after, events };
+  const value: EventsBatch = { gw: options.gw ?? GW, epoch, lane, after, events };
   const checked = validateEventsBatch(value);
   assert.ok(checked.ok, `test batch must satisfy the contract: ${JSON.stringify(checked)}`);
   return value;
@@ -248,39 +249,88 @@ describe('ingestBatch (DESIGN.md section 6 rule 3)', () => {
   });
 
   it('keeps device_state and alarm_state at the latest events, and a replay cannot move them back', async () => {
-    const bodies: Record<number, GatewayEventBody> = {
+    const readings: Record<number, GatewayEventBody> = {
       1: telemetry('cab-12', { voltage: 229.8, doorOpen: false }),
-      2: alarm('unacknowledged', true, 1),
-      3: telemetry('cab-12', { voltage: 231.2 }),
-      4: alarm('acknowledged', true, 2),
-      5: telemetry('cab-12-lamp-3', { current: 0.1 }),
+      2: telemetry('cab-12', { voltage: 231.2 }),
+      3: telemetry('cab-12-lamp-3', { current: 0.1 }),
     };
-    const body = (seq: number): GatewayEventBody => bodies[seq] ?? audit;
-    await ingestBatch(db, batch(0, [1, 2], { body }), GW);
-    const second = batch(2, [3, 4, 5], { body });
-    await ingestBatch(db, second, GW);
-    // Redelivery overlapping old events: the duplicates must not be re-applied, only seq 6 is new.
-    const replay = await ingestBatch(db, batch(0, [1, 2, 6], { body }), GW);
-    assert.deepEqual([replay.committed, replay.duplicates], [1, 2]);
+    const alarms: Record<number, GatewayEventBody> = {
+      1: alarm('unacknowledged', true, 1),
+      2: alarm('acknowledged', true, 2),
+    };
+    const reading = (seq: number): GatewayEventBody => readings[seq] ?? telemetry('cab-12', { voltage: 0 });
+    const alarmBody = (seq: number): GatewayEventBody => alarms[seq] ?? audit;
+    await ingestBatch(db, batch(0, [1], { lane: 'telemetry', body: reading }), GW);
+    await ingestBatch(db, batch(0, [1], { body: alarmBody }), GW);
+    await ingestBatch(db, batch(1, [2, 3], { lane: 'telemetry', body: reading }), GW);
+    await ingestBatch(db, batch(1, [2], { body: alarmBody }), GW);
+    // Redelivery of old events: they are counted as duplicates and never re-applied (a re-applied
+    // telemetry seq 1 would move cab-12's voltage back to 229.8); only the alarm lane's seq 3 is new.
+    const replay = await ingestBatch(db, batch(0, [1, 2], { lane: 'telemetry', body: reading }), GW);
+    assert.deepEqual([replay.committed, replay.duplicates], [0, 2]);
+    const replayAlarm = await ingestBatch(db, batch(0, [1, 2, 3], { body: alarmBody }), GW);
+    assert.deepEqual([replayAlarm.committed, replayAlarm.duplicates], [1, 2]);
 
     const devices = await db.selectFrom('device_state').selectAll().orderBy('device_id').execute();
     assert.deepEqual(
       devices.map((d) => [d.device_id, JSON.parse(d.latest_values), d.seq]),
       [
-        ['cab-12', { voltage: 231.2, doorOpen: false }, 3],
-        ['cab-12-lamp-3', { current: 0.1 }, 5],
+        ['cab-12', { voltage: 231.2, doorOpen: false }, 2],
+        ['cab-12-lamp-3', { current: 0.1 }, 3],
       ],
     );
-    const alarms = await db.selectFrom('alarm_state').selectAll().execute();
-    assert.equal(alarms.length, 1);
+    const alarmRows = await db.selectFrom('alarm_state').selectAll().execute();
+    assert.equal(alarmRows.length, 1);
     assert.deepEqual(
-      alarms.map((a) => [a.alarm_key, a.device_id, a.state, a.level, a.active, a.priority, a.epoch, a.seq]),
-      [['cab-12-lamp-3:current_low', 'cab-12-lamp-3', 'acknowledged', 2, 1, 'medium', EPOCH_A, 4]],
+      alarmRows.map((a) => [
+        a.alarm_key,
+        a.device_id,
+        a.state,
+        a.level,
+        a.active,
+        a.priority,
+        a.epoch,
+        a.seq,
+      ]),
+      [['cab-12-lamp-3:current_low', 'cab-12-lamp-3', 'acknowledged', 2, 1, 'medium', EPOCH_A, 2]],
     );
 
-    await ingestBatch(db, batch(6, [7], { body: () => alarm('normal', false, 0) }), GW);
+    await ingestBatch(db, batch(3, [4], { body: () => alarm('normal', false, 0) }), GW);
     const cleared = await db.selectFrom('alarm_state').select(['state', 'active', 'level']).execute();
     assert.deepEqual(cleared, [{ state: 'normal', active: 0, level: 0 }]);
+  });
+
+  it('keeps the two lanes of an epoch as independent streams (docs/uplink-lanes.md)', async () => {
+    const telemetryFirst = await ingestBatch(db, batch(0, [1, 2, 3], { lane: 'telemetry' }), GW);
+    assert.deepEqual([telemetryFirst.upTo, telemetryFirst.committed], [3, 3]);
+    // The priority lane's seq 1 is a different event from the telemetry lane's seq 1.
+    const priority = await ingestBatch(db, batch(0, [1]), GW);
+    assert.deepEqual([priority.accepted, priority.upTo, priority.committed], [true, 1, 1]);
+    // An after valid in one lane is refused in the other (rule 3 per lane).
+    const ahead = await ingestBatch(db, batch(3, [4]), GW);
+    assert.deepEqual([ahead.accepted, ahead.upTo, ahead.refusal], [false, 1, 'after_ahead']);
+    const rows = await db
+      .selectFrom('gateway_streams')
+      .select(['lane', 'last_committed'])
+      .orderBy('lane')
+      .execute();
+    assert.deepEqual(
+      rows.map((r) => [r.lane, Number(r.last_committed)]),
+      [
+        ['priority', 1],
+        ['telemetry', 3],
+      ],
+    );
+    const events = await db
+      .selectFrom('events')
+      .select(['lane', 'seq'])
+      .orderBy('lane')
+      .orderBy('seq')
+      .execute();
+    assert.deepEqual(
+      events.map((e) => `${e.lane}:${Number(e.seq)}`),
+      ['priority:1', 'telemetry:1', 'telemetry:2', 'telemetry:3'],
+    );
   });
 
   it('refuses a batch whose gw differs from the topic gateway, storing nothing', async () => {
@@ -327,7 +377,7 @@ describe('openCloudDatabase', () => {
         const names = raw.prepare('select name from kysely_migration order by name').pluck().all();
         assert.deepEqual(names, ['0001_initial']);
         const fks = raw.prepare("select count(*) from pragma_foreign_key_list('events')").pluck().get();
-        assert.equal(fks, 2);
+        assert.equal(fks, 3);
       } finally {
         raw.close();
       }
