@@ -3,6 +3,8 @@
  * PostgreSQL: timestamps are ISO 8601 text, JSON is text, booleans are integers 0/1 (better-sqlite3
  * cannot bind booleans), seqs are `bigint` columns read as numbers.
  */
+import type { EnrollmentTables } from './enrollment-tables.js';
+import type { StatusTables } from './status-tables.js';
 
 /**
  * One row per stream, i.e. per gateway database (epoch) and uplink lane (docs/uplink-lanes.md): how
@@ -68,7 +70,7 @@ export interface AlarmStateTable {
   updated_at: string;
 }
 
-export interface CloudSchema {
+export interface CloudSchema extends EnrollmentTables, StatusTables {
   gateway_streams: GatewayStreamsTable;
   events: EventsTable;
   device_state: DeviceStateTable;
