@@ -9,6 +9,7 @@ import type { GatewayEventBody, Lane, OutboxEvent } from '../../../cloud-sync/co
 import type { EventsBatch } from '../../../cloud-sync/contract/types.js';
 import { validateEventsBatch } from '../../../cloud-sync/contract/validate.js';
 import { createDialect, openCloudDatabase } from '../../../cloud-sync/service/db/open.js';
+import { MIGRATIONS } from '../../../cloud-sync/service/db/migrations.js';
 import type { CloudSchema } from '../../../cloud-sync/service/db/schema.js';
 import { CloudServiceError } from '../../../cloud-sync/service/errors.js';
 import { ingestBatch } from '../../../cloud-sync/service/ingest.js';
@@ -375,7 +376,7 @@ describe('openCloudDatabase', () => {
       try {
         assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
         const names = raw.prepare('select name from kysely_migration order by name').pluck().all();
-        assert.deepEqual(names, ['0001_initial']);
+        assert.deepEqual(names, Object.keys(MIGRATIONS));
         const fks = raw.prepare("select count(*) from pragma_foreign_key_list('events')").pluck().get();
         assert.equal(fks, 3);
       } finally {
