@@ -20,6 +20,7 @@ import {
   type EventClass,
   type GatewayEventBody,
   type GapEvent,
+  type Lane,
   type OutboxEvent,
 } from '../../cloud-sync/contract/events.js';
 import type { AlarmRecord, Instant } from '../alarms/types.js';
@@ -31,7 +32,13 @@ import { StoreError, isConstraintError } from './errors.js';
 import { EventRows } from './event-rows.js';
 import { applyMigrations, type MigrationOutcome } from './migrate.js';
 import { GATEWAY_MIGRATIONS } from './migrations/gateway.js';
-import { DEFAULT_OUTBOX_QUOTAS, OUTBOX_CLASSES, Outbox } from './outbox.js';
+import {
+  DEFAULT_OUTBOX_QUOTAS,
+  OUTBOX_CLASSES,
+  Outbox,
+  type LaneState,
+  type LocalOutboxEvent,
+} from './outbox.js';
 import { quarantineDatabase, shouldQuarantine, type QuarantineReport } from './quarantine.js';
 import { RawWindows, DEFAULT_MAX_WINDOW_SPAN_MS, type RawWindowRequest } from './raw-windows.js';
 import {
@@ -121,13 +128,13 @@ export interface OutboxStats {
   count: number;
   oldestAgeMs: number | null;
   byClass: Record<EventClass, OutboxClassStats>;
-  /** Highest seq ever assigned, and highest acknowledged. */
-  lastSeq: number;
-  ackedSeq: number;
+  /** Per uplink lane: highest lane seq ever assigned, and highest acknowledged. */
+  lanes: Record<Lane, LaneState>;
 }
 
 export interface AckResult {
   deleted: number;
+  /** The lane's acknowledged seq after this ack. */
   ackedSeq: number;
 }
 
@@ -261,15 +268,15 @@ function openFile(path: string, options: GatewayStoreOptions): OpenedFile {
 function describeLoss(q: QuarantineReport): string {
   if (q.lostEpoch === null)
     return `${q.reason}; its epoch could not be read (${q.inspectError ?? 'unknown'})`;
-  const acked = q.lostAckedSeq ?? 0;
-  const last = q.lostLastSeq;
-  const lost =
-    last === null
-      ? `events after seq ${acked} may be lost`
-      : last > acked
-        ? `unacknowledged events ${acked + 1}..${last} are lost`
-        : 'every event had been acknowledged';
-  return `${q.reason}; epoch ${q.lostEpoch}: ${lost}`;
+  if (q.lostLanes.length === 0) {
+    return `${q.reason}; epoch ${q.lostEpoch}: its lanes could not be read, unacknowledged events may be lost`;
+  }
+  const lost = q.lostLanes.map(({ lane, lastSeq, ackedSeq }) =>
+    lastSeq > ackedSeq
+      ? `${lane} lane: unacknowledged events ${ackedSeq + 1}..${lastSeq} are lost`
+      : `${lane} lane: every event had been acknowledged`,
+  );
+  return `${q.reason}; epoch ${q.lostEpoch}: ${lost.join('; ')}`;
 }
 
 /** Everything the store works with, prepared by openGatewayStore (the constructor only assigns). */
@@ -364,7 +371,6 @@ interface WrittenCycle {
   aggregateStage: AggregateStage;
   minutesWritten: Set<string>;
 }
-const ACKED_KEY = 'acked_seq';
 
 const emptyDeleted = (): RetentionDeleted => ({
   readings: 0,
@@ -487,16 +493,30 @@ export class GatewayStore {
     return this.parts.alarmRecords.loadAll();
   }
 
-  /** Up to `limit` outbox events with seq > `seq`, in seq order (holes are evicted telemetry or acknowledged rows). */
-  outboxAfter(seq: number, limit: number): OutboxEvent[] {
+  /**
+   * Up to `limit` outbox events with global seq > `seq`, in commit order, each with its lane and
+   * lane seq (local UI; holes are evicted telemetry or acknowledged rows).
+   */
+  outboxAfter(seq: number, limit: number): LocalOutboxEvent[] {
     this.assertOpen();
-    if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(limit) || limit < 1) {
-      throw new StoreError(
-        'STORE_INVALID_INPUT',
-        `outboxAfter(${seq}, ${limit}): integers expected, limit >= 1`,
-      );
-    }
+    checkRange('outboxAfter', seq, limit);
     return this.parts.outbox.after(seq, limit);
+  }
+
+  /**
+   * Up to `limit` events of one uplink lane with lane seq > `laneSeq`, in lane order, in the form
+   * they travel upstream (`seq` is the lane seq; DESIGN.md section 6, docs/uplink-lanes.md).
+   */
+  outboxLaneAfter(lane: Lane, laneSeq: number, limit: number): OutboxEvent[] {
+    this.assertOpen();
+    checkRange('outboxLaneAfter', laneSeq, limit);
+    return this.parts.outbox.laneAfter(lane, laneSeq, limit);
+  }
+
+  /** Highest seq ever assigned in a lane and highest acknowledged (the `after` of its next batch). */
+  laneState(lane: Lane): LaneState {
+    this.assertOpen();
+    return this.parts.outbox.laneState(lane);
   }
 
   outboxStats(): OutboxStats {
@@ -521,45 +541,36 @@ export class GatewayStore {
       count,
       oldestAgeMs: oldestMono === null ? null : Math.max(0, now - oldestMono),
       byClass,
-      lastSeq: outbox.lastAssignedSeq(),
-      ackedSeq: this.ackedSeq,
+      lanes: { priority: outbox.laneState('priority'), telemetry: outbox.laneState('telemetry') },
     };
   }
 
-  /** Highest seq the cloud acknowledged (the `after` of the next batch). */
-  get ackedSeq(): number {
-    this.assertOpen();
-    const value = this.parts.meta.read.get(ACKED_KEY);
-    return typeof value === 'number' ? value : 0;
-  }
-
   /**
-   * The cloud committed everything up to `upTo` (down/ack, DESIGN.md section 6 rule 4): deletes
-   * the outbox rows at or below it, never above, and remembers it. An ack at or below the
+   * The cloud committed everything of `lane` up to `upTo` (down/ack, DESIGN.md section 6 rule 4):
+   * deletes that lane's outbox rows at or below it, never above, and remembers it. An ack at or below the
    * current mark is a repeat and changes nothing. Throws StoreError STORE_ACK_INVALID for an ack
    * above the highest seq ever assigned: the cloud's state then belongs to another database, and
    * deleting anything on its word would lose events.
    */
-  acknowledgeUpTo(upTo: number): AckResult {
+  acknowledgeUpTo(lane: Lane, upTo: number): AckResult {
     this.assertOpen();
-    const { outbox, meta, db } = this.parts;
+    const { outbox, db } = this.parts;
     if (!Number.isSafeInteger(upTo) || upTo < 0) {
       throw new StoreError('STORE_ACK_INVALID', `acknowledgement ${upTo} is not a sequence number`);
     }
-    const last = outbox.lastAssignedSeq();
-    if (upTo > last) {
+    const { lastSeq, ackedSeq } = outbox.laneState(lane);
+    if (upTo > lastSeq) {
       throw new StoreError(
         'STORE_ACK_INVALID',
-        `acknowledgement up to ${upTo} is above the highest seq ever assigned (${last}) in epoch ${this.epoch}`,
+        `acknowledgement up to ${upTo} is above the highest ${lane}-lane seq ever assigned (${lastSeq}) in epoch ${this.epoch}`,
       );
     }
-    const acked = this.ackedSeq;
-    if (upTo <= acked) return { deleted: 0, ackedSeq: acked };
+    if (upTo <= ackedSeq) return { deleted: 0, ackedSeq };
     try {
       const deleted = db
         .transaction(() => {
-          const n = outbox.deleteUpTo(upTo);
-          meta.write.run(ACKED_KEY, upTo);
+          const n = outbox.deleteLaneUpTo(lane, upTo);
+          outbox.setAcked(lane, upTo);
           return n;
         })
         .immediate();
@@ -754,7 +765,7 @@ export class GatewayStore {
     const rows = outbox.count('telemetry');
     const quota = policy.quotas.telemetry;
     if (rows <= quota) return null;
-    const range = outbox.evictOldest('telemetry', Math.max(rows - quota, policy.telemetryEvictRows));
+    const range = outbox.evictOldestTelemetry(Math.max(rows - quota, policy.telemetryEvictRows));
     if (range === null) return null;
     const gap: GapEvent = {
       kind: 'gap',
@@ -866,5 +877,11 @@ function fileSize(path: string): number {
     // No -wal file (after a TRUNCATE checkpoint and close, or before the first write) is size 0.
     if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return 0;
     throw error;
+  }
+}
+
+function checkRange(method: string, seq: number, limit: number): void {
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new StoreError('STORE_INVALID_INPUT', `${method}(${seq}, ${limit}): integers expected, limit >= 1`);
   }
 }

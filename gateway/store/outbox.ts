@@ -9,7 +9,9 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import {
   EVENT_CLASS,
+  LANE_OF_CLASS,
   type EventClass,
+  type Lane,
   type GatewayEventBody,
   type OutboxEvent,
 } from '../../cloud-sync/contract/events.js';
@@ -43,12 +45,16 @@ export const DEFAULT_OUTBOX_QUOTAS: Readonly<Record<EventClass, number>> = {
 
 /** The envelope a stored event got. */
 export interface StoredEnvelope {
+  /** Global commit order (local UI). */
   seq: number;
   id: string;
   ts: string;
+  /** The uplink lane and the seq the cloud sees (docs/uplink-lanes.md). */
+  lane: Lane;
+  laneSeq: number;
 }
 
-/** What one eviction removed: a gap event's fields without the reason. */
+/** What one eviction removed, in telemetry-lane seqs: a gap event's fields without the reason. */
 export interface EvictedRange {
   fromSeq: number;
   toSeq: number;
@@ -57,15 +63,26 @@ export interface EvictedRange {
   toTs: string;
 }
 
+/** An outbox event as the local UI lists it: `seq` is the global commit order. */
+export type LocalOutboxEvent = OutboxEvent & { lane: Lane; laneSeq: number };
+
+/** How far a lane got: highest seq ever assigned, highest acknowledged by the cloud. */
+export interface LaneState {
+  lastSeq: number;
+  ackedSeq: number;
+}
+
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
 interface EnvelopeRow {
-  seq: number;
+  lane_seq: number;
   ts: string;
 }
 
 interface OutboxRow {
   seq: number;
+  lane: Lane;
+  lane_seq: number;
   id: string;
   ts: string;
   body: string;
@@ -73,98 +90,137 @@ interface OutboxRow {
 
 export class Outbox {
   private readonly s: {
-    insert: Statement<[string, EventClass, string, string, number, string]>;
+    nextLaneSeq: Statement<[Lane], number>;
+    insert: Statement<[string, EventClass, string, string, number, string, Lane, number]>;
     count: Statement<[EventClass], number>;
-    nthOfClass: Statement<[EventClass, number], EnvelopeRow>;
-    newestOfClass: Statement<[EventClass], EnvelopeRow>;
-    deleteClassRange: Statement<[EventClass, number, number]>;
+    nthOfLane: Statement<[Lane, number], EnvelopeRow>;
+    newestOfLane: Statement<[Lane], EnvelopeRow>;
+    deleteLaneRange: Statement<[Lane, number, number]>;
     after: Statement<[number, number], OutboxRow>;
-    deleteUpTo: Statement<[number]>;
-    lastAssigned: Statement<[], number>;
+    laneAfter: Statement<[Lane, number, number], OutboxRow>;
+    deleteLaneUpTo: Statement<[Lane, number]>;
+    laneState: Statement<[Lane], LaneState>;
+    setAcked: Statement<[number, Lane]>;
     oldestOfClass: Statement<[EventClass], { seq: number; mono_ms: number }>;
   };
 
   constructor(db: SqliteDatabase) {
     this.s = {
-      insert: db.prepare('INSERT INTO outbox (id, class, kind, ts, mono_ms, body) VALUES (?, ?, ?, ?, ?, ?)'),
+      // The lane's counter moves inside the inserting transaction: a rolled-back insert gives
+      // its number back, so no lane seq is ever seen twice or skipped by a committed reader.
+      nextLaneSeq: db
+        .prepare<[Lane], number>(
+          'UPDATE outbox_lanes SET last_seq = last_seq + 1 WHERE lane = ? RETURNING last_seq',
+        )
+        .pluck(),
+      insert: db.prepare(
+        'INSERT INTO outbox (id, class, kind, ts, mono_ms, body, lane, lane_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
       count: db.prepare<[EventClass], number>('SELECT rows FROM outbox_counts WHERE class = ?').pluck(),
-      nthOfClass: db.prepare<[EventClass, number], EnvelopeRow>(
-        'SELECT seq, ts FROM outbox WHERE class = ? ORDER BY seq LIMIT 1 OFFSET ?',
+      nthOfLane: db.prepare<[Lane, number], EnvelopeRow>(
+        'SELECT lane_seq, ts FROM outbox WHERE lane = ? ORDER BY lane_seq LIMIT 1 OFFSET ?',
       ),
-      newestOfClass: db.prepare<[EventClass], EnvelopeRow>(
-        'SELECT seq, ts FROM outbox WHERE class = ? ORDER BY seq DESC LIMIT 1',
+      newestOfLane: db.prepare<[Lane], EnvelopeRow>(
+        'SELECT lane_seq, ts FROM outbox WHERE lane = ? ORDER BY lane_seq DESC LIMIT 1',
       ),
-      deleteClassRange: db.prepare<[EventClass, number, number]>(
-        'DELETE FROM outbox WHERE class = ? AND seq BETWEEN ? AND ?',
+      deleteLaneRange: db.prepare<[Lane, number, number]>(
+        'DELETE FROM outbox WHERE lane = ? AND lane_seq BETWEEN ? AND ?',
       ),
       after: db.prepare<[number, number], OutboxRow>(
-        'SELECT seq, id, ts, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
+        'SELECT seq, lane, lane_seq, id, ts, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?',
       ),
-      deleteUpTo: db.prepare<[number]>('DELETE FROM outbox WHERE seq <= ?'),
-      // sqlite_sequence holds the highest seq ever assigned, even when every row is deleted.
-      lastAssigned: db
-        .prepare<[], number>("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'")
-        .pluck(),
+      laneAfter: db.prepare<[Lane, number, number], OutboxRow>(
+        'SELECT seq, lane, lane_seq, id, ts, body FROM outbox WHERE lane = ? AND lane_seq > ? ORDER BY lane_seq LIMIT ?',
+      ),
+      deleteLaneUpTo: db.prepare<[Lane, number]>('DELETE FROM outbox WHERE lane = ? AND lane_seq <= ?'),
+      laneState: db.prepare<[Lane], LaneState>(
+        'SELECT last_seq AS lastSeq, acked_seq AS ackedSeq FROM outbox_lanes WHERE lane = ?',
+      ),
+      setAcked: db.prepare<[number, Lane]>('UPDATE outbox_lanes SET acked_seq = ? WHERE lane = ?'),
       oldestOfClass: db.prepare<[EventClass], { seq: number; mono_ms: number }>(
         'SELECT seq, mono_ms FROM outbox WHERE class = ? ORDER BY seq LIMIT 1',
       ),
     };
   }
 
-  /** Stores one event; SQLite assigns its seq. */
+  /** Stores one event; SQLite assigns its global seq, the lane counter its lane seq. */
   insert(body: GatewayEventBody, monoMs: number, wallMs: number): StoredEnvelope {
     const id = randomUUID();
     const ts = new Date(wallMs).toISOString();
+    const eventClass = EVENT_CLASS[body.kind];
+    const lane = LANE_OF_CLASS[eventClass];
+    const laneSeq = this.s.nextLaneSeq.get(lane);
+    if (laneSeq === undefined)
+      throw new StoreError('STORE_CORRUPT', `outbox lane ${lane} has no counter row`);
     const { lastInsertRowid } = this.s.insert.run(
       id,
-      EVENT_CLASS[body.kind],
+      eventClass,
       body.kind,
       ts,
       monoMs,
       JSON.stringify(body),
+      lane,
+      laneSeq,
     );
     // seq is the INTEGER PRIMARY KEY, i.e. the rowid (the count triggers insert nothing).
-    return { seq: Number(lastInsertRowid), id, ts };
+    return { seq: Number(lastInsertRowid), id, ts, lane, laneSeq };
   }
 
   count(eventClass: EventClass): number {
     return this.s.count.get(eventClass) ?? 0;
   }
 
-  /** Deletes the `rows` oldest events of a class (never more than exist). */
-  evictOldest(eventClass: EventClass, rows: number): EvictedRange | null {
+  /**
+   * Deletes the `rows` oldest events of the telemetry lane (never more than exist), the only
+   * evictable lane (DESIGN.md section 6 rule 5); the range is in telemetry-lane seqs.
+   */
+  evictOldestTelemetry(rows: number): EvictedRange | null {
     if (rows <= 0) return null;
-    const first = this.s.nthOfClass.get(eventClass, 0);
-    const last = this.s.nthOfClass.get(eventClass, rows - 1) ?? this.s.newestOfClass.get(eventClass);
+    const first = this.s.nthOfLane.get('telemetry', 0);
+    const last = this.s.nthOfLane.get('telemetry', rows - 1) ?? this.s.newestOfLane.get('telemetry');
     if (first === undefined || last === undefined) return null;
-    const count = this.s.deleteClassRange.run(eventClass, first.seq, last.seq).changes;
-    return { fromSeq: first.seq, toSeq: last.seq, count, fromTs: first.ts, toTs: last.ts };
+    const count = this.s.deleteLaneRange.run('telemetry', first.lane_seq, last.lane_seq).changes;
+    return { fromSeq: first.lane_seq, toSeq: last.lane_seq, count, fromTs: first.ts, toTs: last.ts };
   }
 
-  /** Events with seq > `seq`, in seq order. */
-  after(seq: number, limit: number): OutboxEvent[] {
-    return this.s.after.all(seq, limit).map((row) => {
-      const body: unknown = JSON.parse(row.body);
-      if (!isEventBody(body)) {
-        throw new StoreError('STORE_CORRUPT', `outbox event ${row.seq} has an unreadable body`);
-      }
-      return { seq: row.seq, id: row.id, ts: row.ts, ...body };
-    });
+  /** Events with global seq > `seq`, in commit order (local UI). */
+  after(seq: number, limit: number): LocalOutboxEvent[] {
+    return this.s.after
+      .all(seq, limit)
+      .map((row) => ({ ...toEvent(row, row.seq), lane: row.lane, laneSeq: row.lane_seq }));
   }
 
-  deleteUpTo(seq: number): number {
-    return this.s.deleteUpTo.run(seq).changes;
+  /** Events of `lane` with lane seq > `laneSeq`, in lane order, as sent upstream (`seq` = lane seq). */
+  laneAfter(lane: Lane, laneSeq: number, limit: number): OutboxEvent[] {
+    return this.s.laneAfter.all(lane, laneSeq, limit).map((row) => toEvent(row, row.lane_seq));
   }
 
-  /** Highest seq ever assigned (0 when none). */
-  lastAssignedSeq(): number {
-    return this.s.lastAssigned.get() ?? 0;
+  deleteLaneUpTo(lane: Lane, laneSeq: number): number {
+    return this.s.deleteLaneUpTo.run(lane, laneSeq).changes;
+  }
+
+  laneState(lane: Lane): LaneState {
+    const state = this.s.laneState.get(lane);
+    if (state === undefined) throw new StoreError('STORE_CORRUPT', `outbox lane ${lane} has no counter row`);
+    return state;
+  }
+
+  setAcked(lane: Lane, laneSeq: number): void {
+    this.s.setAcked.run(laneSeq, lane);
   }
 
   oldest(eventClass: EventClass): { seq: number; monoMs: number } | null {
     const row = this.s.oldestOfClass.get(eventClass);
     return row === undefined ? null : { seq: row.seq, monoMs: row.mono_ms };
   }
+}
+
+function toEvent(row: OutboxRow, seq: number): OutboxEvent {
+  const body: unknown = JSON.parse(row.body);
+  if (!isEventBody(body)) {
+    throw new StoreError('STORE_CORRUPT', `outbox event ${row.seq} has an unreadable body`);
+  }
+  return { seq, id: row.id, ts: row.ts, ...body };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -21,14 +21,22 @@ export interface QuarantineReport {
   reason: string;
   /** What the damaged database held, as far as it could still be read (null: unreadable). */
   lostEpoch: string | null;
-  /** Highest outbox seq it had assigned, and the highest the cloud had acknowledged: events in between were lost. */
-  lostLastSeq: number | null;
-  lostAckedSeq: number | null;
+  /**
+   * Per uplink lane, the highest seq it had assigned and the highest the cloud had acknowledged:
+   * events in between were lost. Empty when unreadable.
+   */
+  lostLanes: LostLane[];
   /** Why the facts above could not be read, or null. */
   inspectError: string | null;
   /** Older quarantined copies deleted to stay within the limit, and why that failed if it did. */
   removedCopies: string[];
   pruneError: string | null;
+}
+
+export interface LostLane {
+  lane: string;
+  lastSeq: number;
+  ackedSeq: number;
 }
 
 /** Companion files SQLite keeps next to a database. */
@@ -91,27 +99,24 @@ export function quarantineDatabase(
 
 interface DamagedFacts {
   lostEpoch: string | null;
-  lostLastSeq: number | null;
-  lostAckedSeq: number | null;
+  lostLanes: LostLane[];
   inspectError: string | null;
 }
 
 /** Best effort: a damaged file may still answer these small queries, or may not. */
 function inspect(path: string): DamagedFacts {
-  const facts: DamagedFacts = { lostEpoch: null, lostLastSeq: null, lostAckedSeq: null, inspectError: null };
+  const facts: DamagedFacts = { lostEpoch: null, lostLanes: [], inspectError: null };
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
     const meta = db.prepare<[string], unknown>('SELECT value FROM store_meta WHERE key = ?').pluck();
     const epoch = meta.get('epoch');
     facts.lostEpoch = typeof epoch === 'string' ? epoch : null;
-    const acked = meta.get('acked_seq');
-    facts.lostAckedSeq = typeof acked === 'number' ? acked : null;
-    const last = db
-      .prepare<[], unknown>("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
-      .pluck()
-      .get();
-    facts.lostLastSeq = typeof last === 'number' ? last : null;
+    facts.lostLanes = db
+      .prepare<[], LostLane>(
+        'SELECT lane, last_seq AS lastSeq, acked_seq AS ackedSeq FROM outbox_lanes ORDER BY lane',
+      )
+      .all();
   } catch (error) {
     facts.inspectError = error instanceof Error ? error.message : String(error);
   } finally {

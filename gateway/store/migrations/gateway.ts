@@ -238,4 +238,44 @@ const AGGREGATES_AND_WINDOWS: Migration = {
   `,
 };
 
-export const GATEWAY_MIGRATIONS: readonly Migration[] = [READINGS_V1, EVENT_STORE, AGGREGATES_AND_WINDOWS];
+/**
+ * Two uplink lanes (docs/uplink-lanes.md): every outbox row gets its lane (from its class) and its
+ * lane_seq, the seq the cloud sees. The global seq stays the local commit order.
+ */
+const UPLINK_LANES: Migration = {
+  version: 4,
+  name: 'uplink-lanes',
+  sql: `
+    -- lane_seq: strictly increasing within the lane and never reused in the epoch (DESIGN.md
+    -- section 6 rule 1, per lane), assigned from outbox_lanes.last_seq in the inserting
+    -- transaction. Rows written before this migration keep their global seq as lane_seq: still
+    -- increasing per lane, and holes mean "nothing else exists" in that lane (rule 2).
+    ALTER TABLE outbox ADD COLUMN lane TEXT NOT NULL DEFAULT 'priority'
+      CHECK (lane IN ('priority', 'telemetry'));
+    ALTER TABLE outbox ADD COLUMN lane_seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE outbox SET lane = CASE class WHEN 'telemetry' THEN 'telemetry' ELSE 'priority' END,
+                      lane_seq = seq;
+    CREATE UNIQUE INDEX outbox_lane_seq ON outbox (lane, lane_seq);
+
+    -- Per lane: last_seq, the highest lane_seq ever assigned (kept when rows are deleted), and
+    -- acked_seq, the highest the cloud acknowledged (rows at or below it are deleted, rule 4).
+    CREATE TABLE outbox_lanes (
+      lane      TEXT PRIMARY KEY CHECK (lane IN ('priority', 'telemetry')),
+      last_seq  INTEGER NOT NULL CHECK (last_seq >= 0),
+      acked_seq INTEGER NOT NULL CHECK (acked_seq >= 0 AND acked_seq <= last_seq)
+    ) WITHOUT ROWID;
+    INSERT INTO outbox_lanes (lane, last_seq, acked_seq)
+      SELECT lane,
+             (SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'),
+             (SELECT COALESCE(MAX(value), 0) FROM store_meta WHERE key = 'acked_seq')
+      FROM (SELECT 'priority' AS lane UNION ALL SELECT 'telemetry');
+    DELETE FROM store_meta WHERE key = 'acked_seq';
+  `,
+};
+
+export const GATEWAY_MIGRATIONS: readonly Migration[] = [
+  READINGS_V1,
+  EVENT_STORE,
+  AGGREGATES_AND_WINDOWS,
+  UPLINK_LANES,
+];

@@ -8,7 +8,7 @@
  * Usage: node --import tsx test/gateway/store/crash-writer.ts <dataDir>
  */
 import { pino } from 'pino';
-import type { GatewayEventBody } from '../../../cloud-sync/contract/events.js';
+import { LANES, type GatewayEventBody } from '../../../cloud-sync/contract/events.js';
 import type { AlarmRecord } from '../../../gateway/alarms/types.js';
 import { openGatewayStore } from '../../../gateway/store/event-store.js';
 import { record, transition } from './helpers.js';
@@ -54,7 +54,9 @@ for (let cycle = 0; ; cycle++) {
   });
   process.stdout.write(`${result.firstSeq ?? 0} ${result.lastSeq ?? 0}\n`);
   if (cycle % 25 === 24) {
-    const { lastSeq } = store.outboxStats();
-    store.acknowledgeUpTo(Math.max(store.ackedSeq, lastSeq - 150));
+    for (const lane of LANES) {
+      const { lastSeq, ackedSeq } = store.laneState(lane);
+      store.acknowledgeUpTo(lane, Math.max(ackedSeq, lastSeq - 150));
+    }
   }
 }

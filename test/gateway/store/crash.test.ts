@@ -74,7 +74,12 @@ function verify(dataDir: string, run: Run, previousLastSeq: number): Verified {
 
       const lastSeq =
         db.prepare<[], number>("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").pluck().get() ?? 0;
-      const acked = Number(db.prepare("SELECT value FROM store_meta WHERE key = 'acked_seq'").pluck().get());
+      const lanes = db.prepare('SELECT lane, last_seq, acked_seq FROM outbox_lanes').all() as Array<{
+        lane: string;
+        last_seq: number;
+        acked_seq: number;
+      }>;
+      assert.equal(lanes.length, 2);
       assert.ok(
         lastSeq >= run.lastReported,
         `every reported commit survived (${lastSeq} >= ${run.lastReported})`,
@@ -84,38 +89,48 @@ function verify(dataDir: string, run: Run, previousLastSeq: number): Verified {
         `seqs continue after a crash: ${run.firstSeq} > ${previousLastSeq}`,
       );
 
-      // Outbox seqs are contiguous above the acknowledged mark, except evicted telemetry, and
-      // every evicted seq is accounted for by exactly one gap event.
-      const rows = db.prepare('SELECT seq, kind, body FROM outbox ORDER BY seq').all() as Array<{
-        seq: number;
+      // Per lane, seqs are contiguous above the acknowledged mark up to the last assigned; the
+      // priority lane never has a hole, and every telemetry-lane hole (eviction) is accounted for
+      // by exactly one gap event (which rides the priority lane).
+      const rows = db.prepare('SELECT lane, lane_seq, kind, body FROM outbox').all() as Array<{
+        lane: string;
+        lane_seq: number;
         kind: string;
         body: string;
       }>;
-      const present = new Set(rows.map((r) => r.seq));
       const gaps = rows.filter((r) => r.kind === 'gap').map((r) => JSON.parse(r.body) as GapEvent);
-      for (let seq = acked + 1; seq <= lastSeq; seq++) {
-        if (present.has(seq)) continue;
-        const covering = gaps.filter((g) => g.fromSeq <= seq && seq <= g.toSeq);
-        assert.equal(covering.length, 1, `missing seq ${seq} is covered by exactly one gap`);
+      for (const { lane, last_seq: laneLast, acked_seq: acked } of lanes) {
+        const present = new Set(rows.filter((r) => r.lane === lane).map((r) => r.lane_seq));
+        for (let seq = acked + 1; seq <= laneLast; seq++) {
+          if (present.has(seq)) continue;
+          assert.equal(lane, 'telemetry', `priority lane seq ${seq} is missing`);
+          const covering = gaps.filter((g) => g.fromSeq <= seq && seq <= g.toSeq);
+          assert.equal(covering.length, 1, `missing telemetry seq ${seq} is covered by exactly one gap`);
+        }
+        if (lane === 'telemetry') {
+          for (const gap of gaps.filter((g) => g.fromSeq > acked)) {
+            let missing = 0;
+            for (let seq = gap.fromSeq; seq <= gap.toSeq; seq++) if (!present.has(seq)) missing++;
+            assert.equal(missing, gap.count, `gap ${gap.fromSeq}..${gap.toSeq} counts what is missing`);
+          }
+        }
+        assert.ok(
+          [...present].every((seq) => seq > acked && seq <= laneLast),
+          `${lane} lane: nothing at or below the acknowledged mark is left, nothing above the last`,
+        );
       }
-      for (const gap of gaps.filter((g) => g.fromSeq > acked)) {
-        let missing = 0;
-        for (let seq = gap.fromSeq; seq <= gap.toSeq; seq++) if (!present.has(seq)) missing++;
-        assert.equal(missing, gap.count, `gap ${gap.fromSeq}..${gap.toSeq} counts what is missing`);
-      }
-      assert.ok(
-        rows.every((r) => r.seq > acked),
-        'nothing at or below the acknowledged mark is left',
-      );
 
-      // Every alarm transition is one history row plus one outbox event, never one without the other.
+      // Every alarm transition is one history row plus one outbox event, never one without the
+      // other. Acknowledgement deletes a prefix of the priority lane (whose order is commit
+      // order), so a history row may lack its event only below the oldest priority row left.
       const orphans = db
         .prepare(
           `SELECT COUNT(*) FROM alarm_history h LEFT JOIN outbox o ON o.seq = h.outbox_seq
-           WHERE h.outbox_seq > ? AND (o.seq IS NULL OR o.kind != 'alarm_transition' OR o.id != h.event_id)`,
+           WHERE h.outbox_seq > (SELECT COALESCE(MIN(seq), 1e18) FROM outbox WHERE lane = 'priority')
+             AND (o.seq IS NULL OR o.kind != 'alarm_transition' OR o.id != h.event_id)`,
         )
         .pluck()
-        .get(acked);
+        .get();
       assert.equal(orphans, 0, 'every history row above the mark has its outbox event');
       const unrecorded = db
         .prepare(

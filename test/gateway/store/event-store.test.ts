@@ -16,14 +16,14 @@ afterEach(() => stores.closeAll());
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('GatewayStore: opening', () => {
-  it('creates kerbside.db with migrations 1..3, a UUID epoch and FULL synchronous (read back)', () => {
+  it('creates kerbside.db with migrations 1..4, a UUID epoch and FULL synchronous (read back)', () => {
     const dir = dirs.fresh();
     const store = stores.openStore(dir);
     assert.equal(store.path, join(dir, GATEWAY_DB_FILE));
     assert.deepEqual(store.migration, {
       from: 0,
-      to: 3,
-      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows'],
+      to: 4,
+      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows', '4-uplink-lanes'],
     });
     assert.match(store.epoch, UUID_V4);
     assert.equal(store.quarantine, null);
@@ -131,7 +131,7 @@ describe('GatewayStore: commitCycle', () => {
     );
     assert.deepEqual(
       { ...events[1] },
-      { seq: 2, id: events[1]?.id, ts: events[1]?.ts, ...telemetry('d', 1) },
+      { seq: 2, id: events[1]?.id, ts: events[1]?.ts, lane: 'telemetry', laneSeq: 1, ...telemetry('d', 1) },
     );
     store.readTransaction((db) => {
       assert.deepEqual(db.prepare('SELECT class, kind, mono_ms FROM outbox ORDER BY seq').raw().all(), [
@@ -272,14 +272,24 @@ describe('GatewayStore: sequence numbers and acknowledgement', () => {
       const r = store.commitCycle({ events: [telemetry('d', i), transition(`d:${i}`)] });
       seen.push(...r.eventSeqs, ...(r.gapSeq === null ? [] : [r.gapSeq]));
     }
-    store.acknowledgeUpTo(store.outboxStats().lastSeq);
+    const lanesBefore = store.outboxStats().lanes;
+    store.acknowledgeUpTo('priority', lanesBefore.priority.lastSeq);
+    store.acknowledgeUpTo('telemetry', lanesBefore.telemetry.lastSeq);
     assert.equal(store.outboxStats().count, 0, 'everything acknowledged is deleted');
     store.close();
     store = stores.openStore(dir);
     for (let i = 0; i < 3; i++) {
-      const r = store.commitCycle({ events: [telemetry('d', i)] });
+      const r = store.commitCycle({ events: [telemetry('d', i), transition(`d:again${i}`)] });
       seen.push(...r.eventSeqs);
     }
+    // Lane seqs continue after acknowledgement, eviction and restart: never reused (rule 1, per lane).
+    const telemetrySeqs = store.outboxLaneAfter('telemetry', 0, 100).map((e) => e.seq);
+    const prioritySeqs = store.outboxLaneAfter('priority', 0, 100).map((e) => e.seq);
+    assert.deepEqual(telemetrySeqs, [11, 12, 13]);
+    // 10 transitions + the gap events of the evictions came before.
+    const gaps = lanesBefore.priority.lastSeq - 10;
+    assert.ok(gaps >= 1, 'the quota of 5 made evictions');
+    assert.deepEqual(prioritySeqs, [gaps + 11, gaps + 12, gaps + 13]);
     assert.ok(
       seen.every((seq, i) => i === 0 || seq > (seen[i - 1] ?? 0)),
       `strictly increasing: ${seen.join(',')}`,
@@ -294,24 +304,42 @@ describe('GatewayStore: sequence numbers and acknowledgement', () => {
   it('acknowledgeUpTo deletes at or below, never above; repeats change nothing; unknown seqs are refused', () => {
     const store = stores.openStore(dirs.fresh());
     for (let i = 0; i < 10; i++) store.commitCycle({ events: [telemetry('d', i)] });
-    assert.equal(store.ackedSeq, 0);
-    assert.deepEqual(store.acknowledgeUpTo(4), { deleted: 4, ackedSeq: 4 });
+    store.commitCycle({ events: [transition('d:r')] });
+    assert.equal(store.laneState('telemetry').ackedSeq, 0);
+    assert.deepEqual(store.acknowledgeUpTo('telemetry', 4), { deleted: 4, ackedSeq: 4 });
     assert.deepEqual(
-      store.outboxAfter(0, 100).map((e) => e.seq),
+      store.outboxLaneAfter('telemetry', 0, 100).map((e) => e.seq),
       [5, 6, 7, 8, 9, 10],
     );
-    assert.deepEqual(store.acknowledgeUpTo(2), { deleted: 0, ackedSeq: 4 }, 'an old ack is a repeat');
-    assert.deepEqual(store.acknowledgeUpTo(4), { deleted: 0, ackedSeq: 4 });
+    assert.deepEqual(
+      store.acknowledgeUpTo('telemetry', 2),
+      { deleted: 0, ackedSeq: 4 },
+      'an old ack is a repeat',
+    );
+    assert.deepEqual(store.acknowledgeUpTo('telemetry', 4), { deleted: 0, ackedSeq: 4 });
     for (const bad of [11, 1e9, -1, 2.5, Number.NaN]) {
       assert.throws(
-        () => store.acknowledgeUpTo(bad),
+        () => store.acknowledgeUpTo('telemetry', bad),
         (error: unknown) => isStoreError(error, 'STORE_ACK_INVALID'),
         String(bad),
       );
     }
-    assert.equal(store.outboxStats().count, 6, 'a refused ack deleted nothing');
-    assert.deepEqual(store.acknowledgeUpTo(10), { deleted: 6, ackedSeq: 10 });
-    assert.equal(store.outboxStats().ackedSeq, 10);
+    // The priority lane has only seq 1: an ack of 2 there is refused, whatever the other lane holds.
+    assert.throws(
+      () => store.acknowledgeUpTo('priority', 2),
+      (error: unknown) => isStoreError(error, 'STORE_ACK_INVALID'),
+    );
+    assert.equal(store.outboxStats().count, 7, 'a refused ack deleted nothing');
+    assert.deepEqual(store.acknowledgeUpTo('telemetry', 10), { deleted: 6, ackedSeq: 10 });
+    assert.deepEqual(store.outboxStats().lanes, {
+      priority: { lastSeq: 1, ackedSeq: 0 },
+      telemetry: { lastSeq: 10, ackedSeq: 10 },
+    });
+    assert.deepEqual(
+      store.outboxAfter(0, 10).map((e) => [e.kind, e.lane, e.laneSeq]),
+      [['alarm_transition', 'priority', 1]],
+      'acknowledging one lane leaves the other alone',
+    );
   });
 
   it('outboxAfter pages in seq order from any seq', () => {
@@ -346,7 +374,10 @@ describe('GatewayStore: sequence numbers and acknowledgement', () => {
     assert.deepEqual(stats.byClass.telemetry, { count: 2, oldestSeq: 1, oldestAgeMs: 15_000 });
     assert.deepEqual(stats.byClass.alarm, { count: 1, oldestSeq: 2, oldestAgeMs: 5_000 });
     assert.deepEqual(stats.byClass.audit, { count: 0, oldestSeq: null, oldestAgeMs: null });
-    assert.equal(stats.lastSeq, 3);
+    assert.deepEqual(stats.lanes, {
+      priority: { lastSeq: 1, ackedSeq: 0 },
+      telemetry: { lastSeq: 2, ackedSeq: 0 },
+    });
   });
 });
 

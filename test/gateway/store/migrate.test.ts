@@ -37,8 +37,8 @@ describe('migrations', () => {
     const first = openMigrated(path);
     assert.deepEqual(first.migration, {
       from: 0,
-      to: 3,
-      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows'],
+      to: 4,
+      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows', '4-uplink-lanes'],
     });
     assert.equal(first.db.pragma('user_version', { simple: true }), GATEWAY_MIGRATIONS.length);
     for (const table of [
@@ -61,9 +61,38 @@ describe('migrations', () => {
     first.db.close();
 
     const second = openMigrated(path);
-    assert.deepEqual(second.migration, { from: 3, to: 3, applied: [] });
+    assert.deepEqual(second.migration, { from: 4, to: 4, applied: [] });
     assert.equal(second.db.prepare('SELECT COUNT(*) FROM series').pluck().get(), 1, 'data survives reopen');
     second.db.close();
+  });
+
+  it('4-uplink-lanes puts existing outbox rows in their lanes and carries the acknowledged mark over', () => {
+    const db = openDatabase(join(freshDir(), 'kerbside.db'), { synchronous: 'FULL' });
+    applyMigrations(db, GATEWAY_MIGRATIONS.slice(0, 3));
+    const insert = db.prepare(
+      "INSERT INTO outbox (id, class, kind, ts, mono_ms, body) VALUES (?, ?, ?, '2026-11-21T00:00:00Z', 0, '{}')",
+    );
+    const classes = ['telemetry', 'alarm', 'telemetry', 'audit', 'telemetry', 'gap'];
+    classes.forEach((eventClass, i) => insert.run(`id-${i}`, eventClass, eventClass));
+    db.prepare('DELETE FROM outbox WHERE seq <= 2').run();
+    db.prepare("UPDATE store_meta SET value = 2 WHERE key = 'acked_seq'").run();
+
+    assert.deepEqual(applyMigrations(db, GATEWAY_MIGRATIONS).applied, ['4-uplink-lanes']);
+    assert.deepEqual(db.prepare('SELECT seq, lane, lane_seq FROM outbox ORDER BY seq').raw().all(), [
+      [3, 'telemetry', 3],
+      [4, 'priority', 4],
+      [5, 'telemetry', 5],
+      [6, 'priority', 6],
+    ]);
+    assert.deepEqual(
+      db.prepare('SELECT lane, last_seq, acked_seq FROM outbox_lanes ORDER BY lane').raw().all(),
+      [
+        ['priority', 6, 2],
+        ['telemetry', 6, 2],
+      ],
+    );
+    assert.equal(db.prepare("SELECT COUNT(*) FROM store_meta WHERE key = 'acked_seq'").pluck().get(), 0);
+    db.close();
   });
 
   it('refuses a database written by newer code (STORE_TOO_NEW), leaving it untouched', () => {
@@ -75,7 +104,7 @@ describe('migrations', () => {
     assert.throws(
       () => openMigrated(path),
       (error: unknown) =>
-        isStoreError(error, 'STORE_TOO_NEW') && /schema version 99, newer than the 3/.test(error.message),
+        isStoreError(error, 'STORE_TOO_NEW') && /schema version 99, newer than the 4/.test(error.message),
     );
     const check = new Database(path);
     assert.equal(check.pragma('user_version', { simple: true }), 99);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
-import type { GapEvent, GatewayEventBody, OutboxEvent } from '../../../cloud-sync/contract/events.js';
+import type { GapEvent, GatewayEventBody } from '../../../cloud-sync/contract/events.js';
 import { isStoreError } from '../../../gateway/store/errors.js';
+import type { LocalOutboxEvent } from '../../../gateway/store/outbox.js';
 import { FakeClock, Stores, count, poll, telemetry, tempDirs, transition } from './helpers.js';
 
 const dirs = tempDirs('kerbside-quota-');
@@ -9,7 +10,7 @@ after(dirs.cleanup);
 const stores = new Stores();
 afterEach(() => stores.closeAll());
 
-const isGap = (e: OutboxEvent): e is OutboxEvent & GapEvent => e.kind === 'gap';
+const isGap = (e: LocalOutboxEvent): e is LocalOutboxEvent & GapEvent => e.kind === 'gap';
 
 describe('outbox quotas', () => {
   it('evicts telemetry oldest-first with gap events accounting for every evicted seq; alarms never go', () => {
@@ -36,19 +37,35 @@ describe('outbox quotas', () => {
       evicted += r.evicted;
       assert.ok(store.outboxStats().byClass.telemetry.count <= 20, `cycle ${cycle}: the quota holds`);
     }
-    const lastSeq = store.outboxStats().lastSeq;
+    const { lanes } = store.outboxStats();
     const present = store.outboxAfter(0, 10_000);
     const presentSeqs = new Set(present.map((e) => e.seq));
-    const missing = [...kindOf.keys()].filter((seq) => !presentSeqs.has(seq));
+    const missingGlobal = [...kindOf.keys()].filter((seq) => !presentSeqs.has(seq));
     const gaps = present.filter(isGap);
 
-    assert.equal(kindOf.size, lastSeq, 'every seq assigned is known to the test');
+    assert.equal(
+      kindOf.size,
+      lanes.priority.lastSeq + lanes.telemetry.lastSeq,
+      'every seq assigned is known',
+    );
     assert.ok(gaps.length >= 2, `several evictions happened (${gaps.length})`);
-    assert.equal(missing.length, evicted);
+    assert.equal(missingGlobal.length, evicted);
     assert.ok(
-      missing.every((seq) => kindOf.get(seq) === 'telemetry'),
+      missingGlobal.every((seq) => kindOf.get(seq) === 'telemetry'),
       'only telemetry was evicted',
     );
+    assert.ok(
+      gaps.every((g) => g.lane === 'priority'),
+      'gap events ride the priority lane, ahead of the telemetry backlog',
+    );
+    // Gap ranges name telemetry-lane seqs: the telemetry events in commit order are 1, 2, 3...
+    const telemetryGlobal = [...kindOf].filter(([, kind]) => kind === 'telemetry').map(([seq]) => seq);
+    const laneSeqOf = new Map(telemetryGlobal.map((seq, index) => [seq, index + 1]));
+    for (const event of present.filter((e) => e.lane === 'telemetry')) {
+      assert.equal(laneSeqOf.get(event.seq), event.laneSeq, 'telemetry lane seqs follow commit order');
+    }
+    const missing = missingGlobal.map((seq) => laneSeqOf.get(seq) ?? -1);
+    const tsOfLane = new Map(telemetryGlobal.map((seq, index) => [index + 1, tsOf.get(seq)]));
     assert.equal(
       gaps.reduce((sum, g) => sum + g.count, 0),
       missing.length,
@@ -61,13 +78,12 @@ describe('outbox quotas', () => {
     for (const g of gaps) {
       const inRange = missing.filter((seq) => g.fromSeq <= seq && seq <= g.toSeq);
       assert.equal(inRange.length, g.count, `gap ${g.fromSeq}..${g.toSeq} counts what it covers`);
-      assert.equal(g.fromTs, tsOf.get(g.fromSeq));
-      assert.equal(g.toTs, tsOf.get(g.toSeq));
+      assert.equal(g.fromTs, tsOfLane.get(g.fromSeq));
+      assert.equal(g.toTs, tsOfLane.get(g.toSeq));
       assert.match(g.reason, /telemetry quota of 20/);
-      assert.ok(g.seq > g.toSeq, 'a gap is written after what it reports');
     }
     // Telemetry still present is newer than everything evicted (oldest-first).
-    const oldestKept = Math.min(...present.filter((e) => e.kind === 'telemetry').map((e) => e.seq));
+    const oldestKept = Math.min(...present.filter((e) => e.kind === 'telemetry').map((e) => e.laneSeq));
     assert.ok(Math.max(...missing) < oldestKept);
     const alarms = [...kindOf].filter(([, kind]) => kind === 'alarm_transition').map(([seq]) => seq);
     assert.ok(
@@ -101,7 +117,7 @@ describe('outbox quotas', () => {
       4,
     );
     // Once the cloud acknowledges, alarm events are accepted again.
-    store.acknowledgeUpTo(1);
+    store.acknowledgeUpTo('priority', 1);
     assert.equal(store.commitCycle({ events: [transition('d:3')] }).firstSeq, 5);
   });
 });

@@ -38,7 +38,7 @@ function populated(dir: string, clock: FakeClock): string {
       events: [transition('d:r')],
     });
   }
-  store.acknowledgeUpTo(150);
+  store.acknowledgeUpTo('priority', 150);
   const epoch = store.epoch;
   store.close();
   return epoch;
@@ -105,10 +105,18 @@ describe('quarantine of a damaged database', () => {
     assert.ok(store.quarantine);
     assert.match(store.quarantine.reason, /malformed|quick_check/);
     assert.equal(store.quarantine.lostEpoch, oldEpoch);
-    assert.equal(store.quarantine.lostAckedSeq, 150);
-    assert.equal(store.quarantine.lostLastSeq, 200);
+    assert.deepEqual(store.quarantine.lostLanes, [
+      { lane: 'priority', lastSeq: 200, ackedSeq: 150 },
+      { lane: 'telemetry', lastSeq: 0, ackedSeq: 0 },
+    ]);
     const event = store.outboxAfter(0, 1)[0] as unknown as StoreQuarantinedEvent;
-    assert.match(event.reason, new RegExp(`epoch ${oldEpoch}: unacknowledged events 151\\.\\.200 are lost`));
+    assert.match(
+      event.reason,
+      new RegExp(
+        `epoch ${oldEpoch}: priority lane: unacknowledged events 151\\.\\.200 are lost; ` +
+          'telemetry lane: every event had been acknowledged',
+      ),
+    );
     assert.equal(existsSync(store.quarantine.quarantinedAs), true);
   });
 
