@@ -28,6 +28,11 @@ function requireGatewayId(gatewayId: string): void {
   }
 }
 
+/** The MQTT client id a gateway must connect with (one fixed id per gateway, DESIGN.md section 6). */
+export function gatewayClientId(gatewayId: string): string {
+  return `gw-${gatewayId}`;
+}
+
 /** `kerbside/v1/{gatewayId}/{channel}`. Throws ContractError for an invalid gateway id. */
 export function topicFor(gatewayId: string, channel: Channel): string {
   requireGatewayId(gatewayId);

@@ -9,10 +9,7 @@ import { isGatewayId, mayPublish, maySubscribe, TOPIC_ROOT } from '../../contrac
 /** The authenticated identity behind one MQTT connection. */
 export type BrokerIdentity = { kind: 'gateway'; gatewayId: string } | { kind: 'service'; name: string };
 
-/** The MQTT client id a gateway must connect with (one fixed id per gateway, DESIGN.md section 6). */
-export function gatewayClientId(gatewayId: string): string {
-  return `gw-${gatewayId}`;
-}
+export { gatewayClientId } from '../../contract/topics.js';
 
 /** Usernames of service accounts carry this prefix; `:` never occurs in a gateway id. */
 export const SERVICE_USERNAME_PREFIX = 'service:';
