@@ -27,6 +27,7 @@ import type { LoadedProfile } from './profiles/types.js';
 import { openGatewayStore, type GatewayStore, type GatewayStoreStats } from './store/event-store.js';
 import { StrainAnalyzer } from './strain/analyzer.js';
 import { TelemetryReporter } from './telemetry/reporter.js';
+import { Uplink, type UplinkOptions, type UplinkStats } from './uplink/uplink.js';
 
 /** What the gateway needs of a bus scheduler (BusScheduler implements it). */
 export interface PollingBus {
@@ -50,6 +51,8 @@ export interface GatewayOptions {
   summaryIntervalMs?: number;
   /** How often the pipeline commits a cycle. Default 250 ms. */
   flushIntervalMs?: number;
+  /** Send the outbox to the cloud (gateway/uplink); absent: the cabinet runs on its own. */
+  uplink?: UplinkOptions;
 }
 
 /** Poll outcomes of one bus since the previous summary. */
@@ -100,6 +103,8 @@ export class Gateway {
   private engine: AlarmEngine | undefined;
   private pipeline: Pipeline | undefined;
   private lighting: LightingController | undefined;
+  private uplink: Uplink | undefined;
+  private stopUplinkNotify: (() => void) | undefined;
   private buses: RunningBus[] = [];
   private summaryTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -162,6 +167,7 @@ export class Gateway {
     }
     this.pipeline.start();
     this.lighting?.start();
+    this.startUplink(store);
     this.logger.info(
       { file: store.path, epoch: store.epoch, alarms: engine.records().length },
       'gateway started',
@@ -201,6 +207,11 @@ export class Gateway {
     } catch (error) {
       this.logger.error({ err: error }, 'the last cycle could not be committed');
     }
+    // After the last commit: whatever is unsent stays in the outbox for the next start.
+    this.stopUplinkNotify?.();
+    this.stopUplinkNotify = undefined;
+    await this.uplink?.stop();
+    this.uplink = undefined;
     const stats = this.store?.stats();
     this.store?.close();
     this.logger.info({ store: stats }, 'gateway stopped');
@@ -228,12 +239,23 @@ export class Gateway {
     buses: BusCounters[];
     store: GatewayStoreStats | null;
     alarms: ReturnType<AlarmEngine['records']>;
+    uplink: UplinkStats | null;
   } {
     return {
       buses: this.buses.map((b) => b.bus.counters()),
       store: this.store?.stats() ?? null,
       alarms: this.engine?.records() ?? [],
+      uplink: this.uplink?.stats() ?? null,
     };
+  }
+
+  /** Connects the uplink (in the background; it retries on its own) and wakes it on every commit. */
+  private startUplink(store: GatewayStore): void {
+    if (this.options.uplink === undefined) return;
+    const uplink = new Uplink(store, this.options.uplink, this.logger.child({ module: 'uplink' }));
+    this.uplink = uplink;
+    this.stopUplinkNotify = this.events.on('store:committed', () => uplink.notify());
+    uplink.start();
   }
 
   /** The current alarm records (for the web UI and CLI). */

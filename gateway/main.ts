@@ -23,6 +23,9 @@ import { createLogger } from './logger.js';
 import { defaultProfileDirectory, formatIssue, loadProfileDirectory } from './profiles/loader.js';
 import type { LoadedProfile } from './profiles/types.js';
 import { isStoreError } from './store/errors.js';
+import { loadUplinkCredentials } from './enrollment/credentials.js';
+import type { UplinkOptions } from './uplink/uplink.js';
+import { GATEWAY_VERSION } from './version.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2, store: 3 } as const;
 
@@ -103,7 +106,8 @@ async function run(argv: string[]): Promise<number> {
   }
 
   const logger = createLogger({ level: config.log.level });
-  const gateway = new Gateway(config, profiles, logger);
+  const uplink = await uplinkOptions(config, logger);
+  const gateway = new Gateway(config, profiles, logger, uplink === undefined ? {} : { uplink });
   try {
     await gateway.start();
   } catch (error) {
@@ -131,6 +135,43 @@ async function run(argv: string[]): Promise<number> {
   const code = await waitForStop(gateway, logger);
   await metrics?.close();
   return code;
+}
+
+/**
+ * The uplink's connection from the enrolled credential in dataDir. A gateway that was never
+ * enrolled (or whose credential file is broken) still runs: it polls, alarms and switches lamps
+ * locally, keeps everything in its outbox, and says loudly why nothing goes upstream.
+ */
+async function uplinkOptions(config: GatewayConfig, logger: Logger): Promise<UplinkOptions | undefined> {
+  if (!config.uplink.enabled) return undefined;
+  try {
+    const credentials = await loadUplinkCredentials(config.dataDir);
+    if (credentials.gatewayId !== config.gatewayId) {
+      throw new Error(
+        `the enrolled credential is for gateway ${credentials.gatewayId}, this configuration is ${config.gatewayId}`,
+      );
+    }
+    const u = config.uplink;
+    return {
+      gatewayId: config.gatewayId,
+      url: credentials.mqtt.url,
+      username: credentials.mqtt.username,
+      password: credentials.mqtt.password,
+      ...(credentials.caPem === null ? {} : { ca: credentials.caPem }),
+      version: GATEWAY_VERSION,
+      batchSize: u.batchSize,
+      maxInFlightBatches: u.maxInFlightBatches,
+      telemetryEventsPerS: u.telemetryEventsPerS,
+      ackTimeoutMs: u.ackTimeoutS * 1000,
+      statusIntervalMs: u.statusIntervalS * 1000,
+    };
+  } catch (error) {
+    logger.error(
+      { err: { message: error instanceof Error ? error.message : String(error) } },
+      'uplink disabled: no usable credential (events stay in the outbox until it is fixed)',
+    );
+    return undefined;
+  }
 }
 
 /** Resolves with the exit code once a signal (or an unexpected error) has stopped the gateway. */

@@ -67,6 +67,8 @@ export interface GatewayConfig {
   log: { level: LogLevel };
   /** Prometheus /metrics endpoint (gateway/metrics). */
   metrics: MetricsConfig;
+  /** Store-and-forward to the cloud (gateway/uplink). */
+  uplink: UplinkConfig;
   buses: BusConfig[];
   devices: DeviceConfig[];
   storage: { rawRetention: RetentionPolicy };
@@ -74,6 +76,15 @@ export interface GatewayConfig {
   strain: StrainDeviceConfig[];
   /** Street-lighting control (gateway/lighting, docs/lighting.md); null when the section is absent. */
   lighting: LightingConfig | null;
+}
+
+export interface UplinkConfig {
+  enabled: boolean;
+  batchSize: number;
+  maxInFlightBatches: number;
+  telemetryEventsPerS: number;
+  ackTimeoutS: number;
+  statusIntervalS: number;
 }
 
 export interface MetricsConfig {

@@ -12,6 +12,7 @@ import { checkSchema } from './schema.js';
 import { checkSemantics } from './semantic.js';
 import type {
   MetricsConfig,
+  UplinkConfig,
   DeviceAlarmOverrides,
   DeviceConfig,
   DeviceLocation,
@@ -33,6 +34,7 @@ interface DefaultedDocument {
   dataDir: string;
   log: { level: LogLevel };
   metrics: MetricsConfig;
+  uplink: UplinkConfig;
   buses: BusConfig[];
   devices: Array<{
     id: string;
@@ -130,6 +132,7 @@ function resolveConfig(
     dataDir: isAbsolute(doc.dataDir) ? doc.dataDir : resolve(baseDir, doc.dataDir),
     log: doc.log,
     metrics: doc.metrics,
+    uplink: doc.uplink,
     buses: doc.buses,
     devices,
     storage: doc.storage,

@@ -5,13 +5,19 @@
  * the hot path pays nothing.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { ALARM_STATES } from '../../cloud-sync/contract/events.js';
+import { ALARM_STATES, LANES } from '../../cloud-sync/contract/events.js';
 import type { AlarmRecord } from '../alarms/types.js';
 import type { BusCounters } from '../bus/types.js';
+import type { UplinkStats } from '../uplink/uplink.js';
 import type { GatewayStoreStats } from '../store/event-store.js';
 
 export interface MetricsSource {
-  metricsSnapshot(): { buses: BusCounters[]; store: GatewayStoreStats | null; alarms: AlarmRecord[] };
+  metricsSnapshot(): {
+    buses: BusCounters[];
+    store: GatewayStoreStats | null;
+    alarms: AlarmRecord[];
+    uplink: UplinkStats | null;
+  };
 }
 
 /** A registry whose metrics read `source` at scrape time. */
@@ -149,5 +155,46 @@ export function createGatewayRegistry(source: MetricsSource): Registry {
   storeGauge('kerbside_store_readings_written_total', 'Readings stored', (s) => s.readingsWritten);
   storeGauge('kerbside_store_wal_bytes', 'Size of the SQLite write-ahead log', (s) => s.walBytes);
   storeGauge('kerbside_store_database_bytes', 'Size of kerbside.db', (s) => s.databaseBytes);
+  registerUplinkMetrics(registry, () => read().uplink, done);
   return registry;
+}
+
+/** The uplink's counters and, per lane, the acknowledged mark and what waits for its ack. */
+function registerUplinkMetrics(registry: Registry, uplink: () => UplinkStats | null, done: () => void): void {
+  const gauge = (name: string, help: string, pick: (u: UplinkStats) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const stats = uplink();
+        if (stats) this.set(pick(stats));
+        done();
+      },
+    });
+  };
+  gauge('kerbside_uplink_connected', '1 while connected to the cloud broker', (u) => (u.connected ? 1 : 0));
+  gauge('kerbside_uplink_connects_total', 'Successful connects', (u) => u.connects);
+  gauge('kerbside_uplink_connect_failures_total', 'Connect attempts that failed', (u) => u.connectFailures);
+  gauge('kerbside_uplink_batches_sent_total', 'up/events batches published', (u) => u.batchesSent);
+  gauge('kerbside_uplink_events_sent_total', 'Events published (resends included)', (u) => u.eventsSent);
+  gauge('kerbside_uplink_acks_total', 'down/ack messages handled', (u) => u.acks);
+  gauge('kerbside_uplink_go_backs_total', 'Resends from the acknowledged mark', (u) => u.goBacks);
+  gauge('kerbside_uplink_rejected_acks_total', 'Acks ignored (invalid, other epoch)', (u) => u.rejectedAcks);
+  for (const [name, help, pick] of [
+    ['kerbside_uplink_acked_seq', 'Highest seq the cloud acknowledged', 'ackedSeq'],
+    ['kerbside_uplink_in_flight_events', 'Events sent and waiting for their ack', 'inFlightEvents'],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['lane'],
+      registers: [registry],
+      collect() {
+        const stats = uplink();
+        if (stats) for (const lane of LANES) this.set({ lane }, stats.lanes[lane][pick]);
+        done();
+      },
+    });
+  }
 }
