@@ -1,0 +1,60 @@
+/**
+ * JSON Schema (draft-07) of the cloud-sync service configuration file. Every field is optional:
+ * the defaults (config.ts) run the embedded single-process deployment on loopback, so
+ * `npm run cloud` works with no file at all. Objects are closed so a typo fails loudly.
+ */
+import { GATEWAY_ID_PATTERN } from '../contract/topics.js';
+
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+const path = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+const host = { type: 'string', minLength: 1, maxLength: 255 } as const;
+
+function closed(properties: Record<string, unknown>, required: string[] = []): Record<string, unknown> {
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
+export const INSTANCE_ID_PATTERN = '^[A-Za-z0-9-]{1,23}$';
+export const SHARE_GROUP_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const CLOUD_CONFIG_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'kerbside cloud-sync service configuration',
+  ...closed({
+    database: closed({
+      /** The embedded SQLite file (one process). */
+      sqlitePath: path,
+      /** PostgreSQL for several instances (DATABASE_URL overrides it). */
+      url: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^postgres(ql)?://' },
+    }),
+    mqtt: closed({
+      /** An external broker (MQTT_URL overrides it); absent: the embedded aedes broker. */
+      url: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^mqtts?://' },
+      /** CA certificate(s) to trust for an mqtts:// broker (PEM file). */
+      caFile: path,
+      /** Service account name of the consumer (username `service:{name}`). */
+      serviceAccount: { type: 'string', pattern: GATEWAY_ID_PATTERN },
+      /** File holding the service account's secret on an external broker (or MQTT_SERVICE_SECRET). */
+      secretFile: path,
+      /** Client id suffix `svc-{account}-{instanceId}`; random per start when absent. */
+      instanceId: { type: 'string', pattern: INSTANCE_ID_PATTERN },
+      /** Share group of the `up/events` subscription on an external broker. */
+      shareGroup: { type: 'string', pattern: SHARE_GROUP_PATTERN },
+      embedded: closed({
+        host,
+        port,
+        tls: closed({ port, keyFile: path, certFile: path }, ['keyFile', 'certFile']),
+      }),
+    }),
+    http: closed({
+      host,
+      port,
+      tls: closed({ keyFile: path, certFile: path }, ['keyFile', 'certFile']),
+    }),
+    ingest: closed({
+      concurrency: { type: 'integer', minimum: 1, maximum: 256 },
+      maxPending: { type: 'integer', minimum: 1, maximum: 100_000 },
+    }),
+    log: closed({ level: { enum: [...LOG_LEVELS] } }),
+  }),
+} as const;

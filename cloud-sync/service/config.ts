@@ -1,0 +1,331 @@
+/**
+ * Configuration of the cloud-sync service process: an optional JSON file, then environment
+ * overrides (DATABASE_URL, MQTT_URL, MQTT_SERVICE_SECRET, LOG_LEVEL), validated against
+ * config-schema.ts with ajv. An invalid configuration is reported as every issue at once, each
+ * with the JSON Pointer (RFC 6901) of the offending value, and main.ts exits 2.
+ *
+ * Relative paths in the file are relative to the file's folder (the service finds its files
+ * however it is started); defaults and environment values are relative to the working directory.
+ *
+ * The resolved configuration holds key material and the service secret: never log it whole.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import AjvModule from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { CLOUD_CONFIG_SCHEMA, LOG_LEVELS } from './config-schema.js';
+
+// ajv is CommonJS: under NodeNext the default import is module.exports, whose `default` is the class.
+const Ajv = AjvModule.default;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface TlsFiles {
+  key: Buffer;
+  cert: Buffer;
+}
+
+/** The configuration after defaults, overrides and file reads. */
+export interface CloudServiceConfig {
+  database: { sqlitePath: string; url?: undefined } | { url: string; sqlitePath?: undefined };
+  mqtt: {
+    /** External broker; null runs the embedded one. */
+    url: string | null;
+    ca: Buffer | null;
+    serviceAccount: string;
+    /** Service secret for an external broker; null if the broker needs none. Embedded: generated. */
+    secret: string | null;
+    instanceId: string;
+    shareGroup: string;
+    embedded: { host: string; port: number; tls: (TlsFiles & { port: number }) | null };
+  };
+  http: { host: string; port: number; tls: TlsFiles | null };
+  ingest: { concurrency: number; maxPending: number };
+  log: { level: LogLevel };
+}
+
+export interface ConfigIssue {
+  /** JSON Pointer into the configuration document; '' for the whole document. */
+  pointer: string;
+  message: string;
+}
+
+export class CloudConfigError extends Error {
+  override readonly name = 'CloudConfigError';
+  readonly code = 'CLOUD_CONFIG_INVALID';
+
+  constructor(
+    readonly issues: ConfigIssue[],
+    readonly file: string | null,
+  ) {
+    super(
+      [
+        `invalid cloud service configuration${file === null ? '' : ` ${file}`} (${issues.length} issue${issues.length === 1 ? '' : 's'})`,
+        ...issues.map((issue) => `  ${formatIssue(issue)}`),
+      ].join('\n'),
+    );
+  }
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  return `${issue.pointer === '' ? '(document)' : issue.pointer}: ${issue.message}`;
+}
+
+export const DEFAULTS = {
+  sqlitePath: './data/cloud.sqlite',
+  serviceAccount: 'ingest',
+  shareGroup: 'kerbside-ingest',
+  mqttHost: '127.0.0.1',
+  mqttPort: 1883,
+  mqttTlsPort: 8883,
+  httpHost: '127.0.0.1',
+  httpPort: 8080,
+  concurrency: 8,
+  maxPending: 1000,
+  logLevel: 'info' as LogLevel,
+} as const;
+
+/** Environment variables that override the file, and where they land in the document. */
+const ENV_OVERRIDES = [
+  { name: 'DATABASE_URL', pointer: '/database/url' },
+  { name: 'MQTT_URL', pointer: '/mqtt/url' },
+  { name: 'LOG_LEVEL', pointer: '/log/level' },
+] as const;
+
+type Doc = Record<string, unknown>;
+
+let validator: ReturnType<InstanceType<typeof Ajv>['compile']> | undefined;
+
+function escapeToken(token: string): string {
+  return token.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+function toIssue(error: ErrorObject): ConfigIssue {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return {
+        pointer: `${error.instancePath}/${escapeToken(String(params['missingProperty']))}`,
+        message: 'is required',
+      };
+    case 'additionalProperties':
+      return {
+        pointer: `${error.instancePath}/${escapeToken(String(params['additionalProperty']))}`,
+        message: 'is not a configuration field (check the spelling)',
+      };
+    case 'enum':
+      return {
+        pointer: error.instancePath,
+        message: `must be one of ${JSON.stringify(params['allowedValues'])}`,
+      };
+    case 'pattern':
+      return { pointer: error.instancePath, message: `must match ${String(params['pattern'])}` };
+    default:
+      return { pointer: error.instancePath, message: error.message ?? `fails ${error.keyword}` };
+  }
+}
+
+function section(doc: Doc, key: string): Doc {
+  const value = doc[key];
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Doc;
+  const created: Doc = {};
+  doc[key] = created;
+  return created;
+}
+
+export interface LoadOptions {
+  /** Configuration file; null or absent: defaults only. */
+  file?: string | null;
+  env?: NodeJS.ProcessEnv;
+  /** Folder that defaults and environment paths are relative to (default: the working directory). */
+  cwd?: string;
+}
+
+/** Reads, overrides, validates and resolves the configuration; throws CloudConfigError. */
+export function loadCloudConfig(options: LoadOptions = {}): CloudServiceConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.file ?? null;
+  let doc: Doc = {};
+  if (file !== null) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new CloudConfigError(
+        [{ pointer: '', message: `cannot read the file: ${(error as Error).message}` }],
+        file,
+      );
+    }
+    let parsed: unknown;
+    try {
+      // Editors on Windows may save a byte order mark; JSON (RFC 8259 section 8.1) forbids it.
+      parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    } catch (error) {
+      throw new CloudConfigError(
+        [{ pointer: '', message: `malformed JSON: ${(error as Error).message}` }],
+        file,
+      );
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new CloudConfigError([{ pointer: '', message: 'must be a JSON object' }], file);
+    }
+    doc = parsed as Doc;
+  }
+  const fileDir = file === null ? cwd : dirname(resolve(cwd, file));
+  return resolveDocument(doc, { env, cwd, fileDir, file });
+}
+
+/** Validates a parsed document (plus environment overrides) and applies the defaults. */
+export function resolveDocument(
+  input: Doc,
+  context: { env: NodeJS.ProcessEnv; cwd: string; fileDir: string; file: string | null },
+): CloudServiceConfig {
+  const { env, cwd, fileDir, file } = context;
+  // Work on a copy: the overrides must not change the caller's object.
+  const doc = structuredClone(input);
+  /** Pointers whose value came from the environment, to say so in an issue. */
+  const fromEnv = new Map<string, string>();
+  for (const { name, pointer } of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value === undefined || value.trim() === '') continue;
+    const [, sectionName, key] = pointer.split('/') as [string, string, string];
+    const target = section(doc, sectionName);
+    target[key] = name === 'LOG_LEVEL' ? value.trim().toLowerCase() : value.trim();
+    fromEnv.set(pointer, name);
+    // DATABASE_URL replaces the SQLite file rather than conflicting with it.
+    if (name === 'DATABASE_URL') delete target['sqlitePath'];
+  }
+
+  validator ??= new Ajv({ allErrors: true, strict: true }).compile(CLOUD_CONFIG_SCHEMA);
+  const issues: ConfigIssue[] = [];
+  if (!validator(doc)) issues.push(...(validator.errors ?? []).map(toIssue));
+
+  const d = doc as {
+    database?: { sqlitePath?: string; url?: string };
+    mqtt?: {
+      url?: string;
+      caFile?: string;
+      serviceAccount?: string;
+      secretFile?: string;
+      instanceId?: string;
+      shareGroup?: string;
+      embedded?: { host?: string; port?: number; tls?: { port?: number; keyFile: string; certFile: string } };
+    };
+    http?: { host?: string; port?: number; tls?: { keyFile: string; certFile: string } };
+    ingest?: { concurrency?: number; maxPending?: number };
+    log?: { level?: LogLevel };
+  };
+
+  // Semantic checks beyond the schema, only on values that passed it (no piled-up messages).
+  if (issues.length === 0) {
+    if (d.database?.sqlitePath !== undefined && d.database.url !== undefined) {
+      issues.push({ pointer: '/database', message: 'give sqlitePath or url, not both' });
+    }
+    const mqttUrl = d.mqtt?.url;
+    if (mqttUrl !== undefined) {
+      try {
+        const parsed = new URL(mqttUrl);
+        if (parsed.hostname === '') issues.push({ pointer: '/mqtt/url', message: 'has no host' });
+        if (parsed.password !== '')
+          issues.push({
+            pointer: '/mqtt/url',
+            message: 'must not carry a password: use mqtt.secretFile or MQTT_SERVICE_SECRET',
+          });
+      } catch {
+        issues.push({ pointer: '/mqtt/url', message: 'is not a valid URL' });
+      }
+      if (d.mqtt?.caFile !== undefined && !mqttUrl.startsWith('mqtts://')) {
+        issues.push({ pointer: '/mqtt/caFile', message: 'applies to an mqtts:// broker only' });
+      }
+    } else {
+      for (const key of ['caFile', 'secretFile'] as const) {
+        if (d.mqtt?.[key] !== undefined)
+          issues.push({ pointer: `/mqtt/${key}`, message: 'applies to an external broker (mqtt.url) only' });
+      }
+    }
+  }
+
+  // Paths: from the file relative to its folder; from the environment or defaults to cwd.
+  const filePath = (p: string): string => (isAbsolute(p) ? p : resolve(fileDir, p));
+  const read = (pointer: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      issues.push({ pointer, message: `cannot read ${path}: ${(error as Error).message}` });
+      return Buffer.alloc(0);
+    }
+  };
+
+  if (issues.length > 0) {
+    throw new CloudConfigError(
+      issues.map((issue) => {
+        const name = fromEnv.get(issue.pointer);
+        return name === undefined ? issue : { ...issue, message: `${issue.message} (from ${name})` };
+      }),
+      file,
+    );
+  }
+
+  const mqtt = d.mqtt ?? {};
+  const embeddedTls = mqtt.embedded?.tls;
+  const httpTls = d.http?.tls;
+  let secret: string | null = null;
+  const envSecret = env['MQTT_SERVICE_SECRET'];
+  if (mqtt.url !== undefined) {
+    if (envSecret !== undefined && envSecret !== '') secret = envSecret;
+    else if (mqtt.secretFile !== undefined)
+      secret = read('/mqtt/secretFile', filePath(mqtt.secretFile)).toString('utf8').trim();
+  }
+  const config: CloudServiceConfig = {
+    database:
+      d.database?.url !== undefined
+        ? { url: d.database.url }
+        : {
+            sqlitePath:
+              d.database?.sqlitePath !== undefined
+                ? filePath(d.database.sqlitePath)
+                : resolve(cwd, DEFAULTS.sqlitePath),
+          },
+    mqtt: {
+      url: mqtt.url ?? null,
+      ca: mqtt.caFile === undefined ? null : read('/mqtt/caFile', filePath(mqtt.caFile)),
+      serviceAccount: mqtt.serviceAccount ?? DEFAULTS.serviceAccount,
+      secret,
+      // Per start: two instances must never share a client id (the broker would disconnect one).
+      instanceId: mqtt.instanceId ?? randomBytes(4).toString('hex'),
+      shareGroup: mqtt.shareGroup ?? DEFAULTS.shareGroup,
+      embedded: {
+        host: mqtt.embedded?.host ?? DEFAULTS.mqttHost,
+        port: mqtt.embedded?.port ?? DEFAULTS.mqttPort,
+        tls:
+          embeddedTls === undefined
+            ? null
+            : {
+                port: embeddedTls.port ?? DEFAULTS.mqttTlsPort,
+                key: read('/mqtt/embedded/tls/keyFile', filePath(embeddedTls.keyFile)),
+                cert: read('/mqtt/embedded/tls/certFile', filePath(embeddedTls.certFile)),
+              },
+      },
+    },
+    http: {
+      host: d.http?.host ?? DEFAULTS.httpHost,
+      port: d.http?.port ?? DEFAULTS.httpPort,
+      tls:
+        httpTls === undefined
+          ? null
+          : {
+              key: read('/http/tls/keyFile', filePath(httpTls.keyFile)),
+              cert: read('/http/tls/certFile', filePath(httpTls.certFile)),
+            },
+    },
+    ingest: {
+      concurrency: d.ingest?.concurrency ?? DEFAULTS.concurrency,
+      maxPending: d.ingest?.maxPending ?? DEFAULTS.maxPending,
+    },
+    log: { level: d.log?.level ?? DEFAULTS.logLevel },
+  };
+  if (issues.length > 0) throw new CloudConfigError(issues, file);
+  return config;
+}

@@ -1,0 +1,165 @@
+/**
+ * The cloud-sync service process: `npm run cloud [-- --config cloud.json]`.
+ *
+ * Loads the configuration (defaults: SQLite at ./data/cloud.sqlite, embedded broker on
+ * 127.0.0.1:1883, HTTP on 127.0.0.1:8080), starts the service (service.ts) and stops it cleanly
+ * on SIGINT / SIGTERM. Logs are JSON lines on stdout (pino); secrets are redacted by field name.
+ *
+ * Exit codes:
+ *   0  stopped on request
+ *   1  runtime failure (cannot start, e.g. a port in use; a bug; stop did not finish in time)
+ *   2  invalid command line or configuration (every problem is on stderr, with its JSON pointer)
+ */
+import { Command, CommanderError } from 'commander';
+import { pino, type Logger } from 'pino';
+import { CloudConfigError, formatIssue, loadCloudConfig, type CloudServiceConfig } from './config.js';
+import { CloudServiceError } from './errors.js';
+import { startCloudService, type CloudService } from './service.js';
+
+const EXIT = { ok: 0, failure: 1, invalid: 2 } as const;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** Field names whose values are secrets wherever they appear (top level and three levels down). */
+const SECRET_KEYS = [
+  'password',
+  'secret',
+  'token',
+  'key',
+  'privateKey',
+  'authorization',
+  'cookie',
+  'credentials',
+];
+const REDACT_PATHS = SECRET_KEYS.flatMap((key) => ['', '*.', '*.*.', '*.*.*.'].map((p) => `${p}${key}`));
+
+interface CliOptions {
+  config?: string;
+  check: boolean;
+}
+
+function parseArgs(argv: string[]): CliOptions {
+  const program = new Command()
+    .name('kerbside-cloud')
+    .description('Kerbside cloud-sync service: broker, ingest and acks, status, metrics.')
+    .option('-c, --config <path>', 'configuration file (JSON); defaults apply without one')
+    .option('--check', 'validate the configuration, then exit', false)
+    .addHelpText(
+      'after',
+      '\nEnvironment: DATABASE_URL, MQTT_URL, MQTT_SERVICE_SECRET and LOG_LEVEL override the file.\n' +
+        'Exit codes: 0 stopped on request, 1 runtime failure, 2 invalid arguments or configuration.',
+    )
+    .exitOverride();
+  program.parse(argv);
+  return program.opts<CliOptions>();
+}
+
+function loadConfig(file: string | undefined): CloudServiceConfig | null {
+  try {
+    return loadCloudConfig({ file: file ?? null });
+  } catch (error) {
+    if (!(error instanceof CloudConfigError)) throw error;
+    const where = error.file === null ? '' : ` ${error.file}`;
+    const count = error.issues.length;
+    process.stderr.write(
+      `invalid cloud service configuration${where} (${count} issue${count === 1 ? '' : 's'}):\n`,
+    );
+    for (const issue of error.issues) process.stderr.write(`  ${formatIssue(issue)}\n`);
+    return null;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (error) {
+    // commander has already printed the problem (or the help text).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+    throw error;
+  }
+  const config = loadConfig(options.config);
+  if (config === null) return EXIT.invalid;
+  if (options.check) {
+    process.stdout.write(`configuration ${options.config ?? '(defaults)'} is valid\n`);
+    return EXIT.ok;
+  }
+
+  const logger = pino({ level: config.log.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  let service: CloudService;
+  try {
+    service = await startCloudService(config, { logger });
+  } catch (error) {
+    if (error instanceof CloudServiceError && error.code !== 'CLOUD_DB_MIGRATION') {
+      // The database settings ask for something this build cannot do: a configuration problem.
+      process.stderr.write(`invalid cloud service configuration: ${error.message}\n`);
+      return EXIT.invalid;
+    }
+    logger.fatal({ err: error }, 'cloud service failed to start');
+    process.stderr.write(`cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failure;
+  }
+  logger.info(
+    {
+      httpPort: service.httpPort,
+      mqttPort: service.mqttPort,
+      mqttTlsPort: service.mqttTlsPort,
+      mqttUrl: service.mqttUrl,
+      database: config.database.sqlitePath ?? 'postgresql',
+    },
+    'cloud service running',
+  );
+  return waitForStop(service, logger);
+}
+
+/** Resolves with the exit code once a signal (or an unexpected error) has stopped the service. */
+function waitForStop(service: CloudService, logger: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (reason: string, code: number): void => {
+      if (stopping) {
+        logger.warn({ reason }, 'stop requested again; exiting without waiting');
+        resolve(EXIT.failure);
+        return;
+      }
+      stopping = true;
+      logger.info({ reason }, 'stopping');
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop did not finish in time');
+        resolve(EXIT.failure);
+      }, STOP_TIMEOUT_MS);
+      service.close().then(
+        () => {
+          clearTimeout(timer);
+          logger.info('stopped');
+          resolve(code);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          logger.error({ err: error }, 'stop failed');
+          resolve(EXIT.failure);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT', EXIT.ok));
+    process.on('SIGTERM', () => stop('SIGTERM', EXIT.ok));
+    // A bug must not leave batches half-processed: stop as cleanly as possible, then exit 1.
+    process.on('uncaughtException', (error) => {
+      logger.fatal({ err: error }, 'uncaught exception');
+      stop('uncaughtException', EXIT.failure);
+    });
+    process.on('unhandledRejection', (reason) => {
+      logger.fatal({ err: reason }, 'unhandled promise rejection');
+      stop('unhandledRejection', EXIT.failure);
+    });
+  });
+}
+
+run(process.argv).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(EXIT.failure);
+  },
+);

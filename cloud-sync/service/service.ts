@@ -1,0 +1,231 @@
+/**
+ * Composition of the cloud-sync service process (docs/cloud-service.md): database, broker
+ * (embedded aedes unless an external one is configured), the ingest consumer and the HTTP endpoint.
+ * `startCloudService` starts them in dependency order and `close()` stops them in reverse, so the
+ * consumer finishes (and acks) the batches in process before the database closes.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import {
+  generateSecret,
+  hashSecret,
+  MemoryCredentialStore,
+  type CredentialStore,
+} from './broker/credentials.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
+import type { CloudServiceConfig } from './config.js';
+import { IngestConsumer } from './consumer/consumer.js';
+import { readFleetSnapshot } from './consumer/status.js';
+import { openCloudDatabase } from './db/open.js';
+import type { CloudSchema } from './db/schema.js';
+import { buildHttpApp, listenHttp, type HealthCheck } from './http.js';
+import { createCloudMetrics, type CloudMetrics } from './metrics.js';
+
+/** What route plugins and credential stores get from the running service. */
+export interface CloudServiceContext {
+  db: Kysely<CloudSchema>;
+  logger: Logger;
+}
+
+export interface CloudServiceDeps {
+  logger: Logger;
+  /**
+   * Gateway credentials for the embedded broker: a store, or a factory given the opened database
+   * (the database-backed enrollment store). Absent: no gateway can connect (logged at start).
+   */
+  credentials?: CredentialStore | ((context: CloudServiceContext) => CredentialStore);
+  /** Registers more routes (enrollment, API) on the HTTP app before it listens. */
+  httpRoutes?: (app: FastifyInstance, context: CloudServiceContext) => void | Promise<void>;
+  /** Default process metrics; tests running several services in one process may turn them off. */
+  processMetrics?: boolean;
+  /** How long start waits for the consumer on the embedded broker (ms). */
+  startTimeoutMs?: number;
+  now?: () => Date;
+}
+
+export interface CloudService {
+  db: Kysely<CloudSchema>;
+  metrics: CloudMetrics;
+  http: FastifyInstance;
+  consumer: IngestConsumer;
+  /** Plain MQTT port of the embedded broker; null with an external broker. */
+  mqttPort: number | null;
+  /** TLS port of the embedded broker, when configured. */
+  mqttTlsPort: number | null;
+  httpPort: number;
+  /** The broker the consumer uses (no credentials in it). */
+  mqttUrl: string;
+  close(): Promise<void>;
+}
+
+const DB_CHECK_TIMEOUT_MS = 2000;
+
+/** A URL host for connecting to a listener bound to `host` (a wildcard bind is reached on loopback). */
+function connectHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function timeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function checkDatabase(db: Kysely<CloudSchema>): Promise<HealthCheck> {
+  try {
+    await timeout(sql`select 1`.execute(db), DB_CHECK_TIMEOUT_MS, 'database did not answer in time');
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error: `database: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+export async function startCloudService(
+  config: CloudServiceConfig,
+  deps: CloudServiceDeps,
+): Promise<CloudService> {
+  const { logger } = deps;
+  /** Stops what has started so far, newest first; used by close() and by a failed start. */
+  const closers: { name: string; close: () => Promise<void> }[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const { name, close } of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.error({ err: error, component: name }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    if (config.database.sqlitePath !== undefined)
+      mkdirSync(dirname(config.database.sqlitePath), { recursive: true });
+    const db = await openCloudDatabase(
+      config.database.sqlitePath !== undefined
+        ? { sqlitePath: config.database.sqlitePath }
+        : { databaseUrl: config.database.url },
+    );
+    closers.push({ name: 'database', close: () => db.destroy() });
+    const context: CloudServiceContext = { db, logger };
+
+    const metrics = createCloudMetrics({
+      readFleet: () => readFleetSnapshot(db),
+      onReadError: (error) =>
+        logger.warn({ err: error }, 'metrics: fleet figures unavailable (database error)'),
+      ...(deps.processMetrics === undefined ? {} : { processMetrics: deps.processMetrics }),
+    });
+
+    let broker: EmbeddedBroker | null = null;
+    let mqttUrl: string;
+    let secret: string | null;
+    if (config.mqtt.url === null) {
+      // No default password anywhere (DESIGN.md section 1a): the consumer's secret is made here,
+      // lives only in this process's memory, and is never logged.
+      secret = generateSecret();
+      const serviceAccounts = new MemoryCredentialStore();
+      serviceAccounts.set(config.mqtt.serviceAccount, { hash: await hashSecret(secret), disabled: false });
+      let credentials: CredentialStore;
+      if (deps.credentials === undefined) {
+        logger.warn('no gateway credential store given: no gateway can connect to the embedded broker');
+        credentials = new MemoryCredentialStore();
+      } else {
+        credentials = typeof deps.credentials === 'function' ? deps.credentials(context) : deps.credentials;
+      }
+      const embedded = config.mqtt.embedded;
+      const started = await startEmbeddedBroker({
+        port: embedded.port,
+        host: embedded.host,
+        credentials,
+        serviceAccounts,
+        logger: logger.child({ component: 'broker' }),
+        ...(embedded.tls === null
+          ? {}
+          : { tls: { port: embedded.tls.port, key: embedded.tls.key, cert: embedded.tls.cert } }),
+      });
+      broker = started;
+      closers.push({ name: 'broker', close: () => started.close() });
+      mqttUrl = `mqtt://${connectHost(embedded.host)}:${started.port}`;
+    } else {
+      secret = config.mqtt.secret;
+      mqttUrl = config.mqtt.url;
+      if (secret === null)
+        logger.warn('no service secret for the external broker: connecting without a password');
+    }
+
+    const consumer = new IngestConsumer({
+      url: mqttUrl,
+      ...(config.mqtt.ca === null ? {} : { ca: config.mqtt.ca }),
+      serviceAccount: config.mqtt.serviceAccount,
+      ...(secret === null ? {} : { secret }),
+      instanceId: config.mqtt.instanceId,
+      // aedes does not implement shared subscriptions (docs/cloud-broker.md): a `$share/` filter
+      // would match nothing there, so the embedded broker gets a plain subscription.
+      shareGroup: broker === null ? config.mqtt.shareGroup : null,
+      db,
+      metrics,
+      logger: logger.child({ component: 'consumer' }),
+      concurrency: config.ingest.concurrency,
+      maxPending: config.ingest.maxPending,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    });
+    closers.push({ name: 'consumer', close: () => consumer.close() });
+    consumer.start();
+    if (broker !== null) {
+      // In-process broker: failing to reach it is a bug, not an outage to ride out.
+      await timeout(
+        consumer.whenSubscribed(),
+        deps.startTimeoutMs ?? 10_000,
+        `consumer could not subscribe on the embedded broker: ${consumer.health().reason ?? 'unknown'}`,
+      );
+    } else {
+      // An external broker may be down at start; the consumer retries and /healthz says 503 meanwhile.
+      logger.info({ clientId: consumer.clientId }, 'consumer connecting to the external broker');
+    }
+
+    const app = buildHttpApp({
+      registry: metrics.registry,
+      logger: logger.child({ component: 'http' }),
+      ...(config.http.tls === null ? {} : { https: config.http.tls }),
+      health: async () => {
+        const mqtt = consumer.health();
+        return {
+          database: await checkDatabase(db),
+          mqtt: mqtt.reason === null ? { ok: true } : { ok: false, error: `mqtt: ${mqtt.reason}` },
+        };
+      },
+    });
+    closers.push({ name: 'http', close: () => app.close() });
+    if (deps.httpRoutes !== undefined) await deps.httpRoutes(app, context);
+    const httpPort = await listenHttp(app, config.http.host, config.http.port);
+
+    // Closing runs the closers newest first: http, consumer (finishes and acks the batches in
+    // process), broker, database.
+    let closing: Promise<void> | null = null;
+    return {
+      db,
+      metrics,
+      http: app,
+      consumer,
+      mqttPort: broker?.port ?? null,
+      mqttTlsPort: broker?.tlsPort ?? null,
+      httpPort,
+      mqttUrl,
+      close(): Promise<void> {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
