@@ -1,0 +1,291 @@
+/**
+ * Cloud administration: `npm run cloud-admin -- <command>` (docs/enrollment.md).
+ *
+ *   token create --gateway <id> [--ttl 24h] --by <operator>   prints the token once
+ *   gateway list | gateway disable <id> --by <op> | gateway enable <id> --by <op>
+ *   service-account create <name> --by <op> [--rotate]       prints the secret once
+ *   mosquitto-files --out <dir> [--tls-ca f --tls-cert f --tls-key f] [...]
+ *
+ * The database is `--db <sqlite file>` or the DATABASE_URL environment variable (PostgreSQL).
+ * Exit codes: 0 done, 1 the action failed (not found, conflict, database error), 2 bad arguments.
+ * Secrets and tokens go to stdout only, once, and never into the audit trail or a log.
+ */
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Kysely } from 'kysely';
+import { isGatewayId } from '../contract/topics.js';
+import { openCloudDatabase } from './db/open.js';
+import type { CloudSchema } from './db/schema.js';
+import { createServiceAccount, listGateways, setGatewayDisabled } from './enrollment/accounts.js';
+import { EnrollmentError, isEnrollmentError } from './enrollment/errors.js';
+import { mosquittoServiceUsername, writeMosquittoFiles } from './enrollment/mosquitto-files.js';
+import { isActorName, issueEnrollmentToken, parseTtl } from './enrollment/tokens.js';
+import { SERVICE_USERNAME_PREFIX } from './broker/acl.js';
+
+const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** Bad arguments found after commander's own parsing: reported like commander's, exit 2. */
+class UsageError extends Error {}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+function gatewayIdArg(value: string): string {
+  if (!isGatewayId(value)) {
+    throw new InvalidArgumentError(
+      'a gateway id is 2 to 63 lower-case letters, digits and hyphens, not starting with a hyphen',
+    );
+  }
+  return value;
+}
+
+function actorArg(value: string): string {
+  if (!isActorName(value)) {
+    throw new InvalidArgumentError('1 to 128 letters, digits or . _ @ : + - (written to the audit trail)');
+  }
+  return value;
+}
+
+function ttlArg(value: string): number {
+  try {
+    return parseTtl(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function portArg(value: string): number {
+  const port = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 1 && port <= 65_535)) throw new InvalidArgumentError('a TCP port 1..65535');
+  return port;
+}
+
+async function withDb<T>(
+  global: { db?: string },
+  io: Io,
+  action: (db: Kysely<CloudSchema>) => Promise<T>,
+): Promise<T> {
+  const databaseUrl = io.env.DATABASE_URL;
+  if (global.db !== undefined && databaseUrl !== undefined && databaseUrl !== '') {
+    throw new UsageError('give either --db or DATABASE_URL, not both');
+  }
+  let db: Kysely<CloudSchema>;
+  if (global.db !== undefined) db = await openCloudDatabase({ sqlitePath: global.db });
+  else if (databaseUrl !== undefined && databaseUrl !== '') db = await openCloudDatabase({ databaseUrl });
+  else throw new UsageError('no database: give --db <sqlite file> or set DATABASE_URL');
+  try {
+    return await action(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function buildProgram(io: Io): Command {
+  const program = new Command()
+    .name('cloud-admin')
+    .description(
+      'Kerbside cloud administration: enrollment tokens, gateways, service accounts, broker files.',
+    )
+    .option('--db <file>', 'SQLite database file (else DATABASE_URL)')
+    .addHelpText('after', '\nExit codes: 0 done, 1 the action failed, 2 invalid arguments.')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+  const global = (): { db?: string } => program.opts<{ db?: string }>();
+
+  const token = program.command('token').description('one-time enrollment tokens');
+  token
+    .command('create')
+    .description('issue a token that enrolls one gateway; the token is printed once, only its hash is kept')
+    .requiredOption('--gateway <id>', 'gateway id the token enrolls', gatewayIdArg)
+    .requiredOption('--by <operator>', 'who issues it (audit trail)', actorArg)
+    .option('--ttl <duration>', 'lifetime: 1m .. 30d, e.g. 30m, 24h, 7d', ttlArg)
+    .action(async (opts: { gateway: string; by: string; ttl?: number }) => {
+      const issued = await withDb(global(), io, (db) =>
+        issueEnrollmentToken(db, {
+          gatewayId: opts.gateway,
+          createdBy: opts.by,
+          ...(opts.ttl === undefined ? {} : { ttlMs: opts.ttl }),
+        }),
+      );
+      io.err(`enrollment token for ${issued.gatewayId}, valid until ${issued.expiresAt}, usable once:\n`);
+      io.out(`${issued.token}\n`);
+      io.err('It is shown only now; hand it to the installer over a trusted channel.\n');
+    });
+
+  const gateway = program.command('gateway').description('enrolled gateways');
+  gateway
+    .command('list')
+    .description('list enrolled gateways')
+    .option('--json', 'machine-readable output', false)
+    .action(async (opts: { json: boolean }) => {
+      const rows = await withDb(global(), io, (db) => listGateways(db));
+      if (opts.json) {
+        io.out(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      if (rows.length === 0) {
+        io.out('no gateways enrolled\n');
+        return;
+      }
+      for (const row of rows) {
+        io.out(
+          [
+            row.gatewayId.padEnd(24),
+            (row.disabled ? 'disabled' : 'enabled').padEnd(9),
+            `enrolled ${row.enrolledAt}`,
+            row.rotatedAt === null ? '' : `rotated ${row.rotatedAt}`,
+            row.pendingTokens > 0 ? `${row.pendingTokens} pending token(s)` : '',
+          ]
+            .filter((part) => part !== '')
+            .join('  ') + '\n',
+        );
+      }
+    });
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    gateway
+      .command(`${name} <id>`)
+      .description(
+        disabled
+          ? 'refuse the gateway at its next connection and revoke its unused tokens'
+          : 'allow a disabled gateway again',
+      )
+      .requiredOption('--by <operator>', 'who does it (audit trail)', actorArg)
+      .action(async (id: string, opts: { by: string }) => {
+        gatewayIdArg(id);
+        await withDb(global(), io, (db) => setGatewayDisabled(db, { gatewayId: id, disabled, by: opts.by }));
+        io.out(`gateway ${id} ${disabled ? 'disabled' : 'enabled'}\n`);
+        io.err('External broker: regenerate the mosquitto files and reload it (kill -HUP).\n');
+      });
+  }
+
+  const service = program.command('service-account').description("the cloud's own MQTT accounts");
+  service
+    .command('create <name>')
+    .description('create a service account (or --rotate its secret); the secret is printed once')
+    .requiredOption('--by <operator>', 'who does it (audit trail)', actorArg)
+    .option('--rotate', 'give an existing account a new secret', false)
+    .action(async (name: string, opts: { by: string; rotate: boolean }) => {
+      try {
+        gatewayIdArg(name);
+      } catch (error) {
+        throw new UsageError(
+          `invalid service account name ${JSON.stringify(name)}: ${(error as Error).message}`,
+        );
+      }
+      const created = await withDb(global(), io, (db) =>
+        createServiceAccount(db, { name, by: opts.by, rotate: opts.rotate }),
+      );
+      io.err(
+        `service account ${created.name}: username ${SERVICE_USERNAME_PREFIX}${created.name} on the embedded ` +
+          `broker, ${mosquittoServiceUsername(created.name)} on mosquitto; client id svc-${created.name}[-instance].\n` +
+          'Secret (shown only now):\n',
+      );
+      io.out(`${created.secret}\n`);
+    });
+
+  program
+    .command('mosquitto-files')
+    .description('write passwd, acl and mosquitto.conf for an external mosquitto 2.0 broker')
+    .requiredOption('--out <dir>', 'directory to write into')
+    .option('--install-dir <dir>', 'where the files will live on the broker host (default: --out)')
+    .option('--tls-ca <file>', 'CA file for the TLS gateway listener (path on the broker host)')
+    .option('--tls-cert <file>', 'server certificate file')
+    .option('--tls-key <file>', 'server private key file')
+    .option('--gateway-port <port>', 'gateway listener port (default 8883 with TLS, else 1883)', portArg)
+    .option('--gateway-bind <address>', 'gateway listener bind address (default: all)')
+    .option('--service-port <port>', 'service listener port (default 1884)', portArg)
+    .option('--service-bind <address>', 'service listener bind address (default 127.0.0.1)')
+    .option('--persistence-dir <dir>', 'mosquitto persistence directory (default <install-dir>/data)')
+    .addOption(new Option('--no-persistence', 'turn persistence off'))
+    .option('--run-as <user>', 'user mosquitto drops to when started as root')
+    .action(
+      async (opts: {
+        out: string;
+        installDir?: string;
+        tlsCa?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        gatewayPort?: number;
+        gatewayBind?: string;
+        servicePort?: number;
+        serviceBind?: string;
+        persistenceDir?: string;
+        persistence: boolean;
+        runAs?: string;
+      }) => {
+        const tlsParts = [opts.tlsCa, opts.tlsCert, opts.tlsKey];
+        const tlsGiven = tlsParts.filter((part) => part !== undefined).length;
+        if (tlsGiven !== 0 && tlsGiven !== 3) {
+          throw new UsageError('TLS needs all three of --tls-ca, --tls-cert and --tls-key');
+        }
+        if (!opts.persistence && opts.persistenceDir !== undefined) {
+          throw new UsageError('--persistence-dir and --no-persistence contradict each other');
+        }
+        const written = await withDb(global(), io, (db) =>
+          writeMosquittoFiles(db, opts.out, {
+            ...(opts.installDir === undefined ? {} : { installDir: opts.installDir }),
+            ...(tlsGiven === 3
+              ? {
+                  tls: { cafile: opts.tlsCa ?? '', certfile: opts.tlsCert ?? '', keyfile: opts.tlsKey ?? '' },
+                }
+              : {}),
+            gatewayListener: { port: opts.gatewayPort, bindAddress: opts.gatewayBind },
+            serviceListener: { port: opts.servicePort, bindAddress: opts.serviceBind },
+            ...(opts.persistence ? { persistenceDir: opts.persistenceDir } : { persistenceDir: null }),
+            ...(opts.runAs === undefined ? {} : { runAsUser: opts.runAs }),
+          }),
+        );
+        io.out(
+          `wrote ${written.passwordFile} (${written.gateways} gateways, ${written.services} service accounts), ` +
+            `${written.aclFile} and ${written.confFile}\n`,
+        );
+        if (tlsGiven === 0) {
+          io.err(
+            'warning: no TLS: gateway secrets would cross the network in clear; use --tls-* in production.\n',
+          );
+        }
+      },
+    );
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (tests call this directly). */
+export async function runCloudAdmin(argv: string[], io: Io): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed the problem (or the help text) already.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      io.err(`error: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (isEnrollmentError(error)) {
+      io.err(`error: ${error.message}\n`);
+      return (error as EnrollmentError).code === 'ENROLL_INVALID_ARGUMENT' ? EXIT.usage : EXIT.failure;
+    }
+    io.err(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failure;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const code = await runCloudAdmin(process.argv.slice(2), {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    env: process.env,
+  });
+  process.exitCode = code;
+}

@@ -1,0 +1,116 @@
+/**
+ * HTTP side of enrollment: `POST /api/v1/enroll {token}` → the gateway's id, MQTT credential and the
+ * CA bundle it should trust (docs/enrollment.md). Register with
+ * `app.register(enrollmentRoutes, { db, mqttUrl, caBundle })`; serve it over HTTPS in production,
+ * the token and the returned secret are both bearer credentials.
+ */
+import { Ajv } from 'ajv';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Kysely } from 'kysely';
+import { gatewayClientId } from '../broker/acl.js';
+import type { CloudSchema } from '../db/schema.js';
+import { redeemEnrollmentToken, type EnrollmentLogger } from './redeem.js';
+
+export interface EnrollmentRoutesOptions {
+  db: Kysely<CloudSchema>;
+  /** The broker URL gateways connect to, e.g. `mqtts://mqtt.city.example:8883`. */
+  mqttUrl: string;
+  /** PEM of the CA that signed the broker's certificate; null when the system store suffices. */
+  caBundle: string | null;
+  /** Where refusals and enrollments are logged; defaults to the request logger. */
+  logger?: EnrollmentLogger;
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+/** Tokens are 43 characters; the bound only keeps garbage out of the hash and the log. */
+const MAX_TOKEN_LENGTH = 256;
+
+const errorSchema = {
+  type: 'object',
+  required: ['statusCode', 'error', 'message'],
+  properties: {
+    statusCode: { type: 'integer' },
+    code: { type: 'string' },
+    error: { type: 'string' },
+    message: { type: 'string' },
+  },
+} as const;
+
+const enrollSchema = {
+  body: {
+    type: 'object',
+    required: ['token'],
+    additionalProperties: false,
+    properties: { token: { type: 'string', minLength: 1, maxLength: MAX_TOKEN_LENGTH } },
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['gatewayId', 'mqtt', 'caBundle'],
+      additionalProperties: false,
+      properties: {
+        gatewayId: { type: 'string' },
+        mqtt: {
+          type: 'object',
+          required: ['url', 'username', 'password', 'clientId'],
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string' },
+            username: { type: 'string' },
+            password: { type: 'string' },
+            clientId: { type: 'string' },
+          },
+        },
+        caBundle: { type: ['string', 'null'] },
+      },
+    },
+    400: errorSchema,
+    401: errorSchema,
+  },
+} as const;
+
+interface EnrollBody {
+  token: string;
+}
+
+export const enrollmentRoutes: FastifyPluginAsync<EnrollmentRoutesOptions> = async (app, options) => {
+  const { db, mqttUrl, caBundle } = options;
+  const now = options.now ?? (() => new Date());
+
+  // fastify's default validator coerces types (a number 12 would become the token "12") and
+  // strips unknown properties; a credential endpoint should refuse such bodies instead. The
+  // compiler set here applies to this plugin's routes only (fastify encapsulation).
+  const ajv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false });
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+
+  app.post<{ Body: EnrollBody }>('/api/v1/enroll', { schema: enrollSchema }, async (request, reply) => {
+    // The response holds a secret: no cache anywhere may keep it.
+    reply.header('cache-control', 'no-store');
+    const result = await redeemEnrollmentToken(db, {
+      token: request.body.token,
+      remoteAddress: request.ip,
+      logger: options.logger ?? request.log,
+      now: now(),
+    });
+    if (!result.ok) {
+      // One answer for every refusal: a caller must not learn whether a token exists, was used or
+      // expired. The specific reason is in the log and the audit trail.
+      return reply.code(401).send({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'enrollment refused: the token is not valid',
+      });
+    }
+    return {
+      gatewayId: result.gatewayId,
+      mqtt: {
+        url: mqttUrl,
+        username: result.gatewayId,
+        password: result.secret,
+        clientId: gatewayClientId(result.gatewayId),
+      },
+      caBundle,
+    };
+  });
+};

@@ -1,0 +1,141 @@
+/**
+ * Shared pieces of the enrollment tests: a migrated SQLite database in a temp dir, the cloud's
+ * enrollment routes on a real loopback HTTP or HTTPS socket, a test CA with a server certificate
+ * (selfsigned), and a logger that keeps what it was told.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { generate } from 'selfsigned';
+import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
+import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
+import type { EnrollmentLogger } from '../../../../cloud-sync/service/enrollment/redeem.js';
+import { enrollmentRoutes } from '../../../../cloud-sync/service/enrollment/routes.js';
+
+export interface LogLine {
+  level: 'info' | 'warn';
+  fields: Record<string, unknown>;
+  message: string;
+}
+
+export class MemoryLogger implements EnrollmentLogger {
+  readonly lines: LogLine[] = [];
+  info(fields: Record<string, unknown>, message: string): void {
+    this.lines.push({ level: 'info', fields, message });
+  }
+  warn(fields: Record<string, unknown>, message: string): void {
+    this.lines.push({ level: 'warn', fields, message });
+  }
+}
+
+export interface TempDb {
+  dir: string;
+  db: Kysely<CloudSchema>;
+  close(): Promise<void>;
+}
+
+/** A fresh migrated database in its own temp dir; `close()` destroys it and removes the dir. */
+export async function openTempDb(prefix = 'kerbside-enroll-'): Promise<TempDb> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    const db = await openCloudDatabase({ sqlitePath: join(dir, 'cloud.sqlite') });
+    return {
+      dir,
+      db,
+      close: async () => {
+        await db.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export interface TestCa {
+  caCert: string;
+  serverKey: string;
+  serverCert: string;
+}
+
+/** A CA and a server certificate for `localhost` / 127.0.0.1 signed by it. */
+export async function makeTestCa(): Promise<TestCa> {
+  const notAfterDate = new Date(Date.now() + 24 * 3600_000);
+  const ca = await generate([{ name: 'commonName', value: 'Kerbside Test CA' }], {
+    algorithm: 'sha256',
+    keyType: 'ec',
+    notAfterDate,
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    ],
+  });
+  const server = await generate([{ name: 'commonName', value: 'localhost' }], {
+    algorithm: 'sha256',
+    keyType: 'ec',
+    notAfterDate,
+    ca: { key: ca.private, cert: ca.cert },
+  });
+  return { caCert: ca.cert, serverKey: server.private, serverCert: server.cert };
+}
+
+export interface EnrollmentServer {
+  app: FastifyInstance;
+  /** Base URL, e.g. `http://127.0.0.1:41234/`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startEnrollmentServer(options: {
+  db: Kysely<CloudSchema>;
+  logger: EnrollmentLogger;
+  mqttUrl?: string;
+  caBundle?: string | null;
+  tls?: { key: string; cert: string };
+  now?: () => Date;
+}): Promise<EnrollmentServer> {
+  // The https and http instances differ only in their raw server type, which nothing here uses.
+  const app = (
+    options.tls
+      ? Fastify({ logger: false, https: { key: options.tls.key, cert: options.tls.cert } })
+      : Fastify({ logger: false })
+  ) as FastifyInstance;
+  await app.register(enrollmentRoutes, {
+    db: options.db,
+    mqttUrl: options.mqttUrl ?? 'mqtts://mqtt.test.invalid:8883',
+    caBundle: options.caBundle ?? null,
+    logger: options.logger,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+  const scheme = options.tls ? 'https' : 'http';
+  // `localhost` so the certificate's name matches; the server listens on 127.0.0.1 only.
+  const host = options.tls ? 'localhost' : '127.0.0.1';
+  return { app, url: `${scheme}://${host}:${address.port}/`, close: () => app.close() };
+}
+
+/** POSTs raw `body` to the enrollment endpoint over a real socket. */
+export async function postEnroll(
+  baseUrl: string,
+  body: string,
+  contentType = 'application/json',
+): Promise<{ status: number; json: unknown; headers: Headers }> {
+  const response = await fetch(new URL('api/v1/enroll', baseUrl), {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: response.status, json, headers: response.headers };
+}

@@ -1,0 +1,381 @@
+/**
+ * The generated mosquitto files against a REAL mosquitto 2.0 (/usr/sbin/mosquitto, Debian
+ * `mosquitto`), started on free loopback ports in a temp dir and killed afterwards. Gateways are
+ * played by mosquitto_pub / mosquitto_sub over MQTT v5, so refusals show as reason codes; the
+ * cloud's service account is an mqtt.js client on the service listener.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { commandTopic, eventsTopic } from '../../../../cloud-sync/contract/topics.js';
+import {
+  createServiceAccount,
+  setGatewayDisabled,
+} from '../../../../cloud-sync/service/enrollment/accounts.js';
+import {
+  isMosquittoHash,
+  mosquittoHash,
+  verifyMosquittoHash,
+} from '../../../../cloud-sync/service/enrollment/mosquitto-hash.js';
+import {
+  mosquittoServiceUsername,
+  writeMosquittoFiles,
+} from '../../../../cloud-sync/service/enrollment/mosquitto-files.js';
+import { redeemEnrollmentToken } from '../../../../cloud-sync/service/enrollment/redeem.js';
+import { issueEnrollmentToken } from '../../../../cloud-sync/service/enrollment/tokens.js';
+import { MissingPeerError, requireCommand } from '../../../helpers/peers.js';
+import { MemoryLogger, openTempDb, type TempDb } from './harness.js';
+
+const MOSQUITTO = '/usr/sbin/mosquitto';
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[], timeoutMs = 8000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A port that was free a moment ago (mosquitto cannot be told to pick one itself). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        address !== null && typeof address === 'object'
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+describe('generated files on a real mosquitto 2.0', () => {
+  let temp: TempDb;
+  let broker: ChildProcess | undefined;
+  let brokerLog = '';
+  let gatewayPort: number;
+  let servicePort: number;
+  const secrets = new Map<string, string>();
+  let serviceSecret: string;
+  const clients: MqttClient[] = [];
+
+  async function enrollGateway(gatewayId: string): Promise<void> {
+    const { token } = await issueEnrollmentToken(temp.db, { gatewayId, createdBy: 'test' });
+    const result = await redeemEnrollmentToken(temp.db, {
+      token,
+      remoteAddress: '127.0.0.1',
+      logger: new MemoryLogger(),
+    });
+    assert.ok(result.ok);
+    secrets.set(gatewayId, result.secret);
+  }
+
+  function secretOf(gatewayId: string): string {
+    const secret = secrets.get(gatewayId);
+    assert.ok(secret !== undefined);
+    return secret;
+  }
+
+  async function writeFiles(): Promise<void> {
+    await writeMosquittoFiles(temp.db, join(temp.dir, 'mosquitto'), {
+      gatewayListener: { port: gatewayPort, bindAddress: '127.0.0.1' },
+      serviceListener: { port: servicePort, bindAddress: '127.0.0.1' },
+      persistenceDir: join(temp.dir, 'mosquitto-data'),
+      // Started as root, mosquitto would drop to the `mosquitto` user, who cannot read our 0600 files.
+      ...(process.getuid?.() === 0 ? { runAsUser: userInfo().username } : {}),
+    });
+  }
+
+  /** mosquitto_pub / mosquitto_sub arguments of a gateway on the gateway listener, MQTT v5. */
+  function gatewayArgs(
+    gatewayId: string,
+    secret = secretOf(gatewayId),
+    clientId = `gw-${gatewayId}`,
+  ): string[] {
+    return [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(gatewayPort),
+      '-V',
+      'mqttv5',
+      '-i',
+      clientId,
+      '-u',
+      gatewayId,
+      '-P',
+      secret,
+    ];
+  }
+
+  async function service(instance: string): Promise<MqttClient> {
+    const client = await connectAsync(`mqtt://127.0.0.1:${servicePort}`, {
+      clientId: `svc-ingest-${instance}`,
+      username: mosquittoServiceUsername('ingest'),
+      password: serviceSecret,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+    });
+    clients.push(client);
+    return client;
+  }
+
+  async function waitFor(predicate: () => boolean, what: string, ms = 4000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!predicate()) {
+      if (Date.now() > deadline)
+        assert.fail(`${what} did not happen within ${ms} ms; broker log:\n${brokerLog}`);
+      await sleep(20);
+    }
+  }
+
+  before(async () => {
+    if (!existsSync(MOSQUITTO)) {
+      throw new MissingPeerError(
+        `test peer missing: ${MOSQUITTO} not found; install it with: apt-get install mosquitto`,
+      );
+    }
+    requireCommand('mosquitto_pub', 'mosquitto-clients');
+    requireCommand('mosquitto_sub', 'mosquitto-clients');
+    requireCommand('mosquitto_passwd', 'mosquitto');
+    temp = await openTempDb('kerbside-mosquitto-');
+    for (const id of ['gw-a', 'gw-b', 'gw-off']) await enrollGateway(id);
+    await setGatewayDisabled(temp.db, { gatewayId: 'gw-off', disabled: true, by: 'test' });
+    serviceSecret = (await createServiceAccount(temp.db, { name: 'ingest', by: 'test' })).secret;
+    gatewayPort = await freePort();
+    servicePort = await freePort();
+    await writeFiles();
+
+    const child = spawn(MOSQUITTO, ['-c', join(temp.dir, 'mosquitto', 'mosquitto.conf'), '-v'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    broker = child;
+    child.stdout.on('data', (chunk: Buffer) => (brokerLog += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (brokerLog += chunk.toString('utf8')));
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    const deadline = Date.now() + 5000;
+    while (!/mosquitto version [0-9.]+ running/.test(brokerLog)) {
+      if (exited || Date.now() > deadline) assert.fail(`mosquitto did not start:\n${brokerLog}`);
+      await sleep(20);
+    }
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((client) => client.endAsync(true).catch(() => undefined)));
+    if (broker !== undefined && broker.exitCode === null && broker.signalCode === null) {
+      const exited = new Promise<void>((resolve) => broker?.once('exit', () => resolve()));
+      broker.kill('SIGTERM');
+      await Promise.race([exited, sleep(3000).then(() => broker?.kill('SIGKILL'))]);
+    }
+    await temp?.close();
+  });
+
+  it("writes a password file in mosquitto's format that mosquitto loads without removing an entry", () => {
+    const dir = join(temp.dir, 'mosquitto');
+    const passwd = readFileSync(join(dir, 'passwd'), 'utf8');
+    const entries = passwd.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    assert.deepEqual(
+      entries.map((line) => line.slice(0, line.indexOf(':'))),
+      ['gw-a', 'gw-b', 'service.ingest'],
+      'disabled gw-off is left out',
+    );
+    for (const line of entries)
+      assert.ok(isMosquittoHash(line.slice(line.indexOf(':') + 1)), line.split(':')[0]);
+    assert.equal(statSync(join(dir, 'passwd')).mode & 0o777, 0o600);
+    // mosquitto logs "removing entry" for every hash it cannot decode (wrong salt or hash length).
+    assert.doesNotMatch(brokerLog, /removing entry|Invalid password hash/i);
+    const conf = readFileSync(join(dir, 'mosquitto.conf'), 'utf8');
+    assert.match(conf, /^allow_anonymous false$/m);
+    assert.match(conf, /^use_username_as_clientid true$/m);
+  });
+
+  it('computes the same PBKDF2-SHA512 as mosquitto_passwd (each verifies the other)', async () => {
+    const file = join(temp.dir, 'passwd-check');
+    writeFileSync(file, '');
+    const made = await run('mosquitto_passwd', ['-b', file, 'someone', 'their-secret-123']);
+    assert.equal(made.code, 0, made.stderr);
+    const theirs = readFileSync(file, 'utf8').trim().split(':')[1] ?? '';
+    assert.match(theirs, /^\$7\$101\$/);
+    assert.equal(await verifyMosquittoHash('their-secret-123', theirs), true, 'we verify mosquitto_passwd');
+    assert.equal(await verifyMosquittoHash('their-secret-124', theirs), false);
+    assert.ok(isMosquittoHash(await mosquittoHash('x'.repeat(43))));
+  });
+
+  it("accepts gateway A's enrolled credential and refuses a wrong or disabled one", async () => {
+    const ok = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      '-q',
+      '1',
+      '-t',
+      eventsTopic('gw-a'),
+      '-m',
+      'hello',
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const wrong = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a', secretOf('gw-b')),
+      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
+    ]);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /not authorized/i);
+    const disabled = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-off'),
+      '-q',
+      '1',
+      '-t',
+      eventsTopic('gw-off'),
+      '-m',
+      'x',
+    ]);
+    assert.notEqual(disabled.code, 0);
+    assert.match(disabled.stderr, /not authorized/i);
+  });
+
+  it("gateway A cannot publish under B's up/: refused (v5 reason code) and never delivered", async () => {
+    const svc = await service('pub');
+    const received: { topic: string; payload: string }[] = [];
+    svc.on('message', (topic, payload) => received.push({ topic, payload: payload.toString('utf8') }));
+    // A shared subscription, as several cloud instances use: the ACL must serve it too.
+    const granted = await svc.subscribeAsync('$share/ingest/kerbside/v1/+/up/#', { qos: 1 });
+    assert.equal(granted[0]?.qos, 1);
+
+    const forged = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      '-q',
+      '1',
+      '-t',
+      eventsTopic('gw-b'),
+      '-m',
+      'forged-by-a',
+    ]);
+    // mosquitto answers the QoS 1 PUBLISH with PUBACK reason 0x87 "Not authorized".
+    assert.match(forged.stderr, /not authorized/i, forged.stderr);
+    const own = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      '-q',
+      '1',
+      '-t',
+      eventsTopic('gw-a'),
+      '-m',
+      'own-of-a',
+    ]);
+    assert.equal(own.code, 0, own.stderr);
+    assert.doesNotMatch(own.stderr, /not authorized/i);
+
+    await waitFor(() => received.length >= 1, "A's own publish reaching the service");
+    await sleep(300);
+    assert.deepEqual(received, [{ topic: eventsTopic('gw-a'), payload: 'own-of-a' }]);
+    assert.match(brokerLog, /Denied PUBLISH from gw-a .*kerbside\/v1\/gw-b\/up\/events/);
+  });
+
+  it("gateway A subscribed to B's down/ receives none of B's commands, but its own", async () => {
+    const svc = await service('cmd');
+    let out = '';
+    const logStart = brokerLog.length;
+    const sub = spawn(
+      'mosquitto_sub',
+      [
+        ...gatewayArgs('gw-a'),
+        ...[
+          '-q',
+          '1',
+          '-t',
+          'kerbside/v1/gw-b/down/#',
+          '-t',
+          'kerbside/v1/+/down/#',
+          '-t',
+          'kerbside/v1/gw-a/down/#',
+        ],
+        ...['-C', '1', '-W', '6', '-v'],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    sub.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    sub.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => sub.once('exit', (code) => resolve(code)));
+    try {
+      // mosquitto_sub's own output is block-buffered on a pipe; the broker's log says when it is subscribed.
+      await waitFor(
+        () => brokerLog.slice(logStart).includes('Sending SUBACK to gw-a'),
+        'the SUBACK to mosquitto_sub',
+      );
+      // B's command first: if A could read it, it would be the one message mosquitto_sub prints.
+      await svc.publishAsync(commandTopic('gw-b'), 'secret-cmd-for-b', { qos: 1 });
+      await svc.publishAsync(commandTopic('gw-a'), 'cmd-for-a', { qos: 1 });
+      const code = await exited;
+      assert.equal(code, 0, out);
+    } finally {
+      if (sub.exitCode === null) sub.kill('SIGKILL');
+    }
+    assert.doesNotMatch(out, /secret-cmd-for-b/);
+    assert.match(out, /^kerbside\/v1\/gw-a\/down\/cmd cmd-for-a$/m);
+  });
+
+  it("gateway A connecting with B's client id does not take over B's session", async () => {
+    const gwB = await connectAsync(`mqtt://127.0.0.1:${gatewayPort}`, {
+      clientId: 'gw-gw-b',
+      username: 'gw-b',
+      password: secretOf('gw-b'),
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
+    clients.push(gwB);
+    let bClosed = false;
+    gwB.on('close', () => (bClosed = true));
+    const hijack = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a', secretOf('gw-a'), 'gw-gw-b'),
+      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
+    ]);
+    assert.equal(hijack.code, 0, hijack.stderr);
+    await sleep(300);
+    assert.equal(bClosed, false, 'use_username_as_clientid keeps sessions apart');
+  });
+
+  it('a gateway disabled later is refused after the files are regenerated and mosquitto reloaded', async () => {
+    await setGatewayDisabled(temp.db, { gatewayId: 'gw-b', disabled: true, by: 'test' });
+    await writeFiles();
+    const before = brokerLog.length;
+    broker?.kill('SIGHUP');
+    await waitFor(() => /Reloading config/i.test(brokerLog.slice(before)), 'the reload');
+    await sleep(200);
+    const refused = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-b'),
+      '-q',
+      '1',
+      '-t',
+      eventsTopic('gw-b'),
+      '-m',
+      'x',
+    ]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /not authorized/i);
+    const stillOk = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      '-q',
+      '1',
+      '-t',
+      eventsTopic('gw-a'),
+      '-m',
+      'x',
+    ]);
+    assert.equal(stillOk.code, 0, stillOk.stderr);
+  });
+});
