@@ -159,10 +159,16 @@ export class Uplink {
     if (client === undefined) return;
     try {
       if (this.connected) {
-        await client.publishAsync(statusTopic(this.o.gatewayId), JSON.stringify(this.status(false)), {
-          qos: 1,
-          retain: true,
-        });
+        const published = client.publishAsync(
+          statusTopic(this.o.gatewayId),
+          JSON.stringify(this.status(false)),
+          {
+            qos: 1,
+            retain: true,
+          },
+        );
+        // The broker may be gone already: wait for its PUBACK only briefly (the will covers it).
+        await withTimeout(published, STOP_STATUS_TIMEOUT_MS);
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not publish the offline status before stopping');
@@ -412,6 +418,16 @@ export class Uplink {
       this.logger.warn({ err: error }, 'could not build the status');
     }
   }
+}
+
+const STOP_STATUS_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 /** The URL without user info, for logs (secrets are never logged). */
