@@ -51,6 +51,13 @@ export const CLOUD_CONFIG_SCHEMA = {
       port,
       tls: closed({ keyFile: path, certFile: path }, ['keyFile', 'certFile']),
     }),
+    /** What enrollment hands to gateways (cloud-sync/service/enrollment, docs/enrollment.md). */
+    enrollment: closed({
+      /** The broker URL gateways connect to; default: the embedded broker's (TLS when configured). */
+      gatewayMqttUrl: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^mqtts?://' },
+      /** PEM CA bundle gateways verify the broker with, sent to them at enrollment. */
+      caFile: path,
+    }),
     ingest: closed({
       concurrency: { type: 'integer', minimum: 1, maximum: 256 },
       maxPending: { type: 'integer', minimum: 1, maximum: 100_000 },

@@ -41,6 +41,8 @@ export interface CloudServiceConfig {
     embedded: { host: string; port: number; tls: (TlsFiles & { port: number }) | null };
   };
   http: { host: string; port: number; tls: TlsFiles | null };
+  /** Given to gateways at enrollment; null gatewayMqttUrl: derived from the broker settings. */
+  enrollment: { gatewayMqttUrl: string | null; caBundle: string | null };
   ingest: { concurrency: number; maxPending: number };
   log: { level: LogLevel };
 }
@@ -214,6 +216,7 @@ export function resolveDocument(
       embedded?: { host?: string; port?: number; tls?: { port?: number; keyFile: string; certFile: string } };
     };
     http?: { host?: string; port?: number; tls?: { keyFile: string; certFile: string } };
+    enrollment?: { gatewayMqttUrl?: string; caFile?: string };
     ingest?: { concurrency?: number; maxPending?: number };
     log?: { level?: LogLevel };
   };
@@ -319,6 +322,13 @@ export function resolveDocument(
               key: read('/http/tls/keyFile', filePath(httpTls.keyFile)),
               cert: read('/http/tls/certFile', filePath(httpTls.certFile)),
             },
+    },
+    enrollment: {
+      gatewayMqttUrl: d.enrollment?.gatewayMqttUrl ?? null,
+      caBundle:
+        d.enrollment?.caFile === undefined
+          ? null
+          : read('/enrollment/caFile', filePath(d.enrollment.caFile)).toString('utf8'),
     },
     ingest: {
       concurrency: d.ingest?.concurrency ?? DEFAULTS.concurrency,

@@ -15,6 +15,8 @@ import { pino, type Logger } from 'pino';
 import { CloudConfigError, formatIssue, loadCloudConfig, type CloudServiceConfig } from './config.js';
 import { CloudServiceError } from './errors.js';
 import { startCloudService, type CloudService } from './service.js';
+import { DbGatewayCredentialStore } from './enrollment/store.js';
+import { enrollmentRoutes } from './enrollment/routes.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2 } as const;
 const STOP_TIMEOUT_MS = 15_000;
@@ -87,7 +89,19 @@ async function run(argv: string[]): Promise<number> {
   const logger = pino({ level: config.log.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
   let service: CloudService;
   try {
-    service = await startCloudService(config, { logger });
+    service = await startCloudService(config, {
+      logger,
+      // Gateways authenticate with the credential enrollment gave them (stored hashed).
+      credentials: ({ db }) => new DbGatewayCredentialStore(db),
+      httpRoutes: async (app, { db, gatewayMqttUrl, caBundle }) => {
+        await app.register(enrollmentRoutes, {
+          db,
+          mqttUrl: gatewayMqttUrl,
+          caBundle,
+          logger: logger.child({ component: 'enrollment' }),
+        });
+      },
+    });
   } catch (error) {
     if (error instanceof CloudServiceError && error.code !== 'CLOUD_DB_MIGRATION') {
       // The database settings ask for something this build cannot do: a configuration problem.

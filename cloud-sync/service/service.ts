@@ -30,6 +30,14 @@ export interface CloudServiceContext {
   logger: Logger;
 }
 
+/** What route plugins also get once the broker runs: what enrollment hands to gateways. */
+export interface CloudRoutesContext extends CloudServiceContext {
+  /** The broker URL gateways connect to. */
+  gatewayMqttUrl: string;
+  /** PEM CA bundle gateways verify the broker with; null: the system trust store. */
+  caBundle: string | null;
+}
+
 export interface CloudServiceDeps {
   logger: Logger;
   /**
@@ -38,7 +46,7 @@ export interface CloudServiceDeps {
    */
   credentials?: CredentialStore | ((context: CloudServiceContext) => CredentialStore);
   /** Registers more routes (enrollment, API) on the HTTP app before it listens. */
-  httpRoutes?: (app: FastifyInstance, context: CloudServiceContext) => void | Promise<void>;
+  httpRoutes?: (app: FastifyInstance, context: CloudRoutesContext) => void | Promise<void>;
   /** Default process metrics; tests running several services in one process may turn them off. */
   processMetrics?: boolean;
   /** How long start waits for the consumer on the embedded broker (ms). */
@@ -204,7 +212,14 @@ export async function startCloudService(
       },
     });
     closers.push({ name: 'http', close: () => app.close() });
-    if (deps.httpRoutes !== undefined) await deps.httpRoutes(app, context);
+    if (deps.httpRoutes !== undefined) {
+      const tlsPort = broker?.tlsPort;
+      const embeddedHost = connectHost(config.mqtt.embedded.host);
+      const gatewayMqttUrl =
+        config.enrollment.gatewayMqttUrl ??
+        (broker === null ? mqttUrl : tlsPort === undefined ? mqttUrl : `mqtts://${embeddedHost}:${tlsPort}`);
+      await deps.httpRoutes(app, { ...context, gatewayMqttUrl, caBundle: config.enrollment.caBundle });
+    }
     const httpPort = await listenHttp(app, config.http.host, config.http.port);
 
     // Closing runs the closers newest first: http, consumer (finishes and acks the batches in
