@@ -24,7 +24,12 @@ import { LightingController } from './lighting/controller.js';
 import { Pipeline, type AlarmOperationName } from './pipeline/pipeline.js';
 import type { ShelveOptions } from './alarms/engine.js';
 import type { LoadedProfile } from './profiles/types.js';
-import { openGatewayStore, type GatewayStore, type GatewayStoreStats } from './store/event-store.js';
+import {
+  openGatewayStore,
+  type GatewayStore,
+  type GatewayStoreOptions,
+  type GatewayStoreStats,
+} from './store/event-store.js';
 import { StrainAnalyzer } from './strain/analyzer.js';
 import { TelemetryReporter } from './telemetry/reporter.js';
 import { Uplink, type UplinkOptions, type UplinkStats } from './uplink/uplink.js';
@@ -53,6 +58,8 @@ export interface GatewayOptions {
   flushIntervalMs?: number;
   /** Send the outbox to the cloud (gateway/uplink); absent: the cabinet runs on its own. */
   uplink?: UplinkOptions;
+  /** Outbox quotas and eviction step (defaults: gateway/store/outbox.ts); tests shrink them. */
+  outbox?: Pick<GatewayStoreOptions, 'outboxQuota' | 'telemetryEvictRows'>;
 }
 
 /** Poll outcomes of one bus since the previous summary. */
@@ -128,6 +135,7 @@ export class Gateway {
     const store = openGatewayStore(this.config.dataDir, {
       logger: this.logger.child({ module: 'store' }),
       retention: { raw: this.config.storage.rawRetention },
+      ...this.options.outbox,
     });
     this.store = store;
     const deviceProfiles = new Map(plans.flatMap((p) => p.devices.map((d) => [d.id, d.profile] as const)));
