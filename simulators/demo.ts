@@ -19,6 +19,7 @@ import { formatConfigIssue } from '../gateway/config/errors.js';
 import { validateGatewayConfig } from '../gateway/config/validate.js';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../gateway/logger.js';
+import { startDemoCloud } from './demo-cloud.js';
 import { formatIssue, loadProfileDirectory } from '../gateway/profiles/loader.js';
 import { startSimulation, type Simulation } from './index.js';
 
@@ -208,8 +209,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  const cloud = await startDemoCloud(dataDir, validated.config.gatewayId, logger);
   const latest: Latest = new Map();
   const gateway = new Gateway(validated.config, profiles, logger, {
+    uplink: cloud.uplink,
     createBus: (options) => {
       const bus = new BusScheduler(options);
       bus.onPoll((result) => {
@@ -244,8 +247,9 @@ async function main(): Promise<void> {
       `  gateway database: ${join(dataDir, 'kerbside.db')}${keepData ? '' : ' (throw-away folder, removed on exit)'}`,
       '  Lamps follow the astronomical clock of Shanghai (off by day, on from sunset); alarms, overweight',
       '  trucks and lighting actions print below as the gateway commits them.',
-      '  The cabinet web UI and the cloud console arrive with later issues: nothing listens for logins yet,',
-      '  so this run has no credentials to print.',
+      `  cloud service: MQTT broker mqtt://127.0.0.1:${cloud.service.mqttPort ?? '?'}, HTTP http://127.0.0.1:${cloud.service.httpPort} (/metrics, /healthz)`,
+      `  the cabinet enrolled with a one-time token; its uplink sends every committed event there (cloud database ${join(dataDir, 'cloud', 'cloud.sqlite')})`,
+      '  The cabinet web UI and the cloud console arrive with later issues: nothing listens for logins yet.',
       '  Ctrl-C stops everything.',
       '',
     ].join('\n'),
@@ -260,6 +264,7 @@ async function main(): Promise<void> {
     clearInterval(status);
     logger.info({ signal }, 'stopping the demo');
     await gateway.stop();
+    await cloud.service.close();
     await simulation.stop();
     if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);

@@ -15,8 +15,7 @@ import { pino, type Logger } from 'pino';
 import { CloudConfigError, formatIssue, loadCloudConfig, type CloudServiceConfig } from './config.js';
 import { CloudServiceError } from './errors.js';
 import { startCloudService, type CloudService } from './service.js';
-import { DbGatewayCredentialStore } from './enrollment/store.js';
-import { enrollmentRoutes } from './enrollment/routes.js';
+import { productionDeps } from './wiring.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2 } as const;
 const STOP_TIMEOUT_MS = 15_000;
@@ -89,19 +88,7 @@ async function run(argv: string[]): Promise<number> {
   const logger = pino({ level: config.log.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
   let service: CloudService;
   try {
-    service = await startCloudService(config, {
-      logger,
-      // Gateways authenticate with the credential enrollment gave them (stored hashed).
-      credentials: ({ db }) => new DbGatewayCredentialStore(db),
-      httpRoutes: async (app, { db, gatewayMqttUrl, caBundle }) => {
-        await app.register(enrollmentRoutes, {
-          db,
-          mqttUrl: gatewayMqttUrl,
-          caBundle,
-          logger: logger.child({ component: 'enrollment' }),
-        });
-      },
-    });
+    service = await startCloudService(config, productionDeps(logger));
   } catch (error) {
     if (error instanceof CloudServiceError && error.code !== 'CLOUD_DB_MIGRATION') {
       // The database settings ask for something this build cannot do: a configuration problem.
