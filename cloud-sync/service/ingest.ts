@@ -170,5 +170,22 @@ export async function ingestBatch(
     return { accepted: false, upTo: 0, committed: 0, duplicates: 0, refusal: 'gateway_mismatch' };
   }
   const now = (options.now ?? (() => new Date()))().toISOString();
-  return db.transaction().execute((trx) => ingestInTransaction(trx, batch, now));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute((trx) => ingestInTransaction(trx, batch, now));
+    } catch (error) {
+      // PostgreSQL aborts one of two transactions that deadlock (two instances merging the same
+      // device_state row from different streams) or fail serialization; the aborted one stored
+      // nothing, so running it again is safe and spares the gateway a resend after its timeout.
+      if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
+    }
+  }
+}
+
+const MAX_ATTEMPTS = 3;
+
+/** SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure (PostgreSQL appendix A). */
+function isRetryable(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === '40P01' || code === '40001';
 }

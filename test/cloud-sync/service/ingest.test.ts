@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { GatewayEventBody, Lane, OutboxEvent } from '../../../cloud-sync/contract/events.js';
 import type { EventsBatch } from '../../../cloud-sync/contract/types.js';
@@ -418,6 +418,40 @@ for (const backend of BACKENDS) {
       await assert.rejects(ingestBatch(db, broken, GW));
       assert.deepEqual(await storedSeqs(), [1, 2]);
       assert.equal(await lastCommitted(), 2);
+    });
+
+    it('runs a transaction again that the database aborted as a deadlock, and only that kind', async () => {
+      // A database that aborts the first attempt the way PostgreSQL does (SQLSTATE 40P01) after
+      // the work inside it ran: the retry must commit once, and other errors must not be retried.
+      const failing = (code: string, times: number): { db: Kysely<CloudSchema>; attempts: () => number } => {
+        let attempts = 0;
+        const proxy = {
+          transaction: () => ({
+            execute: async <T>(fn: (trx: Transaction<CloudSchema>) => Promise<T>): Promise<T> => {
+              attempts++;
+              if (attempts <= times) {
+                await db.transaction().execute(async (trx) => {
+                  await fn(trx);
+                  throw Object.assign(new Error(`simulated ${code}`), { code });
+                });
+              }
+              return db.transaction().execute(fn);
+            },
+          }),
+        };
+        return { db: proxy as unknown as Kysely<CloudSchema>, attempts: () => attempts };
+      };
+      const deadlocked = failing('40P01', 1);
+      const result = await ingestBatch(deadlocked.db, batch(0, [1, 2]), GW);
+      assert.deepEqual([result.accepted, result.committed, deadlocked.attempts()], [true, 2, 2]);
+      assert.deepEqual(await storedSeqs(), [1, 2]);
+      const broken = failing('23505', 1);
+      await assert.rejects(ingestBatch(broken.db, batch(2, [3]), GW), /simulated 23505/);
+      assert.equal(broken.attempts(), 1, 'a constraint violation is not retried');
+      const stuck = failing('40001', 5);
+      await assert.rejects(ingestBatch(stuck.db, batch(2, [3]), GW), /simulated 40001/);
+      assert.equal(stuck.attempts(), 3, 'at most three attempts');
+      assert.deepEqual(await storedSeqs(), [1, 2], 'aborted attempts stored nothing');
     });
   });
 }
