@@ -11,7 +11,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { EVENT_CLASS, type Lane, type OutboxEvent } from '../contract/events.js';
 import type { EventsBatch } from '../contract/types.js';
 import type { CloudSchema } from './db/schema.js';
-import { applyToState } from './state.js';
+import { applyBatchToState } from './state.js';
 
 /** Why a batch was refused. */
 export type IngestRefusal =
@@ -130,16 +130,7 @@ async function ingestInTransaction(
   }
 
   await insertEvents(trx, key, fresh, now);
-  for (const event of fresh) {
-    const origin = {
-      gatewayId: key.gatewayId,
-      epoch: key.epoch,
-      seq: event.seq,
-      ts: event.ts,
-      receivedAt: now,
-    };
-    await applyToState(trx, origin, event);
-  }
+  await applyBatchToState(trx, { gatewayId: key.gatewayId, epoch: key.epoch, receivedAt: now }, fresh);
 
   // Rules 2 and 3: advance to the batch's last seq. Events are in seq order, so that is `last`;
   // holes before it mean "nothing else exists", so lastCommitted moves past them.

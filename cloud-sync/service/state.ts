@@ -65,12 +65,36 @@ export async function applyAlarmTransition(
     .execute();
 }
 
-/** Updates whichever state table an event feeds; other kinds feed none. */
-export async function applyToState(
+/**
+ * Updates the state tables from one batch's newly committed events, in seq order. Only the end
+ * result of the batch is written: the telemetry of each device merged in seq order (later values
+ * win, as event by event), and the last transition of each alarm. One write per device and per
+ * alarm instead of one per event: the same state, at a fraction of the statements (a 1000-event
+ * telemetry batch touches a few dozen devices; docs/performance.md "uplink").
+ */
+export async function applyBatchToState(
   trx: Transaction<CloudSchema>,
-  origin: EventOrigin,
-  event: OutboxEvent,
+  origin: Omit<EventOrigin, 'seq' | 'ts'>,
+  events: readonly OutboxEvent[],
 ): Promise<void> {
-  if (event.kind === 'telemetry') await applyTelemetry(trx, origin, event);
-  else if (event.kind === 'alarm_transition') await applyAlarmTransition(trx, origin, event);
+  const telemetry = new Map<string, { values: TelemetryEvent['values']; seq: number; ts: string }>();
+  const alarms = new Map<string, { event: AlarmTransitionEvent; seq: number; ts: string }>();
+  for (const event of events) {
+    if (event.kind === 'telemetry') {
+      const merged = telemetry.get(event.deviceId);
+      telemetry.set(event.deviceId, {
+        values: { ...merged?.values, ...event.values },
+        seq: event.seq,
+        ts: event.ts,
+      });
+    } else if (event.kind === 'alarm_transition') {
+      alarms.set(event.alarmKey, { event, seq: event.seq, ts: event.ts });
+    }
+  }
+  for (const [deviceId, { values, seq, ts }] of telemetry) {
+    await applyTelemetry(trx, { ...origin, seq, ts }, { kind: 'telemetry', deviceId, values });
+  }
+  for (const { event, seq, ts } of alarms.values()) {
+    await applyAlarmTransition(trx, { ...origin, seq, ts }, event);
+  }
 }

@@ -43,7 +43,7 @@ export interface UplinkOptions {
   ca?: string;
   /** Gateway software version, reported in the status. */
   version: string;
-  /** Events per batch, at most MAX_EVENTS_PER_BATCH. Default 200. */
+  /** Events per batch, at most MAX_EVENTS_PER_BATCH. Default 500. */
   batchSize?: number;
   /** Batches in flight per lane. Default 4. */
   maxInFlightBatches?: number;
@@ -80,7 +80,7 @@ export interface UplinkStats {
 }
 
 const DEFAULTS = {
-  batchSize: 200,
+  batchSize: 500,
   maxInFlightBatches: 4,
   telemetryEventsPerS: 2000,
   ackTimeoutMs: 15_000,

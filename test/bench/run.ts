@@ -5,6 +5,7 @@
 const benchmarks: Record<string, () => Promise<{ main: (args: string[]) => Promise<void> }>> = {
   poll: () => import('./poll.js'),
   ingest: () => import('./ingest.js'),
+  uplink: () => import('./uplink.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);
