@@ -24,9 +24,13 @@ export interface InFlightBatch {
 export type AckOutcome =
   /** upTo moved the acknowledged mark: delete up to it; the window slid. */
   | { kind: 'progress'; upTo: number }
-  /** upTo is at or below the mark while batches are in flight: a refusal or a stale repeat. */
+  /** upTo equals the mark while batches are in flight: the cloud refused one (or a repeat). */
   | { kind: 'no_progress'; upTo: number }
-  /** Nothing in flight and no progress: a repeat, ignore. */
+  /**
+   * Below the mark, or nothing in flight: old news. The cloud's lastCommitted never goes back, so
+   * an ack below what we already hold was overtaken (two instances on a shared subscription ack
+   * out of order); acting on it would resend for nothing.
+   */
   | { kind: 'repeat'; upTo: number };
 
 export class LaneWindow {
@@ -95,7 +99,9 @@ export class LaneWindow {
       if (this.sentUpTo < upTo) this.sentUpTo = upTo;
       return { kind: 'progress', upTo };
     }
-    return this.inFlight.length > 0 ? { kind: 'no_progress', upTo } : { kind: 'repeat', upTo };
+    return this.inFlight.length > 0 && upTo === this.acked
+      ? { kind: 'no_progress', upTo }
+      : { kind: 'repeat', upTo };
   }
 
   /** Forgets what is in flight and resends from the acknowledged mark (refusal, timeout, reconnect). */

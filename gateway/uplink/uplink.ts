@@ -51,6 +51,8 @@ export interface UplinkOptions {
   telemetryEventsPerS?: number;
   /** Resend from the acknowledged mark when the oldest batch waits this long. Default 15 s. */
   ackTimeoutMs?: number;
+  /** After a go-back on a refusal, further refusals are ignored this long. Default 1 s. */
+  goBackHoldMs?: number;
   /** Reconnect backoff. Default 1 s doubling to 60 s, full jitter. */
   reconnect?: { initialMs: number; maxMs: number };
   /** Status refresh period. Default 30 s. */
@@ -84,6 +86,7 @@ const DEFAULTS = {
   maxInFlightBatches: 4,
   telemetryEventsPerS: 2000,
   ackTimeoutMs: 15_000,
+  goBackHoldMs: 1000,
   reconnect: { initialMs: 1000, maxMs: 60_000 },
   statusIntervalMs: 30_000,
   pollIntervalMs: 250,
@@ -102,6 +105,7 @@ export class Uplink {
   private statusTimer: NodeJS.Timeout | undefined;
   private windows: Record<Lane, LaneWindow> | undefined;
   private pumping = false;
+  private readonly lastGoBackMs: Record<Lane, number> = { priority: -Infinity, telemetry: -Infinity };
   /** Token bucket of the telemetry lane: events that may be sent now. */
   private telemetryTokens = 0;
   private tokensAtMs = 0;
@@ -315,9 +319,14 @@ export class Uplink {
       }
     } else if (outcome.kind === 'no_progress') {
       // The cloud refused a batch whose predecessor it has not committed (lost, or still being
-      // processed by another instance): resend from its mark.
-      this.counters.goBacks++;
-      window.goBack();
+      // processed by another instance): resend from its mark. The other batches of the same
+      // window are refused the same way; one go-back per hold time answers them all.
+      const now = this.o.now();
+      if (now - this.lastGoBackMs[lane] >= this.o.goBackHoldMs) {
+        this.lastGoBackMs[lane] = now;
+        this.counters.goBacks++;
+        window.goBack();
+      }
     }
     this.pump();
   }

@@ -33,8 +33,13 @@ describe('LaneWindow (DESIGN.md section 6 rules 2 to 4, per lane)', () => {
     assert.deepEqual([window.inFlightCount, window.nextAfter], [0, 10]);
     window.sent({ after: 10, last: 30, count: 20 }, 0);
     assert.deepEqual(window.acknowledged(30), { kind: 'progress', upTo: 30 });
+    window.sent({ after: 30, last: 40, count: 10 }, 0);
+    assert.deepEqual(window.acknowledged(30), { kind: 'no_progress', upTo: 30 });
+    // Below the mark while batches are in flight: overtaken (acks out of order), not a refusal.
     assert.deepEqual(window.acknowledged(25), { kind: 'repeat', upTo: 25 });
-    assert.deepEqual([window.ackedSeq, window.inFlightCount, window.nextAfter], [30, 0, 30]);
+    assert.deepEqual(window.acknowledged(40), { kind: 'progress', upTo: 40 });
+    assert.deepEqual(window.acknowledged(25), { kind: 'repeat', upTo: 25 });
+    assert.deepEqual([window.ackedSeq, window.inFlightCount, window.nextAfter], [40, 0, 40]);
   });
 
   it('an ack inside a batch restarts after the mark, never skipping the rest of that batch', () => {
