@@ -32,7 +32,7 @@ export const CLOUD_CONFIG_SCHEMA = {
       url: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^mqtts?://' },
       /** CA certificate(s) to trust for an mqtts:// broker (PEM file). */
       caFile: path,
-      /** Service account name of the consumer (username `service:{name}`). */
+      /** Service account name of the consumer (username `service.{name}`). */
       serviceAccount: { type: 'string', pattern: GATEWAY_ID_PATTERN },
       /** File holding the service account's secret on an external broker (or MQTT_SERVICE_SECRET). */
       secretFile: path,

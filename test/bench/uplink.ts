@@ -284,7 +284,7 @@ async function runRaw(
   try {
     const subscriber = await connectAsync(url, {
       clientId: `svc-${RAW_SERVICE}-raw`,
-      username: `service:${RAW_SERVICE}`,
+      username: `service.${RAW_SERVICE}`,
       password: secret,
       clean: true,
       protocolVersion: 4,

@@ -11,8 +11,11 @@ export type BrokerIdentity = { kind: 'gateway'; gatewayId: string } | { kind: 's
 
 export { gatewayClientId } from '../../contract/topics.js';
 
-/** Usernames of service accounts carry this prefix; `:` never occurs in a gateway id. */
-export const SERVICE_USERNAME_PREFIX = 'service:';
+/**
+ * Usernames of service accounts carry this prefix, on the embedded broker and on mosquitto alike
+ * (mosquitto's password file splits at `:`, so no `:` here); `.` never occurs in a gateway id.
+ */
+export const SERVICE_USERNAME_PREFIX = 'service.';
 
 /**
  * Client ids a service account may use: `svc-{name}`, or `svc-{name}-{instance}` so several

@@ -31,7 +31,7 @@ export interface EmbeddedBrokerOptions {
   host?: string;
   /** Gateway credentials, keyed by gateway id. */
   credentials: CredentialStore;
-  /** Service account credentials, keyed by account name (username `service:{name}`). */
+  /** Service account credentials, keyed by account name (username `service.{name}`). */
   serviceAccounts: CredentialStore;
   logger: BrokerLogger;
   /** Also listen for MQTT over TLS (`port` 0 picks a free one; 8883 is the registered port). */

@@ -34,7 +34,7 @@ export interface ConsumerOptions {
   url: string;
   /** CA certificate(s) to trust for `mqtts://` (PEM). */
   ca?: Buffer;
-  /** Service account name; the username is `service:{name}`. */
+  /** Service account name; the username is `service.{name}`. */
   serviceAccount: string;
   /** The service account's secret; absent only for a broker that needs none (tests). */
   secret?: string;

@@ -41,7 +41,7 @@ export interface EnrollmentTokensTable {
   used_from: string | null;
 }
 
-/** Cloud-side MQTT clients (ingest, commands): username `service:{name}` on the embedded broker. */
+/** Cloud-side MQTT clients (ingest, commands): username `service.{name}` on the embedded broker. */
 export interface ServiceAccountsTable {
   name: string;
   credential_hash: string;

@@ -99,7 +99,7 @@ export interface ServiceAccountSecret {
 
 /**
  * Creates a service account (or, with `rotate`, gives an existing one a new secret). The name
- * follows the gateway id pattern, as the embedded broker requires (`service:{name}`).
+ * follows the gateway id pattern, as the embedded broker requires (`service.{name}`).
  */
 export async function createServiceAccount(
   db: Kysely<CloudSchema>,

@@ -11,15 +11,11 @@ import type { Kysely } from 'kysely';
 import { aclFor, isGatewayId, TOPIC_ROOT } from '../../contract/topics.js';
 import type { CloudSchema } from '../db/schema.js';
 import { EnrollmentError } from './errors.js';
+import { SERVICE_USERNAME_PREFIX } from '../broker/acl.js';
 import { isMosquittoHash } from './mosquitto-hash.js';
 
-/**
- * Username of a service account on mosquitto. The embedded broker uses `service:{name}`, but
- * mosquitto 2.0 reads its password file with `strtok(line, ":")`, so a username can never hold a
- * `:` there (mosquitto_passwd refuses one too). `.` never occurs in a gateway id either, so
- * `service.{name}` cannot collide with a gateway.
- */
-export const MOSQUITTO_SERVICE_USERNAME_PREFIX = 'service.';
+/** Username of a service account on mosquitto: the same as on the embedded broker (broker/acl.ts). */
+export const MOSQUITTO_SERVICE_USERNAME_PREFIX = SERVICE_USERNAME_PREFIX;
 
 export function mosquittoServiceUsername(name: string): string {
   return `${MOSQUITTO_SERVICE_USERNAME_PREFIX}${name}`;

@@ -22,7 +22,7 @@ export class DbGatewayCredentialStore implements CredentialStore {
   }
 }
 
-/** Service account credentials keyed by account name (username `service:{name}`). */
+/** Service account credentials keyed by account name (username `service.{name}`). */
 export class DbServiceAccountStore implements CredentialStore {
   constructor(private readonly db: Kysely<CloudSchema>) {}
 

@@ -119,7 +119,7 @@ describe('embedded broker', () => {
     client: MqttClient;
     received: { topic: string; payload: string }[];
   }> {
-    const client = await connect(`svc-ingest-${clients.length}`, 'service:ingest', SECRET_SVC);
+    const client = await connect(`svc-ingest-${clients.length}`, 'service.ingest', SECRET_SVC);
     const received: { topic: string; payload: string }[] = [];
     client.on('message', (topic, payload) => received.push({ topic, payload: payload.toString('utf8') }));
     const granted = await client.subscribeAsync('kerbside/v1/+/up/#', { qos: 1 });
@@ -170,11 +170,11 @@ describe('embedded broker', () => {
         'gateway posing as a service client id',
       );
       assert.equal(
-        await refusedWith('gw-gw-a', 'service:ingest', SECRET_SVC),
+        await refusedWith('gw-gw-a', 'service.ingest', SECRET_SVC),
         2,
         'service with a gateway id',
       );
-      assert.equal(await refusedWith('svc-ingest', 'service:ingest', SECRET_A), 4, 'service, wrong secret');
+      assert.equal(await refusedWith('svc-ingest', 'service.ingest', SECRET_A), 4, 'service, wrong secret');
     });
 
     it('never logs a secret, but logs who was refused and why', () => {
@@ -228,7 +228,7 @@ describe('embedded broker', () => {
         await closed;
       }
       // The service itself may not publish upstream on a gateway's behalf.
-      const svc = await connect('svc-ingest-pub', 'service:ingest', SECRET_SVC);
+      const svc = await connect('svc-ingest-pub', 'service.ingest', SECRET_SVC);
       const closed = new Promise<void>((resolve) => svc.once('close', () => resolve()));
       svc.publish(eventsTopic('gw-b'), 'svc-forged', { qos: 0 });
       await closed;
@@ -260,7 +260,7 @@ describe('embedded broker', () => {
         [1],
       );
 
-      const svc = await connect('svc-ingest-cmd', 'service:ingest', SECRET_SVC);
+      const svc = await connect('svc-ingest-cmd', 'service.ingest', SECRET_SVC);
       await svc.publishAsync(commandTopic('gw-b'), 'cmd-for-b', { qos: 1 });
       await svc.publishAsync(commandTopic('gw-a'), 'cmd-for-a', { qos: 1 });
       await waitFor(() => receivedByB.length === 1 && receivedByA.length === 1);
@@ -275,7 +275,7 @@ describe('embedded broker', () => {
     });
 
     it('lets the service subscribe to up/ of all gateways (also per channel) but not to down/', async () => {
-      const svc = await connect('svc-ingest-sub', 'service:ingest', SECRET_SVC);
+      const svc = await connect('svc-ingest-sub', 'service.ingest', SECRET_SVC);
       const granted = await subackCodes(svc, [
         'kerbside/v1/+/up/events',
         'kerbside/v1/gw-a/up/#',
@@ -347,7 +347,7 @@ describe('embedded broker', () => {
     });
 
     it("mosquitto_sub as gw-a is denied gw-b's down/ and receives nothing the service sends there", async () => {
-      const svc = await connect('svc-ingest-mosq', 'service:ingest', SECRET_SVC);
+      const svc = await connect('svc-ingest-mosq', 'service.ingest', SECRET_SVC);
       const sub = run('mosquitto_sub', [
         ...base(),
         ...[
@@ -379,7 +379,7 @@ describe('embedded broker', () => {
     });
 
     it('mosquitto_sub as gw-a receives its own down/cmd', async () => {
-      const svc = await connect('svc-ingest-mosq-own', 'service:ingest', SECRET_SVC);
+      const svc = await connect('svc-ingest-mosq-own', 'service.ingest', SECRET_SVC);
       const sub = run('mosquitto_sub', [
         ...base(),
         ...[

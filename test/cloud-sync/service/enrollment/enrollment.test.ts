@@ -415,7 +415,7 @@ describe('embedded broker backed by the enrollment database', () => {
   });
 
   it("gateway A (mosquitto_pub) cannot publish under B's up/, nor read B's down/ (mqtt.js)", async () => {
-    const svc = await connect('svc-ingest-1', 'service:ingest', serviceSecret);
+    const svc = await connect('svc-ingest-1', 'service.ingest', serviceSecret);
     const received: { topic: string; payload: string }[] = [];
     svc.on('message', (topic, payload) => received.push({ topic, payload: payload.toString('utf8') }));
     await svc.subscribeAsync('kerbside/v1/+/up/#', { qos: 1 });
