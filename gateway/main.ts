@@ -23,7 +23,7 @@ import { createLogger } from './logger.js';
 import { defaultProfileDirectory, formatIssue, loadProfileDirectory } from './profiles/loader.js';
 import type { LoadedProfile } from './profiles/types.js';
 import { isStoreError } from './store/errors.js';
-import { loadUplinkCredentials } from './enrollment/credentials.js';
+import { loadUplinkCredentials, uplinkConnection } from './enrollment/credentials.js';
 import type { UplinkOptions } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
 
@@ -153,11 +153,7 @@ async function uplinkOptions(config: GatewayConfig, logger: Logger): Promise<Upl
     }
     const u = config.uplink;
     return {
-      gatewayId: config.gatewayId,
-      url: credentials.mqtt.url,
-      username: credentials.mqtt.username,
-      password: credentials.mqtt.password,
-      ...(credentials.caPem === null ? {} : { ca: credentials.caPem }),
+      ...uplinkConnection(credentials),
       version: GATEWAY_VERSION,
       batchSize: u.batchSize,
       maxInFlightBatches: u.maxInFlightBatches,

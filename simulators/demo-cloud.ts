@@ -11,7 +11,7 @@ import { resolveDocument } from '../cloud-sync/service/config.js';
 import { issueEnrollmentToken } from '../cloud-sync/service/enrollment/tokens.js';
 import { startCloudService, type CloudService } from '../cloud-sync/service/service.js';
 import { productionDeps } from '../cloud-sync/service/wiring.js';
-import { loadUplinkCredentials } from '../gateway/enrollment/credentials.js';
+import { loadUplinkCredentials, uplinkConnection } from '../gateway/enrollment/credentials.js';
 import { enroll } from '../gateway/enrollment/enroll.js';
 import type { UplinkOptions } from '../gateway/uplink/uplink.js';
 import { GATEWAY_VERSION } from '../gateway/version.js';
@@ -34,13 +34,7 @@ export async function startDemoCloud(dataDir: string, gatewayId: string, logger:
     const credentials = await loadUplinkCredentials(dataDir);
     return {
       service,
-      uplink: {
-        gatewayId,
-        url: credentials.mqtt.url,
-        username: credentials.mqtt.username,
-        password: credentials.mqtt.password,
-        version: GATEWAY_VERSION,
-      },
+      uplink: { ...uplinkConnection(credentials), version: GATEWAY_VERSION },
     };
   } catch (error) {
     await service.close();

@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isGatewayId } from '../../cloud-sync/contract/topics.js';
+import { gatewayClientId, isGatewayId } from '../../cloud-sync/contract/topics.js';
+import type { UplinkOptions } from '../uplink/uplink.js';
 import { GatewayEnrollmentError } from './errors.js';
 
 export const CREDENTIALS_FILE = 'uplink-credentials.json';
@@ -33,9 +34,20 @@ export interface LoadedUplinkCredentials extends UplinkCredentials {
   caFile: string | null;
 }
 
-/** The client id the cloud's broker requires of a gateway (cloud-sync broker/acl.ts gatewayClientId). */
-export function expectedClientId(gatewayId: string): string {
-  return `gw-${gatewayId}`;
+/**
+ * The connection settings of the uplink from an enrolled credential: one mapping for the gateway's
+ * main and the demo.
+ */
+export function uplinkConnection(
+  credentials: LoadedUplinkCredentials,
+): Pick<UplinkOptions, 'gatewayId' | 'url' | 'username' | 'password' | 'ca'> {
+  return {
+    gatewayId: credentials.gatewayId,
+    url: credentials.mqtt.url,
+    username: credentials.mqtt.username,
+    password: credentials.mqtt.password,
+    ...(credentials.caPem === null ? {} : { ca: credentials.caPem }),
+  };
 }
 
 const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
@@ -68,7 +80,7 @@ export function credentialProblems(value: unknown): string[] {
   }
   if (isGatewayId(gatewayId)) {
     if (m.username !== gatewayId) problems.push('mqtt.username: must equal gatewayId');
-    if (m.clientId !== expectedClientId(gatewayId)) problems.push(`mqtt.clientId: must be gw-${gatewayId}`);
+    if (m.clientId !== gatewayClientId(gatewayId)) problems.push(`mqtt.clientId: must be gw-${gatewayId}`);
   }
   return problems;
 }
