@@ -8,7 +8,10 @@ import { after, afterEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
+import { ackTopic } from '../../../cloud-sync/contract/topics.js';
 import { hashSecret, MemoryCredentialStore } from '../../../cloud-sync/service/broker/credentials.js';
+import { startEmbeddedBroker } from '../../../cloud-sync/service/broker/embedded.js';
 import { startCloudService, type CloudService } from '../../../cloud-sync/service/service.js';
 import { openGatewayStore, type GatewayStore } from '../../../gateway/store/event-store.js';
 import { Uplink, type UplinkOptions } from '../../../gateway/uplink/uplink.js';
@@ -201,34 +204,42 @@ describe('Uplink', () => {
     );
   });
 
-  it('ignores an ack for another epoch: nothing is deleted on its word', async () => {
-    // A bare aedes-free setup: the test itself plays the cloud on the embedded broker, as the
-    // service account, and forges an ack for a replaced database.
-    const cloud = await startCloud(dirs.fresh(), {
-      mqtt: { embedded: { port: 0 }, serviceAccount: 'ingest' },
+  it('deletes on a valid ack only up to upTo; foreign-epoch, invalid and too-high acks delete nothing', async () => {
+    // A bare broker of the same code and no consumer: the test plays the cloud as a service
+    // account and publishes acks itself, over the real broker, to the uplink's down/ack.
+    const serviceAccounts = new MemoryCredentialStore();
+    serviceAccounts.set('forger', { hash: await hashSecret(SECRET), disabled: false });
+    const broker = await startEmbeddedBroker({
+      port: 0,
+      credentials: await credentials(),
+      serviceAccounts,
+      logger: { info: () => undefined, warn: () => undefined },
     });
+    running.push(broker);
     const store = openStore(dirs.fresh());
     for (let i = 0; i < 5; i++) store.commitCycle({ events: [telemetry('d', i)] });
-    const uplink = startUplink(store, cloud.mqttPort ?? 0);
-    await waitFor(() => store.outboxStats().count === 0, 5000, 'drained');
-    const before = uplink.stats().rejectedAcks;
-    // Replay an ack through the uplink's own handler path: an ack naming another epoch.
-    const forged = { epoch: '00000000-0000-4000-8000-000000000000', lane: 'telemetry', upTo: 1 };
-    (uplink as unknown as { onMessage(topic: string, payload: Buffer): void }).onMessage(
-      `kerbside/v1/${GW}/down/ack`,
-      Buffer.from(JSON.stringify(forged)),
-    );
-    (uplink as unknown as { onMessage(topic: string, payload: Buffer): void }).onMessage(
-      `kerbside/v1/${GW}/down/ack`,
-      Buffer.from('{"epoch": 7}'),
-    );
-    assert.equal(uplink.stats().rejectedAcks, before + 2);
-    store.commitCycle({ events: [telemetry('d', 99)] });
-    (uplink as unknown as { onMessage(topic: string, payload: Buffer): void }).onMessage(
-      `kerbside/v1/${GW}/down/ack`,
-      Buffer.from(JSON.stringify({ epoch: store.epoch, lane: 'telemetry', upTo: 9999 })),
-    );
-    assert.equal(uplink.stats().rejectedAcks, before + 3, 'an ack above anything assigned is refused');
+    const uplink = startUplink(store, broker.port, { telemetryEventsPerS: 0 });
+    await waitFor(() => uplink.stats().eventsSent >= 5, 5000, 'the events were sent');
+    const cloud = await connectAsync(`mqtt://127.0.0.1:${broker.port}`, {
+      clientId: 'svc-forger',
+      username: 'service.forger',
+      password: SECRET,
+    });
+    running.push({ close: () => cloud.endAsync() });
+    const ack = (payload: unknown): Promise<unknown> =>
+      cloud.publishAsync(ackTopic(GW), typeof payload === 'string' ? payload : JSON.stringify(payload), {
+        qos: 1,
+      });
+
+    await ack({ epoch: '00000000-0000-4000-8000-000000000000', lane: 'telemetry', upTo: 5 });
+    await ack('{"epoch": 7}');
+    await ack({ epoch: store.epoch, lane: 'telemetry', upTo: 9999 });
+    await waitFor(() => uplink.stats().rejectedAcks === 3, 3000, 'three acks refused');
+    assert.equal(store.outboxStats().count, 5, 'nothing deleted on their word');
+
+    await ack({ epoch: store.epoch, lane: 'telemetry', upTo: 3 });
+    await waitFor(() => store.outboxStats().count === 2, 3000, 'deleted up to 3');
+    assert.deepEqual(store.outboxStats().lanes.telemetry, { lastSeq: 5, ackedSeq: 3 });
   });
 });
 
