@@ -183,6 +183,24 @@ export interface ConfigResultEvent {
   errors: Array<{ pointer: string; message: string }>;
 }
 
+/**
+ * A technician changed a setting on the cabinet (docs/config-downlink.md): it stays in force over
+ * the cloud's document until cleared there or locally, and is reported so it is never silently lost.
+ */
+export interface ConfigOverrideEvent {
+  kind: 'config_override';
+  /** The setting, as a pointer into the configuration document's shape (contract/config-document.ts). */
+  pointer: string;
+  /** set: the local value now wins over the document; clear: the document's value is back in force. */
+  action: 'set' | 'clear';
+  /** The value in force locally (null for clear). */
+  value: unknown;
+  /** What the cloud's document (or the file) had there before; null when nothing. */
+  previous: unknown;
+  by: string;
+  reason: string | null;
+}
+
 export type GatewayEventBody =
   | AlarmTransitionEvent
   | AlarmChatteringEvent
@@ -196,7 +214,8 @@ export type GatewayEventBody =
   | GapEvent
   | StoreQuarantinedEvent
   | CommandResultEvent
-  | ConfigResultEvent;
+  | ConfigResultEvent
+  | ConfigOverrideEvent;
 
 export type GatewayEventKind = GatewayEventBody['kind'];
 
@@ -215,6 +234,7 @@ export const EVENT_CLASS: Readonly<Record<GatewayEventKind, EventClass>> = {
   gap: 'gap',
   command_result: 'command_result',
   config_result: 'config_result',
+  config_override: 'config_result',
 };
 
 /**

@@ -6,6 +6,7 @@
  * (docs/uplink-contract.md, versioning). The TypeScript types are in types.ts and events.ts.
  */
 import { ALARM_STATES, EVENT_CLASS, LANES, type EventClass, type GatewayEventKind } from './events.js';
+import { REMOTE_CONFIG_SCHEMA } from './config-document.js';
 import { GATEWAY_ID_PATTERN } from './topics.js';
 import type { CommandAction } from './types.js';
 
@@ -168,6 +169,14 @@ const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, Js
     activeVersion: { type: ['integer', 'null'], minimum: 1, maximum: SEQ_MAX },
     errors: { type: 'array', maxItems: 100, items: object({ pointer: text(), message: text() }) },
   },
+  config_override: {
+    pointer: text(),
+    action: { enum: ['set', 'clear'] },
+    value: {},
+    previous: {},
+    by: id(),
+    reason: nullableText(),
+  },
 };
 
 export const EVENT_KINDS = Object.keys(EVENT_CLASS) as GatewayEventKind[];
@@ -303,6 +312,6 @@ export const CONFIG_DOCUMENT_SCHEMA: JsonSchema = {
     version: int(1),
     hash: { type: 'string', pattern: HASH_PATTERN },
     // Checked in full by the gateway's own configuration schema; here only its shape.
-    document: { type: 'object' },
+    document: REMOTE_CONFIG_SCHEMA,
   }),
 };

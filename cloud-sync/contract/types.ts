@@ -3,6 +3,7 @@
  * JSON schemas in schemas.ts; test/cloud-sync/contract checks that samples typed with these types
  * validate, so the two cannot drift apart unnoticed. Event bodies live in events.ts.
  */
+import type { RemoteConfig } from './config-document.js';
 import type { EventClass, Lane, OutboxEvent } from './events.js';
 
 /** `up/events`: a batch of outbox events, gateway → cloud. */
@@ -123,6 +124,6 @@ export interface ConfigDocument {
   version: number;
   /** Lower-case hex SHA-256 of the document, for comparing without sending it back. */
   hash: string;
-  /** The gateway configuration (gateway/config/schema.json checks it on the gateway). */
-  document: Record<string, unknown>;
+  /** An overlay on the cabinet's configuration file (config-document.ts); the gateway checks it in full. */
+  document: RemoteConfig;
 }

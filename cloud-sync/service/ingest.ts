@@ -33,9 +33,31 @@ export interface IngestResult {
   refusal: IngestRefusal | null;
 }
 
+/** Where a batch's newly committed events came from, for ingest hooks. */
+export interface IngestHookContext {
+  gatewayId: string;
+  epoch: string;
+  lane: Lane;
+  /** Cloud wall clock of this commit (ISO 8601): the time cases and results are stamped with. */
+  receivedAt: string;
+}
+
+/**
+ * Work that must commit together with the events that cause it (filing a case from an alarm,
+ * settling a command from its result): it runs inside the batch's transaction after the events
+ * and state are written, sees only the fresh (never the duplicate) events in seq order, and a
+ * throw rolls the whole batch back (the gateway resends; nothing half-applied).
+ */
+export type IngestHook = (
+  trx: Transaction<CloudSchema>,
+  context: IngestHookContext,
+  fresh: readonly OutboxEvent[],
+) => Promise<void>;
+
 export interface IngestOptions {
   /** Clock for received_at / updated_at; defaults to the system clock. */
   now?: () => Date;
+  hooks?: readonly IngestHook[];
 }
 
 /** One stream: a gateway database (epoch) and one of its uplink lanes (docs/uplink-lanes.md). */
@@ -91,6 +113,7 @@ async function insertEvents(
       class: EVENT_CLASS[event.kind],
       ts,
       body: JSON.stringify(body),
+      device_id: 'deviceId' in body && typeof body.deviceId === 'string' ? body.deviceId : null,
       received_at: now,
     };
   });
@@ -102,6 +125,7 @@ async function ingestInTransaction(
   trx: Transaction<CloudSchema>,
   batch: EventsBatch,
   now: string,
+  hooks: readonly IngestHook[],
 ): Promise<IngestResult> {
   const key: StreamKey = { gatewayId: batch.gw, epoch: batch.epoch, lane: batch.lane ?? 'priority' };
   const stored = await lockStream(trx, key);
@@ -126,11 +150,12 @@ async function ingestInTransaction(
     // First events of this epoch: create its row, then start over holding the row lock, since
     // another instance may have created and advanced it between our read and our insert.
     await createStream(trx, key, now);
-    return ingestInTransaction(trx, batch, now);
+    return ingestInTransaction(trx, batch, now, hooks);
   }
 
   await insertEvents(trx, key, fresh, now);
   await applyBatchToState(trx, { gatewayId: key.gatewayId, epoch: key.epoch, receivedAt: now }, fresh);
+  for (const hook of hooks) await hook(trx, { ...key, receivedAt: now }, fresh);
 
   // Rules 2 and 3: advance to the batch's last seq. Events are in seq order, so that is `last`;
   // holes before it mean "nothing else exists", so lastCommitted moves past them.
@@ -163,7 +188,7 @@ export async function ingestBatch(
   const now = (options.now ?? (() => new Date()))().toISOString();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute((trx) => ingestInTransaction(trx, batch, now));
+      return await db.transaction().execute((trx) => ingestInTransaction(trx, batch, now, options.hooks ?? []));
     } catch (error) {
       // PostgreSQL aborts one of two transactions that deadlock (two instances merging the same
       // device_state row from different streams) or fail serialization; the aborted one stored

@@ -20,11 +20,11 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { EVENT_CLASS, type Lane } from '../../contract/events.js';
 import { ackTopic, allGatewaysFilter, parseTopic } from '../../contract/topics.js';
-import type { Ack, EventsBatch } from '../../contract/types.js';
+import type { Ack, EventsBatch, Status } from '../../contract/types.js';
 import { parseEventsBatch, parseStatus, type ContractIssue } from '../../contract/validate.js';
 import { SERVICE_USERNAME_PREFIX } from '../broker/acl.js';
 import type { CloudSchema } from '../db/schema.js';
-import { ingestBatch } from '../ingest.js';
+import { ingestBatch, type IngestHook } from '../ingest.js';
 import type { CloudMetrics } from '../metrics.js';
 import { KeyedSerialQueue } from './queue.js';
 import { upsertGatewayStatus } from './status.js';
@@ -56,6 +56,10 @@ export interface ConsumerOptions {
   /** Milliseconds between reconnect attempts. */
   reconnectPeriodMs?: number;
   now?: () => Date;
+  /** Run inside each batch's ingest transaction (cases, command and config results; ingest.ts). */
+  ingestHooks?: readonly IngestHook[];
+  /** Called after a gateway's status was stored (the downlink resends pending commands on `online`). */
+  onStatusStored?: (gatewayId: string, status: Status) => void;
 }
 
 /** Health of the consumer, for /healthz. */
@@ -125,6 +129,24 @@ export class IngestConsumer {
         // Tasks catch their own errors; reaching here is a bug, logged and survived.
         options.logger.error({ err: error, stream: key.replaceAll('\u0000', '/') }, 'consumer task failed');
       },
+    });
+  }
+
+  /**
+   * Publishes a downlink message (down/cmd, down/config) with the consumer's service-account
+   * session. Resolves once the broker took it (QoS 1 PUBACK); rejects when not connected or the
+   * broker refused it. A PUBACK is not delivery to the gateway: its result event is (section 6).
+   */
+  publish(topic: string, payload: string, options: { retain: boolean }): Promise<void> {
+    const client = this.client;
+    if (client === null || !this.connectedFlag) {
+      return Promise.reject(new Error('not connected to the broker'));
+    }
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, { qos: 1, retain: options.retain }, (error) => {
+        if (error) reject(error);
+        else resolve();
+      });
     });
   }
 
@@ -320,7 +342,10 @@ export class IngestConsumer {
     const stopTimer = metrics.ingestDuration.startTimer({ lane });
     let result;
     try {
-      result = await ingestBatch(db, batch, gatewayId, this.options.now ? { now: this.options.now } : {});
+      result = await ingestBatch(db, batch, gatewayId, {
+        ...(this.options.now ? { now: this.options.now } : {}),
+        ...(this.options.ingestHooks ? { hooks: this.options.ingestHooks } : {}),
+      });
     } catch (error) {
       stopTimer();
       // Rolled back: nothing of the batch is stored and no ack goes out; the gateway resends it.
@@ -432,6 +457,11 @@ export class IngestConsumer {
       }
       metrics.statusMessages.inc({ outcome: 'stored' });
       if (!status.online) logger.info({ gatewayId }, 'gateway reported offline (status or last will)');
+      try {
+        this.options.onStatusStored?.(gatewayId, status);
+      } catch (error) {
+        logger.error({ err: error, gatewayId }, 'status listener failed');
+      }
     });
   }
 }

@@ -52,7 +52,7 @@ export interface ServiceAccountsTable {
   rotated_at: string | null;
 }
 
-/** Who did what on the cloud side (tokens, enrollments, disabling, service accounts). */
+/** Who did what on the cloud side: every API action (auth/audit-hook.ts) and every admin command. */
 export interface AdminAuditTable {
   /** Sorts in insertion order (audit.ts auditId); text, portable unlike auto-increment columns. */
   id: string;
@@ -64,6 +64,10 @@ export interface AdminAuditTable {
   target: string;
   /** JSON object with details (never a token or secret), or null. */
   detail: string | null;
+  /** 'ok', 'denied' (401/403) or 'failed' (4xx/5xx); null for rows written before migration 0004. */
+  outcome: string | null;
+  /** Where the action came from: `http:{ip}`, `cli`, `mqtt:{gatewayId}`; null before migration 0004. */
+  source: string | null;
 }
 
 export interface EnrollmentTables {

@@ -8,6 +8,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import { m0001Initial } from './migrations/0001-initial.js';
 import { m0002Enrollment } from './migrations/0002-enrollment.js';
 import { m0003GatewayStatus } from './migrations/0003-gateway-status.js';
+import { m0004Cases } from './migrations/0004-cases.js';
 import { CloudServiceError } from '../errors.js';
 import type { CloudSchema } from './schema.js';
 
@@ -16,6 +17,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001Initial,
   '0002_enrollment': m0002Enrollment,
   '0003_gateway_status': m0003GatewayStatus,
+  '0004_cases': m0004Cases,
 };
 
 const provider: MigrationProvider = {

@@ -3,6 +3,7 @@
  * PostgreSQL: timestamps are ISO 8601 text, JSON is text, booleans are integers 0/1 (better-sqlite3
  * cannot bind booleans), seqs are `bigint` columns read as numbers.
  */
+import type { CaseTables } from './case-tables.js';
 import type { EnrollmentTables } from './enrollment-tables.js';
 import type { StatusTables } from './status-tables.js';
 
@@ -36,6 +37,8 @@ export interface EventsTable {
   ts: string;
   /** JSON of the event body (kind and its fields, without the seq/id/ts envelope). */
   body: string;
+  /** The event's deviceId when it has one (migration 0004): a case's trend evidence reads by it. */
+  device_id: string | null;
   /** Cloud wall clock at commit. */
   received_at: string;
 }
@@ -70,7 +73,7 @@ export interface AlarmStateTable {
   updated_at: string;
 }
 
-export interface CloudSchema extends EnrollmentTables, StatusTables {
+export interface CloudSchema extends EnrollmentTables, StatusTables, CaseTables {
   gateway_streams: GatewayStreamsTable;
   events: EventsTable;
   device_state: DeviceStateTable;

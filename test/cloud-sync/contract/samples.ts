@@ -132,7 +132,16 @@ export const BODY_SAMPLES: { [K in GatewayEventKind]: Extract<GatewayEventBody, 
     hash: 'a'.repeat(64),
     status: 'rejected',
     activeVersion: 2,
-    errors: [{ pointer: '/buses/0/port', message: 'is required' }],
+    errors: [{ pointer: '/alarms/gas-1/h2s/levels', message: 'must be an array' }],
+  },
+  config_override: {
+    kind: 'config_override',
+    pointer: '/alarms/gas-1/h2s/onDelayS',
+    action: 'set',
+    value: 5,
+    previous: 15,
+    by: 'tech.wang',
+    reason: 'nuisance alarms while the pump runs',
   },
 };
 
@@ -232,5 +241,8 @@ export const COMMAND_SAMPLES: Command[] = [
 export const CONFIG_SAMPLE: ConfigDocument = {
   version: 3,
   hash: 'b'.repeat(64),
-  document: { gateway: { id: 'cab-12' } },
+  document: {
+    alarms: { 'gas-1': { h2s: { onDelayS: 0 } } },
+    devices: { 'gas-1': { pollIntervalMs: 1000 } },
+  },
 };
