@@ -4,6 +4,7 @@
  * `npm run cloud` works with no file at all. Objects are closed so a typo fails loudly.
  */
 import { GATEWAY_ID_PATTERN } from '../contract/topics.js';
+import { CASES_CONFIG_SCHEMA } from './cases/config.js';
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const path = { type: 'string', minLength: 1, maxLength: 4096 } as const;
@@ -63,5 +64,7 @@ export const CLOUD_CONFIG_SCHEMA = {
       maxPending: { type: 'integer', minimum: 1, maximum: 100_000 },
     }),
     log: closed({ level: { enum: [...LOG_LEVELS] } }),
+    /** The case service (cases/config.ts, docs/cases.md): classes, categories, filing rules, calendar. */
+    cases: CASES_CONFIG_SCHEMA,
   }),
 } as const;

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import AjvModule from 'ajv';
 import type { ErrorObject } from 'ajv';
+import { resolveCasesConfig, type CasesConfig } from './cases/config.js';
 import { CLOUD_CONFIG_SCHEMA, LOG_LEVELS } from './config-schema.js';
 
 // ajv is CommonJS: under NodeNext the default import is module.exports, whose `default` is the class.
@@ -45,6 +46,8 @@ export interface CloudServiceConfig {
   enrollment: { gatewayMqttUrl: string | null; caBundle: string | null };
   ingest: { concurrency: number; maxPending: number };
   log: { level: LogLevel };
+  /** The case service: defaults of cases/config.ts with the file's `cases` keys replacing theirs. */
+  cases: CasesConfig;
 }
 
 export interface ConfigIssue {
@@ -219,6 +222,7 @@ export function resolveDocument(
     enrollment?: { gatewayMqttUrl?: string; caFile?: string };
     ingest?: { concurrency?: number; maxPending?: number };
     log?: { level?: LogLevel };
+    cases?: Partial<CasesConfig>;
   };
 
   // Semantic checks beyond the schema, only on values that passed it (no piled-up messages).
@@ -335,6 +339,7 @@ export function resolveDocument(
       maxPending: d.ingest?.maxPending ?? DEFAULTS.maxPending,
     },
     log: { level: d.log?.level ?? DEFAULTS.logLevel },
+    cases: resolveCasesConfig(d.cases),
   };
   if (issues.length > 0) throw new CloudConfigError(issues, file);
   return config;

@@ -236,3 +236,127 @@ export const DEFAULT_CASES_CONFIG: CasesConfig = {
   trendWindowMin: 30,
   monitorIntervalS: 15,
 };
+
+const name = {
+  type: 'object',
+  properties: { 'zh-CN': { type: 'string', minLength: 1 }, en: { type: 'string', minLength: 1 } },
+  required: ['zh-CN', 'en'],
+  additionalProperties: false,
+} as const;
+const id = { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' } as const;
+const allowance = {
+  type: 'object',
+  properties: { minutes: { type: 'integer', minimum: 1, maximum: 525_600 }, workingTime: { type: 'boolean' } },
+  required: ['minutes', 'workingTime'],
+  additionalProperties: false,
+} as const;
+const strings = (pattern?: string): Record<string, unknown> => ({
+  type: 'array',
+  maxItems: 1000,
+  items: pattern === undefined ? { type: 'string', minLength: 1, maxLength: 128 } : { type: 'string', pattern },
+});
+const localDate = '^\\d{4}-\\d{2}-\\d{2}$';
+const localTime = '^([01]\\d|2[0-3]):[0-5]\\d$|^24:00$';
+
+/**
+ * JSON Schema of the `cases` section of the service configuration. Each key present replaces the
+ * default as a whole (a deployment writing `rules` writes all of its rules); semantic checks
+ * (ids unique, categories exist, calendar valid) are in config-validate.ts.
+ */
+export const CASES_CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    countyCode: { type: ['string', 'null'], pattern: '^\\d{6}$' },
+    classes: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        properties: { code: { type: 'string', pattern: '^\\d{4}$' }, name },
+        required: ['code', 'name'],
+        additionalProperties: false,
+      },
+    },
+    categories: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 200,
+      items: {
+        type: 'object',
+        properties: {
+          id,
+          name,
+          dispatchWithin: {
+            type: 'object',
+            properties: { urgent: allowance, normal: allowance },
+            required: ['urgent', 'normal'],
+            additionalProperties: false,
+          },
+          handleWithin: allowance,
+          sensorVerifyAfterS: { type: 'integer', minimum: 0, maximum: 604_800 },
+          escalateEveryMin: { type: 'integer', minimum: 1, maximum: 525_600 },
+          maxEscalationLevel: { type: 'integer', minimum: 1, maximum: 10 },
+        },
+        required: [
+          'id',
+          'name',
+          'dispatchWithin',
+          'handleWithin',
+          'sensorVerifyAfterS',
+          'escalateEveryMin',
+          'maxEscalationLevel',
+        ],
+        additionalProperties: false,
+      },
+    },
+    rules: {
+      type: 'array',
+      maxItems: 500,
+      items: {
+        type: 'object',
+        properties: {
+          id,
+          families: strings(),
+          classCodes: strings('^\\d{4}$'),
+          conditions: strings(),
+          ruleKeys: strings(),
+          minLevel: { type: 'integer', minimum: 1, maximum: 3 },
+          category: id,
+          severity: { enum: ['urgent', 'normal'] },
+          autoFile: { type: 'boolean' },
+        },
+        required: ['id', 'minLevel', 'category', 'severity', 'autoFile'],
+        additionalProperties: false,
+      },
+    },
+    calendar: {
+      type: 'object',
+      properties: {
+        timeZone: { type: 'string', minLength: 1, maxLength: 64 },
+        workingDays: { type: 'array', maxItems: 7, items: { type: 'integer', minimum: 1, maximum: 7 } },
+        hours: {
+          type: 'array',
+          maxItems: 12,
+          items: {
+            type: 'object',
+            properties: { from: { type: 'string', pattern: localTime }, to: { type: 'string', pattern: localTime } },
+            required: ['from', 'to'],
+            additionalProperties: false,
+          },
+        },
+        holidays: strings(localDate),
+        extraWorkingDays: strings(localDate),
+      },
+      required: ['timeZone', 'workingDays', 'hours', 'holidays', 'extraWorkingDays'],
+      additionalProperties: false,
+    },
+    trendWindowMin: { type: 'integer', minimum: 1, maximum: 1440 },
+    monitorIntervalS: { type: 'integer', minimum: 1, maximum: 3600 },
+  },
+} as const;
+
+/** The defaults with the configured keys replacing theirs. */
+export function resolveCasesConfig(configured: Partial<CasesConfig> | undefined): CasesConfig {
+  return { ...structuredClone(DEFAULT_CASES_CONFIG), ...structuredClone(configured ?? {}) };
+}
