@@ -5,11 +5,16 @@
  *   gateway list | gateway disable <id> --by <op> | gateway enable <id> --by <op>
  *   service-account create <name> --by <op> [--rotate]       prints the secret once
  *   mosquitto-files --out <dir> [--tls-ca f --tls-cert f --tls-key f] [...]
+ *   operator create <username> --role <role...> [--unit u] [--name n] [--password-stdin]
+ *                                                            prints a generated password once
+ *   operator list | operator disable|enable <username> | operator reset-password <username>
+ *                  (operator commands take [--actor <name>], default the OS user; docs/auth.md)
  *
  * The database is `--db <sqlite file>` or the DATABASE_URL environment variable (PostgreSQL).
  * Exit codes: 0 done, 1 the action failed (not found, conflict, database error), 2 bad arguments.
  * Secrets and tokens go to stdout only, once, and never into the audit trail or a log.
  */
+import { userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Kysely } from 'kysely';
@@ -21,6 +26,11 @@ import { EnrollmentError, isEnrollmentError } from './enrollment/errors.js';
 import { mosquittoServiceUsername, writeMosquittoFiles } from './enrollment/mosquitto-files.js';
 import { isActorName, issueEnrollmentToken, parseTtl } from './enrollment/tokens.js';
 import { SERVICE_USERNAME_PREFIX } from './broker/acl.js';
+import { isAuthError } from './auth/errors.js';
+import { createOperator, listOperators, setOperatorPassword, updateOperator } from './auth/operators.js';
+import { generatePassword } from './auth/passwords.js';
+import { isRole, ROLES } from './auth/roles.js';
+import { recordAudit, type AuditEntry } from './enrollment/audit.js';
 
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -31,6 +41,38 @@ interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** All of standard input (for --password-stdin); defaults to the process's stdin. */
+  readStdin?: () => Promise<string>;
+}
+
+async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Who runs an operator command when --actor is not given: the OS account, made safe for the
+ * audit trail (characters outside the actor alphabet become '_').
+ */
+function osActor(env: NodeJS.ProcessEnv): string {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): fall back to the environment.
+    name = env.USER ?? env.LOGNAME;
+  }
+  const cleaned = (name ?? '').replace(/[^\p{L}\p{N}._@:+-]/gu, '_').slice(0, 128);
+  return cleaned === '' ? 'unknown' : cleaned;
+}
+
+function roleArg(value: string, previous: string[] | undefined): string[] {
+  const roles = value.split(',').filter((role) => role !== '');
+  for (const role of roles) {
+    if (!isRole(role)) throw new InvalidArgumentError(`roles are ${ROLES.join(', ')}`);
+  }
+  return [...(previous ?? []), ...roles];
 }
 
 function gatewayIdArg(value: string): string {
@@ -87,7 +129,7 @@ function buildProgram(io: Io): Command {
   const program = new Command()
     .name('cloud-admin')
     .description(
-      'Kerbside cloud administration: enrollment tokens, gateways, service accounts, broker files.',
+      'Kerbside cloud administration: enrollment tokens, gateways, service accounts, broker files, operators.',
     )
     .option('--db <file>', 'SQLite database file (else DATABASE_URL)')
     .addHelpText('after', '\nExit codes: 0 done, 1 the action failed, 2 invalid arguments.')
@@ -253,6 +295,157 @@ function buildProgram(io: Io): Command {
         }
       },
     );
+
+  const operator = program
+    .command('operator')
+    .description('operator accounts of the API and console (docs/auth.md); every command is audited');
+  const actorOf = (opts: { actor?: string }): string => opts.actor ?? osActor(io.env);
+
+  /** Runs `action` and writes its audit row (source cli): outcome ok, or failed with the error code. */
+  async function audited<T>(
+    db: Kysely<CloudSchema>,
+    entry: Omit<AuditEntry, 'outcome' | 'source'>,
+    action: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      const result = await action();
+      await recordAudit(db, { ...entry, outcome: 'ok', source: 'cli' }, new Date());
+      return result;
+    } catch (error) {
+      const code = isAuthError(error) ? error.code : 'ERROR';
+      await recordAudit(
+        db,
+        { ...entry, detail: { ...entry.detail, error: code }, outcome: 'failed', source: 'cli' },
+        new Date(),
+      );
+      throw error;
+    }
+  }
+
+  operator
+    .command('create <username>')
+    .description('create an operator; prints a generated password once (or reads one: --password-stdin)')
+    .requiredOption('--role <role...>', `one or more of ${ROLES.join(', ')}`, roleArg)
+    .option('--unit <unit>', 'owner unit (required with the owner_unit role)')
+    .option('--name <display>', 'display name (default: the username)')
+    .option('--password-stdin', 'read the password from the first line of standard input', false)
+    .option('--actor <name>', 'who does it (audit trail; default: the OS user)', actorArg)
+    .action(
+      async (
+        username: string,
+        opts: { role: string[]; unit?: string; name?: string; passwordStdin: boolean; actor?: string },
+      ) => {
+        let password: string;
+        if (opts.passwordStdin) {
+          const text = await (io.readStdin ?? readProcessStdin)();
+          password = text.split(/\r?\n/)[0] ?? '';
+        } else {
+          password = generatePassword();
+        }
+        const created = await withDb(global(), io, (db) =>
+          audited(
+            db,
+            {
+              actor: actorOf(opts),
+              action: 'operator.create',
+              target: username,
+              detail: { roles: opts.role, unit: opts.unit ?? null, passwordGenerated: !opts.passwordStdin },
+            },
+            () =>
+              createOperator(
+                db,
+                {
+                  username,
+                  roles: opts.role,
+                  unit: opts.unit ?? null,
+                  password,
+                  ...(opts.name === undefined ? {} : { displayName: opts.name }),
+                },
+                new Date(),
+              ),
+          ),
+        );
+        const unit = created.unit === null ? '' : ` of ${created.unit}`;
+        if (opts.passwordStdin) {
+          io.out(`operator ${created.username} created (${created.roles.join(', ')}${unit})\n`);
+          return;
+        }
+        io.err(
+          `operator ${created.username} created (${created.roles.join(', ')}${unit}). Password (shown only now):\n`,
+        );
+        io.out(`${password}\n`);
+      },
+    );
+
+  operator
+    .command('list')
+    .description('list operators')
+    .option('--json', 'machine-readable output', false)
+    .option('--actor <name>', 'who asks (audit trail; default: the OS user)', actorArg)
+    .action(async (opts: { json: boolean; actor?: string }) => {
+      const rows = await withDb(global(), io, (db) =>
+        audited(db, { actor: actorOf(opts), action: 'operator.list', target: '' }, () => listOperators(db)),
+      );
+      if (opts.json) {
+        io.out(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      if (rows.length === 0) {
+        io.out('no operators\n');
+        return;
+      }
+      for (const row of rows) {
+        io.out(
+          [
+            row.username.padEnd(24),
+            (row.disabled ? 'disabled' : 'enabled').padEnd(9),
+            row.roles.join(','),
+            row.unit === null ? '' : `unit ${row.unit}`,
+            row.displayName === row.username ? '' : `"${row.displayName}"`,
+          ]
+            .filter((part) => part !== '')
+            .join('  ') + '\n',
+        );
+      }
+    });
+
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    operator
+      .command(`${name} <username>`)
+      .description(
+        disabled ? 'refuse sign-in and end every session of the operator' : 'allow a disabled operator again',
+      )
+      .option('--actor <name>', 'who does it (audit trail; default: the OS user)', actorArg)
+      .action(async (username: string, opts: { actor?: string }) => {
+        await withDb(global(), io, (db) =>
+          audited(db, { actor: actorOf(opts), action: `operator.${name}`, target: username }, () =>
+            updateOperator(db, username, { disabled }, new Date()),
+          ),
+        );
+        io.out(`operator ${username} ${disabled ? 'disabled' : 'enabled'}\n`);
+      });
+  }
+
+  operator
+    .command('reset-password <username>')
+    .description('give the operator a generated password (printed once) and end its sessions')
+    .option('--actor <name>', 'who does it (audit trail; default: the OS user)', actorArg)
+    .action(async (username: string, opts: { actor?: string }) => {
+      const password = generatePassword();
+      await withDb(global(), io, (db) =>
+        audited(
+          db,
+          { actor: actorOf(opts), action: 'operator.reset-password', target: username },
+          // Refuses an unknown username with AUTH_NOT_FOUND (exit 1).
+          () => setOperatorPassword(db, username, password, new Date()),
+        ),
+      );
+      io.err(`new password for ${username} (shown only now; its sessions are ended):\n`);
+      io.out(`${password}\n`);
+    });
   return program;
 }
 
@@ -270,6 +463,10 @@ export async function runCloudAdmin(argv: string[], io: Io): Promise<number> {
     if (error instanceof UsageError) {
       io.err(`error: ${error.message}\n`);
       return EXIT.usage;
+    }
+    if (isAuthError(error)) {
+      io.err(`error: ${error.message}\n`);
+      return error.code === 'AUTH_INVALID_ARGUMENT' ? EXIT.usage : EXIT.failure;
     }
     if (isEnrollmentError(error)) {
       io.err(`error: ${error.message}\n`);

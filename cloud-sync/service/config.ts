@@ -15,6 +15,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import AjvModule from 'ajv';
 import type { ErrorObject } from 'ajv';
 import { resolveCasesConfig, type CasesConfig } from './cases/config.js';
+import { underPointer } from './cases/config-error.js';
+import { validateCasesConfig } from './cases/config-validate.js';
 import { CLOUD_CONFIG_SCHEMA, LOG_LEVELS } from './config-schema.js';
 
 // ajv is CommonJS: under NodeNext the default import is module.exports, whose `default` is the class.
@@ -341,6 +343,8 @@ export function resolveDocument(
     log: { level: d.log?.level ?? DEFAULTS.logLevel },
     cases: resolveCasesConfig(d.cases),
   };
+  // Semantic checks of the case service (ids unique, categories exist, calendar valid).
+  issues.push(...underPointer('/cases', validateCasesConfig(config.cases)));
   if (issues.length > 0) throw new CloudConfigError(issues, file);
   return config;
 }

@@ -2,11 +2,14 @@
  * The service's HTTP endpoint (fastify): GET /metrics (Prometheus text) and GET /healthz. Built
  * separately from listen() (DESIGN.md section 4), so tests use app.inject() and callers register
  * more route plugins (enrollment, API) between buildHttpApp() and listenHttp(). Every route
- * declares its schema. Loopback by default: nothing is exposed by accident.
+ * declares its schema and its access (auth/roles.ts; both routes here are public). The OpenAPI
+ * plugin is queued first so that these routes and every later one appear in
+ * GET /api/v1/openapi.json (auth/openapi.ts). Loopback by default: nothing is exposed by accident.
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { queueOpenApi } from './auth/openapi.js';
 
 export interface HealthCheck {
   ok: boolean;
@@ -71,22 +74,33 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
           https: { key: options.https.key, cert: options.https.cert },
         }) as unknown as FastifyInstance);
 
-  app.get('/metrics', { schema: { response: { 200: { type: 'string' } } } }, async (_request, reply) => {
-    reply.header('content-type', options.registry.contentType);
-    return options.registry.metrics();
-  });
+  queueOpenApi(app);
+  // In a plugin queued after the OpenAPI one, so the document describes these routes too.
+  void app.register(async (scope) => {
+    scope.get(
+      '/metrics',
+      { config: { access: { public: true } }, schema: { response: { 200: { type: 'string' } } } },
+      async (_request, reply) => {
+        reply.header('content-type', options.registry.contentType);
+        return options.registry.metrics();
+      },
+    );
 
-  app.get(
-    '/healthz',
-    { schema: { response: { 200: healthSchema, 503: healthSchema } } },
-    async (_request, reply) => {
-      const checks = await options.health();
-      const ok = checks.database.ok && checks.mqtt.ok;
-      // 503 lets a load balancer or orchestrator take the instance out until it recovers.
-      reply.code(ok ? 200 : 503);
-      return { status: ok ? 'ok' : 'unavailable', checks };
-    },
-  );
+    scope.get(
+      '/healthz',
+      {
+        config: { access: { public: true } },
+        schema: { response: { 200: healthSchema, 503: healthSchema } },
+      },
+      async (_request, reply) => {
+        const checks = await options.health();
+        const ok = checks.database.ok && checks.mqtt.ok;
+        // 503 lets a load balancer or orchestrator take the instance out until it recovers.
+        reply.code(ok ? 200 : 503);
+        return { status: ok ? 'ok' : 'unavailable', checks };
+      },
+    );
+  });
   return app;
 }
 

@@ -188,7 +188,9 @@ export async function ingestBatch(
   const now = (options.now ?? (() => new Date()))().toISOString();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute((trx) => ingestInTransaction(trx, batch, now, options.hooks ?? []));
+      return await db
+        .transaction()
+        .execute((trx) => ingestInTransaction(trx, batch, now, options.hooks ?? []));
     } catch (error) {
       // PostgreSQL aborts one of two transactions that deadlock (two instances merging the same
       // device_state row from different streams) or fail serialization; the aborted one stored
@@ -200,8 +202,17 @@ export async function ingestBatch(
 
 const MAX_ATTEMPTS = 3;
 
-/** SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure (PostgreSQL appendix A). */
+/**
+ * SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure (PostgreSQL appendix A), and
+ * 23505 unique_violation on cases_one_open_per_alarm only: two instances filing a case for the
+ * same alarm at once meet there, and the loser, run again, sees the winner's case and attaches.
+ */
 function isRetryable(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+  if (code === '23505') return constraint === ONE_OPEN_CASE_PER_ALARM;
   return code === '40P01' || code === '40001';
 }
+
+/** The unique constraint of migration 0004 that two filing instances can meet on. */
+const ONE_OPEN_CASE_PER_ALARM = 'cases_one_open_per_alarm';

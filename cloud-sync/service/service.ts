@@ -23,6 +23,20 @@ import { openCloudDatabase } from './db/open.js';
 import type { CloudSchema } from './db/schema.js';
 import { buildHttpApp, listenHttp, type HealthCheck } from './http.js';
 import { createCloudMetrics, type CloudMetrics } from './metrics.js';
+import { authPlugin } from './auth/plugin.js';
+import { authRoutes } from './auth/routes.js';
+import { WorkingCalendar } from './cases/calendar.js';
+import { caseFilingHook } from './cases/filing.js';
+import { kpiRoutes } from './cases/kpi-routes.js';
+import { CaseMonitor } from './cases/monitor.js';
+import { caseRoutes } from './cases/routes.js';
+import { CommandService } from './downlink/commands.js';
+import { ConfigDocumentService } from './downlink/config-documents.js';
+import type { DownlinkPublisher } from './downlink/publisher.js';
+import { downlinkResultsHook } from './downlink/results-hook.js';
+import { downlinkStatusListener, republishAtStart, startCommandExpirySweep } from './downlink/resync.js';
+import { downlinkRoutes } from './downlink/routes.js';
+import { registryRoutes } from './registry/routes.js';
 
 /** What route plugins and credential stores get from the running service. */
 export interface CloudServiceContext {
@@ -66,6 +80,12 @@ export interface CloudService {
   httpPort: number;
   /** The broker the consumer uses (no credentials in it). */
   mqttUrl: string;
+  /** Downlink: commands to gateways and their configuration documents (docs/downlink.md). */
+  commands: CommandService;
+  configs: ConfigDocumentService;
+  /** Overdue escalation and sensor verification of cases (docs/cases.md). */
+  caseMonitor: CaseMonitor;
+  calendar: WorkingCalendar;
   close(): Promise<void>;
 }
 
@@ -169,6 +189,23 @@ export async function startCloudService(
         logger.warn('no service secret for the external broker: connecting without a password');
     }
 
+    // The case service (DESIGN.md section 8) and the downlink (section 6 rule 7). The downlink
+    // publishes through the consumer's MQTT session, which is built below; the forwarding publisher
+    // breaks that circle (the consumer's status listener needs the downlink services).
+    const calendar = new WorkingCalendar(config.cases.calendar);
+    let publishVia: IngestConsumer | null = null;
+    const publisher: DownlinkPublisher = {
+      publish: (topic, payload, options) =>
+        publishVia === null
+          ? Promise.reject(new Error('the consumer has not started'))
+          : publishVia.publish(topic, payload, options),
+    };
+    const clock = deps.now === undefined ? {} : { now: deps.now };
+    const downlinkLogger = logger.child({ component: 'downlink' });
+    const casesLogger = logger.child({ component: 'cases' });
+    const commands = new CommandService({ db, publisher, logger: downlinkLogger, ...clock });
+    const configs = new ConfigDocumentService({ db, publisher, logger: downlinkLogger, ...clock });
+
     const consumer = new IngestConsumer({
       url: mqttUrl,
       ...(config.mqtt.ca === null ? {} : { ca: config.mqtt.ca }),
@@ -184,7 +221,15 @@ export async function startCloudService(
       concurrency: config.ingest.concurrency,
       maxPending: config.ingest.maxPending,
       ...(deps.now === undefined ? {} : { now: deps.now }),
+      // Inside each batch's transaction: a case is filed, and a command or configuration settled,
+      // exactly once with the events that cause it (ingest.ts IngestHook).
+      ingestHooks: [
+        caseFilingHook({ config: config.cases, calendar, logger: casesLogger }),
+        downlinkResultsHook(),
+      ],
+      onStatusStored: downlinkStatusListener({ commands, configs, logger: downlinkLogger }),
     });
+    publishVia = consumer;
     closers.push({ name: 'consumer', close: () => consumer.close() });
     consumer.start();
     if (broker !== null) {
@@ -199,6 +244,26 @@ export async function startCloudService(
       logger.info({ clientId: consumer.clientId }, 'consumer connecting to the external broker');
     }
 
+    // Retained configuration documents may have been lost with an embedded broker's memory.
+    const republish = (): void => {
+      republishAtStart({ commands, configs, logger: downlinkLogger }).catch((error: unknown) =>
+        downlinkLogger.warn({ err: error }, 'configuration documents not republished at start'),
+      );
+    };
+    if (broker !== null) republish();
+    else void consumer.whenSubscribed().then(republish);
+    const stopExpirySweep = startCommandExpirySweep(commands, downlinkLogger);
+    closers.push({ name: 'command-expiry', close: () => Promise.resolve(stopExpirySweep()) });
+    const caseMonitor = new CaseMonitor({
+      db,
+      config: config.cases,
+      calendar,
+      logger: casesLogger,
+      ...clock,
+    });
+    caseMonitor.start();
+    closers.push({ name: 'case-monitor', close: () => caseMonitor.stop() });
+
     const app = buildHttpApp({
       registry: metrics.registry,
       logger: logger.child({ component: 'http' }),
@@ -212,6 +277,15 @@ export async function startCloudService(
       },
     });
     closers.push({ name: 'http', close: () => app.close() });
+    // The guard first: it refuses to register a route without an access rule, and guards only the
+    // routes registered after it (docs/auth.md).
+    const authLogger = logger.child({ component: 'auth' });
+    await app.register(authPlugin, { db, logger: authLogger, ...clock });
+    await app.register(authRoutes, { db, logger: authLogger });
+    await app.register(caseRoutes, { db, config: config.cases, calendar, logger: casesLogger, ...clock });
+    await app.register(kpiRoutes, { db, calendar, ...clock });
+    await app.register(registryRoutes, { db, config: config.cases, ...clock });
+    await app.register(downlinkRoutes, { commands, configs, db });
     if (deps.httpRoutes !== undefined) {
       const tlsPort = broker?.tlsPort;
       const embeddedHost = connectHost(config.mqtt.embedded.host);
@@ -234,6 +308,10 @@ export async function startCloudService(
       mqttTlsPort: broker?.tlsPort ?? null,
       httpPort,
       mqttUrl,
+      commands,
+      configs,
+      caseMonitor,
+      calendar,
       close(): Promise<void> {
         closing ??= closeAll();
         return closing;

@@ -246,14 +246,18 @@ const name = {
 const id = { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' } as const;
 const allowance = {
   type: 'object',
-  properties: { minutes: { type: 'integer', minimum: 1, maximum: 525_600 }, workingTime: { type: 'boolean' } },
+  properties: {
+    minutes: { type: 'integer', minimum: 1, maximum: 525_600 },
+    workingTime: { type: 'boolean' },
+  },
   required: ['minutes', 'workingTime'],
   additionalProperties: false,
 } as const;
 const strings = (pattern?: string): Record<string, unknown> => ({
   type: 'array',
   maxItems: 1000,
-  items: pattern === undefined ? { type: 'string', minLength: 1, maxLength: 128 } : { type: 'string', pattern },
+  items:
+    pattern === undefined ? { type: 'string', minLength: 1, maxLength: 128 } : { type: 'string', pattern },
 });
 const localDate = '^\\d{4}-\\d{2}-\\d{2}$';
 const localTime = '^([01]\\d|2[0-3]):[0-5]\\d$|^24:00$';
@@ -340,7 +344,10 @@ export const CASES_CONFIG_SCHEMA = {
           maxItems: 12,
           items: {
             type: 'object',
-            properties: { from: { type: 'string', pattern: localTime }, to: { type: 'string', pattern: localTime } },
+            properties: {
+              from: { type: 'string', pattern: localTime },
+              to: { type: 'string', pattern: localTime },
+            },
             required: ['from', 'to'],
             additionalProperties: false,
           },

@@ -51,6 +51,8 @@ export interface CasesTable {
   device_id: string;
   /** `${deviceId}:${ruleKey}` of the alarm the case follows; activations of it attach here. */
   alarm_key: string;
+  /** alarm_key while the case is open, NULL once closed or cancelled: unique per gateway (one open case per alarm). */
+  open_alarm_key: string | null;
   condition: string;
   /** Null when the device is not in the component registry (the case says so). */
   component_id: string | null;

@@ -70,6 +70,9 @@ const enrollSchema = {
   },
 } as const;
 
+/** Public: the one-time token in the body is the credential (auth/roles.ts, docs/auth.md). */
+const enrollRoute = { config: { access: { public: true } }, schema: enrollSchema } as const;
+
 interface EnrollBody {
   token: string;
 }
@@ -84,7 +87,7 @@ export const enrollmentRoutes: FastifyPluginAsync<EnrollmentRoutesOptions> = asy
   const ajv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false });
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
 
-  app.post<{ Body: EnrollBody }>('/api/v1/enroll', { schema: enrollSchema }, async (request, reply) => {
+  app.post<{ Body: EnrollBody }>('/api/v1/enroll', enrollRoute, async (request, reply) => {
     // The response holds a secret: no cache anywhere may keep it.
     reply.header('cache-control', 'no-store');
     const result = await redeemEnrollmentToken(db, {

@@ -423,7 +423,11 @@ for (const backend of BACKENDS) {
     it('runs a transaction again that the database aborted as a deadlock, and only that kind', async () => {
       // A database that aborts the first attempt the way PostgreSQL does (SQLSTATE 40P01) after
       // the work inside it ran: the retry must commit once, and other errors must not be retried.
-      const failing = (code: string, times: number): { db: Kysely<CloudSchema>; attempts: () => number } => {
+      const failing = (
+        code: string,
+        times: number,
+        constraint?: string,
+      ): { db: Kysely<CloudSchema>; attempts: () => number } => {
         let attempts = 0;
         const proxy = {
           transaction: () => ({
@@ -432,7 +436,7 @@ for (const backend of BACKENDS) {
               if (attempts <= times) {
                 await db.transaction().execute(async (trx) => {
                   await fn(trx);
-                  throw Object.assign(new Error(`simulated ${code}`), { code });
+                  throw Object.assign(new Error(`simulated ${code}`), { code, constraint });
                 });
               }
               return db.transaction().execute(fn);
@@ -448,10 +452,14 @@ for (const backend of BACKENDS) {
       const broken = failing('23505', 1);
       await assert.rejects(ingestBatch(broken.db, batch(2, [3]), GW), /simulated 23505/);
       assert.equal(broken.attempts(), 1, 'a constraint violation is not retried');
+      // ... except two instances filing one alarm's case at once: run again, the loser attaches.
+      const raced = failing('23505', 1, 'cases_one_open_per_alarm');
+      const racedResult = await ingestBatch(raced.db, batch(2, [3]), GW);
+      assert.deepEqual([racedResult.committed, raced.attempts()], [1, 2]);
       const stuck = failing('40001', 5);
-      await assert.rejects(ingestBatch(stuck.db, batch(2, [3]), GW), /simulated 40001/);
+      await assert.rejects(ingestBatch(stuck.db, batch(3, [4]), GW), /simulated 40001/);
       assert.equal(stuck.attempts(), 3, 'at most three attempts');
-      assert.deepEqual(await storedSeqs(), [1, 2], 'aborted attempts stored nothing');
+      assert.deepEqual(await storedSeqs(), [1, 2, 3], 'aborted attempts stored nothing');
     });
   });
 }

@@ -50,6 +50,7 @@ export const m0004Cases: Migration = {
       .addColumn('gateway_id', 'text', (col) => col.notNull())
       .addColumn('device_id', 'text', (col) => col.notNull())
       .addColumn('alarm_key', 'text', (col) => col.notNull())
+      .addColumn('open_alarm_key', 'text')
       .addColumn('condition', 'text', (col) => col.notNull())
       .addColumn('component_id', 'text')
       .addColumn('grid_cell', 'text')
@@ -77,9 +78,17 @@ export const m0004Cases: Migration = {
       .addColumn('closed_on_time', 'integer')
       .addColumn('revision', 'integer', (col) => col.notNull().defaultTo(0))
       .addColumn('updated_at', 'text', (col) => col.notNull())
+      // At most one open case per alarm, also with two instances filing at once (PostgreSQL):
+      // open_alarm_key is the alarm key while the case is open and NULL once closed or cancelled,
+      // and NULLs never collide in a unique constraint (SQL standard; SQLite and PostgreSQL agree).
+      .addUniqueConstraint('cases_one_open_per_alarm', ['gateway_id', 'open_alarm_key'])
       .execute();
     // Filing looks up the open case of an alarm on every activation.
-    await db.schema.createIndex('cases_alarm_idx').on('cases').columns(['gateway_id', 'alarm_key', 'state']).execute();
+    await db.schema
+      .createIndex('cases_alarm_idx')
+      .on('cases')
+      .columns(['gateway_id', 'alarm_key', 'state'])
+      .execute();
     await db.schema.createIndex('cases_state_idx').on('cases').columns(['state', 'reported_at']).execute();
     await db.schema.createIndex('cases_owner_idx').on('cases').columns(['owner_unit', 'state']).execute();
 
@@ -96,7 +105,11 @@ export const m0004Cases: Migration = {
       .addColumn('note', 'text')
       .addColumn('detail', 'text')
       .execute();
-    await db.schema.createIndex('case_history_case_idx').on('case_history').columns(['case_id', 'at']).execute();
+    await db.schema
+      .createIndex('case_history_case_idx')
+      .on('case_history')
+      .columns(['case_id', 'at'])
+      .execute();
 
     await db.schema
       .createTable('case_activations')
@@ -107,7 +120,11 @@ export const m0004Cases: Migration = {
       .addColumn('level', 'integer', (col) => col.notNull())
       .addColumn('value', 'text')
       .execute();
-    await db.schema.createIndex('case_activations_case_idx').on('case_activations').columns(['case_id', 'at']).execute();
+    await db.schema
+      .createIndex('case_activations_case_idx')
+      .on('case_activations')
+      .columns(['case_id', 'at'])
+      .execute();
 
     await db.schema
       .createTable('operators')
@@ -150,7 +167,11 @@ export const m0004Cases: Migration = {
       .addColumn('error', 'text')
       .addColumn('result_event_id', 'text')
       .execute();
-    await db.schema.createIndex('commands_gateway_idx').on('commands').columns(['gateway_id', 'status']).execute();
+    await db.schema
+      .createIndex('commands_gateway_idx')
+      .on('commands')
+      .columns(['gateway_id', 'status'])
+      .execute();
 
     await db.schema
       .createTable('config_versions')

@@ -1,0 +1,510 @@
+/**
+ * HTTP routes of operator sign-in, accounts and the audit trail (docs/auth.md). Register after
+ * authPlugin: `await app.register(authRoutes, { db, logger })`.
+ *
+ *   POST /api/v1/auth/login                      public, 10 per minute per address
+ *   POST /api/v1/auth/logout | GET /api/v1/auth/me | POST /api/v1/auth/password      any operator
+ *   GET|POST /api/v1/operators, PATCH /api/v1/operators/:username,
+ *   POST /api/v1/operators/:username/reset-password, GET /api/v1/audit            admin
+ *
+ * A refused login answers the same 401 whether the user is unknown, disabled or the password wrong
+ * (and costs the same scrypt, operators.ts), so the API does not reveal which accounts exist. A
+ * password or token appears only in the one response that hands it out (Cache-Control: no-store),
+ * never in a log or audit detail.
+ */
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { CloudSchema } from '../db/schema.js';
+import { listAudit, type AuditFilter } from '../enrollment/audit.js';
+import { AuthError, authErrorSchema, isAuthError } from './errors.js';
+import {
+  createOperator,
+  listOperators,
+  setOperatorPassword,
+  updateOperator,
+  USERNAME_RE,
+  verifyCredentials,
+  type OperatorChanges,
+} from './operators.js';
+import { generatePassword, MAX_PASSWORD_LENGTH } from './passwords.js';
+import { SESSION_COOKIE, sessionTokenOf, type AuthLogger } from './plugin.js';
+import { operatorOf, ROLES } from './roles.js';
+import { createSession, purgeDeadSessions, revokeSession, SESSION_LIFETIME_MS } from './sessions.js';
+
+export interface AuthRoutesOptions {
+  db: Kysely<CloudSchema>;
+  logger: AuthLogger;
+  now?: () => Date;
+  /** Login (and password change) attempts per address; default 10 per minute. */
+  loginRateLimit?: { max: number; timeWindowMs: number };
+}
+
+const AUDIT_DEFAULT_LIMIT = 100;
+const AUDIT_MAX_LIMIT = 1000;
+
+const roleList = { type: 'array', items: { type: 'string', enum: [...ROLES] }, uniqueItems: true } as const;
+
+const authenticatedSchema = {
+  type: 'object',
+  required: ['username', 'displayName', 'roles', 'unit'],
+  additionalProperties: false,
+  properties: {
+    username: { type: 'string' },
+    displayName: { type: 'string' },
+    roles: roleList,
+    unit: { type: ['string', 'null'] },
+  },
+} as const;
+
+const operatorSchema = {
+  type: 'object',
+  required: ['username', 'displayName', 'roles', 'unit', 'disabled', 'createdAt', 'updatedAt'],
+  additionalProperties: false,
+  properties: {
+    ...authenticatedSchema.properties,
+    disabled: { type: 'boolean' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+const sessionSchema = {
+  type: 'object',
+  required: ['token', 'expiresAt'],
+  additionalProperties: false,
+  properties: {
+    token: { type: 'string', description: 'Bearer token; shown only in this response' },
+    expiresAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+const usernameParams = {
+  type: 'object',
+  required: ['username'],
+  additionalProperties: false,
+  properties: { username: { type: 'string', pattern: USERNAME_RE.source } },
+} as const;
+
+const passwordField = { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_LENGTH } as const;
+
+const auditEntrySchema = {
+  type: 'object',
+  required: ['id', 'at', 'actor', 'action', 'target', 'detail', 'outcome', 'source'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string' },
+    at: { type: 'string', format: 'date-time' },
+    actor: { type: 'string' },
+    action: { type: 'string' },
+    target: { type: 'string' },
+    detail: { type: ['object', 'null'], additionalProperties: true },
+    outcome: { type: ['string', 'null'], enum: ['ok', 'denied', 'failed', null] },
+    source: { type: ['string', 'null'] },
+  },
+} as const;
+
+interface LoginBody {
+  username: string;
+  password: string;
+}
+
+interface PasswordBody {
+  currentPassword: string;
+  newPassword: string;
+}
+
+interface CreateBody {
+  username: string;
+  displayName?: string;
+  roles: string[];
+  unit?: string | null;
+  password?: string;
+}
+
+interface PatchBody {
+  displayName?: string;
+  roles?: string[];
+  unit?: string | null;
+  disabled?: boolean;
+}
+
+interface UsernameParams {
+  username: string;
+}
+
+interface AuditQuery {
+  actor?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+}
+
+/** The session cookie for a browser console: not readable by scripts, never sent cross-site. */
+function sessionCookie(token: string, secure: boolean, maxAgeS: number): string {
+  return [
+    `${SESSION_COOKIE}=${token}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${maxAgeS}`,
+    ...(secure ? ['Secure'] : []),
+  ].join('; ');
+}
+
+export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
+  const { db } = opts;
+  const now = opts.now ?? (() => new Date());
+  const limit = opts.loginRateLimit ?? { max: 10, timeWindowMs: 60_000 };
+
+  // Only routes that set config.rateLimit are limited (global: false). The store is per process:
+  // with several instances behind a balancer each one allows `max` (docs/auth.md).
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new AuthError(
+        'AUTH_RATE_LIMITED',
+        `too many attempts from this address; try again in ${context.after}`,
+      ),
+  });
+  const rateLimited = { max: limit.max, timeWindow: limit.timeWindowMs };
+
+  // Every answer of these routes has the common error shape { error: CODE, message }.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isAuthError(error))
+      return reply.code(error.statusCode).send({ error: error.code, message: error.message });
+    if (error.validation !== undefined) {
+      return reply.code(400).send({ error: 'AUTH_INVALID_ARGUMENT', message: error.message });
+    }
+    throw error;
+  });
+
+  function answerSession(request: FastifyRequest, reply: FastifyReply, token: string): void {
+    reply.header('cache-control', 'no-store');
+    reply.header(
+      'set-cookie',
+      sessionCookie(token, request.protocol === 'https', SESSION_LIFETIME_MS / 1000),
+    );
+  }
+
+  app.post<{ Body: LoginBody }>(
+    '/api/v1/auth/login',
+    {
+      config: { access: { public: true }, rateLimit: rateLimited },
+      schema: {
+        summary: 'Sign in; returns a bearer token (also set as the kerbside_session cookie)',
+        tags: ['auth'],
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          additionalProperties: false,
+          properties: { username: { type: 'string', minLength: 1, maxLength: 64 }, password: passwordField },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['token', 'expiresAt', 'operator'],
+            additionalProperties: false,
+            properties: { ...sessionSchema.properties, operator: authenticatedSchema },
+          },
+          400: authErrorSchema,
+          401: authErrorSchema,
+          429: authErrorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { username, password } = request.body;
+      request.auditTarget = username;
+      const operator = await verifyCredentials(db, username, password);
+      if (operator === null) {
+        // Which username was tried is worth keeping (guessing shows up); the password never is.
+        request.auditDetail = { username };
+        return reply
+          .code(401)
+          .send({ error: 'AUTH_FAILED', message: 'sign-in refused: wrong username or password' });
+      }
+      const at = now();
+      await purgeDeadSessions(db, at);
+      const session = await createSession(db, operator.username, at);
+      // The audit row of this request names the operator who signed in.
+      request.operator = operator;
+      answerSession(request, reply, session.token);
+      return { token: session.token, expiresAt: session.expiresAt, operator };
+    },
+  );
+
+  app.post(
+    '/api/v1/auth/logout',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        summary: 'End the session of the token used',
+        tags: ['auth'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['loggedOut'],
+            additionalProperties: false,
+            properties: { loggedOut: { type: 'boolean' } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      request.auditTarget = operatorOf(request).username;
+      const token = sessionTokenOf(request);
+      const loggedOut = token === null ? false : await revokeSession(db, token);
+      reply.header('set-cookie', sessionCookie('', request.protocol === 'https', 0));
+      return { loggedOut };
+    },
+  );
+
+  app.get(
+    '/api/v1/auth/me',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        summary: 'The signed-in operator',
+        tags: ['auth'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['operator'],
+            additionalProperties: false,
+            properties: { operator: authenticatedSchema },
+          },
+        },
+      },
+    },
+    async (request) => ({ operator: operatorOf(request) }),
+  );
+
+  app.post<{ Body: PasswordBody }>(
+    '/api/v1/auth/password',
+    {
+      config: { access: { roles: 'any' }, rateLimit: rateLimited },
+      schema: {
+        summary: 'Change your own password; ends all your sessions and returns a new one',
+        tags: ['auth'],
+        body: {
+          type: 'object',
+          required: ['currentPassword', 'newPassword'],
+          additionalProperties: false,
+          properties: { currentPassword: passwordField, newPassword: passwordField },
+        },
+        response: { 200: sessionSchema, 400: authErrorSchema, 429: authErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const me = operatorOf(request);
+      request.auditTarget = me.username;
+      if ((await verifyCredentials(db, me.username, request.body.currentPassword)) === null) {
+        // 403, not 401: the session is fine, the proof of the current password is not.
+        return reply.code(403).send({ error: 'AUTH_FAILED', message: 'the current password is wrong' });
+      }
+      const at = now();
+      await setOperatorPassword(db, me.username, request.body.newPassword, at);
+      const session = await createSession(db, me.username, at);
+      answerSession(request, reply, session.token);
+      return session;
+    },
+  );
+
+  app.get(
+    '/api/v1/operators',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        summary: 'All operator accounts',
+        tags: ['operators'],
+        response: {
+          200: {
+            type: 'object',
+            required: ['operators'],
+            additionalProperties: false,
+            properties: { operators: { type: 'array', items: operatorSchema } },
+          },
+        },
+      },
+    },
+    async () => ({ operators: await listOperators(db) }),
+  );
+
+  app.post<{ Body: CreateBody }>(
+    '/api/v1/operators',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        summary: 'Create an operator; without a password one is generated and returned once',
+        tags: ['operators'],
+        body: {
+          type: 'object',
+          required: ['username', 'roles'],
+          additionalProperties: false,
+          properties: {
+            username: { type: 'string', pattern: USERNAME_RE.source },
+            displayName: { type: 'string', minLength: 1, maxLength: 128 },
+            roles: { ...roleList, minItems: 1 },
+            unit: { type: ['string', 'null'], maxLength: 128 },
+            password: passwordField,
+          },
+        },
+        response: {
+          201: {
+            type: 'object',
+            required: ['operator'],
+            additionalProperties: false,
+            properties: {
+              operator: operatorSchema,
+              password: { type: 'string', description: 'The generated password, shown only here' },
+            },
+          },
+          400: authErrorSchema,
+          409: authErrorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      request.auditTarget = body.username;
+      const generated = body.password === undefined ? generatePassword() : null;
+      const operator = await createOperator(
+        db,
+        {
+          username: body.username,
+          roles: body.roles,
+          unit: body.unit ?? null,
+          password: generated ?? body.password ?? '',
+          ...(body.displayName === undefined ? {} : { displayName: body.displayName }),
+        },
+        now(),
+      );
+      request.auditDetail = {
+        roles: operator.roles,
+        unit: operator.unit,
+        passwordGenerated: generated !== null,
+      };
+      reply.code(201).header('cache-control', 'no-store');
+      return generated === null ? { operator } : { operator, password: generated };
+    },
+  );
+
+  app.patch<{ Params: UsernameParams; Body: PatchBody }>(
+    '/api/v1/operators/:username',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        summary: 'Change roles, unit, display name or disabled; disabling ends the sessions',
+        tags: ['operators'],
+        params: usernameParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            displayName: { type: 'string', minLength: 1, maxLength: 128 },
+            roles: { ...roleList, minItems: 1 },
+            unit: { type: ['string', 'null'], maxLength: 128 },
+            disabled: { type: 'boolean' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['operator'],
+            additionalProperties: false,
+            properties: { operator: operatorSchema },
+          },
+          400: authErrorSchema,
+          404: authErrorSchema,
+          409: authErrorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { username } = request.params;
+      const changes: OperatorChanges = request.body;
+      // An admin cannot lock itself out; another admin must do it.
+      if (username === operatorOf(request).username) {
+        if (changes.disabled === true || (changes.roles !== undefined && !changes.roles.includes('admin'))) {
+          throw new AuthError(
+            'AUTH_CONFLICT',
+            'you cannot disable yourself or take away your own admin role',
+          );
+        }
+      }
+      request.auditDetail = { ...changes };
+      return { operator: await updateOperator(db, username, changes, now()) };
+    },
+  );
+
+  app.post<{ Params: UsernameParams }>(
+    '/api/v1/operators/:username/reset-password',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        summary: 'Give an operator a generated password (returned once); ends its sessions',
+        tags: ['operators'],
+        params: usernameParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['password'],
+            additionalProperties: false,
+            properties: { password: { type: 'string', description: 'shown only here' } },
+          },
+          404: authErrorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const password = generatePassword();
+      await setOperatorPassword(db, request.params.username, password, now());
+      reply.header('cache-control', 'no-store');
+      return { password };
+    },
+  );
+
+  app.get<{ Querystring: AuditQuery }>(
+    '/api/v1/audit',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        summary: 'The audit trail, newest first',
+        tags: ['audit'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            actor: { type: 'string', maxLength: 128 },
+            target: { type: 'string', maxLength: 256 },
+            from: { type: 'string', format: 'date-time', description: 'at or after' },
+            to: { type: 'string', format: 'date-time', description: 'strictly before' },
+            limit: { type: 'integer', minimum: 1, maximum: AUDIT_MAX_LIMIT, default: AUDIT_DEFAULT_LIMIT },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['entries'],
+            additionalProperties: false,
+            properties: { entries: { type: 'array', items: auditEntrySchema } },
+          },
+          400: authErrorSchema,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const filter: AuditFilter = { newestFirst: true, limit: q.limit ?? AUDIT_DEFAULT_LIMIT };
+      if (q.actor !== undefined) filter.actor = q.actor;
+      if (q.target !== undefined) filter.target = q.target;
+      // Stored times are toISOString() text: normalise (offsets, precision) so text order is time order.
+      if (q.from !== undefined) filter.from = new Date(q.from).toISOString();
+      if (q.to !== undefined) filter.to = new Date(q.to).toISOString();
+      return { entries: await listAudit(db, filter) };
+    },
+  );
+}

@@ -1,0 +1,31 @@
+/**
+ * The error of an invalid cases configuration (DESIGN.md section 3: one error class per area with a
+ * stable code). It carries every issue found, each with a JSON pointer into the configuration, so
+ * an operator fixes the whole file in one go instead of one complaint per restart.
+ */
+
+/** One problem in a cases configuration; `pointer` is an RFC 6901 JSON pointer ('' = the whole). */
+export interface ConfigIssue {
+  pointer: string;
+  message: string;
+}
+
+export type CasesConfigErrorCode = 'CASES_CONFIG_INVALID';
+
+export class CasesConfigError extends Error {
+  override readonly name = 'CasesConfigError';
+  readonly code: CasesConfigErrorCode = 'CASES_CONFIG_INVALID';
+  readonly issues: ConfigIssue[];
+
+  constructor(issues: ConfigIssue[], context = 'cases configuration') {
+    super(
+      `${context} is invalid: ${issues.map((issue) => `${issue.pointer || '/'}: ${issue.message}`).join('; ')}`,
+    );
+    this.issues = issues;
+  }
+}
+
+/** Prefixes every issue's pointer, e.g. the calendar's own issues placed under `/calendar`. */
+export function underPointer(prefix: string, issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.map((issue) => ({ pointer: `${prefix}${issue.pointer}`, message: issue.message }));
+}

@@ -1,0 +1,498 @@
+/**
+ * HTTP API of the downlink (docs/downlink.md): operators send commands to gateways and manage
+ * their configuration documents. Register with
+ * `app.register(downlinkRoutes, { commands, configs, db })` after auth/plugin.ts, which enforces
+ * each route's `config.access` and writes the audit row from `request.auditTarget/auditDetail`.
+ *
+ * Who may do what (auth/roles.ts, DOMAIN.md "The case workflow"): lighting overrides by the
+ * monitoring centre and the dispatch desk; alarm acknowledge and shelve by the monitoring centre
+ * only (ISA-18.2 operator actions belong to the operator watching the alarms); configuration
+ * documents by admins; reading by any signed-in operator.
+ */
+// `summary` and `tags` in route schemas are @fastify/swagger's additions to FastifySchema.
+import type {} from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { RemoteConfig } from '../../contract/config-document.js';
+import { COMMAND_ACTIONS } from '../../contract/schemas.js';
+import { GATEWAY_ID_PATTERN } from '../../contract/topics.js';
+import type { CommandAction } from '../../contract/types.js';
+import type { ContractIssue } from '../../contract/validate.js';
+import { operatorOf, type Role } from '../auth/roles.js';
+import type { CloudSchema } from '../db/schema.js';
+import { COMMAND_STATUSES, MAX_COMMAND_TTL_S, type CommandService, type CommandStatus } from './commands.js';
+import { CONFIG_STATUSES, type ConfigDocumentService } from './config-documents.js';
+import { DOWNLINK_HTTP_STATUS, DownlinkError, isDownlinkError } from './errors.js';
+import { requireGateway } from './gateways.js';
+
+export interface DownlinkRoutesOptions {
+  commands: CommandService;
+  configs: ConfigDocumentService;
+  db: Kysely<CloudSchema>;
+}
+
+/** Roles allowed to issue each action; the route admits the union and the handler checks the action. */
+export const COMMAND_ACTION_ROLES: Readonly<Record<CommandAction, readonly Role[]>> = {
+  'lamp.switch': ['monitoring', 'dispatcher'],
+  'lamp.dim': ['monitoring', 'dispatcher'],
+  'loop.switch': ['monitoring', 'dispatcher'],
+  'alarm.acknowledge': ['monitoring'],
+  'alarm.shelve': ['monitoring'],
+};
+
+const MAX_LIST = 500;
+const MAX_NOTE = 2048;
+
+// ---- schemas (complete, so the OpenAPI document describes every route) -----------------------
+
+const issueSchema = {
+  type: 'object',
+  required: ['pointer', 'message'],
+  properties: { pointer: { type: 'string' }, message: { type: 'string' } },
+} as const;
+
+const errorSchema = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    issues: { type: 'array', items: issueSchema },
+  },
+} as const;
+
+const nullableString = { type: ['string', 'null'] } as const;
+
+const commandSchema = {
+  type: 'object',
+  required: [
+    'id',
+    'gatewayId',
+    'action',
+    'target',
+    'params',
+    'issuedAt',
+    'expiresAt',
+    'issuedBy',
+    'caseId',
+    'status',
+    'publishedAt',
+    'publishCount',
+    'resultAt',
+    'error',
+    'resultEventId',
+  ],
+  properties: {
+    id: { type: 'string' },
+    gatewayId: { type: 'string' },
+    action: { type: 'string' },
+    target: { type: 'string' },
+    params: { type: 'object', additionalProperties: true },
+    issuedAt: { type: 'string' },
+    expiresAt: { type: 'string' },
+    issuedBy: { type: 'string' },
+    caseId: nullableString,
+    status: { type: 'string', enum: [...COMMAND_STATUSES] },
+    publishedAt: nullableString,
+    publishCount: { type: 'integer' },
+    resultAt: nullableString,
+    error: nullableString,
+    resultEventId: nullableString,
+  },
+} as const;
+
+const versionSchema = {
+  type: 'object',
+  required: [
+    'gatewayId',
+    'version',
+    'hash',
+    'document',
+    'createdBy',
+    'createdAt',
+    'note',
+    'restoresVersion',
+    'status',
+    'resultAt',
+    'errors',
+  ],
+  properties: {
+    gatewayId: { type: 'string' },
+    version: { type: 'integer' },
+    hash: { type: 'string' },
+    document: { type: 'object', additionalProperties: true },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string' },
+    note: nullableString,
+    restoresVersion: { type: ['integer', 'null'] },
+    status: { type: 'string', enum: [...CONFIG_STATUSES] },
+    resultAt: nullableString,
+    errors: { type: ['array', 'null'], items: issueSchema },
+  },
+} as const;
+
+const overrideSchema = {
+  type: 'object',
+  required: [
+    'eventId',
+    'gatewayId',
+    'pointer',
+    'action',
+    'value',
+    'previous',
+    'actor',
+    'reason',
+    'ts',
+    'receivedAt',
+  ],
+  properties: {
+    eventId: { type: 'string' },
+    gatewayId: { type: 'string' },
+    pointer: { type: 'string' },
+    action: { type: 'string', enum: ['set', 'clear'] },
+    value: {},
+    previous: {},
+    actor: { type: 'string' },
+    reason: nullableString,
+    ts: { type: 'string' },
+    receivedAt: { type: 'string' },
+  },
+} as const;
+
+const nullableVersion = { anyOf: [versionSchema, { type: 'null' }] } as const;
+
+const gatewayParams = {
+  type: 'object',
+  required: ['gatewayId'],
+  additionalProperties: false,
+  properties: { gatewayId: { type: 'string', pattern: GATEWAY_ID_PATTERN } },
+} as const;
+
+const limitQuery = { type: 'integer', minimum: 1, maximum: MAX_LIST, default: 100 } as const;
+
+const errorResponses = { 400: errorSchema, 404: errorSchema, 409: errorSchema } as const;
+
+// ---- request types ----------------------------------------------------------------------------
+
+interface GatewayParams {
+  gatewayId: string;
+}
+interface IssueBody {
+  action: CommandAction;
+  target: string;
+  params: Record<string, unknown>;
+  ttlS?: number;
+  caseId?: string;
+}
+interface ListCommandsQuery {
+  status?: CommandStatus;
+  limit: number;
+}
+interface ProposeBody {
+  document: RemoteConfig;
+  note?: string;
+}
+interface RollbackBody {
+  toVersion?: number;
+  note: string;
+}
+
+/** fastify's request validation errors as contract-style issues (pointer into the request part). */
+function validationIssues(error: FastifyError): ContractIssue[] {
+  return (error.validation ?? []).map((v) => {
+    const params = v.params as Record<string, unknown>;
+    const missing = v.keyword === 'required' ? `/${String(params['missingProperty'])}` : '';
+    const extra = v.keyword === 'additionalProperties' ? `/${String(params['additionalProperty'])}` : '';
+    return {
+      pointer: `${v.instancePath}${missing}${extra}`,
+      message: extra !== '' ? 'is not a field of this request' : (v.message ?? `fails ${v.keyword}`),
+    };
+  });
+}
+
+function sendError(reply: FastifyReply, error: DownlinkError): FastifyReply {
+  return reply.code(DOWNLINK_HTTP_STATUS[error.code]).send({
+    error: error.code,
+    message: error.message,
+    ...(error.issues.length > 0 ? { issues: error.issues } : {}),
+  });
+}
+
+export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesOptions): Promise<void> {
+  const { commands, configs, db } = opts;
+
+  // Bodies are checked as sent: fastify's default validator would coerce types and silently drop
+  // unknown fields, and a command must not run with a field the operator believed was taken. Path
+  // and query strings are text, so they are coerced. Scoped to this plugin (encapsulation).
+  const strict = new Ajv({
+    coerceTypes: false,
+    removeAdditional: false,
+    useDefaults: false,
+    allErrors: true,
+  });
+  const lenient = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: true });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? strict.compile(schema) : lenient.compile(schema),
+  );
+
+  app.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    if (isDownlinkError(error)) return sendError(reply, error);
+    if (error.validation !== undefined) {
+      return sendError(
+        reply,
+        new DownlinkError(
+          'DOWNLINK_INVALID',
+          `the request ${error.validationContext ?? 'input'} is invalid`,
+          {
+            issues: validationIssues(error),
+          },
+        ),
+      );
+    }
+    // Anything else (database down ...) goes to the app's handler: a 500 without internals.
+    throw error;
+  });
+
+  // ---- commands ----------------------------------------------------------------------------
+
+  app.post<{ Params: GatewayParams; Body: IssueBody }>(
+    '/api/v1/gateways/:gatewayId/commands',
+    {
+      config: { access: { roles: ['monitoring', 'dispatcher'] } },
+      schema: {
+        tags: ['downlink'],
+        summary: 'Send a command to a gateway (down/cmd); its result arrives as a command_result event',
+        params: gatewayParams,
+        body: {
+          type: 'object',
+          required: ['action', 'target', 'params'],
+          additionalProperties: false,
+          properties: {
+            action: { type: 'string', enum: [...COMMAND_ACTIONS] },
+            target: { type: 'string', minLength: 1, maxLength: 256 },
+            // Checked in full against the contract's params schema of the action (400 lists every issue).
+            params: {
+              type: 'object',
+              description: 'the action params without `by` (the signed-in operator is recorded)',
+            },
+            ttlS: { type: 'integer', minimum: 1, maximum: MAX_COMMAND_TTL_S },
+            caseId: { type: 'string', minLength: 1, maxLength: 256 },
+          },
+        },
+        response: { 201: commandSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const operator = operatorOf(request);
+      const { gatewayId } = request.params;
+      const body = request.body;
+      request.auditTarget = gatewayId;
+      request.auditDetail = { action: body.action, target: body.target };
+      const allowed = COMMAND_ACTION_ROLES[body.action];
+      if (!operator.roles.some((role) => allowed.includes(role))) {
+        return reply.code(403).send({
+          error: 'AUTH_FORBIDDEN',
+          message: `${body.action} needs one of the roles ${allowed.join(', ')}; you have ${operator.roles.join(', ')}`,
+        });
+      }
+      if ('by' in body.params) {
+        throw new DownlinkError('DOWNLINK_INVALID', 'the command breaks the downlink contract', {
+          issues: [
+            { pointer: '/params/by', message: 'is set from the signed-in operator, not from the request' },
+          ],
+        });
+      }
+      const record = await commands.issue({
+        gatewayId,
+        action: body.action,
+        target: body.target,
+        params: body.params,
+        issuedBy: operator.username,
+        ...(body.ttlS === undefined ? {} : { ttlS: body.ttlS }),
+        ...(body.caseId === undefined ? {} : { caseId: body.caseId }),
+      });
+      request.auditDetail = { ...request.auditDetail, commandId: record.id };
+      return reply.code(201).send(record);
+    },
+  );
+
+  app.get<{ Params: GatewayParams; Querystring: ListCommandsQuery }>(
+    '/api/v1/gateways/:gatewayId/commands',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        tags: ['downlink'],
+        summary: "A gateway's commands, newest first",
+        params: gatewayParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'string', enum: [...COMMAND_STATUSES] }, limit: limitQuery },
+        },
+        response: { 200: { type: 'array', items: commandSchema }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      await requireGateway(db, request.params.gatewayId);
+      return commands.list({
+        gatewayId: request.params.gatewayId,
+        limit: request.query.limit,
+        ...(request.query.status === undefined ? {} : { status: request.query.status }),
+      });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/commands/:id',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        tags: ['downlink'],
+        summary: 'One command with its status and result',
+        params: {
+          type: 'object',
+          required: ['id'],
+          additionalProperties: false,
+          properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+        },
+        response: { 200: commandSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const record = await commands.get(request.params.id);
+      if (record === null) throw new DownlinkError('DOWNLINK_NOT_FOUND', `no command ${request.params.id}`);
+      return record;
+    },
+  );
+
+  // ---- configuration documents -----------------------------------------------------------
+
+  app.get<{ Params: GatewayParams }>(
+    '/api/v1/gateways/:gatewayId/config',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        tags: ['downlink'],
+        summary: 'The applied and the newest configuration version, and the local overrides in force',
+        params: gatewayParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['gatewayId', 'applied', 'latest', 'overridesInForce'],
+            properties: {
+              gatewayId: { type: 'string' },
+              applied: nullableVersion,
+              latest: nullableVersion,
+              overridesInForce: { type: 'array', items: overrideSchema },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => configs.current(request.params.gatewayId),
+  );
+
+  app.post<{ Params: GatewayParams; Body: ProposeBody }>(
+    '/api/v1/gateways/:gatewayId/config',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        tags: ['downlink'],
+        summary: 'Publish a new configuration version (retained on down/config)',
+        params: gatewayParams,
+        body: {
+          type: 'object',
+          required: ['document'],
+          additionalProperties: false,
+          properties: {
+            // Checked in full against REMOTE_CONFIG_SCHEMA (400 lists every issue by pointer).
+            document: { type: 'object' },
+            note: { type: 'string', maxLength: MAX_NOTE },
+          },
+        },
+        response: { 201: versionSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const operator = operatorOf(request);
+      const { gatewayId } = request.params;
+      request.auditTarget = gatewayId;
+      const record = await configs.propose({
+        gatewayId,
+        document: request.body.document,
+        createdBy: operator.username,
+        note: request.body.note ?? null,
+      });
+      request.auditDetail = { version: record.version, hash: record.hash };
+      return reply.code(201).send(record);
+    },
+  );
+
+  app.post<{ Params: GatewayParams; Body: RollbackBody }>(
+    '/api/v1/gateways/:gatewayId/config/rollback',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        tags: ['downlink'],
+        summary:
+          'Publish a new version restoring an earlier document (default: the applied version before the current one)',
+        params: gatewayParams,
+        body: {
+          type: 'object',
+          required: ['note'],
+          additionalProperties: false,
+          properties: {
+            toVersion: { type: 'integer', minimum: 1 },
+            note: { type: 'string', minLength: 1, maxLength: MAX_NOTE },
+          },
+        },
+        response: { 201: versionSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const operator = operatorOf(request);
+      const { gatewayId } = request.params;
+      request.auditTarget = gatewayId;
+      const record = await configs.rollback({
+        gatewayId,
+        createdBy: operator.username,
+        note: request.body.note,
+        ...(request.body.toVersion === undefined ? {} : { toVersion: request.body.toVersion }),
+      });
+      request.auditDetail = { version: record.version, restoresVersion: record.restoresVersion };
+      return reply.code(201).send(record);
+    },
+  );
+
+  app.get<{ Params: GatewayParams; Querystring: { limit: number } }>(
+    '/api/v1/gateways/:gatewayId/config/versions',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        tags: ['downlink'],
+        summary: "A gateway's configuration versions, newest first",
+        params: gatewayParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { limit: limitQuery } },
+        response: { 200: { type: 'array', items: versionSchema }, ...errorResponses },
+      },
+    },
+    async (request) => configs.versions(request.params.gatewayId, { limit: request.query.limit }),
+  );
+
+  app.get<{ Params: GatewayParams; Querystring: { limit: number } }>(
+    '/api/v1/gateways/:gatewayId/config/overrides',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        tags: ['downlink'],
+        summary: "A gateway's reported local overrides (set and clear), newest first",
+        params: gatewayParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { limit: limitQuery } },
+        response: { 200: { type: 'array', items: overrideSchema }, ...errorResponses },
+      },
+    },
+    async (request) => configs.overrides(request.params.gatewayId, { limit: request.query.limit }),
+  );
+}
