@@ -9,18 +9,24 @@
  * states, starts the buses and the pipeline; stop() works in reverse so the last polls are
  * committed before the database closes. A bus that fails to start is logged and left out: the
  * others keep polling and alarming.
+ *
+ * The downlink (gateway/downlink, docs/commands.md, docs/config-downlink.md): cloud commands and
+ * configuration documents arrive through the uplink; the technician's local overrides through
+ * setLocalOverride / clearLocalOverride / reloadConfigFile. A configuration change is built in
+ * full first, then swapped into the alarm engine, the lighting controller and the bus schedulers
+ * synchronously (swapConfig), and undone as a whole if any of them refuses.
  */
 import type { Logger } from 'pino';
 import type { SerialSettings } from '../drivers/transport/transport.js';
 import { AlarmEngine } from './alarms/engine.js';
 import { derivedRule, resolveAlarmRules } from './alarms/rules.js';
-import type { AlarmRule, AlarmTopology, OperatorAction } from './alarms/types.js';
+import type { AlarmRule, AlarmTopology, EngineOutput, Instant, OperatorAction } from './alarms/types.js';
 import { BusScheduler } from './bus/scheduler.js';
 import type { BusConfig, BusCounters, BusDeviceConfig, DevicePollResult, PointValue } from './bus/types.js';
 import { planBuses, type BusPlan } from './config/bus-plan.js';
 import type { GatewayConfig } from './config/types.js';
 import { EventBus } from './events/event-bus.js';
-import { LightingController } from './lighting/controller.js';
+import { LightingController, type PreparedLighting } from './lighting/controller.js';
 import { Pipeline, type AlarmOperationName } from './pipeline/pipeline.js';
 import type { ShelveOptions } from './alarms/engine.js';
 import type { LoadedProfile } from './profiles/types.js';
@@ -33,6 +39,11 @@ import {
 import { StrainAnalyzer } from './strain/analyzer.js';
 import { TelemetryReporter } from './telemetry/reporter.js';
 import { Uplink, type UplinkOptions, type UplinkStats } from './uplink/uplink.js';
+import { CommandHandler, type CommandStats } from './downlink/commands.js';
+import { DownlinkError } from './downlink/errors.js';
+import { ConfigDownlink, type ConfigSource, type ReloadSummary } from './downlink/remote-config.js';
+import type { LocalOverrideRow } from './store/downlink-rows.js';
+import type { CommitResult } from './store/event-store.js';
 
 /** What the gateway needs of a bus scheduler (BusScheduler implements it). */
 export interface PollingBus {
@@ -41,6 +52,8 @@ export interface PollingBus {
   onPoll(listener: (result: DevicePollResult) => void): () => void;
   counters(): BusCounters;
   write(deviceId: string, pointKey: string, value: PointValue): Promise<void>;
+  /** A new poll interval (configuration documents); returns its undo. Absent: needs a restart. */
+  setPollInterval?(deviceId: string, pollIntervalMs: number): () => void;
 }
 
 export type BusFactory = (options: {
@@ -60,6 +73,12 @@ export interface GatewayOptions {
   uplink?: UplinkOptions;
   /** Outbox quotas and eviction step (defaults: gateway/store/outbox.ts); tests shrink them. */
   outbox?: Pick<GatewayStoreOptions, 'outboxQuota' | 'telemetryEvictRows'>;
+  /**
+   * The configuration file's document as read (before defaults) and its folder: the base that
+   * cloud configuration documents and local overrides are laid over (docs/config-downlink.md).
+   * Absent: configuration documents are rejected and local overrides refused.
+   */
+  configSource?: ConfigSource;
 }
 
 /** Poll outcomes of one bus since the previous summary. */
@@ -111,6 +130,10 @@ export class Gateway {
   private pipeline: Pipeline | undefined;
   private lighting: LightingController | undefined;
   private uplink: Uplink | undefined;
+  private commands: CommandHandler | undefined;
+  private configDownlink: ConfigDownlink | undefined;
+  /** The configuration in force: the file's, with the document and local overrides over it. */
+  private effective: GatewayConfig;
   private stopUplinkNotify: (() => void) | undefined;
   private buses: RunningBus[] = [];
   private summaryTimer: NodeJS.Timeout | undefined;
@@ -123,6 +146,7 @@ export class Gateway {
     private readonly options: GatewayOptions = {},
   ) {
     this.events = new EventBus(logger);
+    this.effective = config;
   }
 
   /**
@@ -139,7 +163,11 @@ export class Gateway {
     });
     this.store = store;
     const deviceProfiles = new Map(plans.flatMap((p) => p.devices.map((d) => [d.id, d.profile] as const)));
-    const engine = new AlarmEngine(this.alarmRules(plans), store.loadAlarmRecords(), topologyOf(plans));
+    const engine = new AlarmEngine(
+      this.alarmRules(plans, this.config),
+      store.loadAlarmRecords(),
+      topologyOf(plans),
+    );
     this.engine = engine;
     this.lighting = this.createLighting(deviceProfiles);
     this.pipeline = new Pipeline({
@@ -175,6 +203,7 @@ export class Gateway {
     }
     this.pipeline.start();
     this.lighting?.start();
+    this.startDownlink(store);
     this.startUplink(store);
     this.logger.info(
       { file: store.path, epoch: store.epoch, alarms: engine.records().length },
@@ -220,6 +249,9 @@ export class Gateway {
     this.stopUplinkNotify = undefined;
     await this.uplink?.stop();
     this.uplink = undefined;
+    this.commands = undefined;
+    this.configDownlink = undefined;
+    this.effective = this.config;
     const stats = this.store?.stats();
     this.store?.close();
     this.logger.info({ store: stats }, 'gateway stopped');
@@ -260,10 +292,208 @@ export class Gateway {
   /** Connects the uplink (in the background; it retries on its own) and wakes it on every commit. */
   private startUplink(store: GatewayStore): void {
     if (this.options.uplink === undefined) return;
-    const uplink = new Uplink(store, this.options.uplink, this.logger.child({ module: 'uplink' }));
+    const uplink = new Uplink(
+      store,
+      {
+        ...this.options.uplink,
+        onCommand: (payload) => void this.commands?.handle(payload),
+        onConfig: (payload) => this.onConfigDocument(payload),
+        configVersion: () => this.configVersion(),
+      },
+      this.logger.child({ module: 'uplink' }),
+    );
     this.uplink = uplink;
     this.stopUplinkNotify = this.events.on('store:committed', () => uplink.notify());
     uplink.start();
+  }
+
+  /** Command handling and, with a configSource, configuration documents; both before the uplink. */
+  private startDownlink(store: GatewayStore): void {
+    const logger = this.logger.child({ module: 'downlink' });
+    const committed = (result: CommitResult): void => {
+      if (result.firstSeq !== null && result.lastSeq !== null)
+        this.events.emit('store:committed', {
+          fromSeq: result.firstSeq,
+          toSeq: result.lastSeq,
+          count: result.count,
+        });
+    };
+    this.commands = new CommandHandler({
+      store,
+      lighting: () => this.lighting ?? null,
+      operateAlarm: (op, key, action, shelve) => this.operateAlarm(op, key, action, shelve),
+      committed,
+      logger,
+    });
+    const interrupted = this.commands.recoverInterrupted();
+    if (interrupted > 0)
+      logger.error({ interrupted }, 'commands interrupted by the last stop reported failed');
+    const source = this.options.configSource;
+    if (source === undefined) return;
+    this.configDownlink = new ConfigDownlink(
+      {
+        store,
+        profiles: this.profiles,
+        swap: (config, now) => this.swapConfig(config, now),
+        committed,
+        statusChanged: () => this.uplink?.refreshStatus(),
+        logger,
+      },
+      source,
+    );
+    try {
+      this.configDownlink.restore();
+    } catch (error) {
+      logger.error({ err: error }, 'the recorded configuration could not be restored; running on the file');
+    }
+  }
+
+  private onConfigDocument(payload: Buffer): void {
+    if (this.configDownlink !== undefined) {
+      this.configDownlink.handle(payload);
+      return;
+    }
+    this.logger.warn(
+      'a configuration document arrived, but this gateway runs without its configuration source',
+    );
+  }
+
+  /** The configuration document version in force (up/status configVersion); null: the file alone. */
+  configVersion(): number | null {
+    return this.configDownlink?.activeVersion() ?? null;
+  }
+
+  /** The configuration in force (file, document, local overrides). */
+  effectiveConfig(): GatewayConfig {
+    return this.effective;
+  }
+
+  /**
+   * A technician's change of one setting, named by a pointer in the configuration document's
+   * shape (/alarms/gas-1/h2s_high/onDelayS); null removes the setting. Validated like a document,
+   * applied atomically, stored, and reported upstream as a config_override event; it stays in
+   * force over later cloud documents until cleared. Throws DownlinkError.
+   */
+  setLocalOverride(pointer: string, value: unknown, by: string, reason: string | null): void {
+    this.requireConfigDownlink().setLocalOverride(pointer, value, by, reason);
+  }
+
+  /** Ends a local override: the document's (or the file's) value is back in force. Throws DownlinkError. */
+  clearLocalOverride(pointer: string, by: string, reason: string | null): void {
+    this.requireConfigDownlink().clearLocalOverride(pointer, by, reason);
+  }
+
+  localOverrides(): LocalOverrideRow[] {
+    return this.configDownlink?.localOverrides() ?? [];
+  }
+
+  /**
+   * SIGHUP: the configuration file's new document. Changes in the overlay areas become local
+   * overrides (by 'local-file'); the rest is returned as needing a restart. Throws DownlinkError
+   * when the gateway runs without a configuration source.
+   */
+  reloadConfigFile(document: unknown): ReloadSummary {
+    return this.requireConfigDownlink().reloadFile(document);
+  }
+
+  /** Commands by action and result, configuration documents by result (for /metrics). */
+  downlinkStats(): { commands: CommandStats | null; config: Record<string, number> | null } {
+    return { commands: this.commands?.stats() ?? null, config: this.configDownlink?.stats() ?? null };
+  }
+
+  private requireConfigDownlink(): ConfigDownlink {
+    if (!this.running) throw new DownlinkError('DOWNLINK_NOT_RUNNING', 'the gateway is not running');
+    if (this.configDownlink === undefined)
+      throw new DownlinkError(
+        'DOWNLINK_NO_SOURCE',
+        'this gateway was started without its configuration document: local overrides are not possible',
+      );
+    return this.configDownlink;
+  }
+
+  /**
+   * Builds every module's part of `next` first (alarm rules, lighting plan, poll intervals)
+   * without touching the running modules, then swaps them in synchronously with no await in
+   * between; if one throws, the ones already swapped are undone and DOWNLINK_SWAP_FAILED thrown.
+   */
+  private swapConfig(next: GatewayConfig, now: Instant): { output: EngineOutput; undo: () => void } {
+    const engine = this.engine;
+    if (engine === undefined) throw new DownlinkError('DOWNLINK_NOT_RUNNING', 'the gateway is not running');
+    if ((this.lighting === undefined) !== (next.lighting === null)) {
+      throw new DownlinkError(
+        'DOWNLINK_INVALID',
+        'lighting control cannot be added or removed without a restart',
+        {
+          issues: [
+            {
+              pointer: '/lighting',
+              message: 'adding or removing lighting control needs a restart of the gateway',
+            },
+          ],
+        },
+      );
+    }
+    // Build: a failure here has changed nothing, so the change is refused, not rolled back.
+    let rules: AlarmRule[];
+    let lighting: PreparedLighting | null;
+    try {
+      rules = this.alarmRules(planBuses(next, this.profiles), next);
+      lighting =
+        this.lighting !== undefined && next.lighting !== null ? this.lighting.prepare(next.lighting) : null;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new DownlinkError('DOWNLINK_INVALID', message, {
+        issues: [{ pointer: '', message }],
+        cause: error,
+      });
+    }
+    const current = new Map(this.effective.devices.map((d) => [d.id, d.pollIntervalMs]));
+    const polls = next.devices.filter((d) => current.get(d.id) !== d.pollIntervalMs);
+    for (const device of polls) {
+      const running = this.buses.find((b) => b.deviceIds.has(device.id));
+      if (running !== undefined && running.bus.setPollInterval === undefined)
+        throw new DownlinkError(
+          'DOWNLINK_INVALID',
+          `the bus of ${device.id} cannot change its poll interval`,
+          {
+            issues: [
+              {
+                pointer: `/devices/${device.id}/pollIntervalMs`,
+                message: 'this bus cannot change a poll interval without a restart',
+              },
+            ],
+          },
+        );
+    }
+    // Swap, synchronously.
+    const undos: Array<() => void> = [];
+    const previous = this.effective;
+    try {
+      if (lighting !== null && this.lighting !== undefined) undos.push(this.lighting.reconfigure(lighting));
+      const swapped = engine.replaceRules(rules, now);
+      undos.push(swapped.undo);
+      for (const device of polls) {
+        const running = this.buses.find((b) => b.deviceIds.has(device.id));
+        const undo = running?.bus.setPollInterval?.(device.id, device.pollIntervalMs);
+        if (undo !== undefined) undos.push(undo);
+      }
+      this.effective = next;
+      undos.push(() => (this.effective = previous));
+      const undoAll = (): void => {
+        for (const undo of [...undos].reverse()) undo();
+      };
+      return { output: swapped.output, undo: undoAll };
+    } catch (error) {
+      for (const undo of undos.reverse()) undo();
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error(
+        { err: error },
+        'configuration change refused by a module; the previous configuration was restored',
+      );
+      throw new DownlinkError('DOWNLINK_SWAP_FAILED', `configuration change rolled back: ${message}`, {
+        cause: error,
+      });
+    }
   }
 
   /** The current alarm records (for the web UI and CLI). */
@@ -294,8 +524,8 @@ export class Gateway {
     return { buses, store: this.store?.stats() ?? null, pipeline: this.pipeline?.stats() ?? null, alarms };
   }
 
-  private alarmRules(plans: BusPlan[]): AlarmRule[] {
-    const overrides = new Map(this.config.devices.map((d) => [d.id, d.alarms]));
+  private alarmRules(plans: BusPlan[], config: GatewayConfig): AlarmRule[] {
+    const overrides = new Map(config.devices.map((d) => [d.id, d.alarms]));
     return plans.flatMap((plan) =>
       plan.devices.flatMap((d) => resolveAlarmRules(d.id, d.profile, overrides.get(d.id))),
     );

@@ -3,7 +3,10 @@
  *
  * It loads the device profiles and the configuration (refusing to start, with every problem
  * printed, if either is invalid), opens the store, starts the gateway, and stops it cleanly on
- * SIGINT / SIGTERM so the last readings are flushed and the databases closed.
+ * SIGINT / SIGTERM so the last readings are flushed and the databases closed. SIGHUP re-reads the
+ * configuration file: changed alarm, device (poll interval, name, location) and lighting settings
+ * become local overrides, applied at once and reported upstream; other changes need a restart
+ * (docs/config-downlink.md).
  *
  * Exit codes:
  *   0  stopped on request
@@ -14,7 +17,7 @@
 import { Command, CommanderError } from 'commander';
 import type { Logger } from 'pino';
 import { isConfigError, formatConfigIssue } from './config/errors.js';
-import { loadGatewayConfig } from './config/load.js';
+import { loadGatewayConfig, readGatewayConfigDocument } from './config/load.js';
 import type { GatewayConfig } from './config/types.js';
 import { Gateway } from './gateway.js';
 import { createGatewayRegistry } from './metrics/metrics.js';
@@ -107,7 +110,12 @@ async function run(argv: string[]): Promise<number> {
 
   const logger = createLogger({ level: config.log.level });
   const uplink = await uplinkOptions(config, logger);
-  const gateway = new Gateway(config, profiles, logger, uplink === undefined ? {} : { uplink });
+  // The file as written: the base cloud configuration documents and local overrides are laid on.
+  const configSource = readGatewayConfigDocument(options.config);
+  const gateway = new Gateway(config, profiles, logger, {
+    configSource,
+    ...(uplink === undefined ? {} : { uplink }),
+  });
   try {
     await gateway.start();
   } catch (error) {
@@ -132,7 +140,7 @@ async function run(argv: string[]): Promise<number> {
     `gateway ${config.gatewayId} running (${config.buses.length} buses, ${config.devices.length} devices)`,
   );
   if (config.devices.length === 0) logger.warn('no devices configured: nothing will be polled');
-  const code = await waitForStop(gateway, logger);
+  const code = await waitForStop(gateway, logger, options.config);
   await metrics?.close();
   return code;
 }
@@ -171,7 +179,17 @@ async function uplinkOptions(config: GatewayConfig, logger: Logger): Promise<Upl
 }
 
 /** Resolves with the exit code once a signal (or an unexpected error) has stopped the gateway. */
-function waitForStop(gateway: Gateway, logger: Logger): Promise<number> {
+function waitForStop(gateway: Gateway, logger: Logger, configPath: string): Promise<number> {
+  /** SIGHUP: the file read again; what changed in the overlay areas becomes local overrides. */
+  const reload = (): void => {
+    try {
+      const { document } = readGatewayConfigDocument(configPath);
+      const summary = gateway.reloadConfigFile(document);
+      logger.info(summary, 'configuration file re-read (SIGHUP)');
+    } catch (error) {
+      logger.error({ err: error }, 'configuration file re-read failed (SIGHUP); nothing changed');
+    }
+  };
   return new Promise((resolve) => {
     // Keeps the process alive even when nothing else would (a gateway with no buses yet still
     // serves its other modules); cleared once the gateway has stopped.
@@ -206,6 +224,7 @@ function waitForStop(gateway: Gateway, logger: Logger): Promise<number> {
         },
       );
     };
+    process.on('SIGHUP', () => reload());
     process.on('SIGINT', () => stop('SIGINT', EXIT.ok));
     process.on('SIGTERM', () => stop('SIGTERM', EXIT.ok));
     // A bug somewhere must not leave buffered readings unwritten: stop as cleanly as possible.

@@ -19,6 +19,7 @@ import { formatConfigIssue } from '../gateway/config/errors.js';
 import { validateGatewayConfig } from '../gateway/config/validate.js';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../gateway/logger.js';
+import type { CloudService } from '../cloud-sync/service/service.js';
 import { startDemoCloud } from './demo-cloud.js';
 import { formatIssue, loadProfileDirectory } from '../gateway/profiles/loader.js';
 import { startSimulation, type Simulation } from './index.js';
@@ -132,77 +133,76 @@ async function main(): Promise<void> {
     );
   }
 
-  const validated = validateGatewayConfig(
-    {
-      gatewayId: 'demo-cabinet',
-      site: { name: 'Demo cabinet, Harbour Road', latitude: 31.2304, longitude: 121.4737 },
-      dataDir,
-      log: { level: 'info' },
-      buses: [rtuBus, { id: 'bridge-lan', kind: 'tcp', host: '127.0.0.1', port: lan.port }],
+  // Kept as written: configuration documents from the cloud are merged over it (docs/config-downlink.md).
+  const configDocument = {
+    gatewayId: 'demo-cabinet',
+    site: { name: 'Demo cabinet, Harbour Road', latitude: 31.2304, longitude: 121.4737 },
+    dataDir,
+    log: { level: 'info' },
+    buses: [rtuBus, { id: 'bridge-lan', kind: 'tcp', host: '127.0.0.1', port: lan.port }],
+    devices: [
+      {
+        id: 'lighting',
+        name: 'Lighting concentrator',
+        bus: 'rs485-1',
+        unitId: 1,
+        profile: 'kerbtek-lc3200',
+        pollIntervalMs: 2000,
+      },
+      {
+        id: 'gas-vault-1',
+        name: 'Sewer gas, vault 1',
+        bus: 'rs485-1',
+        unitId: 2,
+        profile: 'anqi-gd300',
+        pollIntervalMs: 1000,
+      },
+      {
+        id: 'cover-14',
+        name: 'Manhole cover opposite no. 14',
+        bus: 'rs485-1',
+        unitId: 3,
+        profile: 'anjing-mc200',
+        pollIntervalMs: 500,
+      },
+      {
+        id: 'bridge-pier-2',
+        name: 'Bridge pier 2 strain',
+        bus: 'bridge-lan',
+        unitId: 1,
+        profile: 'qiaoce-vw8',
+        pollIntervalMs: 200,
+      },
+    ],
+    // Load factor calibrated against the simulator's trucks (docs/strain.md); levels from DOMAIN.md.
+    strain: [
+      {
+        device: 'bridge-pier-2',
+        material: 'concrete',
+        referenceTemperatureC: 15,
+        loadFactorTonnesPerMicrostrain: 0.348,
+        overweightTonnes: [85, 95],
+      },
+    ],
+    // Lamps follow the sun at the cabinet's coordinates (Asia/Shanghai): off by day, on at dusk.
+    lighting: {
+      timezone: 'Asia/Shanghai',
+      astronomical: { twilight: 'official', onOffsetMin: -10, offOffsetMin: 5 },
+      midnightDimming: { from: '23:00', to: '05:00', level: 50 },
       devices: [
         {
-          id: 'lighting',
-          name: 'Lighting concentrator',
-          bus: 'rs485-1',
-          unitId: 1,
-          profile: 'kerbtek-lc3200',
-          pollIntervalMs: 2000,
-        },
-        {
-          id: 'gas-vault-1',
-          name: 'Sewer gas, vault 1',
-          bus: 'rs485-1',
-          unitId: 2,
-          profile: 'anqi-gd300',
-          pollIntervalMs: 1000,
-        },
-        {
-          id: 'cover-14',
-          name: 'Manhole cover opposite no. 14',
-          bus: 'rs485-1',
-          unitId: 3,
-          profile: 'anjing-mc200',
-          pollIntervalMs: 500,
-        },
-        {
-          id: 'bridge-pier-2',
-          name: 'Bridge pier 2 strain',
-          bus: 'bridge-lan',
-          unitId: 1,
-          profile: 'qiaoce-vw8',
-          pollIntervalMs: 200,
+          device: 'lighting',
+          roadClass: 'main',
+          loops: [1, 2, 3, 4].map((loop) => ({
+            loop,
+            phase: (['a', 'b', 'c', 'a'] as const)[loop - 1],
+            lamps: [1, 2, 3, 4].map((n) => `lamp_${String((loop - 1) * 4 + n).padStart(2, '0')}`),
+          })),
         },
       ],
-      // Load factor calibrated against the simulator's trucks (docs/strain.md); levels from DOMAIN.md.
-      strain: [
-        {
-          device: 'bridge-pier-2',
-          material: 'concrete',
-          referenceTemperatureC: 15,
-          loadFactorTonnesPerMicrostrain: 0.348,
-          overweightTonnes: [85, 95],
-        },
-      ],
-      // Lamps follow the sun at the cabinet's coordinates (Asia/Shanghai): off by day, on at dusk.
-      lighting: {
-        timezone: 'Asia/Shanghai',
-        astronomical: { twilight: 'official', onOffsetMin: -10, offOffsetMin: 5 },
-        midnightDimming: { from: '23:00', to: '05:00', level: 50 },
-        devices: [
-          {
-            device: 'lighting',
-            roadClass: 'main',
-            loops: [1, 2, 3, 4].map((loop) => ({
-              loop,
-              phase: (['a', 'b', 'c', 'a'] as const)[loop - 1],
-              lamps: [1, 2, 3, 4].map((n) => `lamp_${String((loop - 1) * 4 + n).padStart(2, '0')}`),
-            })),
-          },
-        ],
-      },
     },
-    profiles,
-  );
+  };
+  const validated = validateGatewayConfig(configDocument, profiles);
   if (!validated.ok) {
     for (const issue of validated.issues) console.error(formatConfigIssue(issue));
     await simulation.stop();
@@ -213,6 +213,7 @@ async function main(): Promise<void> {
   const latest: Latest = new Map();
   const gateway = new Gateway(validated.config, profiles, logger, {
     uplink: cloud.uplink,
+    configSource: { document: configDocument, baseDir: dataDir },
     createBus: (options) => {
       const bus = new BusScheduler(options);
       bus.onPoll((result) => {
@@ -249,19 +250,28 @@ async function main(): Promise<void> {
       '  trucks and lighting actions print below as the gateway commits them.',
       `  cloud service: MQTT broker mqtt://127.0.0.1:${cloud.service.mqttPort ?? '?'}, HTTP http://127.0.0.1:${cloud.service.httpPort} (/metrics, /healthz)`,
       `  the cabinet enrolled with a one-time token; its uplink sends every committed event there (cloud database ${join(dataDir, 'cloud', 'cloud.sqlite')})`,
-      '  The cabinet web UI and the cloud console arrive with later issues: nothing listens for logins yet.',
+      `  case service API: ${`http://127.0.0.1:${cloud.service.httpPort}/api/v1`} (OpenAPI document at /openapi.json; sign in with POST /auth/login)`,
+      '  operator accounts for this run (generated now, shown once; roles of the city-management cycle):',
+      ...cloud.operators.map(
+        (o) =>
+          `    ${o.username.padEnd(11)} ${o.password}  ${o.roles.join(', ')}${o.unit === null ? '' : ` (${o.unit})`}`,
+      ),
+      '  A gas or cover alarm files a case automatically; cases print below as the cloud files them.',
+      '  The cabinet web UI and the cloud console arrive with later issues.',
       '  Ctrl-C stops everything.',
       '',
     ].join('\n'),
   );
 
   const status = setInterval(() => console.log(statusLine(latest)), STATUS_EVERY_MS);
+  const cases = printNewCases(cloud.service);
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     clearInterval(status);
+    clearInterval(cases);
     logger.info({ signal }, 'stopping the demo');
     await gateway.stop();
     await cloud.service.close();
@@ -277,3 +287,40 @@ main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });
+
+/** Prints each case the cloud opens, once, as the operators would see it arrive. */
+function printNewCases(service: CloudService): NodeJS.Timeout {
+  let since = new Date(0).toISOString();
+  let busy = false;
+  return setInterval(() => {
+    if (busy) return;
+    busy = true;
+    service.db
+      .selectFrom('cases')
+      .select([
+        'case_no',
+        'state',
+        'category',
+        'severity',
+        'device_id',
+        'owner_unit',
+        'reported_at',
+        'dispatch_deadline',
+      ])
+      .where('reported_at', '>', since)
+      .orderBy('reported_at')
+      .execute()
+      .then((rows) => {
+        for (const row of rows) {
+          since = row.reported_at;
+          console.log(
+            `CASE ${row.case_no} ${row.state}: ${row.category} (${row.severity}) at ${row.device_id}, owner ${row.owner_unit ?? 'unknown'}, dispatch by ${row.dispatch_deadline}`,
+          );
+        }
+      })
+      .catch((error: unknown) => console.error('could not read cases:', error))
+      .finally(() => {
+        busy = false;
+      });
+  }, 1000);
+}

@@ -159,12 +159,12 @@ export class AlarmEngine {
   private readonly options: Required<AlarmEngineOptions>;
   private readonly chatter: ChatterDetector;
   /** Every rule the engine knows, enabled or not. */
-  private readonly ruleList = new Map<string, AlarmRule>();
+  private ruleList = new Map<string, AlarmRule>();
   /** Alarms in evaluation (enabled rules). */
-  private readonly slots = new Map<string, Slot>();
+  private slots = new Map<string, Slot>();
   /** Persisted records without a rule yet: a derived rule may register later and adopt its record. */
-  private readonly dormant = new Map<string, AlarmRecord>();
-  private readonly devices = new Map<string, DeviceEntry>();
+  private dormant = new Map<string, AlarmRecord>();
+  private devices = new Map<string, DeviceEntry>();
   private readonly buses: BusEntry[] = [];
   private readonly points = new Map<string, PointTrack>();
 
@@ -325,6 +325,107 @@ export class AlarmEngine {
       const raw = derivedLevel(slot.tracker, active, level);
       this.settleSlot(pass, slot, raw, value, 'reading');
     });
+  }
+
+  /**
+   * A new configuration's rules (docs/config-downlink.md), swapped in synchronously. `rules` are
+   * the profile rules (every kind but derived) of every device; derived rules (lighting, strain,
+   * bus grouping) are not touched. A rule key that stays keeps its alarm state, timers and
+   * tracker: a changed set point takes effect at the next reading. A rule that is gone (or now
+   * disabled) has its alarm returned to normal with cause 'config' (one transition when it was
+   * not normal), and its record put aside. Validates everything before changing anything; the
+   * returned undo restores the engine exactly (a rolled-back configuration change).
+   */
+  replaceRules(rules: AlarmRule[], now: Instant): { output: EngineOutput; undo: () => void } {
+    const incoming = new Map<string, AlarmRule>();
+    for (const rule of rules) {
+      if (rule.kind === 'derived')
+        throw new AlarmError('ALARM_RULE_INVALID', `'${rule.alarmKey}' is derived: not a configuration rule`);
+      if (incoming.has(rule.alarmKey))
+        throw new AlarmError('ALARM_RULE_INVALID', `duplicate alarm rule '${rule.alarmKey}'`);
+      if (rule.alarmKey !== alarmKeyOf(rule.deviceId, rule.ruleKey))
+        throw new AlarmError(
+          'ALARM_RULE_INVALID',
+          `rule key '${rule.alarmKey}' does not match its device and rule`,
+        );
+      const known = this.ruleList.get(rule.alarmKey);
+      if (known?.kind === 'derived')
+        throw new AlarmError('ALARM_RULE_INVALID', `'${rule.alarmKey}' is a derived rule of the gateway`);
+      incoming.set(rule.alarmKey, rule);
+    }
+    const before = {
+      ruleList: new Map(this.ruleList),
+      slots: new Map(this.slots),
+      dormant: new Map(this.dormant),
+      devices: new Map([...this.devices].map(([id, d]) => [id, cloneDevice(d)])),
+    };
+    const out = new OutputBuilder();
+    for (const [key, rule] of [...this.ruleList]) {
+      if (rule.kind === 'derived' || incoming.get(key)?.enabled === true) continue;
+      // Gone, or disabled now: back to normal, recorded as a configuration change.
+      const live = this.slots.get(key);
+      if (live !== undefined) {
+        // A copy: store() replaces slot.record, and the undo must find the old slot untouched.
+        const slot: Slot = { ...live };
+        const normal: AlarmStatus = {
+          state: 'normal',
+          active: false,
+          level: 0,
+          shelve: null,
+          outOfService: null,
+          suppressedBy: null,
+        };
+        this.store(slot, normal, 'config', null, now, out, null);
+        this.slots.delete(key);
+        this.dormant.set(key, slot.record);
+        this.chatter.forget(key);
+      }
+      if (!incoming.has(key)) this.ruleList.delete(key);
+    }
+    for (const [key, rule] of incoming) {
+      const slot = this.slots.get(key);
+      if (slot === undefined) {
+        this.ruleList.set(key, rule);
+        const persisted = this.dormant.get(key);
+        this.dormant.delete(key);
+        if (!rule.enabled) {
+          if (persisted !== undefined) this.dormant.set(key, persisted);
+          continue;
+        }
+        const record = persisted === undefined ? initialRecord(rule) : restoredRecord(persisted, rule);
+        this.slots.set(key, {
+          rule,
+          record,
+          tracker: newTracker(record.level, record.lastValue),
+          baselineMs: null,
+        });
+      } else {
+        // Same key: the state stays; a new Slot object so the undo can restore the old one.
+        this.slots.set(key, { ...slot, rule, tracker: structuredClone(slot.tracker) });
+        this.ruleList.set(key, rule);
+      }
+    }
+    this.reindex();
+    const undo = (): void => {
+      this.ruleList = before.ruleList;
+      this.slots = before.slots;
+      this.dormant = before.dormant;
+      this.devices = before.devices;
+    };
+    return { output: out.build(), undo };
+  }
+
+  /** Rebuilds each device's alarm index (points, stale, comm) from the slots, as addRule does. */
+  private reindex(): void {
+    for (const device of this.devices.values()) {
+      device.alarmKeys = [];
+      device.pointRules = new Map();
+      device.staleKeys = [];
+      device.commKey = null;
+      device.appliedDevice = undefined;
+      device.appliedComm = undefined;
+    }
+    for (const { rule } of this.slots.values()) this.indexRule(rule);
   }
 
   // --- operations (ISA-18.2 operator actions) ----------------------------------------------------
@@ -751,6 +852,11 @@ export class AlarmEngine {
       tracker: newTracker(record.level, record.lastValue),
       baselineMs: null,
     });
+    this.indexRule(rule);
+  }
+
+  /** Enters an enabled rule into its device's index. */
+  private indexRule(rule: AlarmRule): void {
     const device = this.device(rule.deviceId);
     device.alarmKeys.push(rule.alarmKey);
     device.appliedDevice = undefined;
@@ -806,6 +912,15 @@ function statusOf(record: AlarmRecord): AlarmStatus {
     shelve: record.shelve,
     outOfService: record.outOfService,
     suppressedBy: record.suppressedBy,
+  };
+}
+
+function cloneDevice(device: DeviceEntry): DeviceEntry {
+  return {
+    ...device,
+    alarmKeys: [...device.alarmKeys],
+    pointRules: new Map([...device.pointRules].map(([k, v]) => [k, [...v]])),
+    staleKeys: [...device.staleKeys],
   };
 }
 

@@ -197,6 +197,35 @@ export class BusScheduler {
     });
   }
 
+  /**
+   * A new poll interval for one device (a configuration document, docs/config-downlink.md),
+   * effective from its next poll: a shorter interval is not waited out at the old cadence. The
+   * device's health (failures, slowness) carries over. Returns the undo (a rolled-back change).
+   * Throws BusError BUS_UNKNOWN_DEVICE.
+   */
+  setPollInterval(deviceId: string, pollIntervalMs: number): () => void {
+    const device = this.devices.get(deviceId);
+    if (!device) throw new BusError('BUS_UNKNOWN_DEVICE', `no device ${deviceId} on bus ${this.id}`);
+    if (!(Number.isFinite(pollIntervalMs) && pollIntervalMs > 0))
+      throw new BusError('BUS_OUT_OF_RANGE', `poll interval ${pollIntervalMs} ms for ${deviceId}`);
+    const before = { config: device.config, health: device.health, nextDueMs: device.nextDueMs };
+    const health = new DeviceHealthTracker(
+      pollIntervalMs,
+      this.options.healthPolicy ?? DEFAULT_HEALTH_POLICY,
+    );
+    health.consecutiveFailures = before.health.consecutiveFailures;
+    health.consecutiveSlowPolls = before.health.consecutiveSlowPolls;
+    device.config = { ...device.config, pollIntervalMs };
+    device.health = health;
+    device.nextDueMs = Math.min(device.nextDueMs, performance.now() + health.intervalMs);
+    this.wake?.();
+    return () => {
+      device.config = before.config;
+      device.health = before.health;
+      device.nextDueMs = before.nextDueMs;
+    };
+  }
+
   counters(): BusCounters {
     const elapsed = performance.now() - this.startedAtMs;
     return {

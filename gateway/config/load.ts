@@ -48,3 +48,34 @@ export function loadGatewayConfig(path: string, profiles: ReadonlyMap<string, Lo
   }
   return result.config;
 }
+
+/**
+ * The configuration file's document as written (before defaults) with its folder: the base a
+ * cloud configuration document and local overrides are laid over (overlay.ts). Throws
+ * ConfigError when the file cannot be read or is not JSON; validation is loadGatewayConfig's job.
+ */
+export function readGatewayConfigDocument(path: string): { document: unknown; baseDir: string } {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      'CONFIG_UNREADABLE',
+      [{ pointer: '', message: `cannot read the file: ${reason}` }],
+      path,
+      {
+        cause: error,
+      },
+    );
+  }
+  const parsed = parseJsonSource(text);
+  if (!parsed.ok)
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      [{ pointer: '', line: parsed.line, message: parsed.message }],
+      path,
+    );
+  return { document: parsed.doc.data, baseDir: dirname(file) };
+}

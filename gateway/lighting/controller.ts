@@ -22,6 +22,11 @@
  *   loop are switched by their own lamp_switch.
  * - The lead of the pipeline calls tick() (e.g. every second) with an Instant whose monoMs is on
  *   the same clock as DevicePollResult.monotonicMs (performance.now()).
+ * - A cloud command (gateway/downlink/commands.ts) goes through command(): an override like any
+ *   other, whose write is made at once and awaited, so the command's result says what the device
+ *   answered (docs/commands.md).
+ * - reconfigure() takes a new configuration from a configuration document (docs/config-downlink.md)
+ *   keeping the overrides and what is known of each point; it returns an undo for a rollback.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -71,6 +76,21 @@ export interface LightingControllerOptions {
 }
 
 const DEFAULT_RETRY = { initialMs: 2_000, maxMs: 60_000 };
+/** How long command() waits for the device's answer to its write. */
+const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+
+/** A lighting configuration checked against the profiles, ready for reconfigure() (cannot fail then). */
+export interface PreparedLighting {
+  config: LightingConfig;
+  plan: LightingPlan;
+}
+
+/** Someone waiting for the answer to the write of one value on one point (command()). */
+interface WriteWaiter {
+  value: PointValue;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
 const DEFAULT_MAX_OVERRIDE_MS = 7 * 24 * 3_600_000;
 
 /** Write state of one writable point. */
@@ -104,10 +124,13 @@ interface DeviceState {
 }
 
 export class LightingController {
-  private readonly plan: LightingPlan;
-  private readonly controls = new Map<string, PointControl>();
-  private readonly devices = new Map<string, DeviceState>();
-  private readonly overridesByTarget = new Map<string, Override>();
+  private plan: LightingPlan;
+  private config: LightingConfig;
+  private readonly profiles: ReadonlyMap<string, LoadedProfile>;
+  private controls = new Map<string, PointControl>();
+  private devices = new Map<string, DeviceState>();
+  private overridesByTarget = new Map<string, Override>();
+  private readonly waiters = new Map<string, WriteWaiter[]>();
   private readonly desiredOnSince = new Map<string, number>();
   private readonly lastCommOk = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
@@ -119,26 +142,188 @@ export class LightingController {
   private startedMonoMs = 0;
 
   constructor(private readonly options: LightingControllerOptions) {
-    const profiles = new Map(options.devices.map((d) => [d.id, d.profile]));
-    this.plan = buildPlan(options.config, profiles);
+    this.profiles = new Map(options.devices.map((d) => [d.id, d.profile]));
+    this.config = options.config;
+    this.plan = buildPlan(options.config, this.profiles);
     this.monoNow = options.monoNow ?? (() => performance.now());
     this.retry = options.retry ?? DEFAULT_RETRY;
-    for (const device of this.plan.devices) {
+    this.index(this.plan);
+  }
+
+  /** (Re)builds the device and point tables of `plan`, keeping the state of what already existed. */
+  private index(plan: LightingPlan): void {
+    const devices = new Map<string, DeviceState>();
+    const controls = new Map<string, PointControl>();
+    const keep = (deviceId: string, pointKey: string, target: string, action: 'switch' | 'dim'): void => {
+      const key = controlKey(deviceId, pointKey);
+      controls.set(key, this.controls.get(key) ?? newControl(deviceId, pointKey, target, action));
+    };
+    for (const device of plan.devices) {
       const commPoints = new Map<string, string>();
       for (const lamp of device.lamps) if (lamp.commPoint !== null) commPoints.set(lamp.commPoint, lamp.id);
-      this.devices.set(device.deviceId, {
-        values: new Map(),
-        lastHeardMonoMs: null,
-        lastPollFailed: false,
-        commPoints,
-      });
-      for (const loop of device.loops)
-        this.addControl(device.deviceId, loop.commandPoint, loop.name, 'switch');
+      const known = this.devices.get(device.deviceId);
+      devices.set(
+        device.deviceId,
+        known === undefined
+          ? { values: new Map(), lastHeardMonoMs: null, lastPollFailed: false, commPoints }
+          : { ...known, commPoints },
+      );
+      for (const loop of device.loops) keep(device.deviceId, loop.commandPoint, loop.name, 'switch');
       for (const lamp of device.lamps) {
-        this.addControl(device.deviceId, lamp.switchPoint, lamp.name, 'switch');
-        if (lamp.dimPoint !== null) this.addControl(device.deviceId, lamp.dimPoint, lamp.name, 'dim');
+        keep(device.deviceId, lamp.switchPoint, lamp.name, 'switch');
+        if (lamp.dimPoint !== null) keep(device.deviceId, lamp.dimPoint, lamp.name, 'dim');
       }
     }
+    this.devices = devices;
+    this.controls = controls;
+  }
+
+  /**
+   * Checks a new configuration against the devices' profiles without touching the running
+   * controller (the build step of an atomic configuration change). Throws LightingError.
+   */
+  prepare(config: LightingConfig): PreparedLighting {
+    const unknown = config.devices.filter((d) => !this.profiles.has(d.device)).map((d) => d.device);
+    if (unknown.length > 0) {
+      throw new LightingError(
+        'LIGHTING_BAD_CONFIG',
+        `lighting devices ${unknown.join(', ')} were not configured at start; adding a lighting device needs a restart`,
+      );
+    }
+    return { config, plan: buildPlan(config, this.profiles) };
+  }
+
+  /**
+   * Swaps in a prepared configuration, synchronously: overrides of targets that still exist stay,
+   * and so does what is known of every point that still exists (no needless rewrites). Returns
+   * the undo that restores the previous configuration exactly (a rolled-back change).
+   */
+  reconfigure(prepared: PreparedLighting): () => void {
+    const before = {
+      config: this.config,
+      plan: this.plan,
+      controls: this.controls,
+      devices: this.devices,
+      overrides: this.overridesByTarget,
+    };
+    this.config = prepared.config;
+    this.plan = prepared.plan;
+    this.index(prepared.plan);
+    const targets = new Set(this.targets());
+    this.overridesByTarget = new Map([...before.overrides].filter(([target]) => targets.has(target)));
+    for (const target of before.overrides.keys())
+      if (!targets.has(target))
+        this.options.logger.warn({ target }, 'lighting override dropped: its target is no longer configured');
+    this.options.logger.info({ targets: this.plan.targets.size }, 'lighting configuration changed');
+    return () => {
+      this.config = before.config;
+      this.plan = before.plan;
+      this.controls = before.controls;
+      this.devices = before.devices;
+      this.overridesByTarget = before.overrides;
+    };
+  }
+
+  /**
+   * A cloud command (DESIGN.md section 6 rule 7): sets the override (origin 'command'), writes its
+   * target's point at once (even when the device is believed to hold the value already, so the
+   * answer is fresh) and resolves once the device has answered the write (a Modbus response);
+   * rejects with the write's error, or LightingError: LIGHTING_UNKNOWN_TARGET (not a lamp or loop
+   * of this cabinet), LIGHTING_BAD_OVERRIDE, LIGHTING_NOT_WRITTEN (not running, lamp unpowered
+   * because its loop is off, no answer in time). The lighting_action event records the write.
+   */
+  async command(cmd: OverrideCommand, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS): Promise<void> {
+    const target = this.plan.targets.get(cmd.target);
+    if (target === undefined)
+      throw new LightingError('LIGHTING_UNKNOWN_TARGET', `no lamp or loop ${cmd.target} on this cabinet`);
+    if (!this.running)
+      throw new LightingError('LIGHTING_NOT_WRITTEN', 'the lighting controller is not running');
+    const awaited: Array<{ control: PointControl; value: PointValue }> = [];
+    const control = (pointKey: string | null): PointControl | undefined =>
+      pointKey === null ? undefined : this.controls.get(controlKey(target.deviceId, pointKey));
+    if (cmd.action === 'dim') {
+      const dim = target.kind === 'lamp' ? control(target.dimPoint) : undefined;
+      if (dim === undefined)
+        throw new LightingError('LIGHTING_BAD_OVERRIDE', `${cmd.target} has no dim level to set`);
+      awaited.push({ control: dim, value: Math.round(cmd.value ?? this.config.level) });
+    } else {
+      const point = control(target.kind === 'loop' ? target.commandPoint : target.switchPoint);
+      if (point === undefined)
+        throw new LightingError('LIGHTING_UNKNOWN_TARGET', `${cmd.target} cannot be switched`);
+      awaited.push({ control: point, value: cmd.action === 'on' });
+    }
+    this.override({ ...cmd, origin: 'command' });
+    const mine: WriteWaiter[] = [];
+    const answers = awaited.map(({ control: c, value }) => {
+      // Forget what we believe the device holds: the command's write must be made and answered.
+      c.confirmed = undefined;
+      c.readback = undefined;
+      return new Promise<void>((resolve, reject) => {
+        const key = controlKey(c.deviceId, c.pointKey);
+        const waiter = { value, resolve, reject };
+        mine.push(waiter);
+        this.waiters.set(key, [...(this.waiters.get(key) ?? []), waiter]);
+      });
+    });
+    const nowMono = this.monoNow();
+    this.drive(this.desiredAt({ monoMs: nowMono, wallMs: Date.now() }), nowMono);
+    for (const { control: c, value } of awaited) {
+      if (c.intent !== null && sameValue(c.intent.value, value)) continue;
+      const why =
+        c.intent === null && target.kind === 'lamp' && target.loop !== null
+          ? `${cmd.target} was not written: its loop ${target.loop} is switched off, so its controller has no power`
+          : `${cmd.target} was not written: the schedule wants another value`;
+      this.settleWaiters(c, value, new LightingError('LIGHTING_NOT_WRITTEN', why));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new LightingError(
+              'LIGHTING_NOT_WRITTEN',
+              `no answer from ${target.deviceId} to the write of ${cmd.target} within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([Promise.all(answers), timeout]);
+    } finally {
+      clearTimeout(timer);
+      for (const { control: c } of awaited) {
+        const key = controlKey(c.deviceId, c.pointKey);
+        const left = (this.waiters.get(key) ?? []).filter((w) => !mine.includes(w));
+        if (left.length === 0) this.waiters.delete(key);
+        else this.waiters.set(key, left);
+      }
+    }
+  }
+
+  /** Resolves (error null) or rejects the waiters of `control` for `value`. */
+  private settleWaiters(control: PointControl, value: PointValue, error: Error | null): void {
+    const key = controlKey(control.deviceId, control.pointKey);
+    const list = this.waiters.get(key);
+    if (list === undefined) return;
+    const matching = list.filter((w) => sameValue(w.value, value));
+    const rest = list.filter((w) => !sameValue(w.value, value));
+    if (rest.length === 0) this.waiters.delete(key);
+    else this.waiters.set(key, rest);
+    for (const waiter of matching) {
+      if (error === null) waiter.resolve();
+      else waiter.reject(error);
+    }
+  }
+
+  private desiredAt(now: Instant): Map<string, DesiredState> {
+    return desiredState(
+      this.config,
+      this.plan,
+      now,
+      localCalendar(now.wallMs, this.config.timezone),
+      this.overrides(),
+    );
   }
 
   /** Target ids (loops and lamps) and cabinet ids this controller switches. */
@@ -249,20 +434,14 @@ export class LightingController {
   }
 
   tick(now: Instant): LightingOutput {
-    const { config } = this.options;
+    const config = this.config;
     for (const [target, o] of this.overridesByTarget) {
       if (now.monoMs >= o.expiresAtMonoMs) {
         this.overridesByTarget.delete(target);
         this.options.logger.info({ override: o }, 'lighting override expired');
       }
     }
-    const desired = desiredState(
-      config,
-      this.plan,
-      now,
-      localCalendar(now.wallMs, config.timezone),
-      this.overrides(),
-    );
+    const desired = this.desiredAt(now);
     for (const [target, state] of desired) {
       if (!state.on) this.desiredOnSince.delete(target);
       else if (!this.desiredOnSince.has(target)) this.desiredOnSince.set(target, now.monoMs);
@@ -403,6 +582,7 @@ export class LightingController {
         control.retryAtMonoMs = 0;
         this.hold(control, value, at);
         this.completed.push(event(true, null));
+        this.settleWaiters(control, value, null);
         this.options.logger.debug({ deviceId, pointKey, value, reason }, 'lighting point written');
       },
       (error: unknown) => {
@@ -414,6 +594,7 @@ export class LightingController {
         control.failures++;
         const backoff = Math.min(this.retry.initialMs * 2 ** (control.failures - 1), this.retry.maxMs);
         control.retryAtMonoMs = at + backoff;
+        this.settleWaiters(control, value, error instanceof Error ? error : new Error(message));
         const log = {
           deviceId,
           pointKey,
@@ -439,23 +620,28 @@ export class LightingController {
     if (control.held === undefined || !sameValue(control.held.value, value))
       control.held = { value, sinceMonoMs: atMonoMs };
   }
+}
 
-  private addControl(deviceId: string, pointKey: string, target: string, action: 'switch' | 'dim'): void {
-    this.controls.set(controlKey(deviceId, pointKey), {
-      deviceId,
-      pointKey,
-      target,
-      action,
-      intent: null,
-      confirmed: undefined,
-      readback: undefined,
-      lastWriteMonoMs: -Infinity,
-      inFlight: false,
-      failures: 0,
-      retryAtMonoMs: 0,
-      held: undefined,
-    });
-  }
+function newControl(
+  deviceId: string,
+  pointKey: string,
+  target: string,
+  action: 'switch' | 'dim',
+): PointControl {
+  return {
+    deviceId,
+    pointKey,
+    target,
+    action,
+    intent: null,
+    confirmed: undefined,
+    readback: undefined,
+    lastWriteMonoMs: -Infinity,
+    inFlight: false,
+    failures: 0,
+    retryAtMonoMs: 0,
+    held: undefined,
+  };
 }
 
 function controlKey(deviceId: string, pointKey: string): string {

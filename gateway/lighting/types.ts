@@ -193,7 +193,12 @@ export interface LightingOutput {
   rates: RatesReport;
 }
 
-export type LightingErrorCode = 'LIGHTING_UNKNOWN_TARGET' | 'LIGHTING_BAD_OVERRIDE' | 'LIGHTING_BAD_CONFIG';
+export type LightingErrorCode =
+  | 'LIGHTING_UNKNOWN_TARGET'
+  | 'LIGHTING_BAD_OVERRIDE'
+  | 'LIGHTING_BAD_CONFIG'
+  // A commanded write was not made or not answered (controller not running, lamp unpowered, timeout).
+  | 'LIGHTING_NOT_WRITTEN';
 
 export class LightingError extends Error {
   override readonly name = 'LightingError';

@@ -18,6 +18,8 @@ export interface MetricsSource {
     alarms: AlarmRecord[];
     uplink: UplinkStats | null;
   };
+  /** Cloud commands by action and result (gateway/downlink); absent in tests that fake a source. */
+  downlinkStats?(): { commands: { results: Record<string, number>; unreadable: number } | null };
 }
 
 /** A registry whose metrics read `source` at scrape time. */
@@ -156,6 +158,22 @@ export function createGatewayRegistry(source: MetricsSource): Registry {
   storeGauge('kerbside_store_wal_bytes', 'Size of the SQLite write-ahead log', (s) => s.walBytes);
   storeGauge('kerbside_store_database_bytes', 'Size of kerbside.db', (s) => s.databaseBytes);
   registerUplinkMetrics(registry, () => read().uplink, done);
+  new Counter({
+    name: 'kerbside_commands_total',
+    help: 'Cloud commands (down/cmd) by action and result; action "unreadable" counts payloads without a readable id',
+    labelNames: ['action', 'status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const commands = source.downlinkStats?.().commands;
+      if (!commands) return;
+      for (const [key, count] of Object.entries(commands.results)) {
+        const [action = '', status = ''] = key.split(' ');
+        this.inc({ action, status }, count);
+      }
+      if (commands.unreadable > 0) this.inc({ action: 'unreadable', status: 'ignored' }, commands.unreadable);
+    },
+  });
   return registry;
 }
 

@@ -30,6 +30,14 @@ import { AlarmRecords } from './alarm-records.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
 import { StoreError, isConstraintError } from './errors.js';
 import { EventRows } from './event-rows.js';
+import {
+  DownlinkRows,
+  type CommandRow,
+  type CommandStatus,
+  type ConfigVersionRow,
+  type DownlinkWrite,
+  type LocalOverrideRow,
+} from './downlink-rows.js';
 import { applyMigrations, type MigrationOutcome } from './migrate.js';
 import { GATEWAY_MIGRATIONS } from './migrations/gateway.js';
 import {
@@ -98,6 +106,8 @@ export interface StoreCycle {
   windows?: readonly RawWindowRequest[];
   /** When the events happened, uptime clock + wall clock. Default now(). */
   at?: Instant;
+  /** Downlink rows (commands, config versions, local overrides) written with the events. */
+  downlink?: readonly DownlinkWrite[];
 }
 
 export interface CommitResult {
@@ -294,6 +304,7 @@ interface StoreParts {
   outbox: Outbox;
   alarmRecords: AlarmRecords;
   eventRows: EventRows;
+  downlink: DownlinkRows;
   windows: RawWindows;
   retention: StoreRetentionRunner;
   meta: MetaStatements;
@@ -347,6 +358,7 @@ function buildParts(
     outbox: new Outbox(db),
     alarmRecords: new AlarmRecords(db),
     eventRows: new EventRows(db),
+    downlink: new DownlinkRows(db),
     windows: new RawWindows(db),
     retention: new StoreRetentionRunner(db),
     meta,
@@ -485,6 +497,39 @@ export class GatewayStore {
     }
     this.maybeCheckpoint();
     return result;
+  }
+
+  /** A received command by id (commands are idempotent by id, DESIGN.md section 6 rule 7). */
+  command(id: string): CommandRow | undefined {
+    this.assertOpen();
+    return this.parts.downlink.command(id);
+  }
+
+  /** Commands in one status: 'running' at start-up means interrupted by a crash. */
+  commandsWithStatus(status: CommandStatus): CommandRow[] {
+    this.assertOpen();
+    return this.parts.downlink.commandsWithStatus(status);
+  }
+
+  configVersion(version: number): ConfigVersionRow | undefined {
+    this.assertOpen();
+    return this.parts.downlink.configVersion(version);
+  }
+
+  configVersions(): ConfigVersionRow[] {
+    this.assertOpen();
+    return this.parts.downlink.configVersions();
+  }
+
+  /** The configuration document version in force; null: the file alone. */
+  activeConfigVersion(): number | null {
+    this.assertOpen();
+    return this.parts.downlink.activeConfigVersion();
+  }
+
+  localOverrides(): LocalOverrideRow[] {
+    this.assertOpen();
+    return this.parts.downlink.localOverrides();
   }
 
   /** Every stored alarm record (for the alarm engine at start). */
@@ -720,6 +765,8 @@ export class GatewayStore {
       if (!p.windows.open(window, nowMono, at.wallMs)) duplicateWindows.push(window.id);
     }
     p.windows.collect(nowMono);
+
+    for (const change of cycle.downlink ?? []) p.downlink.write(change);
 
     const eventSeqs: number[] = [];
     const touched = new Set<EventClass>();

@@ -13,13 +13,24 @@
  * - Reconnects with exponential backoff and full jitter; TLS (mqtts) verifies the broker against
  *   the enrolled CA bundle and never turns verification off.
  *
+ * - Downlink (DESIGN.md section 6 rule 7): `down/cmd` and the retained `down/config` of this
+ *   gateway are subscribed with QoS 1 next to `down/ack` and handed, as raw payloads, to the
+ *   handlers in the options (gateway/downlink): the uplink carries them, it does not interpret them.
+ *
  * We write this protocol ourselves (docs/uplink.md says why): the exactly-once-in-effect argument
  * lives in the interplay of the outbox transaction, `after` and the ack, and no MQTT library knows it.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { LANES, type EventClass, type Lane } from '../../cloud-sync/contract/events.js';
-import { ackTopic, eventsTopic, gatewayClientId, statusTopic } from '../../cloud-sync/contract/topics.js';
+import {
+  ackTopic,
+  commandTopic,
+  configTopic,
+  eventsTopic,
+  gatewayClientId,
+  statusTopic,
+} from '../../cloud-sync/contract/topics.js';
 import type { EventsBatch, Status } from '../../cloud-sync/contract/types.js';
 import { parseAck } from '../../cloud-sync/contract/validate.js';
 import { MAX_EVENTS_PER_BATCH } from '../../cloud-sync/contract/schemas.js';
@@ -65,6 +76,12 @@ export interface UplinkOptions {
   random?: () => number;
   /** Monotonic milliseconds. */
   now?: () => number;
+  /** Receives every `down/cmd` payload (gateway/downlink/commands.ts); absent: not subscribed. */
+  onCommand?: (payload: Buffer) => void;
+  /** Receives every `down/config` payload, retained ones included; absent: not subscribed. */
+  onConfig?: (payload: Buffer) => void;
+  /** The configuration document version in force, for `configVersion` in up/status. */
+  configVersion?: () => number | null;
 }
 
 export interface UplinkStats {
@@ -95,7 +112,8 @@ const DEFAULTS = {
 };
 
 export class Uplink {
-  private readonly o: Required<Omit<UplinkOptions, 'ca'>> & { ca?: string };
+  private readonly o: Required<Omit<UplinkOptions, 'ca' | 'onCommand' | 'onConfig' | 'configVersion'>> &
+    Pick<UplinkOptions, 'ca' | 'onCommand' | 'onConfig' | 'configVersion'>;
   private client: MqttClient | undefined;
   private connected = false;
   private stopped = true;
@@ -144,6 +162,11 @@ export class Uplink {
     this.connect();
     this.pollTimer = setInterval(() => this.pump(), this.o.pollIntervalMs);
     this.statusTimer = setInterval(() => this.publishStatus(), this.o.statusIntervalMs);
+  }
+
+  /** Publishes the status now (e.g. after a configuration change: configVersion moved). */
+  refreshStatus(): void {
+    this.publishStatus();
   }
 
   /** New events were committed: send them now rather than at the next poll. */
@@ -241,9 +264,12 @@ export class Uplink {
   private async onConnect(client: MqttClient): Promise<void> {
     if (client !== this.client) return;
     try {
-      await client.subscribeAsync(ackTopic(this.o.gatewayId), { qos: 1 });
+      const topics = [ackTopic(this.o.gatewayId)];
+      if (this.o.onCommand !== undefined) topics.push(commandTopic(this.o.gatewayId));
+      if (this.o.onConfig !== undefined) topics.push(configTopic(this.o.gatewayId));
+      await client.subscribeAsync(topics, { qos: 1 });
     } catch (error) {
-      this.logger.warn({ err: error }, 'could not subscribe to down/ack; reconnecting');
+      this.logger.warn({ err: error }, 'could not subscribe to the down/ topics; reconnecting');
       client.end(true);
       return;
     }
@@ -282,6 +308,8 @@ export class Uplink {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    if (topic === commandTopic(this.o.gatewayId)) return this.deliver('down/cmd', this.o.onCommand, payload);
+    if (topic === configTopic(this.o.gatewayId)) return this.deliver('down/config', this.o.onConfig, payload);
     if (topic !== ackTopic(this.o.gatewayId)) return;
     const parsed = parseAck(payload);
     if (!parsed.ok) {
@@ -297,6 +325,16 @@ export class Uplink {
       return;
     }
     this.handleAck(ack.lane ?? 'priority', ack.upTo);
+  }
+
+  /** Hands a downlink payload over; a throwing handler is logged, the connection goes on. */
+  private deliver(channel: string, handler: ((payload: Buffer) => void) | undefined, payload: Buffer): void {
+    if (handler === undefined) return;
+    try {
+      handler(payload);
+    } catch (error) {
+      this.logger.error({ err: error, channel }, 'downlink handler failed');
+    }
   }
 
   private handleAck(lane: Lane, upTo: number): void {
@@ -414,6 +452,7 @@ export class Uplink {
       },
       epoch: this.store.epoch,
       lanes: stats.lanes,
+      ...(this.o.configVersion === undefined ? {} : { configVersion: this.o.configVersion() }),
     };
   }
 

@@ -273,9 +273,45 @@ const UPLINK_LANES: Migration = {
   `,
 };
 
+/**
+ * The downlink (DESIGN.md section 6 rule 7; docs/commands.md, docs/config-downlink.md): what the
+ * commands and config_versions tables of migration 2 lacked, and the technician's local overrides.
+ */
+const DOWNLINK: Migration = {
+  version: 5,
+  name: 'downlink',
+  sql: `
+    -- commands: error is the human reason of a failed / rejected / expired result; finished_wall_ms
+    -- when the result was recorded. A command is inserted 'running' and committed BEFORE it runs,
+    -- so a row still 'running' at start-up was interrupted by a crash (reported as failed).
+    ALTER TABLE commands ADD COLUMN error TEXT;
+    ALTER TABLE commands ADD COLUMN finished_wall_ms INTEGER;
+
+    -- config_versions: previous_version is the version that was active when this one was applied
+    -- (kept for rollback: a cloud rollback arrives as a new version with the old document).
+    ALTER TABLE config_versions ADD COLUMN previous_version INTEGER;
+
+    -- The technician's changes on the cabinet (docs/config-downlink.md): one row per setting, named
+    -- by a pointer in the configuration document's shape (cloud-sync/contract/config-document.ts).
+    -- value / previous: JSON (previous: what the cloud document or the file had there, for the
+    -- config_override event and the UI). They stay in force over later cloud documents until
+    -- cleared locally or by a document with clearLocalOverrides.
+    CREATE TABLE local_overrides (
+      pointer     TEXT PRIMARY KEY,
+      value       TEXT NOT NULL,
+      previous    TEXT NOT NULL,
+      set_by      TEXT NOT NULL,
+      reason      TEXT,
+      set_mono_ms INTEGER NOT NULL,
+      set_wall_ms INTEGER NOT NULL
+    );
+  `,
+};
+
 export const GATEWAY_MIGRATIONS: readonly Migration[] = [
   READINGS_V1,
   EVENT_STORE,
   AGGREGATES_AND_WINDOWS,
   UPLINK_LANES,
+  DOWNLINK,
 ];

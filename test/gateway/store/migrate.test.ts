@@ -37,8 +37,8 @@ describe('migrations', () => {
     const first = openMigrated(path);
     assert.deepEqual(first.migration, {
       from: 0,
-      to: 4,
-      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows', '4-uplink-lanes'],
+      to: 5,
+      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows', '4-uplink-lanes', '5-downlink'],
     });
     assert.equal(first.db.pragma('user_version', { simple: true }), GATEWAY_MIGRATIONS.length);
     for (const table of [
@@ -54,6 +54,7 @@ describe('migrations', () => {
       'readings_1m',
       'readings_1h',
       'raw_windows',
+      'local_overrides',
     ]) {
       assert.ok(tableNames(first.db).includes(table), table);
     }
@@ -61,7 +62,7 @@ describe('migrations', () => {
     first.db.close();
 
     const second = openMigrated(path);
-    assert.deepEqual(second.migration, { from: 4, to: 4, applied: [] });
+    assert.deepEqual(second.migration, { from: 5, to: 5, applied: [] });
     assert.equal(second.db.prepare('SELECT COUNT(*) FROM series').pluck().get(), 1, 'data survives reopen');
     second.db.close();
   });
@@ -77,7 +78,7 @@ describe('migrations', () => {
     db.prepare('DELETE FROM outbox WHERE seq <= 2').run();
     db.prepare("UPDATE store_meta SET value = 2 WHERE key = 'acked_seq'").run();
 
-    assert.deepEqual(applyMigrations(db, GATEWAY_MIGRATIONS).applied, ['4-uplink-lanes']);
+    assert.deepEqual(applyMigrations(db, GATEWAY_MIGRATIONS.slice(0, 4)).applied, ['4-uplink-lanes']);
     assert.deepEqual(db.prepare('SELECT seq, lane, lane_seq FROM outbox ORDER BY seq').raw().all(), [
       [3, 'telemetry', 3],
       [4, 'priority', 4],
@@ -104,7 +105,7 @@ describe('migrations', () => {
     assert.throws(
       () => openMigrated(path),
       (error: unknown) =>
-        isStoreError(error, 'STORE_TOO_NEW') && /schema version 99, newer than the 4/.test(error.message),
+        isStoreError(error, 'STORE_TOO_NEW') && /schema version 99, newer than the 5/.test(error.message),
     );
     const check = new Database(path);
     assert.equal(check.pragma('user_version', { simple: true }), 99);
