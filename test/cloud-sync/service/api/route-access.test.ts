@@ -56,7 +56,7 @@ describe('route access of the whole cloud API', () => {
   let dir: string;
   let cloud: CloudService;
   const headers = new Map<Role, Record<string, string>>();
-  let operations: Operation[] = [];
+  const operations: Operation[] = [];
 
   before(async () => {
     dir = tempDataDir('route-access');
