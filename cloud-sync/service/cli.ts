@@ -14,6 +14,7 @@
  * Exit codes: 0 done, 1 the action failed (not found, conflict, database error), 2 bad arguments.
  * Secrets and tokens go to stdout only, once, and never into the audit trail or a log.
  */
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -27,6 +28,9 @@ import { mosquittoServiceUsername, writeMosquittoFiles } from './enrollment/mosq
 import { isActorName, issueEnrollmentToken, parseTtl } from './enrollment/tokens.js';
 import { SERVICE_USERNAME_PREFIX } from './broker/acl.js';
 import { isAuthError } from './auth/errors.js';
+import { CloudConfigError, loadCloudConfig } from './config.js';
+import { RegistryError } from './registry/errors.js';
+import { importComponents } from './registry/registry.js';
 import { createOperator, listOperators, setOperatorPassword, updateOperator } from './auth/operators.js';
 import { generatePassword } from './auth/passwords.js';
 import { isRole, ROLES } from './auth/roles.js';
@@ -36,6 +40,9 @@ const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 /** Bad arguments found after commander's own parsing: reported like commander's, exit 2. */
 class UsageError extends Error {}
+
+const isRegistryError = (error: unknown): error is RegistryError => error instanceof RegistryError;
+const isCloudConfigError = (error: unknown): error is CloudConfigError => error instanceof CloudConfigError;
 
 interface Io {
   out: (text: string) => void;
@@ -230,6 +237,31 @@ function buildProgram(io: Io): Command {
           'Secret (shown only now):\n',
       );
       io.out(`${created.secret}\n`);
+    });
+
+  program
+    .command('components')
+    .description('the component registry (docs/component-registry.md)')
+    .command('import <file>')
+    .description(
+      'register or update components from a JSON array; every record is checked first, then all are written at once',
+    )
+    .requiredOption('--by <operator>', 'who does it (audit trail)', actorArg)
+    .option(
+      '--config <file>',
+      "the service's configuration file (its cases section holds the class code table)",
+    )
+    .action(async (file: string, opts: { by: string; config?: string }) => {
+      const cases = loadCloudConfig({ file: opts.config ?? null, env: {} }).cases;
+      let records: unknown;
+      try {
+        records = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (error) {
+        throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+      }
+      if (!Array.isArray(records)) throw new UsageError(`${file} must hold a JSON array of components`);
+      const result = await withDb(global(), io, (db) => importComponents(db, cases, records, opts.by));
+      io.out(`imported ${result.imported} components (${result.created} new, ${result.updated} updated)\n`);
     });
 
   program
@@ -462,6 +494,18 @@ export async function runCloudAdmin(argv: string[], io: Io): Promise<number> {
     }
     if (error instanceof UsageError) {
       io.err(`error: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (isRegistryError(error)) {
+      io.err(`error: ${error.message}\n`);
+      for (const issue of error.issues)
+        io.err(
+          `  ${issue.index === undefined ? '' : `record ${issue.index}: `}${issue.pointer} ${issue.message}\n`,
+        );
+      return error.code === 'REGISTRY_INVALID' ? EXIT.usage : EXIT.failure;
+    }
+    if (isCloudConfigError(error)) {
+      io.err(`${error.message}\n`);
       return EXIT.usage;
     }
     if (isAuthError(error)) {

@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<{ main: (args: string[]) => Promi
   poll: () => import('./poll.js'),
   ingest: () => import('./ingest.js'),
   uplink: () => import('./uplink.js'),
+  'alarm-to-case': () => import('./alarm-to-case.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);
