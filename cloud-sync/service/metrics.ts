@@ -20,6 +20,8 @@ export interface CloudMetrics {
   ackPublishFailures: Counter;
   statusMessages: Counter<'outcome'>;
   mqttConnected: Gauge;
+  /** Overdue escalations raised by the case monitor (docs/cases.md). */
+  caseEscalations: Counter<'kind' | 'level'>;
 }
 
 export interface CloudMetricsOptions {
@@ -137,6 +139,12 @@ export function createCloudMetrics(options: CloudMetricsOptions = {}): CloudMetr
     ackPublishFailures: new Counter({
       name: `${METRIC_PREFIX}ack_publish_failures_total`,
       help: 'down/ack messages the broker did not take (the gateway resends; the ack follows then)',
+      registers,
+    }),
+    caseEscalations: new Counter({
+      name: `${METRIC_PREFIX}case_escalations_total`,
+      help: 'cases escalated for being overdue, by deadline kind (dispatch, handle) and escalation level',
+      labelNames: ['kind', 'level'],
       registers,
     }),
     statusMessages: new Counter({

@@ -260,6 +260,14 @@ export async function startCloudService(
       calendar,
       logger: casesLogger,
       ...clock,
+      // An escalation is a fact an operator must see: logged at warn and counted for alerting.
+      onEscalation: (escalation) => {
+        metrics.caseEscalations.inc({ kind: escalation.kind, level: String(escalation.level) });
+        casesLogger.warn(
+          { escalation },
+          `case ${escalation.caseNo} overdue: escalated to level ${escalation.level}`,
+        );
+      },
     });
     caseMonitor.start();
     closers.push({ name: 'case-monitor', close: () => caseMonitor.stop() });

@@ -132,6 +132,8 @@ export class Feeder {
   constructor(
     private readonly db: Kysely<CloudSchema>,
     private readonly hooks: readonly IngestHook[],
+    /** A replaced gateway database starts a new epoch (DESIGN.md section 6 rule 1). */
+    private readonly epoch: string = EPOCH,
   ) {}
 
   /** Sends one batch of `bodies` on `lane`; returns the batch (for re-delivery) and the result. */
@@ -147,11 +149,11 @@ export class Feeder {
       return {
         ...body,
         seq,
-        id: `${EPOCH.slice(0, 8)}-0000-4000-8${tag}00-${seq.toString(16).padStart(12, '0')}`,
+        id: `${this.epoch.slice(0, 8)}-0000-4000-8${tag}00-${seq.toString(16).padStart(12, '0')}`,
         ts: at.toISOString(),
       };
     });
-    const batch: EventsBatch = { gw: GW, epoch: EPOCH, lane, after: afterSeq, events };
+    const batch: EventsBatch = { gw: GW, epoch: this.epoch, lane, after: afterSeq, events };
     const checked = validateEventsBatch(batch);
     assert.ok(checked.ok, `test batch must satisfy the contract: ${JSON.stringify(checked)}`);
     const result = await this.resend(at, batch);
