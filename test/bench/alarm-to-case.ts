@@ -189,6 +189,10 @@ export async function main(args: string[]): Promise<void> {
     /** One sample on one probe: crossing -> filed case -> cancel -> back to normal. */
     const sample = async (probe: Probe): Promise<void> => {
       const device = simulation.device(probe.deviceId);
+      // A field event comes at any moment of the poll cycle: without this random phase the samples
+      // would lock onto the poll schedule (each one starts right after the previous case) and
+      // measure one phase only.
+      await sleep(Math.random() * options.pollMs);
       const t0 = wallNow();
       device.hold(probe.point, probe.high);
       let filed: { id: string; filed_at: string | null } | undefined;
