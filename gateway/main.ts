@@ -17,7 +17,11 @@
 import { Command, CommanderError } from 'commander';
 import type { Logger } from 'pino';
 import { isConfigError, formatConfigIssue } from './config/errors.js';
-import { loadGatewayConfig, readGatewayConfigDocument } from './config/load.js';
+import {
+  loadGatewayConfigWithSource,
+  readGatewayConfigDocument,
+  type GatewayConfigSource,
+} from './config/load.js';
 import type { GatewayConfig } from './config/types.js';
 import { Gateway } from './gateway.js';
 import { createGatewayRegistry } from './metrics/metrics.js';
@@ -73,9 +77,12 @@ function loadProfiles(dir: string): Map<string, LoadedProfile> | null {
 }
 
 /** The configuration, or null after printing every issue on stderr. */
-function loadConfig(path: string, profiles: ReadonlyMap<string, LoadedProfile>): GatewayConfig | null {
+function loadConfig(
+  path: string,
+  profiles: ReadonlyMap<string, LoadedProfile>,
+): { config: GatewayConfig; source: GatewayConfigSource } | null {
   try {
-    return loadGatewayConfig(path, profiles);
+    return loadGatewayConfigWithSource(path, profiles);
   } catch (error) {
     if (!isConfigError(error)) throw error;
     const count = error.issues.length;
@@ -99,8 +106,10 @@ async function run(argv: string[]): Promise<number> {
 
   const profiles = loadProfiles(options.profiles);
   if (profiles === null) return EXIT.invalid;
-  const config = loadConfig(options.config, profiles);
-  if (config === null) return EXIT.invalid;
+  const loaded = loadConfig(options.config, profiles);
+  if (loaded === null) return EXIT.invalid;
+  // The file as written is the base cloud configuration documents and local overrides are laid on.
+  const { config, source: configSource } = loaded;
   if (options.check) {
     process.stdout.write(
       `configuration ${options.config} is valid: ${config.buses.length} buses, ${config.devices.length} devices\n`,
@@ -110,8 +119,6 @@ async function run(argv: string[]): Promise<number> {
 
   const logger = createLogger({ level: config.log.level });
   const uplink = await uplinkOptions(config, logger);
-  // The file as written: the base cloud configuration documents and local overrides are laid on.
-  const configSource = readGatewayConfigDocument(options.config);
   const gateway = new Gateway(config, profiles, logger, {
     configSource,
     ...(uplink === undefined ? {} : { uplink }),

@@ -4,13 +4,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseJsonSource } from '../profiles/json-source.js';
+import { parseJsonSource, type ParseOutcome } from '../profiles/json-source.js';
 import type { LoadedProfile } from '../profiles/types.js';
 import { ConfigError } from './errors.js';
 import type { GatewayConfig } from './types.js';
 import { validateGatewayConfig } from './validate.js';
 
-export function loadGatewayConfig(path: string, profiles: ReadonlyMap<string, LoadedProfile>): GatewayConfig {
+/** The configuration file as written, and the folder relative paths in it are resolved against. */
+export interface GatewayConfigSource {
+  document: unknown;
+  baseDir: string;
+}
+
+/** Reads and parses the file once; throws ConfigError when it cannot be read or is not JSON. */
+function parseConfigFile(path: string): { parsed: Extract<ParseOutcome, { ok: true }>; baseDir: string } {
   const file = resolve(path);
   let text: string;
   try {
@@ -21,9 +28,7 @@ export function loadGatewayConfig(path: string, profiles: ReadonlyMap<string, Lo
       'CONFIG_UNREADABLE',
       [{ pointer: '', message: `cannot read the file: ${reason}` }],
       path,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   const parsed = parseJsonSource(text);
@@ -34,8 +39,20 @@ export function loadGatewayConfig(path: string, profiles: ReadonlyMap<string, Lo
       path,
     );
   }
+  return { parsed, baseDir: dirname(file) };
+}
+
+/**
+ * The validated configuration and the document it came from (the base that cloud configuration
+ * documents and local overrides are laid over, overlay.ts), from one read of the file.
+ */
+export function loadGatewayConfigWithSource(
+  path: string,
+  profiles: ReadonlyMap<string, LoadedProfile>,
+): { config: GatewayConfig; source: GatewayConfigSource } {
+  const { parsed, baseDir } = parseConfigFile(path);
   // A relative dataDir means "next to this file", so the gateway finds its data however started.
-  const result = validateGatewayConfig(parsed.doc.data, profiles, { baseDir: dirname(file) });
+  const result = validateGatewayConfig(parsed.doc.data, profiles, { baseDir });
   if (!result.ok) {
     const issues = result.issues
       .map((issue) => {
@@ -46,36 +63,19 @@ export function loadGatewayConfig(path: string, profiles: ReadonlyMap<string, Lo
       .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     throw new ConfigError('CONFIG_INVALID', issues, path);
   }
-  return result.config;
+  return { config: result.config, source: { document: parsed.doc.data, baseDir } };
+}
+
+export function loadGatewayConfig(path: string, profiles: ReadonlyMap<string, LoadedProfile>): GatewayConfig {
+  return loadGatewayConfigWithSource(path, profiles).config;
 }
 
 /**
- * The configuration file's document as written (before defaults) with its folder: the base a
- * cloud configuration document and local overrides are laid over (overlay.ts). Throws
- * ConfigError when the file cannot be read or is not JSON; validation is loadGatewayConfig's job.
+ * The configuration file's document as written (before defaults) with its folder, without
+ * validating it (the SIGHUP re-read compares it with the previous one first). Throws ConfigError
+ * when the file cannot be read or is not JSON.
  */
-export function readGatewayConfigDocument(path: string): { document: unknown; baseDir: string } {
-  const file = resolve(path);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(
-      'CONFIG_UNREADABLE',
-      [{ pointer: '', message: `cannot read the file: ${reason}` }],
-      path,
-      {
-        cause: error,
-      },
-    );
-  }
-  const parsed = parseJsonSource(text);
-  if (!parsed.ok)
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      [{ pointer: '', line: parsed.line, message: parsed.message }],
-      path,
-    );
-  return { document: parsed.doc.data, baseDir: dirname(file) };
+export function readGatewayConfigDocument(path: string): GatewayConfigSource {
+  const { parsed, baseDir } = parseConfigFile(path);
+  return { document: parsed.doc.data, baseDir };
 }
