@@ -1,10 +1,11 @@
+import { CLOUD_DB_BACKENDS, testPostgres, type OpenedDatabase } from '../../helpers/cloud-db.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -16,7 +17,6 @@ import { MIGRATIONS } from '../../../cloud-sync/service/db/migrations.js';
 import type { CloudSchema } from '../../../cloud-sync/service/db/schema.js';
 import { CloudServiceError } from '../../../cloud-sync/service/errors.js';
 import { ingestBatch, type IngestResult } from '../../../cloud-sync/service/ingest.js';
-import { startPostgres, type PostgresCluster } from '../../helpers/postgres.js';
 
 const GW = 'cab-12';
 const EPOCH_A = '7d0c2a6e-1f3b-4c5d-9e8f-0a1b2c3d4e5f';
@@ -83,52 +83,10 @@ function batch(
   return value;
 }
 
-/**
- * One private PostgreSQL cluster for this file, started on first use (a few seconds), so that a
- * missing PostgreSQL fails only the PostgreSQL tests, with the package to install.
- */
-let cluster: Promise<PostgresCluster> | undefined;
-function postgres(): Promise<PostgresCluster> {
-  cluster ??= startPostgres();
-  return cluster;
-}
-after(async () => {
-  await cluster?.then(
-    (running) => running.stop(),
-    () => undefined,
-  );
-});
+/** This file's PostgreSQL cluster (test/helpers/cloud-db.ts), started on first use. */
+const postgres = testPostgres;
 
-/** A fresh, migrated, empty cloud database and how to dispose of it. */
-interface OpenedDatabase {
-  db: Kysely<CloudSchema>;
-  close(): Promise<void>;
-}
-
-const BACKENDS: { name: string; open(): Promise<OpenedDatabase> }[] = [
-  {
-    name: 'SQLite file',
-    async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'kerbside-ingest-'));
-      const db = await openCloudDatabase({ sqlitePath: join(dir, 'cloud.sqlite') });
-      return {
-        db,
-        async close() {
-          await db.destroy();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    async open() {
-      // A database per test, like a file per test on SQLite: no test sees another's rows.
-      const db = await openCloudDatabase({ databaseUrl: await (await postgres()).createDatabase() });
-      return { db, close: () => db.destroy() };
-    },
-  },
-];
+const BACKENDS = CLOUD_DB_BACKENDS;
 
 async function storedSeqsOf(db: Kysely<CloudSchema>, epoch = EPOCH_A, gw = GW): Promise<number[]> {
   const rows = await db

@@ -4,10 +4,6 @@
  * through the real ingestBatch, a registered component, and a logger that keeps its lines.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after } from 'node:test';
 import type { Kysely } from 'kysely';
 import type {
   AlarmStateName,
@@ -18,58 +14,18 @@ import type {
 import type { EventsBatch } from '../../../../cloud-sync/contract/types.js';
 import { validateEventsBatch } from '../../../../cloud-sync/contract/validate.js';
 import type { CaseLogger } from '../../../../cloud-sync/service/cases/filing.js';
-import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
 import type { ComponentsTable } from '../../../../cloud-sync/service/db/case-tables.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import { ingestBatch, type IngestHook, type IngestResult } from '../../../../cloud-sync/service/ingest.js';
-import { startPostgres, type PostgresCluster } from '../../../helpers/postgres.js';
 
 export const GW = 'cab-7';
 export const EPOCH = '5a1c9e20-3b4d-4e6f-8a9b-0c1d2e3f4a5b';
 
-export interface OpenedDatabase {
-  db: Kysely<CloudSchema>;
-  close(): Promise<void>;
-}
-
-let cluster: Promise<PostgresCluster> | undefined;
-after(async () => {
-  await cluster?.then(
-    (running) => running.stop(),
-    () => undefined,
-  );
-});
-
-export const BACKENDS: { name: string; open(): Promise<OpenedDatabase> }[] = [
-  {
-    name: 'SQLite',
-    async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'kerbside-cases-'));
-      const db = await openCloudDatabase({ sqlitePath: join(dir, 'cloud.sqlite') });
-      return {
-        db,
-        async close() {
-          await db.destroy();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    async open() {
-      cluster ??= startPostgres();
-      const db = await openCloudDatabase({ databaseUrl: await (await cluster).createDatabase() });
-      return { db, close: () => db.destroy() };
-    },
-  },
-];
-
-export async function openSqlite(): Promise<OpenedDatabase> {
-  const sqlite = BACKENDS[0];
-  assert.ok(sqlite);
-  return sqlite.open();
-}
+export {
+  CLOUD_DB_BACKENDS as BACKENDS,
+  openSqliteCloudDb as openSqlite,
+  type OpenedDatabase,
+} from '../../../helpers/cloud-db.js';
 
 export interface LoggedLine {
   level: 'info' | 'warn' | 'error';

@@ -3,21 +3,17 @@
  * a private PostgreSQL cluster, an enrolled gateway row, a recording publisher, a settable clock,
  * and result events committed the real way (ingestBatch with the downlink hook).
  */
+import { CLOUD_DB_BACKENDS, type CloudDbBackend } from '../../../helpers/cloud-db.js';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { pino, type Logger } from 'pino';
 import type { GatewayEventBody, OutboxEvent } from '../../../../cloud-sync/contract/events.js';
 import type { EventsBatch } from '../../../../cloud-sync/contract/types.js';
 import { validateEventsBatch } from '../../../../cloud-sync/contract/validate.js';
-import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import type { DownlinkPublisher } from '../../../../cloud-sync/service/downlink/publisher.js';
 import { downlinkResultsHook } from '../../../../cloud-sync/service/downlink/results-hook.js';
 import { ingestBatch, type IngestResult } from '../../../../cloud-sync/service/ingest.js';
-import { startPostgres, type PostgresCluster } from '../../../helpers/postgres.js';
 
 export const GW = 'cab-12';
 export const OTHER_GW = 'cab-13';
@@ -25,51 +21,12 @@ export const EPOCH = '7d0c2a6e-1f3b-4c5d-9e8f-0a1b2c3d4e5f';
 
 export const silentLogger: Logger = pino({ level: 'silent' });
 
-export interface OpenedDatabase {
-  db: Kysely<CloudSchema>;
-  close(): Promise<void>;
-}
+export type { OpenedDatabase } from '../../../helpers/cloud-db.js';
 
-export interface Backend {
-  name: string;
-  open(): Promise<OpenedDatabase>;
-}
-
-/** The backends every storage test runs on; PostgreSQL starts once per test file, on first use. */
-export function backends(): { list: Backend[]; stop(): Promise<void> } {
-  let cluster: Promise<PostgresCluster> | undefined;
-  return {
-    list: [
-      {
-        name: 'SQLite',
-        async open() {
-          const dir = mkdtempSync(join(tmpdir(), 'kerbside-downlink-'));
-          const db = await openCloudDatabase({ sqlitePath: join(dir, 'cloud.sqlite') });
-          return {
-            db,
-            async close() {
-              await db.destroy();
-              rmSync(dir, { recursive: true, force: true });
-            },
-          };
-        },
-      },
-      {
-        name: 'PostgreSQL',
-        async open() {
-          cluster ??= startPostgres();
-          const db = await openCloudDatabase({ databaseUrl: await (await cluster).createDatabase() });
-          return { db, close: () => db.destroy() };
-        },
-      },
-    ],
-    async stop() {
-      await cluster?.then(
-        (running) => running.stop(),
-        () => undefined,
-      );
-    },
-  };
+/** The backends every storage test runs on (test/helpers/cloud-db.ts). */
+export function backends(): { list: readonly CloudDbBackend[]; stop(): Promise<void> } {
+  // The cluster is stopped by cloud-db.ts when the file's tests end.
+  return { list: CLOUD_DB_BACKENDS, stop: () => Promise.resolve() };
 }
 
 /** An enrolled gateway (the downlink refuses ids without a `gateways` row). */
