@@ -85,6 +85,8 @@ export async function setGatewayDisabled(
         action: disabled ? 'gateway.disable' : 'gateway.enable',
         target: gatewayId,
         ...(disabled ? { detail: { revokedTokens } } : {}),
+        outcome: 'ok',
+        source: 'cli',
       },
       now,
     );
@@ -153,7 +155,13 @@ export async function createServiceAccount(
     }
     await recordAudit(
       trx,
-      { actor: by, action: options.rotate === true ? 'service.rotate' : 'service.create', target: name },
+      {
+        actor: by,
+        action: options.rotate === true ? 'service.rotate' : 'service.create',
+        target: name,
+        outcome: 'ok',
+        source: 'cli',
+      },
       now,
     );
   });

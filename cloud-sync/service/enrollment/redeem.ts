@@ -96,7 +96,14 @@ export async function redeemEnrollmentToken(
     if (gatewayId !== undefined) {
       await recordAudit(
         db,
-        { actor, action: 'enroll.refused', target: gatewayId, detail: { tokenRef: ref, reason } },
+        {
+          actor,
+          action: 'enroll.refused',
+          target: gatewayId,
+          detail: { tokenRef: ref, reason },
+          outcome: 'denied',
+          source: `http:${remoteAddress}`,
+        },
         now,
       );
     }
@@ -159,6 +166,8 @@ export async function redeemEnrollmentToken(
           action: existing === undefined ? 'enroll' : 'enroll.rotate',
           target: gatewayId,
           detail: { tokenRef: ref },
+          outcome: 'ok',
+          source: `http:${remoteAddress}`,
         },
         now,
       );

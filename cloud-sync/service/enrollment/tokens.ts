@@ -136,6 +136,9 @@ export async function issueEnrollmentToken(
         action: 'token.create',
         target: gatewayId,
         detail: { tokenRef: tokenRef(tokenHash), expiresAt },
+        // Issued by an administrator at the cloud-admin command line (cli.ts).
+        outcome: 'ok',
+        source: 'cli',
       },
       now,
     );
