@@ -41,6 +41,24 @@ const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 /** Bad arguments found after commander's own parsing: reported like commander's, exit 2. */
 class UsageError extends Error {}
 
+/** A list as JSON (--json) or one line per row of its non-empty columns, or a line saying it is empty. */
+function printList<T>(
+  io: Io,
+  rows: readonly T[],
+  options: { json: boolean; empty: string },
+  columns: (row: T) => string[],
+): void {
+  if (options.json) io.out(`${JSON.stringify(rows, null, 2)}\n`);
+  else if (rows.length === 0) io.out(`${options.empty}\n`);
+  else
+    for (const row of rows)
+      io.out(
+        `${columns(row)
+          .filter((part) => part !== '')
+          .join('  ')}\n`,
+      );
+}
+
 const isRegistryError = (error: unknown): error is RegistryError => error instanceof RegistryError;
 const isCloudConfigError = (error: unknown): error is CloudConfigError => error instanceof CloudConfigError;
 
@@ -172,27 +190,13 @@ function buildProgram(io: Io): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (opts: { json: boolean }) => {
       const rows = await withDb(global(), io, (db) => listGateways(db));
-      if (opts.json) {
-        io.out(`${JSON.stringify(rows, null, 2)}\n`);
-        return;
-      }
-      if (rows.length === 0) {
-        io.out('no gateways enrolled\n');
-        return;
-      }
-      for (const row of rows) {
-        io.out(
-          [
-            row.gatewayId.padEnd(24),
-            (row.disabled ? 'disabled' : 'enabled').padEnd(9),
-            `enrolled ${row.enrolledAt}`,
-            row.rotatedAt === null ? '' : `rotated ${row.rotatedAt}`,
-            row.pendingTokens > 0 ? `${row.pendingTokens} pending token(s)` : '',
-          ]
-            .filter((part) => part !== '')
-            .join('  ') + '\n',
-        );
-      }
+      printList(io, rows, { json: opts.json, empty: 'no gateways enrolled' }, (row) => [
+        row.gatewayId.padEnd(24),
+        (row.disabled ? 'disabled' : 'enabled').padEnd(9),
+        `enrolled ${row.enrolledAt}`,
+        row.rotatedAt === null ? '' : `rotated ${row.rotatedAt}`,
+        row.pendingTokens > 0 ? `${row.pendingTokens} pending token(s)` : '',
+      ]);
     });
   for (const [name, disabled] of [
     ['disable', true],
@@ -418,27 +422,13 @@ function buildProgram(io: Io): Command {
       const rows = await withDb(global(), io, (db) =>
         audited(db, { actor: actorOf(opts), action: 'operator.list', target: '' }, () => listOperators(db)),
       );
-      if (opts.json) {
-        io.out(`${JSON.stringify(rows, null, 2)}\n`);
-        return;
-      }
-      if (rows.length === 0) {
-        io.out('no operators\n');
-        return;
-      }
-      for (const row of rows) {
-        io.out(
-          [
-            row.username.padEnd(24),
-            (row.disabled ? 'disabled' : 'enabled').padEnd(9),
-            row.roles.join(','),
-            row.unit === null ? '' : `unit ${row.unit}`,
-            row.displayName === row.username ? '' : `"${row.displayName}"`,
-          ]
-            .filter((part) => part !== '')
-            .join('  ') + '\n',
-        );
-      }
+      printList(io, rows, { json: opts.json, empty: 'no operators' }, (row) => [
+        row.username.padEnd(24),
+        (row.disabled ? 'disabled' : 'enabled').padEnd(9),
+        row.roles.join(','),
+        row.unit === null ? '' : `unit ${row.unit}`,
+        row.displayName === row.username ? '' : `"${row.displayName}"`,
+      ]);
     });
 
   for (const [name, disabled] of [

@@ -38,17 +38,31 @@ export function testPostgres(): Promise<PostgresCluster> {
   return cluster;
 }
 
-export async function openSqliteCloudDb(): Promise<OpenedDatabase> {
-  const dir = mkdtempSync(join(tmpdir(), 'kerbside-cloud-db-'));
-  const db = await openCloudDatabase({ sqlitePath: join(dir, 'cloud.sqlite') });
-  return {
-    db,
-    async close() {
-      await db.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** A SQLite cloud database in its own temp folder (`dir`: for a CLI under test to open the file too). */
+export interface TempCloudDb extends OpenedDatabase {
+  dir: string;
 }
+
+/** A fresh migrated SQLite database in its own temp dir; `close()` destroys it and removes the dir. */
+export async function openTempCloudDb(prefix = 'kerbside-cloud-db-'): Promise<TempCloudDb> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    const db = await openCloudDatabase({ sqlitePath: join(dir, 'cloud.sqlite') });
+    return {
+      dir,
+      db,
+      async close() {
+        await db.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export const openSqliteCloudDb = (): Promise<OpenedDatabase> => openTempCloudDb();
 
 export async function openPostgresCloudDb(): Promise<OpenedDatabase> {
   const db = await openCloudDatabase({ databaseUrl: await (await testPostgres()).createDatabase() });

@@ -8,41 +8,19 @@
  *   const { headers } = await signIn(db, { username: 'disp.wang', roles: ['dispatcher'] });
  *   await app.inject({ method: 'POST', url: '/api/v1/...', headers, payload: {...} });
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { openTempCloudDb, type TempCloudDb } from '../../../helpers/cloud-db.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { createOperator } from '../../../../cloud-sync/service/auth/operators.js';
 import { authPlugin } from '../../../../cloud-sync/service/auth/plugin.js';
 import type { Role } from '../../../../cloud-sync/service/auth/roles.js';
 import { createSession } from '../../../../cloud-sync/service/auth/sessions.js';
-import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 
-export interface TempDb {
-  dir: string;
-  db: Kysely<CloudSchema>;
-  close(): Promise<void>;
-}
+export type { TempCloudDb as TempDb } from '../../../helpers/cloud-db.js';
 
-export async function openTempDb(prefix = 'kerbside-auth-'): Promise<TempDb> {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  try {
-    const db = await openCloudDatabase({ sqlitePath: join(dir, 'cloud.sqlite') });
-    return {
-      dir,
-      db,
-      close: async () => {
-        await db.destroy();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-}
+/** A fresh migrated database in its own temp dir (test/helpers/cloud-db.ts). */
+export const openTempDb = (prefix = 'kerbside-auth-'): Promise<TempCloudDb> => openTempCloudDb(prefix);
 
 /** Logger that keeps error lines, for asserting "logged, not crashed". */
 export class MemoryLogger {

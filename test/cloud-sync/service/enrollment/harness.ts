@@ -3,13 +3,10 @@
  * enrollment routes on a real loopback HTTP or HTTPS socket, a test CA with a server certificate
  * (selfsigned), and a logger that keeps what it was told.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { openTempCloudDb, type TempCloudDb } from '../../../helpers/cloud-db.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { generate } from 'selfsigned';
-import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import type { EnrollmentLogger } from '../../../../cloud-sync/service/enrollment/redeem.js';
 import { enrollmentRoutes } from '../../../../cloud-sync/service/enrollment/routes.js';
@@ -30,30 +27,10 @@ export class MemoryLogger implements EnrollmentLogger {
   }
 }
 
-export interface TempDb {
-  dir: string;
-  db: Kysely<CloudSchema>;
-  close(): Promise<void>;
-}
+export type { TempCloudDb as TempDb } from '../../../helpers/cloud-db.js';
 
-/** A fresh migrated database in its own temp dir; `close()` destroys it and removes the dir. */
-export async function openTempDb(prefix = 'kerbside-enroll-'): Promise<TempDb> {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  try {
-    const db = await openCloudDatabase({ sqlitePath: join(dir, 'cloud.sqlite') });
-    return {
-      dir,
-      db,
-      close: async () => {
-        await db.destroy();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-}
+/** A fresh migrated database in its own temp dir (test/helpers/cloud-db.ts). */
+export const openTempDb = (prefix = 'kerbside-enroll-'): Promise<TempCloudDb> => openTempCloudDb(prefix);
 
 export interface TestCa {
   caCert: string;
