@@ -52,6 +52,12 @@ export interface AlarmTransitionEvent {
   by: string | null;
   reason: string | null;
   message: { 'zh-CN': string; en: string } | null;
+  /**
+   * The device's family from its profile (gas-detector, manhole-cover, lamp-concentrator,
+   * bridge-strain), absent for alarms of the gateway itself. Optional within v1 (added in issue 9):
+   * it lets the cloud match a filing rule for a device that is not yet a registered component.
+   */
+  family?: string;
 }
 
 /** Chattering: 3 or more activations of one alarm within a minute (ISA-18.2, DOMAIN.md). */

@@ -87,6 +87,7 @@ const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, Js
       required: ['zh-CN', 'en'],
       additionalProperties: false,
     },
+    family: id(),
   },
   alarm_chattering: {
     alarmKey: id(),
@@ -181,13 +182,21 @@ const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, Js
 
 export const EVENT_KINDS = Object.keys(EVENT_CLASS) as GatewayEventKind[];
 
+/** Fields added within v1, which older gateways do not send (docs/uplink-contract.md, versioning). */
+const EVENT_BODY_OPTIONAL: Readonly<Partial<Record<GatewayEventKind, readonly string[]>>> = {
+  alarm_transition: ['family'],
+};
+
 function withKind(kind: string, properties: Record<string, JsonSchema>): Record<string, JsonSchema> {
   return { kind: { const: kind }, ...properties };
 }
 
 /** Schema of one event body (what the gateway writes to its outbox), per kind. */
 export const EVENT_BODY_SCHEMAS: Readonly<Record<GatewayEventKind, JsonSchema>> = Object.fromEntries(
-  EVENT_KINDS.map((kind) => [kind, object(withKind(kind, EVENT_BODY_PROPERTIES[kind]))]),
+  EVENT_KINDS.map((kind) => [
+    kind,
+    object(withKind(kind, EVENT_BODY_PROPERTIES[kind]), EVENT_BODY_OPTIONAL[kind]),
+  ]),
 ) as Record<GatewayEventKind, JsonSchema>;
 
 /**
@@ -209,7 +218,10 @@ export const EVENT_BODY_SCHEMA: JsonSchema = discriminated(
 export const OUTBOX_EVENT_SCHEMA: JsonSchema = discriminated(
   'kind',
   EVENT_KINDS.map((kind) =>
-    object({ seq: seq(), id: uuid(), ts: timestamp(), ...withKind(kind, EVENT_BODY_PROPERTIES[kind]) }),
+    object(
+      { seq: seq(), id: uuid(), ts: timestamp(), ...withKind(kind, EVENT_BODY_PROPERTIES[kind]) },
+      EVENT_BODY_OPTIONAL[kind],
+    ),
   ),
 );
 
@@ -227,6 +239,24 @@ export const EVENTS_BATCH_SCHEMA: JsonSchema = {
     },
     ['lane'],
   ),
+};
+
+/**
+ * The batch with each event checked only for a usable seq: what the cloud's ingest reads first, so
+ * that an event breaking the contract can be set aside alone (docs/uplink-contract.md, "invalid
+ * events") while every other event of the batch is checked against OUTBOX_EVENT_SCHEMA.
+ */
+export const EVENTS_ENVELOPE_SCHEMA: JsonSchema = {
+  ...EVENTS_BATCH_SCHEMA,
+  title: 'kerbside/v1 up/events (envelope)',
+  properties: {
+    ...(EVENTS_BATCH_SCHEMA['properties'] as Record<string, JsonSchema>),
+    events: {
+      type: 'array',
+      maxItems: MAX_EVENTS_PER_BATCH,
+      items: { type: 'object', properties: { seq: seq() }, required: ['seq'] },
+    },
+  },
 };
 
 export const ACK_SCHEMA: JsonSchema = {

@@ -16,13 +16,16 @@ import {
   CONFIG_DOCUMENT_SCHEMA,
   EVENT_BODY_SCHEMA,
   EVENTS_BATCH_SCHEMA,
+  EVENTS_ENVELOPE_SCHEMA,
   HASH_PATTERN,
+  OUTBOX_EVENT_SCHEMA,
   MAX_PAYLOAD_BYTES,
   STATUS_SCHEMA,
   UUID_PATTERN,
   type JsonSchema,
 } from './schemas.js';
 import type { Ack, Command, ConfigDocument, EventsBatch, Status } from './types.js';
+import type { OutboxEvent } from './events.js';
 
 // ajv and ajv-formats are CommonJS: under NodeNext the default import is module.exports, whose
 // `default` is the class / plugin.
@@ -186,42 +189,84 @@ function toIssue(error: ErrorObject): ContractIssue {
  * event must belong to the batch's lane (docs/uplink-lanes.md).
  */
 function checkBatch(batch: EventsBatch): ContractIssue[] {
-  const issues: ContractIssue[] = [];
-  const ids = new Set<string>();
+  const issues = checkEnvelope(batch);
   const lane = batch.lane ?? 'priority';
+  const ids = new Set<string>();
+  batch.events.forEach((event, index) => {
+    for (const issue of checkEventInBatch(event, lane, ids))
+      issues.push({ pointer: `/events/${index}${issue.pointer}`, message: issue.message });
+    ids.add(event.id);
+  });
+  return issues;
+}
+
+/** A batch's event that breaks the contract: set aside with its reasons, its seq still counted. */
+export interface InvalidEvent {
+  seq: number;
+  /** The event's own id and kind when they were readable strings, else null. */
+  id: string | null;
+  kind: string | null;
+  /** The event as it arrived. */
+  raw: unknown;
+  /** Pointers relative to the event (`/periodStartMs`, not `/events/3/periodStartMs`). */
+  issues: ContractIssue[];
+}
+
+/** A batch split into the events to commit (`batch.events`) and those to set aside. */
+export interface SortedBatch {
+  batch: EventsBatch;
+  invalid: InvalidEvent[];
+}
+
+type EnvelopeBatch = Omit<EventsBatch, 'events'> & {
+  events: Array<{ seq: number } & Record<string, unknown>>;
+};
+
+/**
+ * Seq order over every event, valid or not (section 6 rules 1 and 2): the cloud moves its
+ * lastCommitted past an invalid event only because its seq is known and in order.
+ */
+function checkEnvelope(batch: { after: number; events: ReadonlyArray<{ seq: number }> }): ContractIssue[] {
+  const issues: ContractIssue[] = [];
   let previous: number | null = null;
   batch.events.forEach((event, index) => {
-    const at = `/events/${index}`;
+    const at = `/events/${index}/seq`;
     if (event.seq <= batch.after) {
       issues.push({
-        pointer: `${at}/seq`,
+        pointer: at,
         message: `seq ${event.seq} is not above after (${batch.after}): every event must be newer than what is acknowledged`,
       });
     } else if (previous !== null && event.seq <= previous) {
       issues.push({
-        pointer: `${at}/seq`,
+        pointer: at,
         message: `seq ${event.seq} is not above the previous event's seq ${previous}: events must be in strictly increasing seq order`,
       });
     }
     previous = previous === null ? event.seq : Math.max(previous, event.seq);
-    const eventLane = LANE_OF_CLASS[EVENT_CLASS[event.kind]];
-    if (eventLane !== lane) {
-      issues.push({
-        pointer: `${at}/kind`,
-        message: `a ${event.kind} event belongs to the ${eventLane} lane, not the ${lane} lane`,
-      });
-    }
-    if (ids.has(event.id))
-      issues.push({ pointer: `${at}/id`, message: `id ${event.id} appears twice in the batch` });
-    ids.add(event.id);
-    if (event.kind === 'gap' && event.fromSeq > event.toSeq) {
-      issues.push({
-        pointer: `${at}/toSeq`,
-        message: `toSeq ${event.toSeq} is below fromSeq ${event.fromSeq}`,
-      });
-    }
   });
   return issues;
+}
+
+/** Per-event checks beyond the schema: its lane, an id unique in the batch, a gap's range. */
+function checkEventInBatch(event: OutboxEvent, lane: string, ids: Set<string>): ContractIssue[] {
+  const issues: ContractIssue[] = [];
+  const eventLane = LANE_OF_CLASS[EVENT_CLASS[event.kind]];
+  if (eventLane !== lane) {
+    issues.push({
+      pointer: '/kind',
+      message: `a ${event.kind} event belongs to the ${eventLane} lane, not the ${lane} lane`,
+    });
+  }
+  if (ids.has(event.id))
+    issues.push({ pointer: '/id', message: `id ${event.id} appears twice in the batch` });
+  if (event.kind === 'gap' && event.fromSeq > event.toSeq) {
+    issues.push({ pointer: '/toSeq', message: `toSeq ${event.toSeq} is below fromSeq ${event.fromSeq}` });
+  }
+  return issues;
+}
+
+function readableString(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : null;
 }
 
 function checkCommand(command: Command): ContractIssue[] {
@@ -245,6 +290,8 @@ function checkCommand(command: Command): ContractIssue[] {
 }
 
 const batchValidator = new Validator<EventsBatch>(EVENTS_BATCH_SCHEMA, checkBatch);
+const envelopeValidator = new Validator<EnvelopeBatch>(EVENTS_ENVELOPE_SCHEMA, checkEnvelope);
+const outboxEventValidator = new Validator<OutboxEvent>(OUTBOX_EVENT_SCHEMA);
 const ackValidator = new Validator<Ack>(ACK_SCHEMA);
 const statusValidator = new Validator<Status>(STATUS_SCHEMA);
 const commandValidator = new Validator<Command>(COMMAND_SCHEMA, checkCommand);
@@ -253,6 +300,39 @@ const eventBodyValidator = new Validator<GatewayEventBody>(EVENT_BODY_SCHEMA);
 
 export const parseEventsBatch = (payload: string | Uint8Array): ParseResult<EventsBatch> =>
   batchValidator.parse(payload);
+/**
+ * How the cloud reads `up/events` (docs/uplink-contract.md, "invalid events"): the envelope and
+ * every seq must be sound, or the whole batch is refused as parseEventsBatch would; past that, an
+ * event that breaks the contract is returned in `invalid` instead of failing the batch, so the
+ * cloud can keep it aside and move the lane past it. One bad event never blocks a lane.
+ */
+export function sortEventsBatch(payload: string | Uint8Array): ParseResult<SortedBatch> {
+  const envelope = envelopeValidator.parse(payload);
+  if (!envelope.ok) return envelope;
+  const { events, ...head } = envelope.value;
+  const lane = head.lane ?? 'priority';
+  const valid: OutboxEvent[] = [];
+  const invalid: InvalidEvent[] = [];
+  const ids = new Set<string>();
+  for (const raw of events) {
+    const checked = outboxEventValidator.validate(raw);
+    const issues = checked.ok ? checkEventInBatch(checked.value, lane, ids) : checked.errors;
+    if (checked.ok && issues.length === 0) {
+      valid.push(checked.value);
+      ids.add(checked.value.id);
+      continue;
+    }
+    invalid.push({
+      seq: raw.seq,
+      id: readableString(raw['id']),
+      kind: readableString(raw['kind']),
+      raw,
+      issues: issues.slice(0, MAX_ISSUES),
+    });
+  }
+  return { ok: true, value: { batch: { ...head, events: valid }, invalid } };
+}
+
 export const parseAck = (payload: string | Uint8Array): ParseResult<Ack> => ackValidator.parse(payload);
 export const parseStatus = (payload: string | Uint8Array): ParseResult<Status> =>
   statusValidator.parse(payload);

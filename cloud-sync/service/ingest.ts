@@ -10,6 +10,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { EVENT_CLASS, type Lane, type OutboxEvent } from '../contract/events.js';
 import type { EventsBatch } from '../contract/types.js';
+import type { InvalidEvent } from '../contract/validate.js';
 import type { CloudSchema } from './db/schema.js';
 import { applyBatchToState } from './state.js';
 
@@ -29,6 +30,8 @@ export interface IngestResult {
   committed: number;
   /** Events at or below lastCommitted, already committed earlier: counted, not stored again. */
   duplicates: number;
+  /** Invalid events newly kept in dead_letters by this call (docs/uplink-contract.md). */
+  deadLettered: number;
   /** Null when accepted. */
   refusal: IngestRefusal | null;
 }
@@ -58,6 +61,12 @@ export interface IngestOptions {
   /** Clock for received_at / updated_at; defaults to the system clock. */
   now?: () => Date;
   hooks?: readonly IngestHook[];
+  /**
+   * The batch's events that break the contract (sortEventsBatch): kept in dead_letters with their
+   * raw body and reasons, and lastCommitted moves past them like past any committed event, so one
+   * bad event never blocks its lane (docs/uplink-contract.md, "invalid events").
+   */
+  invalid?: readonly InvalidEvent[];
 }
 
 /** One stream: a gateway database (epoch) and one of its uplink lanes (docs/uplink-lanes.md). */
@@ -120,10 +129,31 @@ async function insertEvents(
   await trx.insertInto('events').values(rows).execute();
 }
 
+async function insertDeadLetters(
+  trx: Transaction<CloudSchema>,
+  key: StreamKey,
+  invalid: readonly InvalidEvent[],
+  now: string,
+): Promise<void> {
+  const rows = invalid.map((event) => ({
+    gateway_id: key.gatewayId,
+    epoch: key.epoch,
+    lane: key.lane,
+    seq: event.seq,
+    event_id: event.id,
+    kind: event.kind,
+    raw: JSON.stringify(event.raw),
+    reasons: JSON.stringify(event.issues),
+    received_at: now,
+  }));
+  await trx.insertInto('dead_letters').values(rows).execute();
+}
+
 /** The accept rule inside the transaction; see ingestBatch. */
 async function ingestInTransaction(
   trx: Transaction<CloudSchema>,
   batch: EventsBatch,
+  invalid: readonly InvalidEvent[],
   now: string,
   hooks: readonly IngestHook[],
 ): Promise<IngestResult> {
@@ -135,38 +165,61 @@ async function ingestInTransaction(
   // Rule 3: accept only if after <= lastCommitted. Otherwise store nothing and answer with our
   // lastCommitted, from which the gateway resends.
   if (batch.after > lastCommitted) {
-    return { accepted: false, upTo: lastCommitted, committed: 0, duplicates: 0, refusal: 'after_ahead' };
+    return refusedAhead(lastCommitted);
   }
 
-  // Rule 3: only seq > lastCommitted is new; the rest was committed by an earlier delivery.
+  // Rule 3: only seq > lastCommitted is new; the rest was committed (or set aside) by an earlier
+  // delivery.
   const fresh = batch.events.filter((event) => event.seq > lastCommitted);
-  const duplicates = batch.events.length - fresh.length;
-  const last = fresh.at(-1);
-  if (last === undefined) {
-    return { accepted: true, upTo: lastCommitted, committed: 0, duplicates, refusal: null };
+  const freshInvalid = invalid.filter((event) => event.seq > lastCommitted);
+  const duplicates = batch.events.length + invalid.length - fresh.length - freshInvalid.length;
+  const last = Math.max(fresh.at(-1)?.seq ?? 0, freshInvalid.at(-1)?.seq ?? 0);
+  if (last === 0) {
+    return { accepted: true, upTo: lastCommitted, committed: 0, duplicates, deadLettered: 0, refusal: null };
   }
 
   if (stored === null) {
     // First events of this epoch: create its row, then start over holding the row lock, since
     // another instance may have created and advanced it between our read and our insert.
     await createStream(trx, key, now);
-    return ingestInTransaction(trx, batch, now, hooks);
+    return ingestInTransaction(trx, batch, invalid, now, hooks);
   }
 
-  await insertEvents(trx, key, fresh, now);
-  await applyBatchToState(trx, { gatewayId: key.gatewayId, epoch: key.epoch, receivedAt: now }, fresh);
-  for (const hook of hooks) await hook(trx, { ...key, receivedAt: now }, fresh);
+  if (fresh.length > 0) {
+    await insertEvents(trx, key, fresh, now);
+    await applyBatchToState(trx, { gatewayId: key.gatewayId, epoch: key.epoch, receivedAt: now }, fresh);
+    for (const hook of hooks) await hook(trx, { ...key, receivedAt: now }, fresh);
+  }
+  if (freshInvalid.length > 0) await insertDeadLetters(trx, key, freshInvalid, now);
 
-  // Rules 2 and 3: advance to the batch's last seq. Events are in seq order, so that is `last`;
+  // Rules 2 and 3: advance to the batch's last seq, valid or set aside. Events are in seq order;
   // holes before it mean "nothing else exists", so lastCommitted moves past them.
   await trx
     .updateTable('gateway_streams')
-    .set({ last_committed: last.seq, updated_at: now })
+    .set({ last_committed: last, updated_at: now })
     .where('gateway_id', '=', key.gatewayId)
     .where('epoch', '=', key.epoch)
     .where('lane', '=', key.lane)
     .execute();
-  return { accepted: true, upTo: last.seq, committed: fresh.length, duplicates, refusal: null };
+  return {
+    accepted: true,
+    upTo: last,
+    committed: fresh.length,
+    duplicates,
+    deadLettered: freshInvalid.length,
+    refusal: null,
+  };
+}
+
+function refusedAhead(lastCommitted: number): IngestResult {
+  return {
+    accepted: false,
+    upTo: lastCommitted,
+    committed: 0,
+    duplicates: 0,
+    deadLettered: 0,
+    refusal: 'after_ahead',
+  };
 }
 
 /**
@@ -183,14 +236,21 @@ export async function ingestBatch(
   options: IngestOptions = {},
 ): Promise<IngestResult> {
   if (batch.gw !== topicGatewayId) {
-    return { accepted: false, upTo: 0, committed: 0, duplicates: 0, refusal: 'gateway_mismatch' };
+    return {
+      accepted: false,
+      upTo: 0,
+      committed: 0,
+      duplicates: 0,
+      deadLettered: 0,
+      refusal: 'gateway_mismatch',
+    };
   }
   const now = (options.now ?? (() => new Date()))().toISOString();
   for (let attempt = 1; ; attempt++) {
     try {
       return await db
         .transaction()
-        .execute((trx) => ingestInTransaction(trx, batch, now, options.hooks ?? []));
+        .execute((trx) => ingestInTransaction(trx, batch, options.invalid ?? [], now, options.hooks ?? []));
     } catch (error) {
       // PostgreSQL aborts one of two transactions that deadlock (two instances merging the same
       // device_state row from different streams) or fail serialization; the aborted one stored

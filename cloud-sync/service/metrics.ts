@@ -22,6 +22,12 @@ export interface CloudMetrics {
   mqttConnected: Gauge;
   /** Overdue escalations raised by the case monitor (docs/cases.md). */
   caseEscalations: Counter<'kind' | 'level'>;
+  /** Events a batch carried that break the contract, kept in dead_letters (docs/uplink-contract.md). */
+  deadLetters: Counter<'lane' | 'kind'>;
+  /** Active alarms that filed no case, and why (docs/cases.md, "alarms that file nothing"). */
+  alarmsUnfiled: Counter<'reason'>;
+  /** Cases held at the monitoring desk instead of filed on their own, and why. */
+  casesHeld: Counter<'reason'>;
 }
 
 export interface CloudMetricsOptions {
@@ -145,6 +151,24 @@ export function createCloudMetrics(options: CloudMetricsOptions = {}): CloudMetr
       name: `${METRIC_PREFIX}case_escalations_total`,
       help: 'cases escalated for being overdue, by deadline kind (dispatch, handle) and escalation level',
       labelNames: ['kind', 'level'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: `${METRIC_PREFIX}dead_letters_total`,
+      help: 'events refused by the contract and kept in the dead-letter table; their lane moved past them',
+      labelNames: ['lane', 'kind'],
+      registers,
+    }),
+    alarmsUnfiled: new Counter({
+      name: `${METRIC_PREFIX}alarms_unfiled_total`,
+      help: 'active alarms that filed no case, by reason (no_rule, category_missing, silenced)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    casesHeld: new Counter({
+      name: `${METRIC_PREFIX}cases_held_total`,
+      help: 'cases held at the monitoring desk instead of filed on their own, by reason (unregistered_component, no_owner_unit)',
+      labelNames: ['reason'],
       registers,
     }),
     statusMessages: new Counter({

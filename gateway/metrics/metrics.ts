@@ -154,6 +154,11 @@ export function createGatewayRegistry(source: MetricsSource): Registry {
     'Cycles whose commit failed (kept and retried)',
     (s) => s.failedCommits,
   );
+  storeGauge(
+    'kerbside_store_refused_events_total',
+    'Events refused before the outbox because they break the uplink contract (each one a gateway bug)',
+    (s) => s.refusedEvents,
+  );
   storeGauge('kerbside_store_readings_written_total', 'Readings stored', (s) => s.readingsWritten);
   storeGauge('kerbside_store_wal_bytes', 'Size of the SQLite write-ahead log', (s) => s.walBytes);
   storeGauge('kerbside_store_database_bytes', 'Size of kerbside.db', (s) => s.databaseBytes);

@@ -23,6 +23,7 @@ import {
   type Lane,
   type OutboxEvent,
 } from '../../cloud-sync/contract/events.js';
+import { validateEventBody, type ContractIssue } from '../../cloud-sync/contract/validate.js';
 import type { AlarmRecord, Instant } from '../alarms/types.js';
 import type { DevicePollResult } from '../bus/types.js';
 import { Aggregates, type AggregateStage } from './aggregates.js';
@@ -116,8 +117,10 @@ export interface CommitResult {
   lastSeq: number | null;
   /** Outbox rows written (events + gap events). */
   count: number;
-  /** seq of each cycle.events[i]. */
+  /** seq of each written event, in the order of cycle.events (refused events are not written). */
   eventSeqs: number[];
+  /** Events of the cycle refused by the uplink contract check (never written; see commitCycle). */
+  refused: number;
   polls: number;
   readings: number;
   /** Telemetry events evicted by this commit, and the seq of the gap event reporting them. */
@@ -172,6 +175,8 @@ export interface GatewayStoreStats {
   commits: number;
   failedCommits: number;
   lastError: string | null;
+  /** Events refused at commit because they break the uplink contract (each one a gateway bug). */
+  refusedEvents: number;
   pollsWritten: number;
   readingsWritten: number;
   eventsWritten: number;
@@ -412,6 +417,7 @@ export class GatewayStore {
     commits: 0,
     failedCommits: 0,
     lastError: null as string | null,
+    refusedEvents: 0,
     pollsWritten: 0,
     readingsWritten: 0,
     eventsWritten: 0,
@@ -457,12 +463,14 @@ export class GatewayStore {
   commitCycle(cycle: StoreCycle): CommitResult {
     this.assertOpen();
     const at = this.resolveAt(cycle.at);
+    const checked = checkEvents(cycle.events ?? []);
+    const toWrite: StoreCycle = checked.refused.length > 0 ? { ...cycle, events: checked.valid } : cycle;
     const windows = (cycle.windows ?? []).map((w) => this.checkWindow(w));
     const duplicateWindows: string[] = [];
     let written: WrittenCycle;
     try {
       written = this.parts.db
-        .transaction(() => this.writeCycle(cycle, at, windows, duplicateWindows))
+        .transaction(() => this.writeCycle(toWrite, at, windows, duplicateWindows))
         // IMMEDIATE takes the write lock at BEGIN: a deferred transaction that reads first and
         // writes later can fail with SQLITE_BUSY_SNAPSHOT if another connection wrote between.
         .immediate();
@@ -477,7 +485,8 @@ export class GatewayStore {
     }
     this.series.commit();
     this.parts.aggregates.commit(written.aggregateStage, written.minutesWritten);
-    const result = written.result;
+    const result = { ...written.result, refused: checked.refused.length };
+    this.reportRefused(checked.refused);
     this.counters.commits++;
     this.counters.pollsWritten += result.polls;
     this.counters.readingsWritten += result.readings;
@@ -793,6 +802,7 @@ export class GatewayStore {
       lastSeq: seqs[seqs.length - 1] ?? null,
       count: seqs.length,
       eventSeqs,
+      refused: 0,
       polls: polls.length,
       readings,
       evicted: eviction?.count ?? 0,
@@ -800,6 +810,17 @@ export class GatewayStore {
       deleted,
     };
     return { result, aggregateStage: aggregates, minutesWritten };
+  }
+
+  /** Counts and logs the events checkEvents refused, once the rest of their cycle committed. */
+  private reportRefused(refused: readonly RefusedEvent[]): void {
+    for (const { event, issues } of refused) {
+      this.counters.refusedEvents++;
+      this.parts.logger.error(
+        { kind: event.kind, issues: describeIssues(issues), event: clipEvent(event) },
+        'event refused before the outbox: it breaks the uplink contract (a gateway bug); the rest of the cycle was committed',
+      );
+    }
   }
 
   /**
@@ -925,6 +946,44 @@ function fileSize(path: string): number {
     if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return 0;
     throw error;
   }
+}
+
+interface RefusedEvent {
+  event: GatewayEventBody;
+  issues: ContractIssue[];
+}
+
+/**
+ * The uplink contract checked at the source (docs/uplink-contract.md, "invalid events"): an
+ * event the cloud's schema would refuse is a bug in the gateway, and once in the outbox it would
+ * travel for ever. It is refused here, alone: the rest of the cycle (readings, alarm records, the
+ * other events) commits as usual, so one bug never costs a decision. Each refusal is an error log
+ * line with the reasons and counts in kerbside_store_refused_events_total.
+ */
+function checkEvents(events: readonly GatewayEventBody[]): {
+  valid: GatewayEventBody[];
+  refused: RefusedEvent[];
+} {
+  const valid: GatewayEventBody[] = [];
+  const refused: RefusedEvent[] = [];
+  for (const event of events) {
+    const checked = validateEventBody(event);
+    if (checked.ok) valid.push(event);
+    else refused.push({ event, issues: checked.errors });
+  }
+  return { valid, refused };
+}
+
+function describeIssues(issues: readonly ContractIssue[]): string[] {
+  return issues
+    .slice(0, 5)
+    .map((issue) => `${issue.pointer === '' ? '(event)' : issue.pointer}: ${issue.message}`);
+}
+
+/** Enough of a refused event to find its source, never a multi-kilobyte dump in one log line. */
+function clipEvent(event: GatewayEventBody): string {
+  const text = JSON.stringify(event) ?? String(event);
+  return text.length > 500 ? `${text.slice(0, 500)}...` : text;
 }
 
 function checkRange(method: string, seq: number, limit: number): void {

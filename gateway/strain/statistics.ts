@@ -99,8 +99,9 @@ export class StrainStatistics {
 
   private begin(startMono: number, at: Instant): void {
     this.periodStartMono = startMono;
-    // Wall time of the period's start, mapped through this sample (display only).
-    this.periodStartWall = at.wallMs - (at.monoMs - startMono);
+    // Wall time of the period's start, mapped through this sample (display only). Rounded: the
+    // monotonic clock is fractional, and the contract's periodStartMs is whole milliseconds.
+    this.periodStartWall = Math.round(at.wallMs - (at.monoMs - startMono));
     this.channels = new Map();
   }
 

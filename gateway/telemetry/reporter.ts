@@ -94,7 +94,8 @@ export class TelemetryReporter {
       // Periods are contiguous on the monotonic clock, so an idle minute does not shift them.
       const elapsedPeriods = Math.floor((now.monoMs - device.periodStartMono) / this.periodMs);
       device.periodStartMono += elapsedPeriods * this.periodMs;
-      device.periodStartWall = now.wallMs - (now.monoMs - device.periodStartMono);
+      // Rounded: the monotonic clock is fractional, the contract's periodStartMs whole milliseconds.
+      device.periodStartWall = Math.round(now.wallMs - (now.monoMs - device.periodStartMono));
     }
     return events;
   }
@@ -111,7 +112,7 @@ export class TelemetryReporter {
       lastReported: new Map(),
       period: new Map(),
       periodStartMono: now.monoMs,
-      periodStartWall: now.wallMs,
+      periodStartWall: Math.round(now.wallMs),
     };
     this.devices.set(deviceId, created);
     return created;

@@ -21,7 +21,12 @@ import type { Logger } from 'pino';
 import { EVENT_CLASS, type Lane } from '../../contract/events.js';
 import { ackTopic, allGatewaysFilter, parseTopic } from '../../contract/topics.js';
 import type { Ack, EventsBatch, Status } from '../../contract/types.js';
-import { parseEventsBatch, parseStatus, type ContractIssue } from '../../contract/validate.js';
+import {
+  parseStatus,
+  sortEventsBatch,
+  type ContractIssue,
+  type InvalidEvent,
+} from '../../contract/validate.js';
 import { SERVICE_USERNAME_PREFIX } from '../broker/acl.js';
 import type { CloudSchema } from '../db/schema.js';
 import { ingestBatch, type IngestHook } from '../ingest.js';
@@ -318,7 +323,8 @@ export class IngestConsumer {
 
   private onEvents(gatewayId: string, payload: Buffer | string): void {
     const { metrics } = this.options;
-    const result = parseEventsBatch(payload);
+    // Envelope and seqs must be sound; an event breaking the contract is set aside, not the batch.
+    const result = sortEventsBatch(payload);
     if (!result.ok) {
       metrics.batches.inc({ outcome: 'invalid' });
       this.warnThrottled(
@@ -328,16 +334,21 @@ export class IngestConsumer {
       );
       return;
     }
-    const batch = result.value;
+    const { batch, invalid } = result.value;
     const lane: Lane = batch.lane ?? 'priority';
     // The topic's gateway (authenticated by the broker), not the payload's: a mismatching payload
     // is refused by ingest without touching anything, whatever queue it waits in.
     this.queue.push(`events\u0000${gatewayId}\u0000${batch.epoch}\u0000${lane}`, () =>
-      this.ingest(gatewayId, batch, lane),
+      this.ingest(gatewayId, batch, invalid, lane),
     );
   }
 
-  private async ingest(gatewayId: string, batch: EventsBatch, lane: Lane): Promise<void> {
+  private async ingest(
+    gatewayId: string,
+    batch: EventsBatch,
+    invalid: readonly InvalidEvent[],
+    lane: Lane,
+  ): Promise<void> {
     const { db, metrics, logger } = this.options;
     const stopTimer = metrics.ingestDuration.startTimer({ lane });
     let result;
@@ -345,6 +356,7 @@ export class IngestConsumer {
       result = await ingestBatch(db, batch, gatewayId, {
         ...(this.options.now ? { now: this.options.now } : {}),
         ...(this.options.ingestHooks ? { hooks: this.options.ingestHooks } : {}),
+        invalid,
       });
     } catch (error) {
       stopTimer();
@@ -382,6 +394,15 @@ export class IngestConsumer {
         metrics.eventsCommitted.inc({ lane, class: EVENT_CLASS[event.kind] });
       }
       if (result.duplicates > 0) metrics.duplicates.inc({ lane }, result.duplicates);
+      // Set-aside events are in seq order and the new ones lie above the old lastCommitted, so the
+      // stored ones are the last `deadLettered`, as with committed events above.
+      if (result.deadLettered > 0)
+        this.reportDeadLetters(
+          gatewayId,
+          batch.epoch,
+          lane,
+          invalid.slice(invalid.length - result.deadLettered),
+        );
       logger.debug(
         {
           gatewayId,
@@ -395,6 +416,33 @@ export class IngestConsumer {
       );
     }
     this.publishAck(gatewayId, batch, result.upTo);
+  }
+
+  /**
+   * Every event set aside is counted by lane and kind, and each batch holding some gets one warn
+   * line naming their seqs and first reasons (never throttled: each is a gateway bug to fix, and
+   * the rows in dead_letters hold the rest).
+   */
+  private reportDeadLetters(
+    gatewayId: string,
+    epoch: string,
+    lane: Lane,
+    stored: readonly InvalidEvent[],
+  ): void {
+    for (const event of stored)
+      this.options.metrics.deadLetters.inc({ lane, kind: event.kind ?? 'unreadable' });
+    const first = stored[0];
+    this.options.logger.warn(
+      {
+        gatewayId,
+        epoch,
+        lane,
+        deadLettered: stored.length,
+        seqs: stored.slice(0, LOG_ISSUES).map((event) => event.seq),
+        ...(first === undefined ? {} : { kind: first.kind, ...summariseIssues(first.issues) }),
+      },
+      'events breaking the contract kept in dead_letters; the lane moved past them',
+    );
   }
 
   /**

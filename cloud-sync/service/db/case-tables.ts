@@ -45,6 +45,12 @@ export interface CasesTable {
   category: string;
   /** 'urgent' or 'normal' (filing/dispatch deadline: 10 / 30 minutes by default, DOMAIN.md). */
   severity: string;
+  /**
+   * Why the case waits at the monitoring desk instead of being filed on its own (migration 0005):
+   * its device is not a registered component, or the component has no owner unit. Words for the
+   * operator; null when nothing holds it.
+   */
+  hold_reason: string | null;
   /** The filing rule that opened it; null for a case opened by hand. */
   rule_id: string | null;
   gateway_id: string;

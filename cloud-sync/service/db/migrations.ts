@@ -9,6 +9,7 @@ import { m0001Initial } from './migrations/0001-initial.js';
 import { m0002Enrollment } from './migrations/0002-enrollment.js';
 import { m0003GatewayStatus } from './migrations/0003-gateway-status.js';
 import { m0004Cases } from './migrations/0004-cases.js';
+import { m0005DeadLetters } from './migrations/0005-dead-letters.js';
 import { CloudServiceError } from '../errors.js';
 import type { CloudSchema } from './schema.js';
 
@@ -18,6 +19,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002_enrollment': m0002Enrollment,
   '0003_gateway_status': m0003GatewayStatus,
   '0004_cases': m0004Cases,
+  '0005_dead_letters': m0005DeadLetters,
 };
 
 const provider: MigrationProvider = {

@@ -56,6 +56,25 @@ export interface DeviceStateTable {
   updated_at: string;
 }
 
+/**
+ * Events of a batch that break the contract, kept instead of committed (issue 9): the lane moves
+ * past them so one bad event never blocks the rest (docs/uplink-contract.md, "invalid events").
+ */
+export interface DeadLettersTable {
+  gateway_id: string;
+  epoch: string;
+  lane: string;
+  seq: number;
+  /** The event's own id and kind when they were readable, else null. */
+  event_id: string | null;
+  kind: string | null;
+  /** The event as it arrived (JSON text). */
+  raw: string;
+  /** JSON array of {pointer, message}: why the contract refused it. */
+  reasons: string;
+  received_at: string;
+}
+
 /** Latest ISA-18.2 state of every alarm, from alarm_transition events. */
 export interface AlarmStateTable {
   gateway_id: string;
@@ -76,6 +95,7 @@ export interface AlarmStateTable {
 export interface CloudSchema extends EnrollmentTables, StatusTables, CaseTables {
   gateway_streams: GatewayStreamsTable;
   events: EventsTable;
+  dead_letters: DeadLettersTable;
   device_state: DeviceStateTable;
   alarm_state: AlarmStateTable;
 }

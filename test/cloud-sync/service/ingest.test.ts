@@ -132,7 +132,14 @@ for (const backend of BACKENDS) {
 
     it('accepts a first batch and stores each event once, with its body and class', async () => {
       const result = await ingestBatch(db, batch(0, [1, 2, 3]), GW);
-      assert.deepEqual(result, { accepted: true, upTo: 3, committed: 3, duplicates: 0, refusal: null });
+      assert.deepEqual(result, {
+        accepted: true,
+        upTo: 3,
+        committed: 3,
+        duplicates: 0,
+        deadLettered: 0,
+        refusal: null,
+      });
       assert.deepEqual(await storedSeqs(), [1, 2, 3]);
       assert.equal(await lastCommitted(), 3);
       const row = await db.selectFrom('events').selectAll().where('seq', '=', 2).executeTakeFirstOrThrow();
@@ -147,7 +154,14 @@ for (const backend of BACKENDS) {
       const first = batch(0, [1, 2, 3]);
       await ingestBatch(db, first, GW);
       const again = await ingestBatch(db, first, GW);
-      assert.deepEqual(again, { accepted: true, upTo: 3, committed: 0, duplicates: 3, refusal: null });
+      assert.deepEqual(again, {
+        accepted: true,
+        upTo: 3,
+        committed: 0,
+        duplicates: 3,
+        deadLettered: 0,
+        refusal: null,
+      });
       assert.deepEqual(await storedSeqs(), [1, 2, 3]);
       assert.equal(await lastCommitted(), 3);
     });
@@ -160,6 +174,7 @@ for (const backend of BACKENDS) {
         upTo: 2,
         committed: 0,
         duplicates: 0,
+        deadLettered: 0,
         refusal: 'after_ahead',
       });
       assert.deepEqual(await storedSeqs(), [1, 2]);
@@ -173,6 +188,7 @@ for (const backend of BACKENDS) {
         upTo: 0,
         committed: 0,
         duplicates: 0,
+        deadLettered: 0,
         refusal: 'after_ahead',
       });
       assert.deepEqual(await storedSeqs(), []);
@@ -182,21 +198,49 @@ for (const backend of BACKENDS) {
     it('stores only the new events of an overlapping batch', async () => {
       await ingestBatch(db, batch(0, [1, 2, 3, 4]), GW);
       const result = await ingestBatch(db, batch(2, [3, 4, 5, 6]), GW);
-      assert.deepEqual(result, { accepted: true, upTo: 6, committed: 2, duplicates: 2, refusal: null });
+      assert.deepEqual(result, {
+        accepted: true,
+        upTo: 6,
+        committed: 2,
+        duplicates: 2,
+        deadLettered: 0,
+        refusal: null,
+      });
       assert.deepEqual(await storedSeqs(), [1, 2, 3, 4, 5, 6]);
       assert.equal(await lastCommitted(), 6);
     });
 
     it('advances lastCommitted past a hole inside a batch (rule 2: nothing else exists)', async () => {
       const result = await ingestBatch(db, batch(0, [1, 2, 7]), GW);
-      assert.deepEqual(result, { accepted: true, upTo: 7, committed: 3, duplicates: 0, refusal: null });
+      assert.deepEqual(result, {
+        accepted: true,
+        upTo: 7,
+        committed: 3,
+        duplicates: 0,
+        deadLettered: 0,
+        refusal: null,
+      });
       assert.equal(await lastCommitted(), 7);
       // A late event from inside the hole is a duplicate, not a new event.
       const late = await ingestBatch(db, batch(3, [4]), GW);
-      assert.deepEqual(late, { accepted: true, upTo: 7, committed: 0, duplicates: 1, refusal: null });
+      assert.deepEqual(late, {
+        accepted: true,
+        upTo: 7,
+        committed: 0,
+        duplicates: 1,
+        deadLettered: 0,
+        refusal: null,
+      });
       // The gateway continues from the ack.
       const next = await ingestBatch(db, batch(7, [8]), GW);
-      assert.deepEqual(next, { accepted: true, upTo: 8, committed: 1, duplicates: 0, refusal: null });
+      assert.deepEqual(next, {
+        accepted: true,
+        upTo: 8,
+        committed: 1,
+        duplicates: 0,
+        deadLettered: 0,
+        refusal: null,
+      });
       assert.deepEqual(await storedSeqs(), [1, 2, 7, 8]);
     });
 
@@ -206,6 +250,7 @@ for (const backend of BACKENDS) {
         upTo: 0,
         committed: 0,
         duplicates: 0,
+        deadLettered: 0,
         refusal: null,
       });
       await ingestBatch(db, batch(0, [1, 2]), GW);
@@ -214,6 +259,7 @@ for (const backend of BACKENDS) {
         upTo: 2,
         committed: 0,
         duplicates: 0,
+        deadLettered: 0,
         refusal: null,
       });
       assert.equal((await ingestBatch(db, batch(9, []), GW)).upTo, 2);
@@ -223,7 +269,14 @@ for (const backend of BACKENDS) {
       await ingestBatch(db, batch(0, [1, 2, 3, 4, 5]), GW);
       // A replaced gateway database: its numbers restart, and are new events, not replays.
       const fresh = await ingestBatch(db, batch(0, [1, 2], { epoch: EPOCH_B }), GW);
-      assert.deepEqual(fresh, { accepted: true, upTo: 2, committed: 2, duplicates: 0, refusal: null });
+      assert.deepEqual(fresh, {
+        accepted: true,
+        upTo: 2,
+        committed: 2,
+        duplicates: 0,
+        deadLettered: 0,
+        refusal: null,
+      });
       // after=3 is fine in epoch A but beyond epoch B's lastCommitted.
       const ahead = await ingestBatch(db, batch(3, [4], { epoch: EPOCH_B }), GW);
       assert.deepEqual(ahead, {
@@ -231,6 +284,7 @@ for (const backend of BACKENDS) {
         upTo: 2,
         committed: 0,
         duplicates: 0,
+        deadLettered: 0,
         refusal: 'after_ahead',
       });
       assert.deepEqual(await storedSeqs(EPOCH_A), [1, 2, 3, 4, 5]);
@@ -360,6 +414,7 @@ for (const backend of BACKENDS) {
         upTo: 0,
         committed: 0,
         duplicates: 0,
+        deadLettered: 0,
         refusal: 'gateway_mismatch',
       });
       assert.equal((await db.selectFrom('events').select('seq').execute()).length, 0);
@@ -526,6 +581,7 @@ describe('openCloudDatabase on PostgreSQL (DATABASE_URL)', () => {
         upTo: 2,
         committed: 1,
         duplicates: 0,
+        deadLettered: 0,
         refusal: null,
       });
       assert.deepEqual(await storedSeqsOf(reopened), [1, 2]);

@@ -6,6 +6,8 @@ import type { AuditEvent } from '../../../cloud-sync/contract/events.js';
 import type { AlarmRecord } from '../../../gateway/alarms/types.js';
 import { isStoreError } from '../../../gateway/store/errors.js';
 import { GATEWAY_DB_FILE } from '../../../gateway/store/event-store.js';
+import pino from 'pino';
+import type { GatewayEventBody } from '../../../cloud-sync/contract/events.js';
 import { FakeClock, Stores, count, poll, record, telemetry, tempDirs, transition } from './helpers.js';
 
 const dirs = tempDirs('kerbside-store-');
@@ -77,6 +79,7 @@ describe('GatewayStore: commitCycle', () => {
         lastSeq: 2,
         count: 2,
         eventSeqs: [1, 2],
+        refused: 0,
         polls: 2,
         readings: 4,
         evicted: 0,
@@ -260,6 +263,41 @@ describe('GatewayStore: commitCycle', () => {
     const retried = store.commitCycle(cycle);
     assert.deepEqual([retried.firstSeq, retried.readings], [2, 2]);
     assert.equal(store.stats().lastError?.includes('readings'), true);
+  });
+});
+
+describe('GatewayStore: the uplink contract checked before the outbox', () => {
+  it('refuses an event the contract would refuse, alone, loudly and counted; the rest of the cycle commits', () => {
+    const clock = new FakeClock();
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      { level: 'error' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const store = stores.openStore(dirs.fresh(), { clock, logger });
+    // The demo's poison: a fractional periodStartMs (the contract wants whole milliseconds).
+    const poison = {
+      kind: 'strain_statistics',
+      deviceId: 'bridge',
+      periodStartMs: 1796658000000.0002,
+      channels: { strain_1: { min: 1, max: 2, mean: 1.5, rms: 1.6, count: 2 } },
+    } as GatewayEventBody;
+    const result = store.commitCycle({
+      polls: [poll(clock, 'gas', [1.5])],
+      events: [transition('gas:high'), poison, telemetry('lamp', 230.1)],
+      alarmRecords: [record('gas:high')],
+    });
+    assert.equal(result.refused, 1);
+    assert.deepEqual(result.eventSeqs, [1, 2], 'the valid events are written, in order, without a hole');
+    assert.equal(result.readings, 1);
+    assert.equal(store.stats().refusedEvents, 1);
+    const kinds = store.outboxLaneAfter('telemetry', 0, 10).map((e) => e.kind);
+    assert.deepEqual(kinds, ['telemetry'], 'the poison never reaches the outbox');
+    assert.equal(store.outboxLaneAfter('priority', 0, 10)[0]?.kind, 'alarm_transition');
+    const [line] = lines;
+    assert.equal(lines.length, 1);
+    assert.equal(line?.['kind'], 'strain_statistics');
+    assert.deepEqual(line?.['issues'], ['/periodStartMs: must be integer']);
   });
 });
 

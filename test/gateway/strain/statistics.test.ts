@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import { StrainAnalyzer } from '../../../gateway/strain/analyzer.js';
 import { StrainStatistics, summarize } from '../../../gateway/strain/statistics.js';
+import { validateEventBody } from '../../../cloud-sync/contract/validate.js';
 import { bridgePolls, MONO0, ofKind, run, strainConfig, WALL0, DEVICE } from './synthetic.js';
 
 const silent = pino({ level: 'silent' });
@@ -102,6 +103,28 @@ describe('StrainStatistics', () => {
     stats.add('strain_1', 1);
     const next = stats.roll(at(120, 3_600_000));
     assert.equal(next?.periodStartMs, WALL0 + 60_000 + 3_600_000, 'displayed in the corrected wall time');
+  });
+
+  it('a fractional monotonic clock gives a whole-millisecond periodStartMs the contract accepts', () => {
+    // The uptime clock maps performance.now(), which is fractional: the demo once sent
+    // periodStartMs 1796658000000.0002 and the cloud refused the batch (issue 9).
+    const stats = new StrainStatistics(DEVICE);
+    // Date.now() is whole, the monotonic reading is not, and their difference wanders.
+    const fractional = (tS: number): { monoMs: number; wallMs: number } => ({
+      monoMs: MONO0 + tS * 1000 + (tS % 1) * 0.7071,
+      wallMs: WALL0 + Math.round(tS * 1000),
+    });
+    const closed = [];
+    for (const tS of [20.25, 40.5, 59.75, 61.1, 95.3, 120.4, 150.9, 181.6]) {
+      const event = stats.roll(fractional(tS));
+      if (event !== null) closed.push(event);
+      stats.add('strain_1', tS);
+    }
+    assert.equal(closed.length, 3);
+    for (const event of closed) {
+      assert.ok(Number.isInteger(event.periodStartMs), `${event.periodStartMs} is whole`);
+      assert.deepEqual(validateEventBody(event), { ok: true, value: event });
+    }
   });
 });
 

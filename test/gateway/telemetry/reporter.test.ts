@@ -4,6 +4,7 @@ import type { DevicePollResult, PointValue } from '../../../gateway/bus/types.js
 import { deadbandFor } from '../../../gateway/telemetry/deadband.js';
 import { TelemetryReporter } from '../../../gateway/telemetry/reporter.js';
 import { loadProfileDirectory } from '../../../gateway/profiles/loader.js';
+import { validateEventBody } from '../../../cloud-sync/contract/validate.js';
 
 const profiles = loadProfileDirectory().profiles;
 const gasProfile = profiles.get('anqi-gd300');
@@ -63,6 +64,25 @@ describe('telemetry reporter', () => {
     reporter.onPoll(poll({ h2s: 1 }, 70_000), at(70_000));
     assert.deepEqual(reporter.tick(at(119_000)), []);
     assert.equal(reporter.tick(at(120_000))[0]?.points.h2s?.count, 1);
+  });
+
+  it('a fractional monotonic clock gives whole-millisecond period starts the contract accepts', () => {
+    // performance.now() is fractional; periodStartMs once carried 1796658000000.0002 and the
+    // cloud refused the batch (issue 9). Every period start must be a whole millisecond.
+    const reporter = new TelemetryReporter({ profiles: new Map([['gas', gasProfile]]) });
+    const fractional = (monoMs: number): { monoMs: number; wallMs: number } => ({
+      monoMs: monoMs + 0.3337,
+      wallMs: 1_700_000_000_000 + Math.floor(monoMs) + 0.0002,
+    });
+    reporter.onPoll(poll({ h2s: 1 }, 0.3337), fractional(0));
+    const [first] = reporter.tick(fractional(60_000.5));
+    reporter.onPoll(poll({ h2s: 2 }, 70_000.7), fractional(70_000.7));
+    const [second] = reporter.tick(fractional(120_000.9));
+    for (const aggregate of [first, second]) {
+      assert.ok(aggregate);
+      assert.ok(Number.isInteger(aggregate.periodStartMs), `${aggregate.periodStartMs} is whole`);
+      assert.deepEqual(validateEventBody(aggregate), { ok: true, value: aggregate });
+    }
   });
 
   it('never reports finer than a scaled point resolution', () => {
