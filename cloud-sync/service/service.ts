@@ -224,7 +224,15 @@ export async function startCloudService(
       // Inside each batch's transaction: a case is filed, and a command or configuration settled,
       // exactly once with the events that cause it (ingest.ts IngestHook).
       ingestHooks: [
-        caseFilingHook({ config: config.cases, calendar, logger: casesLogger }),
+        caseFilingHook({
+          config: config.cases,
+          calendar,
+          logger: casesLogger,
+          counters: {
+            unfiled: (reason) => metrics.alarmsUnfiled.inc({ reason }),
+            held: (reason) => metrics.casesHeld.inc({ reason }),
+          },
+        }),
         downlinkResultsHook(),
       ],
       onStatusStored: downlinkStatusListener({ commands, configs, logger: downlinkLogger }),

@@ -769,6 +769,7 @@ export class AlarmEngine {
       by: action === null ? null : action.by,
       reason: action === null || action.reason.trim() === '' ? null : action.reason,
       message: rule.message === null ? null : { ...rule.message },
+      ...(rule.family === undefined ? {} : { family: rule.family }),
     });
   }
 

@@ -165,11 +165,16 @@ export function resolveAlarmRules(
       const detail = problems.map((p) => `${p.path}: ${p.message}`).join('; ');
       throw new AlarmError('ALARM_RULE_INVALID', `device '${deviceId}' rule '${rule.key}': ${detail}`);
     }
-    return applyOverride(deviceId, rule, override);
+    return applyOverride(deviceId, profile.family, rule, override);
   });
 }
 
-function applyOverride(deviceId: string, rule: ResolvedAlarmRule, override: AlarmRuleOverride): AlarmRule {
+function applyOverride(
+  deviceId: string,
+  family: string,
+  rule: ResolvedAlarmRule,
+  override: AlarmRuleOverride,
+): AlarmRule {
   const levels = resolveLevels(rule, override);
   const staleAfterS = override.staleAfterS ?? rule.staleAfterS;
   const rateLimit = override.rateLimit ?? rule.rateLimit;
@@ -198,6 +203,7 @@ function applyOverride(deviceId: string, rule: ResolvedAlarmRule, override: Alar
       Object.keys(override).length === 0 ? rule.source : `${rule.source}; overridden in the gateway config`,
   };
   if (rule.pointKey !== undefined) resolved.pointKey = rule.pointKey;
+  resolved.family = family;
   return resolved;
 }
 
@@ -237,6 +243,8 @@ export interface DerivedRuleSpec {
   suppressedByDesign?: boolean;
   message: LocalizedText;
   source: string;
+  /** Profile family of the device the condition is about; absent for the gateway's own alarms. */
+  family?: string;
 }
 
 /** A derived rule with every evaluation field neutral: its source decides when it is active. */
@@ -263,5 +271,6 @@ export function derivedRule(spec: DerivedRuleSpec): AlarmRule {
     priority: spec.priority,
     message: spec.message,
     source: spec.source,
+    ...(spec.family === undefined ? {} : { family: spec.family }),
   };
 }

@@ -64,6 +64,8 @@ export interface AlarmRule {
   message: LocalizedText | null;
   /** Where the default came from (DOMAIN.md); kept with the rule for the UI. */
   source: string;
+  /** The device's profile family, sent with its transitions (the cloud files by it); none for the gateway's own alarms. */
+  family?: string;
 }
 
 /** Persisted state of one alarm (one row in the `alarms` table). */

@@ -21,6 +21,8 @@ import {
   type HistoryAction,
 } from './workflow.js';
 
+import { holdFor } from './hold.js';
+
 type Db = Kysely<CloudSchema> | Transaction<CloudSchema>;
 
 let lastHistoryMs = 0;
@@ -105,6 +107,42 @@ export async function findOpenCase(
     .orderBy('reported_at', 'desc')
     .forUpdate()
     .executeTakeFirst();
+}
+
+/**
+ * A component was registered for a device whose open cases wait for it (hold.ts): each takes the
+ * component's columns (id, grid cell, location, owners) and its hold is lifted, or becomes
+ * no_owner_unit; one history row each says so. Runs in the registry's transaction.
+ */
+export async function adoptHeldCases(db: Db, component: ComponentsTable, at: string): Promise<number> {
+  const held = await db
+    .selectFrom('cases')
+    .select(['id', 'state'])
+    .where('gateway_id', '=', component.gateway_id)
+    .where('device_id', '=', component.device_id)
+    .where('component_id', 'is', null)
+    .where('state', 'in', OPEN_STATES)
+    .execute();
+  const hold = holdFor(component, component.gateway_id, component.device_id);
+  for (const row of held) {
+    await db
+      .updateTable('cases')
+      .set({ ...componentColumns(component), hold_reason: hold?.words ?? null, updated_at: at })
+      .where('id', '=', row.id)
+      .execute();
+    await insertHistory(db, {
+      caseId: row.id,
+      at,
+      actor: 'system',
+      role: null,
+      action: 'component_registered',
+      fromState: row.state,
+      toState: row.state,
+      note: hold === null ? null : hold.words,
+      detail: { componentId: component.component_id, ownerUnit: component.owner_unit },
+    });
+  }
+  return held.length;
 }
 
 export async function findComponent(

@@ -16,8 +16,9 @@ import type { CloudSchema } from '../db/schema.js';
 import type { IngestHook, IngestHookContext } from '../ingest.js';
 import type { WorkingCalendar } from './calendar.js';
 import { componentColumns, findComponent, findOpenCase, insertHistory, newCaseNo } from './case-store.js';
-import type { CaseCategory, CasesConfig, FilingRule } from './config.js';
+import type { CasesConfig, FilingRule } from './config.js';
 import { deadlineAfter } from './deadlines.js';
+import { holdFor, type HoldReason } from './hold.js';
 import { collectTrend, minutesBefore, type CaseEvidence } from './evidence.js';
 import type { CaseRow } from './workflow.js';
 
@@ -28,10 +29,20 @@ export interface CaseLogger {
   error(fields: Record<string, unknown>, message: string): void;
 }
 
+/** Why an active alarm filed no case (counted and logged: an alarm never files nothing silently). */
+export type UnfiledReason = 'no_rule' | 'category_missing' | 'silenced';
+
+/** Counters of the filing outcomes nobody would otherwise see (CloudMetrics in the service). */
+export interface FilingCounters {
+  unfiled(reason: UnfiledReason): void;
+  held(reason: HoldReason): void;
+}
+
 export interface CaseFilingOptions {
   config: CasesConfig;
   calendar: WorkingCalendar;
   logger: CaseLogger;
+  counters?: FilingCounters;
 }
 
 type AlarmEvent = Extract<OutboxEvent, { kind: 'alarm_transition' }>;
@@ -100,8 +111,12 @@ async function fileTransition(
   event: AlarmEvent,
   options: CaseFilingOptions,
 ): Promise<void> {
-  if (SILENCED.has(event.to)) return;
   const open = await findOpenCase(trx, context.gatewayId, event.alarmKey);
+  if (SILENCED.has(event.to)) {
+    if (event.active && event.level >= 1 && open === undefined)
+      unfiled(options, 'silenced', context, event, `the alarm is ${event.to.replaceAll('_', ' ')}`);
+    return;
+  }
   if (event.active && event.level >= 1) {
     if (open === undefined) await openCase(trx, context, event, options);
     else await activate(trx, context, event, open, options);
@@ -154,17 +169,41 @@ async function attachActivation(
   return true;
 }
 
-function categoryFor(options: CaseFilingOptions, rule: FilingRule): CaseCategory | undefined {
-  const category = options.config.categories.find((candidate) => candidate.id === rule.category);
-  if (category === undefined) {
-    // config-validate.ts refuses such a configuration; failing the batch would only make the
-    // gateway resend it forever, so the alarm is recorded without a case and the log says why.
-    options.logger.error(
-      { rule: rule.id, category: rule.category },
-      'filing rule names a category that is not configured; no case filed',
-    );
-  }
-  return category;
+/** Counts and logs an active alarm that filed no case, with the reason in words. */
+function unfiled(
+  options: CaseFilingOptions,
+  reason: UnfiledReason,
+  context: IngestHookContext,
+  event: AlarmEvent,
+  why: string,
+): void {
+  // Once per activation or level change, not again for each acknowledgement of the same alarm.
+  if (event.cause === 'operation') return;
+  options.counters?.unfiled(reason);
+  const fields = {
+    gatewayId: context.gatewayId,
+    alarmKey: event.alarmKey,
+    condition: event.condition,
+    alarmLevel: event.level,
+    reason,
+    why,
+  };
+  // An unconfigured category is a configuration bug; the other reasons are decisions.
+  if (reason === 'category_missing') options.logger.error(fields, 'alarm filed no case');
+  else options.logger.info(fields, 'alarm filed no case');
+}
+
+/**
+ * What the filing rules match an alarm against: the registered component, or, for a device not
+ * (yet) registered, the family the gateway sent with the alarm (a rule naming class codes cannot
+ * match that). Without either, only rules that name no family can match.
+ */
+function filingSubject(
+  component: ComponentsTable | undefined,
+  event: AlarmEvent,
+): Pick<ComponentsTable, 'family' | 'class_code'> | undefined {
+  if (component !== undefined) return component;
+  return event.family === undefined ? undefined : { family: event.family, class_code: '' };
 }
 
 async function openCase(
@@ -175,10 +214,34 @@ async function openCase(
 ): Promise<void> {
   const { config, calendar } = options;
   const component = await findComponent(trx, context.gatewayId, event.deviceId);
-  const rule = matchFilingRule(config.rules, component, event, event.level);
-  if (rule === undefined) return;
-  const category = categoryFor(options, rule);
-  if (category === undefined) return;
+  const rule = matchFilingRule(config.rules, filingSubject(component, event), event, event.level);
+  if (rule === undefined) {
+    const family = component?.family ?? event.family;
+    unfiled(
+      options,
+      'no_rule',
+      context,
+      event,
+      `no filing rule matches condition ${event.condition}, rule ${event.ruleKey}, level ${event.level}` +
+        (family === undefined ? ' of a device of unknown family' : ` of a ${family}`),
+    );
+    return;
+  }
+  const category = options.config.categories.find((candidate) => candidate.id === rule.category);
+  if (category === undefined) {
+    // config-validate.ts refuses such a configuration; failing the batch would only make the
+    // gateway resend it forever, so the alarm is recorded without a case and the log says why.
+    unfiled(
+      options,
+      'category_missing',
+      context,
+      event,
+      `rule ${rule.id} names category ${rule.category}, which is not configured`,
+    );
+    return;
+  }
+  const hold = holdFor(component, context.gatewayId, event.deviceId);
+  const autoFile = rule.autoFile && hold === null;
 
   const now = context.receivedAt;
   const trend = await collectTrend(trx, {
@@ -198,9 +261,10 @@ async function openCase(
   const row: CaseRow = {
     id,
     case_no: caseNo,
-    state: rule.autoFile ? 'filed' : 'reported',
+    state: autoFile ? 'filed' : 'reported',
     suspended: 0,
     suspended_at: null,
+    hold_reason: hold?.words ?? null,
     category: category.id,
     severity: rule.severity,
     rule_id: rule.id,
@@ -217,7 +281,7 @@ async function openCase(
     alarm_normal_since: null,
     sensor_verified_at: null,
     reported_at: now,
-    filed_at: rule.autoFile ? now : null,
+    filed_at: autoFile ? now : null,
     dispatched_at: null,
     accepted_at: null,
     feedback_at: null,
@@ -229,7 +293,7 @@ async function openCase(
     escalation_level: 0,
     closed_on_time: null,
     // Reporting makes revision 0; filing is a transition and bumps it like an operator's would.
-    revision: rule.autoFile ? 1 : 0,
+    revision: autoFile ? 1 : 0,
     updated_at: now,
   };
   await trx.insertInto('cases').values(row).execute();
@@ -250,9 +314,10 @@ async function openCase(
       value: event.value,
       severity: rule.severity,
       componentId: row.component_id,
+      ...(hold === null ? {} : { held: hold.reason }),
     },
   });
-  if (rule.autoFile) {
+  if (autoFile) {
     await insertHistory(trx, {
       caseId: id,
       at: now,
@@ -274,9 +339,11 @@ async function openCase(
       rule: rule.id,
       state: row.state,
       registered: component !== undefined,
+      ...(hold === null ? {} : { held: hold.reason, why: hold.words }),
     },
-    'case opened from alarm',
+    hold === null ? 'case opened from alarm' : 'case opened from alarm, held for the monitoring desk',
   );
+  if (hold !== null) options.counters?.held(hold.reason);
 }
 
 /**
@@ -343,7 +410,7 @@ async function levelChange(
   const change: Partial<CaseRow> = { max_level: event.level };
   if (open.severity === 'urgent') return change;
   const component = await findComponent(trx, context.gatewayId, event.deviceId);
-  const rule = matchFilingRule(options.config.rules, component, event, event.level);
+  const rule = matchFilingRule(options.config.rules, filingSubject(component, event), event, event.level);
   if (rule?.severity !== 'urgent') return change;
   change.severity = 'urgent';
   const category = options.config.categories.find((candidate) => candidate.id === open.category);

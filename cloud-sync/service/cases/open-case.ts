@@ -90,6 +90,7 @@ export async function openCaseByHand(db: Kysely<CloudSchema>, request: OpenCaseR
       state: 'reported',
       suspended: 0,
       suspended_at: null,
+      hold_reason: null,
       category: category.id,
       severity: request.severity,
       rule_id: null,

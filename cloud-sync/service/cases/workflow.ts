@@ -70,6 +70,7 @@ export const HISTORY_ACTIONS = [
   'alarm_normal',
   'sensor_verified',
   'escalation',
+  'component_registered',
 ] as const;
 export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
 

@@ -10,6 +10,7 @@
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { isGatewayId } from '../../contract/topics.js';
+import { adoptHeldCases } from '../cases/case-store.js';
 import type { CasesConfig } from '../cases/config.js';
 import type { ComponentsTable } from '../db/case-tables.js';
 import type { CloudSchema } from '../db/schema.js';
@@ -203,11 +204,13 @@ async function writeRow(trx: Db, row: ComponentsTable): Promise<boolean> {
     .executeTakeFirst();
   if (existing === undefined) {
     await trx.insertInto('components').values(row).execute();
-    return true;
+  } else {
+    const { component_id: _id, ...changes } = row;
+    await trx.updateTable('components').set(changes).where('component_id', '=', row.component_id).execute();
   }
-  const { component_id: _id, ...changes } = row;
-  await trx.updateTable('components').set(changes).where('component_id', '=', row.component_id).execute();
-  return false;
+  // Cases that waited at the monitoring desk for this component take it now (cases/hold.ts).
+  await adoptHeldCases(trx, row, row.updated_at);
+  return existing === undefined;
 }
 
 /**

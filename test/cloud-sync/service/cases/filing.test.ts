@@ -12,6 +12,8 @@ import { DEFAULT_CASES_CONFIG, type CasesConfig } from '../../../../cloud-sync/s
 import type { CaseEvidence } from '../../../../cloud-sync/service/cases/evidence.js';
 import { caseFilingHook, matchFilingRule } from '../../../../cloud-sync/service/cases/filing.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
+import type { GatewayEventBody } from '../../../../cloud-sync/contract/events.js';
+import { upsertComponent } from '../../../../cloud-sync/service/registry/registry.js';
 import {
   alarmEvent,
   at,
@@ -40,6 +42,17 @@ const gasNormal = () =>
     to: 'rtn_unacknowledged',
     active: false,
     level: 0,
+  });
+
+/** A level-2 H2S activation of `deviceId`, as a gateway without the family field sends it. */
+const gasLeakAt = (deviceId: string): GatewayEventBody =>
+  alarmEvent({
+    deviceId,
+    ruleKey: 'h2s_high',
+    condition: 'high',
+    to: 'unacknowledged',
+    active: true,
+    level: 2,
   });
 
 async function casesOf(db: Kysely<CloudSchema>) {
@@ -295,36 +308,94 @@ for (const backend of BACKENDS) {
       );
     });
 
-    it('files an unregistered device when a rule matches without the registry', async () => {
-      useConfig({
-        ...DEFAULT_CASES_CONFIG,
-        rules: [
-          {
-            id: 'any-h2s',
-            ruleKeys: ['h2s*'],
-            minLevel: 1,
-            category: 'hazardous_gas',
-            severity: 'urgent',
-            autoFile: true,
-          },
-        ],
-      });
-      await feeder.send(T, [
-        alarmEvent({
-          deviceId: 'gas-unregistered',
-          ruleKey: 'h2s_high',
-          condition: 'high',
-          to: 'unacknowledged',
-          active: true,
-          level: 1,
+    it('holds an unregistered device at the monitoring desk, with the reason in words, instead of filing it', async () => {
+      // Issue 9: on a fresh cloud a gas leak filed nothing because its device was not registered.
+      // The gateway sends the profile family with the alarm, so the gas rule matches, and the case
+      // waits, reported, where the monitoring desk sees why.
+      const counted: string[] = [];
+      feeder = new Feeder(db, [
+        caseFilingHook({
+          config: DEFAULT_CASES_CONFIG,
+          calendar,
+          logger,
+          counters: { unfiled: (r) => counted.push(`unfiled:${r}`), held: (r) => counted.push(`held:${r}`) },
         }),
       ]);
-      const [row] = await casesOf(db);
+      await feeder.send(T, [
+        { ...gasLeakAt('gas-unregistered'), family: 'gas-detector' } as GatewayEventBody,
+      ]);
+      const [row, ...more] = await casesOf(db);
       assert.ok(row);
-      assert.equal(row.state, 'filed');
+      assert.equal(more.length, 0);
+      assert.equal(row.state, 'reported', 'not filed on its own: nobody could be dispatched');
+      assert.equal(row.rule_id, 'gas-level-2');
+      assert.equal(row.category, 'hazardous_gas');
       assert.equal(row.component_id, null);
-      assert.equal(row.owner_unit, null);
-      assert.equal(row.dispatch_deadline, plusMinutes(T, 10).toISOString());
+      assert.match(
+        row.hold_reason ?? '',
+        /device gas-unregistered of gateway .* is not a registered component/,
+      );
+      assert.deepEqual(counted, ['held:unregistered_component']);
+      assert.ok(logger.lines.some((l) => l.message.includes('held for the monitoring desk')));
+
+      // Registering the component lifts the hold; the case takes its id and owners.
+      await upsertComponent(
+        db,
+        { ...structuredClone(DEFAULT_CASES_CONFIG), countyCode: '110105' },
+        '1101050120000009',
+        {
+          gatewayId: GW,
+          deviceId: 'gas-unregistered',
+          family: 'gas-detector',
+          name: 'Gas vault 9',
+          competentDepartment: 'City Management Bureau',
+          ownerUnit: 'drainage-co',
+          maintenanceUnit: 'drainage-maint',
+        },
+        plusMinutes(T, 3),
+      );
+      const [adopted] = await casesOf(db);
+      assert.equal(adopted?.component_id, '1101050120000009');
+      assert.equal(adopted?.owner_unit, 'drainage-co');
+      assert.equal(adopted?.hold_reason, null);
+      assert.equal(adopted?.state, 'reported', 'the desk still files it');
+      const history = await historyOf(db, row.id);
+      assert.deepEqual(
+        history.map((h) => h.action),
+        ['report', 'component_registered'],
+      );
+    });
+
+    it('holds a case whose component has no owner unit', async () => {
+      await registerComponent(db, {
+        component_id: '1101010120000002',
+        device_id: 'gas-ownerless',
+        family: 'gas-detector',
+        class_code: '0120',
+        owner_unit: '',
+      });
+      await feeder.send(T, [gasLeakAt('gas-ownerless')]);
+      const [row] = await casesOf(db);
+      assert.equal(row?.state, 'reported');
+      assert.match(row?.hold_reason ?? '', /component 1101010120000002 has no owner unit/);
+    });
+
+    it('an alarm of an unregistered device without a family (an older gateway) files nothing, counted and logged', async () => {
+      const counted: string[] = [];
+      feeder = new Feeder(db, [
+        caseFilingHook({
+          config: DEFAULT_CASES_CONFIG,
+          calendar,
+          logger,
+          counters: { unfiled: (r) => counted.push(`unfiled:${r}`), held: (r) => counted.push(`held:${r}`) },
+        }),
+      ]);
+      await feeder.send(T, [gasLeakAt('gas-unknown')]);
+      assert.deepEqual(await casesOf(db), []);
+      assert.deepEqual(counted, ['unfiled:no_rule']);
+      const line = logger.lines.find((l) => l.message === 'alarm filed no case');
+      assert.equal(line?.fields['reason'], 'no_rule');
+      assert.match(String(line?.fields['why']), /no filing rule matches condition high.*unknown family/);
     });
 
     it('files nothing when no rule matches (condition, level, family)', async () => {

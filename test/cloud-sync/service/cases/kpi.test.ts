@@ -358,6 +358,7 @@ function toRow(f: Fixture): CasesTable {
     state: f.state,
     suspended: f.suspended === true ? 1 : 0,
     suspended_at: f.suspended === true ? iso(f.history?.at(-1)?.[0]) : null,
+    hold_reason: null,
     category: f.category,
     severity: 'normal',
     rule_id: null,

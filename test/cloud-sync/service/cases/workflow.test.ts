@@ -77,6 +77,7 @@ function caseRow(state: CaseState, changes: Partial<CaseRow> = {}): CaseRow {
     state,
     suspended: 0,
     suspended_at: null,
+    hold_reason: null,
     category: GAS.id,
     severity: 'normal',
     rule_id: 'gas-level-1',
@@ -163,6 +164,7 @@ describe('case workflow table', () => {
         'alarm_normal',
         'sensor_verified',
         'escalation',
+        'component_registered',
       ].sort(),
     );
     assert.deepEqual([...CASE_ACTIONS].sort(), Object.keys(SPEC).sort());
