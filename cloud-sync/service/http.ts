@@ -5,8 +5,22 @@
  * declares its schema and its access (auth/roles.ts; both routes here are public). The OpenAPI
  * plugin is queued first so that these routes and every later one appear in
  * GET /api/v1/openapi.json (auth/openapi.ts). Loopback by default: nothing is exposed by accident.
+ *
+ * Request rules of every API route (under /api/): a parameter, field or path parameter the route
+ * does not declare is refused with 400, never silently dropped. Each querystring schema is closed
+ * (a route that declares none takes no parameter: NO_QUERY), bodies are closed by their own
+ * schemas, and the validator keeps unknown properties (`removeAdditional: false`) so that the
+ * closed schemas refuse them. A refusal names what was wrong by pointer (`/stat`): the route
+ * plugins' error handlers answer `{error: CODE, message, issues: [{pointer, message}]}`
+ * (validationAnswer), routes without one get fastify's shape with the same message.
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifySchemaValidationError,
+  type RouteOptions,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { queueOpenApi } from './auth/openapi.js';
@@ -55,6 +69,89 @@ const healthSchema = {
 
 const QUIET_ROUTES = new Set(['/metrics', '/healthz']);
 
+/** Routes under this prefix are the API: their request rules are the ones described above. */
+export const API_PREFIX = '/api/';
+
+/** The querystring schema of a route that takes no query parameter. */
+export const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+/** One problem of a request, by JSON pointer into the part it was found in (query, body ...). */
+export interface RequestIssue {
+  pointer: string;
+  message: string;
+}
+
+/** The request parts fastify validates, as a caller names what it sent in each. */
+const PART_WORDS: Readonly<Record<string, string>> = {
+  querystring: 'a parameter of this route',
+  body: 'a field of this request',
+  params: 'a path parameter of this route',
+  headers: 'a header of this route',
+};
+
+/** The issues of a schema validation failure of one request part. */
+export function requestIssues(
+  errors: readonly FastifySchemaValidationError[],
+  part: string | undefined,
+): RequestIssue[] {
+  return errors.map((e) => {
+    const missing = e.keyword === 'required' ? `/${String(e.params['missingProperty'])}` : '';
+    const extra = e.keyword === 'additionalProperties' ? `/${String(e.params['additionalProperty'])}` : '';
+    return {
+      pointer: `${e.instancePath}${missing}${extra}`,
+      message:
+        extra !== ''
+          ? `is not ${PART_WORDS[part ?? ''] ?? 'allowed here'}`
+          : missing !== ''
+            ? 'is required'
+            : (e.message ?? `fails ${e.keyword}`),
+    };
+  });
+}
+
+/** One line naming every issue, e.g. `the request querystring is invalid: /stat is not a parameter of this route`. */
+export function requestIssuesMessage(part: string | undefined, issues: readonly RequestIssue[]): string {
+  const list = issues.map((issue) => `${issue.pointer} ${issue.message}`.trim());
+  return `the request ${part ?? 'input'} is invalid: ${list.join('; ')}`;
+}
+
+/**
+ * The API's answer to a request that fails its route's schema, under the area's code
+ * (`CASE_INVALID`, `AUTH_INVALID_ARGUMENT` ...): `{error, message, issues}`. For the route plugins'
+ * error handlers, when `error.validation` is set.
+ */
+export function validationAnswer(
+  code: string,
+  error: FastifyError,
+): { error: string; message: string; issues: RequestIssue[] } {
+  const issues = requestIssues(error.validation ?? [], error.validationContext);
+  return { error: code, message: requestIssuesMessage(error.validationContext, issues), issues };
+}
+
+/** `issues` in an error response schema (a schema without it would drop them from the answer). */
+export const issuesSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['pointer', 'message'],
+    properties: { pointer: { type: 'string' }, message: { type: 'string' } },
+  },
+} as const;
+
+/**
+ * onRoute: every API route's querystring is closed. A route that declares none gets NO_QUERY; one
+ * declared without `additionalProperties: false` is closed. (Bodies are closed in their schemas.)
+ */
+function closeQuerystring(route: RouteOptions): void {
+  if (!route.url.startsWith(API_PREFIX)) return;
+  const schema = route.schema ?? {};
+  const query = schema.querystring as Record<string, unknown> | undefined;
+  if (query === undefined) route.schema = { ...schema, querystring: NO_QUERY };
+  else if (query['additionalProperties'] !== false) {
+    route.schema = { ...schema, querystring: { ...query, additionalProperties: false } };
+  }
+}
+
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const base = {
     // Scrapes and health probes arrive every few seconds: their request lines would drown the log.
@@ -63,6 +160,13 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       disableRequestLogging: (request) => QUIET_ROUTES.has(request.url),
     }),
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    // fastify's default (removeAdditional: true) strips what a closed schema does not name, so a
+    // typo such as ?stat=open would be ignored; kept, the closed schema refuses it. Route plugins
+    // that compile with their own ajv (downlink, enrollment) set the same.
+    ajv: { customOptions: { removeAdditional: false } },
+    // Messages that name the offending pointer, for answers that do not go through validationAnswer.
+    schemaErrorFormatter: (errors: FastifySchemaValidationError[], part: string) =>
+      new Error(requestIssuesMessage(part, requestIssues(errors, part))),
   };
   // With `https`, fastify's type is parameterised by https.Server; these routes (and the plugins
   // registered later) never touch the raw server, so one instance type serves both.
@@ -74,6 +178,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
           https: { key: options.https.key, cert: options.https.cert },
         }) as unknown as FastifyInstance);
 
+  // Added now (onRoute hooks apply at once), so it runs for every route registered later, before
+  // the OpenAPI plugin's own hook reads the schema.
+  app.addHook('onRoute', closeQuerystring);
   queueOpenApi(app);
   // In a plugin queued after the OpenAPI one, so the document describes these routes too.
   void app.register(async (scope) => {

@@ -17,6 +17,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Kysely } from 'kysely';
 import type { CloudSchema } from '../db/schema.js';
 import { listAudit, type AuditFilter } from '../enrollment/audit.js';
+import { issuesSchema, validationAnswer } from '../http.js';
 import { AuthError, authErrorSchema, isAuthError } from './errors.js';
 import {
   createOperator,
@@ -42,6 +43,12 @@ export interface AuthRoutesOptions {
 
 const AUDIT_DEFAULT_LIMIT = 100;
 const AUDIT_MAX_LIMIT = 1000;
+
+/** A 400 answer: the common error shape, with the issues of a request that fails its schema. */
+const invalidSchema = {
+  ...authErrorSchema,
+  properties: { ...authErrorSchema.properties, issues: issuesSchema },
+} as const;
 
 const roleList = { type: 'array', items: { type: 'string', enum: [...ROLES] }, uniqueItems: true } as const;
 
@@ -175,7 +182,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     if (isAuthError(error))
       return reply.code(error.statusCode).send({ error: error.code, message: error.message });
     if (error.validation !== undefined) {
-      return reply.code(400).send({ error: 'AUTH_INVALID_ARGUMENT', message: error.message });
+      return reply.code(400).send(validationAnswer('AUTH_INVALID_ARGUMENT', error));
     }
     throw error;
   });
@@ -208,7 +215,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
             additionalProperties: false,
             properties: { ...sessionSchema.properties, operator: authenticatedSchema },
           },
-          400: authErrorSchema,
+          400: invalidSchema,
           401: authErrorSchema,
           429: authErrorSchema,
         },
@@ -294,7 +301,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
           additionalProperties: false,
           properties: { currentPassword: passwordField, newPassword: passwordField },
         },
-        response: { 200: sessionSchema, 400: authErrorSchema, 429: authErrorSchema },
+        response: { 200: sessionSchema, 400: invalidSchema, 429: authErrorSchema },
       },
     },
     async (request, reply) => {
@@ -361,7 +368,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
               password: { type: 'string', description: 'The generated password, shown only here' },
             },
           },
-          400: authErrorSchema,
+          400: invalidSchema,
           409: authErrorSchema,
         },
       },
@@ -417,7 +424,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
             additionalProperties: false,
             properties: { operator: operatorSchema },
           },
-          400: authErrorSchema,
+          400: invalidSchema,
           404: authErrorSchema,
           409: authErrorSchema,
         },
@@ -492,7 +499,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
             additionalProperties: false,
             properties: { entries: { type: 'array', items: auditEntrySchema } },
           },
-          400: authErrorSchema,
+          400: invalidSchema,
         },
       },
     },

@@ -1,6 +1,6 @@
 /**
- * The case API (docs/cases.md): list, read, the overdue list, opening a case by hand, and one
- * POST per workflow action. Register after auth/plugin.ts:
+ * The case API (docs/cases.md): list, read (by id, or by the case number people see in logs and
+ * messages), the overdue list, opening a case by hand, and one POST per workflow action. Register after auth/plugin.ts:
  * `app.register(caseRoutes, { db, config, calendar, logger })`.
  *
  * Every route declares its roles in `config.access` (auth/roles.ts), so a caller without one is
@@ -12,6 +12,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Kysely } from 'kysely';
 import { operatorOf, type AuthenticatedOperator } from '../auth/roles.js';
 import type { CloudSchema } from '../db/schema.js';
+import { issuesSchema, validationAnswer } from '../http.js';
 import type { WorkingCalendar } from './calendar.js';
 import { applyCaseAction, caseActivations, caseHistory, getCase, listCases } from './case-store.js';
 import {
@@ -35,6 +36,7 @@ import {
   TRANSITIONS,
   type ActionInput,
   type CaseAction,
+  type CaseRow,
 } from './workflow.js';
 
 export interface CaseRoutesOptions {
@@ -49,7 +51,7 @@ export interface CaseRoutesOptions {
 const errorSchema = {
   type: 'object',
   required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
+  properties: { error: { type: 'string' }, message: { type: 'string' }, issues: issuesSchema },
 } as const;
 
 const errorResponses = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema } as const;
@@ -59,6 +61,33 @@ const idParams = {
   required: ['id'],
   additionalProperties: false,
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+const caseNoParams = {
+  type: 'object',
+  required: ['caseNo'],
+  additionalProperties: false,
+  properties: {
+    caseNo: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description: 'the case number as printed in logs and messages, e.g. 20261207-A55CD5',
+    },
+  },
+} as const;
+
+/** The answer of the case-by-id and case-by-number routes. */
+const detailSchema = {
+  type: 'object',
+  required: ['case', 'evidence', 'history', 'activations', 'allowedActions'],
+  properties: {
+    case: caseViewSchema,
+    evidence: {},
+    history: { type: 'array', items: historyViewSchema },
+    activations: { type: 'array', items: activationViewSchema },
+    allowedActions: { type: 'array', items: { type: 'string', enum: [...CASE_ACTIONS] } },
+  },
 } as const;
 
 const NOTE = { type: 'string', maxLength: 4000 } as const;
@@ -180,11 +209,34 @@ export async function caseRoutes(app: FastifyInstance, opts: CaseRoutesOptions):
   // Encapsulated to this plugin: workflow refusals and bad input answer `{ error: CODE, message }`.
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     if (isCaseError(error)) return sendError(reply, error);
-    if (error.validation !== undefined) {
-      return reply.code(400).send({ error: 'CASE_INVALID', message: error.message });
-    }
+    if (error.validation !== undefined) return reply.code(400).send(validationAnswer('CASE_INVALID', error));
     throw error;
   });
+
+  /**
+   * The detail answer of a case the operator may see; another unit's case is answered like a
+   * missing one (`asked` is what the caller named it by): a unit does not learn what others hold.
+   */
+  async function answerDetail(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    row: CaseRow | undefined,
+    asked: string,
+  ): Promise<unknown> {
+    const operator = operatorOf(request);
+    const scope = unitScope(operator);
+    if (row === undefined || (scope !== null && row.owner_unit !== scope)) {
+      return sendError(reply, new CaseError('CASE_NOT_FOUND', `no case ${asked}`));
+    }
+    const [history, activations] = await Promise.all([caseHistory(db, row.id), caseActivations(db, row.id)]);
+    return {
+      case: caseView(row, now()),
+      evidence: JSON.parse(row.evidence) as unknown,
+      history: history.map(historyView),
+      activations: activations.map(activationView),
+      allowedActions: allowedActions(row, operator),
+    };
+  }
 
   app.get<{ Querystring: ListQuery }>(
     '/api/v1/cases',
@@ -279,41 +331,28 @@ export async function caseRoutes(app: FastifyInstance, opts: CaseRoutesOptions):
         summary: 'One case with its evidence, history, attached activations and the actions you may take',
         tags: ['cases'],
         params: idParams,
-        response: {
-          200: {
-            type: 'object',
-            required: ['case', 'evidence', 'history', 'activations', 'allowedActions'],
-            properties: {
-              case: caseViewSchema,
-              evidence: {},
-              history: { type: 'array', items: historyViewSchema },
-              activations: { type: 'array', items: activationViewSchema },
-              allowedActions: { type: 'array', items: { type: 'string', enum: [...CASE_ACTIONS] } },
-            },
-          },
-          404: errorSchema,
-        },
+        response: { 200: detailSchema, 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request, reply) =>
+      answerDetail(request, reply, await getCase(db, request.params.id), request.params.id),
+  );
+
+  app.get<{ Params: { caseNo: string } }>(
+    '/api/v1/cases/by-number/:caseNo',
+    {
+      config: { access: { roles: 'any' } },
+      schema: {
+        summary: 'One case by its case number (e.g. 20261207-A55CD5), answered like GET /api/v1/cases/{id}',
+        tags: ['cases'],
+        params: caseNoParams,
+        response: { 200: detailSchema, 400: errorSchema, 404: errorSchema },
       },
     },
     async (request, reply) => {
-      const operator = operatorOf(request);
-      const scope = unitScope(operator);
-      const row = await getCase(db, request.params.id);
-      // Another unit's case is answered like a missing one: a unit does not learn what others hold.
-      if (row === undefined || (scope !== null && row.owner_unit !== scope)) {
-        return sendError(reply, new CaseError('CASE_NOT_FOUND', `no case ${request.params.id}`));
-      }
-      const [history, activations] = await Promise.all([
-        caseHistory(db, row.id),
-        caseActivations(db, row.id),
-      ]);
-      return {
-        case: caseView(row, now()),
-        evidence: JSON.parse(row.evidence) as unknown,
-        history: history.map(historyView),
-        activations: activations.map(activationView),
-        allowedActions: allowedActions(row, operator),
-      };
+      const { caseNo } = request.params;
+      const row = await db.selectFrom('cases').selectAll().where('case_no', '=', caseNo).executeTakeFirst();
+      return answerDetail(request, reply, row, caseNo);
     },
   );
 

@@ -8,20 +8,36 @@
  * monitoring centre and the dispatch desk; alarm acknowledge and shelve by the monitoring centre
  * only (ISA-18.2 operator actions belong to the operator watching the alarms); configuration
  * documents by admins; reading by any signed-in operator.
+ *
+ * The command body is published per action (OpenAPI `oneOf` with a discriminator on `action`): each
+ * branch's `params` is the contract's schema of that action (COMMAND_PARAMS_SCHEMAS) without `by`,
+ * which the service sets from the signed-in operator. The same schema checks the request.
  */
 // `summary` and `tags` in route schemas are @fastify/swagger's additions to FastifySchema.
 import type {} from '@fastify/swagger';
 import { Ajv } from 'ajv';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchemaValidationError,
+} from 'fastify';
 import type { Kysely } from 'kysely';
 import type { RemoteConfig } from '../../contract/config-document.js';
-import { COMMAND_ACTIONS } from '../../contract/schemas.js';
+import { COMMAND_ACTIONS, COMMAND_PARAMS_SCHEMAS, type JsonSchema } from '../../contract/schemas.js';
 import { GATEWAY_ID_PATTERN } from '../../contract/topics.js';
 import type { CommandAction } from '../../contract/types.js';
-import type { ContractIssue } from '../../contract/validate.js';
 import { operatorOf, type Role } from '../auth/roles.js';
 import type { CloudSchema } from '../db/schema.js';
-import { COMMAND_STATUSES, MAX_COMMAND_TTL_S, type CommandService, type CommandStatus } from './commands.js';
+import { requestIssues, requestIssuesMessage, type RequestIssue } from '../http.js';
+import {
+  COMMAND_STATUSES,
+  DEFAULT_COMMAND_TTL_S,
+  MAX_COMMAND_TTL_S,
+  type CommandService,
+  type CommandStatus,
+} from './commands.js';
 import { CONFIG_STATUSES, type ConfigDocumentService } from './config-documents.js';
 import { DOWNLINK_HTTP_STATUS, DownlinkError, isDownlinkError } from './errors.js';
 import { requireGateway } from './gateways.js';
@@ -169,6 +185,80 @@ const gatewayParams = {
   properties: { gatewayId: { type: 'string', pattern: GATEWAY_ID_PATTERN } },
 } as const;
 
+/** What each action does (docs/commands.md), for the OpenAPI document. */
+const ACTION_DESCRIPTIONS: Readonly<Record<CommandAction, string>> = {
+  'lamp.switch':
+    'Switch a lamp (target `<device>:lamp_NN`) on or off against its schedule for `durationS` seconds',
+  'lamp.dim': 'Dim a lamp (target `<device>:lamp_NN`) to `level` % for `durationS` seconds',
+  'loop.switch':
+    'Switch a lighting loop (target `<device>:loop_N`) on or off against its schedule for `durationS` seconds',
+  'alarm.acknowledge': 'Acknowledge an alarm (target: alarm key `<device>:<rule>`)',
+  'alarm.shelve':
+    'Shelve an alarm (target: alarm key `<device>:<rule>`): `one-shot` until it clears, or `timed` for `durationS` seconds',
+};
+
+/** Descriptions of the params fields; their schemas are the contract's. */
+const PARAM_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  on: 'true: switch on; false: switch off',
+  level: 'dim level, percent (0 to 100)',
+  durationS: 'how long the override holds, seconds',
+  reason: 'why; recorded with the override or alarm operation at the cabinet',
+  mode: '`one-shot`: until the alarm returns to normal; `timed`: for durationS',
+};
+
+/** Where an action reads a field differently from the others. */
+const ACTION_PARAM_DESCRIPTIONS: Partial<Record<CommandAction, Readonly<Record<string, string>>>> = {
+  'alarm.shelve': { durationS: 'how long a `timed` shelve holds, seconds (mode `timed` only)' },
+};
+
+/**
+ * The params an operator sends for `action`: the contract's schema without `by` (set from the
+ * signed-in operator), with field descriptions.
+ */
+export function commandParamsRequestSchema(action: CommandAction): JsonSchema {
+  const contract = COMMAND_PARAMS_SCHEMAS[action] as {
+    properties: Record<string, JsonSchema>;
+    required?: readonly string[];
+  };
+  const properties = Object.entries(contract.properties)
+    .filter(([name]) => name !== 'by')
+    .map(([name, schema]) => {
+      const description = ACTION_PARAM_DESCRIPTIONS[action]?.[name] ?? PARAM_DESCRIPTIONS[name];
+      return [name, description === undefined ? schema : { ...schema, description }] as const;
+    });
+  return {
+    ...COMMAND_PARAMS_SCHEMAS[action],
+    description: `params of ${action} (without \`by\`: the signed-in operator is recorded)`,
+    properties: Object.fromEntries(properties),
+    required: (contract.required ?? []).filter((name) => name !== 'by'),
+  };
+}
+
+/** The body of POST /api/v1/gateways/{gatewayId}/commands: one branch per action. */
+const issueBodySchema = {
+  type: 'object',
+  discriminator: { propertyName: 'action' },
+  oneOf: COMMAND_ACTIONS.map((action) => ({
+    type: 'object',
+    title: action,
+    description: ACTION_DESCRIPTIONS[action],
+    required: ['action', 'target', 'params'],
+    additionalProperties: false,
+    properties: {
+      action: { type: 'string', enum: [action] },
+      target: { type: 'string', minLength: 1, maxLength: 256, description: 'what the command acts on' },
+      params: commandParamsRequestSchema(action),
+      ttlS: {
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_COMMAND_TTL_S,
+        description: `seconds until the command expires unrun (default ${DEFAULT_COMMAND_TTL_S})`,
+      },
+      caseId: { type: 'string', minLength: 1, maxLength: 256, description: 'the case the command serves' },
+    },
+  })),
+} as const;
+
 const limitQuery = { type: 'integer', minimum: 1, maximum: MAX_LIST, default: 100 } as const;
 
 const errorResponses = { 400: errorSchema, 404: errorSchema, 409: errorSchema } as const;
@@ -198,17 +288,27 @@ interface RollbackBody {
   note: string;
 }
 
-/** fastify's request validation errors as contract-style issues (pointer into the request part). */
-function validationIssues(error: FastifyError): ContractIssue[] {
-  return (error.validation ?? []).map((v) => {
-    const params = v.params as Record<string, unknown>;
-    const missing = v.keyword === 'required' ? `/${String(params['missingProperty'])}` : '';
-    const extra = v.keyword === 'additionalProperties' ? `/${String(params['additionalProperty'])}` : '';
-    return {
-      pointer: `${v.instancePath}${missing}${extra}`,
-      message: extra !== '' ? 'is not a field of this request' : (v.message ?? `fails ${v.keyword}`),
-    };
-  });
+/**
+ * fastify's request validation errors as contract-style issues (pointer into the request part). An
+ * unknown or missing `action` fails the discriminator: named at its own pointer with the choices.
+ */
+function validationIssues(error: FastifyError): RequestIssue[] {
+  const discriminator = (v: FastifySchemaValidationError): boolean => v.keyword === 'discriminator';
+  const validation = error.validation ?? [];
+  return [
+    ...validation.filter(discriminator).map((v) => ({
+      pointer: `${v.instancePath}/${String(v.params['tag'])}`,
+      message: `must be one of ${COMMAND_ACTIONS.join(', ')}`,
+    })),
+    ...requestIssues(
+      validation.filter((v) => !discriminator(v)),
+      error.validationContext,
+    ),
+  ];
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function sendError(reply: FastifyReply, error: DownlinkError): FastifyReply {
@@ -230,6 +330,7 @@ export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesO
     removeAdditional: false,
     useDefaults: false,
     allErrors: true,
+    discriminator: true,
   });
   const lenient = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: true });
   app.setValidatorCompiler(({ schema, httpPart }) =>
@@ -239,15 +340,12 @@ export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesO
   app.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
     if (isDownlinkError(error)) return sendError(reply, error);
     if (error.validation !== undefined) {
+      const issues = validationIssues(error);
       return sendError(
         reply,
-        new DownlinkError(
-          'DOWNLINK_INVALID',
-          `the request ${error.validationContext ?? 'input'} is invalid`,
-          {
-            issues: validationIssues(error),
-          },
-        ),
+        new DownlinkError('DOWNLINK_INVALID', requestIssuesMessage(error.validationContext, issues), {
+          issues,
+        }),
       );
     }
     // Anything else (database down ...) goes to the app's handler: a 500 without internals.
@@ -260,26 +358,26 @@ export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesO
     '/api/v1/gateways/:gatewayId/commands',
     {
       config: { access: { roles: ['monitoring', 'dispatcher'] } },
+      // Before the schema, which would call `by` merely unknown: say where it comes from instead.
+      preValidation: async (request: FastifyRequest) => {
+        const body: unknown = request.body;
+        if (isPlainObject(body) && isPlainObject(body['params']) && 'by' in body['params']) {
+          throw new DownlinkError('DOWNLINK_INVALID', 'the command breaks the downlink contract', {
+            issues: [
+              { pointer: '/params/by', message: 'is set from the signed-in operator, not from the request' },
+            ],
+          });
+        }
+      },
       schema: {
         tags: ['downlink'],
         summary: 'Send a command to a gateway (down/cmd); its result arrives as a command_result event',
+        description:
+          'The body is one of the actions below, told apart by `action`; `params` is checked against the ' +
+          'downlink contract (the service also checks what the schema cannot say, e.g. durationS with ' +
+          'mode `timed` only) and a 400 lists every issue by pointer.',
         params: gatewayParams,
-        body: {
-          type: 'object',
-          required: ['action', 'target', 'params'],
-          additionalProperties: false,
-          properties: {
-            action: { type: 'string', enum: [...COMMAND_ACTIONS] },
-            target: { type: 'string', minLength: 1, maxLength: 256 },
-            // Checked in full against the contract's params schema of the action (400 lists every issue).
-            params: {
-              type: 'object',
-              description: 'the action params without `by` (the signed-in operator is recorded)',
-            },
-            ttlS: { type: 'integer', minimum: 1, maximum: MAX_COMMAND_TTL_S },
-            caseId: { type: 'string', minLength: 1, maxLength: 256 },
-          },
-        },
+        body: issueBodySchema,
         response: { 201: commandSchema, ...errorResponses },
       },
     },
@@ -294,13 +392,6 @@ export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesO
         return reply.code(403).send({
           error: 'AUTH_FORBIDDEN',
           message: `${body.action} needs one of the roles ${allowed.join(', ')}; you have ${operator.roles.join(', ')}`,
-        });
-      }
-      if ('by' in body.params) {
-        throw new DownlinkError('DOWNLINK_INVALID', 'the command breaks the downlink contract', {
-          issues: [
-            { pointer: '/params/by', message: 'is set from the signed-in operator, not from the request' },
-          ],
         });
       }
       const record = await commands.issue({

@@ -15,6 +15,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CasesConfig } from '../cases/config.js';
 import type { CloudSchema } from '../db/schema.js';
+import { validationAnswer } from '../http.js';
 import { isRegistryError } from './errors.js';
 import {
   DEFAULT_LIST_LIMIT,
@@ -146,7 +147,7 @@ export async function registryRoutes(app: FastifyInstance, opts: RegistryRoutesO
       });
     }
     if (error.validation !== undefined) {
-      return reply.code(400).send({ error: 'REGISTRY_INVALID', message: error.message });
+      return reply.code(400).send(validationAnswer('REGISTRY_INVALID', error));
     }
     throw error;
   });

@@ -262,6 +262,31 @@ describe('case API', () => {
     assert.equal(bad.json<{ error: string }>().error, 'CASE_INVALID');
   });
 
+  it('finds a case by the number printed in logs and messages, under the same rules as by id', async () => {
+    const id = await fileFromAlarm();
+    const byId = await detail(mona, id);
+    assert.match(byId.case.caseNo, /^\d{8}-[0-9A-F]{6}$/);
+    const byNumber = (who: SignedIn, caseNo: string) =>
+      app.inject({ method: 'GET', url: `/api/v1/cases/by-number/${caseNo}`, headers: who.headers });
+
+    const found = await byNumber(mona, byId.case.caseNo);
+    assert.equal(found.statusCode, 200, found.body);
+    assert.deepEqual(found.json<Detail>(), byId);
+    // The actions offered are the caller's, as by id.
+    assert.deepEqual((await byNumber(dirk, byId.case.caseNo)).json<Detail>(), await detail(dirk, id));
+    assert.equal((await byNumber(olga, byId.case.caseNo)).statusCode, 200, 'its own unit sees it');
+
+    // Another unit's case is "not found", like a number that does not exist.
+    const hidden = await byNumber(otto, byId.case.caseNo);
+    assert.equal(hidden.statusCode, 404);
+    assert.deepEqual(hidden.json(), { error: 'CASE_NOT_FOUND', message: `no case ${byId.case.caseNo}` });
+    const missing = await byNumber(mona, '20260302-000000');
+    assert.equal(missing.statusCode, 404);
+    assert.deepEqual(missing.json(), { error: 'CASE_NOT_FOUND', message: 'no case 20260302-000000' });
+    // A case id is not a case number.
+    assert.equal((await byNumber(mona, id)).statusCode, 404);
+  });
+
   it('suspension moves the handling deadline; the overdue list follows it', async () => {
     const id = await fileFromAlarm();
     clock = plusMinutes(T, 5);

@@ -1,6 +1,7 @@
 /**
  * The downlink HTTP API through fastify's inject, behind the real auth plugin (sessions, roles,
- * audit) on SQLite, with a recording publisher in place of the broker.
+ * audit) on SQLite, with a recording publisher in place of the broker; and what its OpenAPI
+ * document says about each command's params.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { configDocumentHash } from '../../../../cloud-sync/contract/config-document.js';
+import { registerOpenApi } from '../../../../cloud-sync/service/auth/openapi.js';
 import { createOperator } from '../../../../cloud-sync/service/auth/operators.js';
 import { authPlugin } from '../../../../cloud-sync/service/auth/plugin.js';
 import { createSession } from '../../../../cloud-sync/service/auth/sessions.js';
@@ -51,6 +53,7 @@ describe('downlink routes', () => {
     const commands = new CommandService({ db, publisher, logger: silentLogger });
     const configs = new ConfigDocumentService({ db, publisher, logger: silentLogger });
     app = Fastify();
+    await registerOpenApi(app);
     await app.register(authPlugin, { db, logger: silentLogger });
     await app.register(downlinkRoutes, { commands, configs, db });
     await app.ready();
@@ -192,6 +195,38 @@ describe('downlink routes', () => {
       assert.equal(publisher.messages.length, published, 'nothing was published');
     });
 
+    it("checks each action's params at the door and names an unknown action's choices", async () => {
+      const published = publisher.messages.length;
+      const unknown = await call('POST', `/api/v1/gateways/${GW}/commands`, 'mon.wang', {
+        action: 'lamp.blink',
+        target: 'loop-1',
+        params: SWITCH,
+      });
+      assert.equal(unknown.statusCode, 400);
+      assert.deepEqual(unknown.json().issues, [
+        {
+          pointer: '/action',
+          message: 'must be one of lamp.switch, lamp.dim, loop.switch, alarm.acknowledge, alarm.shelve',
+        },
+      ]);
+      // lamp.dim's params on lamp.switch: the branch of the action is what checks them.
+      const mixed = await call('POST', `/api/v1/gateways/${GW}/commands`, 'disp.chen', {
+        action: 'lamp.switch',
+        target: 'loop-1',
+        params: { level: 40, durationS: 600, reason: 'dusk test' },
+      });
+      assert.equal(mixed.statusCode, 400);
+      assert.deepEqual(
+        mixed
+          .json()
+          .issues.map((i: { pointer: string; message: string }) => `${i.pointer} ${i.message}`)
+          .sort(),
+        ['/params/level is not a field of this request', '/params/on is required'],
+      );
+      assert.match(mixed.json().message, /\/params\/level is not a field of this request/);
+      assert.equal(publisher.messages.length, published, 'nothing was published');
+    });
+
     it('404 for an unknown gateway or command', async () => {
       const unknown = await call('POST', '/api/v1/gateways/cab-77/commands', 'mon.wang', {
         action: 'lamp.switch',
@@ -204,6 +239,67 @@ describe('downlink routes', () => {
       const missing = await call('GET', '/api/v1/commands/3f1d9c7e-0000-4000-8000-000000000000', 'mon.wang');
       assert.equal(missing.statusCode, 404);
       assert.equal(missing.json().error, 'DOWNLINK_NOT_FOUND');
+    });
+  });
+
+  describe('OpenAPI document', () => {
+    /** What an operator sends in `params` per action (the contract's fields without `by`). */
+    const EXPECTED_PARAMS: Record<string, { fields: string[]; required: string[] }> = {
+      'lamp.switch': { fields: ['on', 'durationS', 'reason'], required: ['on', 'durationS', 'reason'] },
+      'lamp.dim': { fields: ['level', 'durationS', 'reason'], required: ['level', 'durationS', 'reason'] },
+      'loop.switch': { fields: ['on', 'durationS', 'reason'], required: ['on', 'durationS', 'reason'] },
+      'alarm.acknowledge': { fields: ['reason'], required: [] },
+      'alarm.shelve': { fields: ['reason', 'mode', 'durationS'], required: ['reason', 'mode'] },
+    };
+
+    interface Schema {
+      title?: string;
+      description?: string;
+      required?: string[];
+      additionalProperties?: boolean;
+      properties?: Record<string, Schema>;
+      enum?: string[];
+      oneOf?: Schema[];
+      discriminator?: { propertyName: string };
+    }
+
+    it('describes the params of each command action, told apart by action', async () => {
+      const response = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+      assert.equal(response.statusCode, 200);
+      const op = response.json<{
+        paths: Record<
+          string,
+          Record<string, { requestBody: { content: Record<string, { schema: Schema }> } }>
+        >;
+      }>().paths['/api/v1/gateways/{gatewayId}/commands']?.['post'];
+      const body = op?.requestBody.content['application/json']?.schema;
+      assert.ok(body !== undefined, 'the command route documents its body');
+      assert.deepEqual(body.discriminator, { propertyName: 'action' });
+      const branches = new Map(
+        (body.oneOf ?? []).map((branch) => [branch.properties?.['action']?.enum?.[0], branch]),
+      );
+      assert.deepEqual([...branches.keys()].sort(), Object.keys(EXPECTED_PARAMS).sort());
+      for (const [action, expected] of Object.entries(EXPECTED_PARAMS)) {
+        const branch = branches.get(action);
+        assert.ok(
+          branch?.description !== undefined && branch.description.length > 10,
+          `${action} is described`,
+        );
+        assert.equal(branch.additionalProperties, false, action);
+        const params = branch.properties?.['params'];
+        assert.deepEqual(Object.keys(params?.properties ?? {}).sort(), [...expected.fields].sort(), action);
+        assert.deepEqual([...(params?.required ?? [])].sort(), [...expected.required].sort(), action);
+        assert.equal(params?.additionalProperties, false, `${action} params are closed`);
+        for (const [field, schema] of Object.entries(params?.properties ?? {})) {
+          assert.ok((schema.description ?? '').length > 0, `${action} params.${field} is described`);
+        }
+      }
+      assert.deepEqual(branches.get('lamp.dim')?.properties?.['params']?.properties?.['level'], {
+        type: 'number',
+        minimum: 0,
+        maximum: 100,
+        description: 'dim level, percent (0 to 100)',
+      });
     });
   });
 
