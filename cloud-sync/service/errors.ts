@@ -10,7 +10,9 @@ export type CloudServiceErrorCode =
   /** The database configuration is incomplete. */
   | 'CLOUD_DB_CONFIG'
   /** A schema migration failed; the database was left at the last migration that succeeded. */
-  | 'CLOUD_DB_MIGRATION';
+  | 'CLOUD_DB_MIGRATION'
+  /** An API request of the service's own routes (dead letters) failed its schema. */
+  | 'CLOUD_REQUEST_INVALID';
 
 export class CloudServiceError extends Error {
   override readonly name = 'CloudServiceError';

@@ -27,6 +27,7 @@ import { authPlugin } from './auth/plugin.js';
 import { authRoutes } from './auth/routes.js';
 import { WorkingCalendar } from './cases/calendar.js';
 import { caseFilingHook } from './cases/filing.js';
+import { deadLetterRoutes } from './dead-letters/routes.js';
 import { kpiRoutes } from './cases/kpi-routes.js';
 import { CaseMonitor } from './cases/monitor.js';
 import { caseRoutes } from './cases/routes.js';
@@ -302,6 +303,7 @@ export async function startCloudService(
     await app.register(kpiRoutes, { db, calendar, ...clock });
     await app.register(registryRoutes, { db, config: config.cases, ...clock });
     await app.register(downlinkRoutes, { commands, configs, db });
+    await app.register(deadLetterRoutes, { db });
     if (deps.httpRoutes !== undefined) {
       const tlsPort = broker?.tlsPort;
       const embeddedHost = connectHost(config.mqtt.embedded.host);

@@ -34,6 +34,7 @@ import { tcpEndpoint, tempDataDir } from '../helpers/gateway-harness.js';
 const GW = 'gw-scenario';
 const GAS = 'gas-vault';
 const LC = 'lighting';
+const UNLISTED = 'gas-unlisted';
 const UNIT = 'drainage-co';
 /** Sensor verification after 1 s of normal instead of 10 min, so the test does not wait. */
 const CASES = {
@@ -93,6 +94,8 @@ async function startCloudWithGateway(
 
 interface CaseView {
   id: string;
+  alarmKey: string;
+  revision: number;
   state: string;
   activations: number;
   alarmActive: boolean;
@@ -101,6 +104,8 @@ interface CaseView {
   componentId: string | null;
   ownerUnit: string | null;
   closedAt: string | null;
+  holdReason: string | null;
+  category: string;
 }
 
 describe('case service end to end: simulators -> gateway -> cloud -> operators', () => {
@@ -145,6 +150,18 @@ describe('case service end to end: simulators -> gateway -> cloud -> operators',
           },
         },
         {
+          // Not a registered component (issue 9): its alarms must still reach the monitoring desk.
+          id: UNLISTED,
+          bus: 'lan',
+          unitId: 3,
+          profile: 'anqi-gd300',
+          gateway: {
+            pollIntervalMs: 100,
+            timeoutMs: 300,
+            alarms: { h2s_high: { onDelayS: 0, offDelayS: 0 } },
+          },
+        },
+        {
           id: LC,
           bus: 'lan',
           unitId: 1,
@@ -162,6 +179,7 @@ describe('case service end to end: simulators -> gateway -> cloud -> operators',
       gatewayOptions: { uplink: started.uplink },
     });
     h.simulation.device(GAS).hold('h2s', 0.5);
+    h.simulation.device(UNLISTED).hold('h2s', 0.5);
     await waitFor(() => h.gateway.metricsSnapshot().uplink?.connected === true, 15_000, 'uplink connected');
   });
 
@@ -339,6 +357,49 @@ describe('case service end to end: simulators -> gateway -> cloud -> operators',
     );
     return found as CommandView;
   }
+
+  it('a gas leak of a device that is no registered component waits at the monitoring desk; registering it lifts the hold', async () => {
+    h.simulation.device(UNLISTED).hold('h2s', 24); // level 2
+    let held: CaseView | undefined;
+    await waitFor(
+      async () => {
+        const { body } = await api.call<{ cases: CaseView[] }>(
+          'monitoring',
+          'GET',
+          '/api/v1/cases?state=reported',
+        );
+        held = body.cases.find((c) => c.alarmKey === `${UNLISTED}:h2s_high`);
+        return held !== undefined;
+      },
+      15_000,
+      'the held case in the monitoring queue',
+    );
+    assert.ok(held);
+    assert.equal(held.category, 'hazardous_gas', 'matched by the family the gateway sent');
+    assert.equal(held.componentId, null);
+    assert.match(
+      held.holdReason ?? '',
+      /device gas-unlisted of gateway gw-scenario is not a registered component/,
+    );
+
+    const registered = await api.call('admin', 'PUT', '/api/v1/components/3301060120000008', {
+      gatewayId: GW,
+      deviceId: UNLISTED,
+      family: 'gas-detector',
+      name: 'Sewer gas, vault 8',
+      competentDepartment: 'city-management-bureau',
+      ownerUnit: UNIT,
+      maintenanceUnit: 'maintenance-co',
+    });
+    assert.equal(registered.status, 201, JSON.stringify(registered.body));
+    const adopted = (await casesOf(UNLISTED)).find((c) => c.id === held?.id);
+    assert.equal(adopted?.componentId, '3301060120000008');
+    assert.equal(adopted?.ownerUnit, UNIT);
+    assert.equal(adopted?.holdReason, null);
+    const filed = await act('monitoring', held.id, 'file', { revision: held.revision });
+    assert.equal(filed.state, 'filed');
+    h.simulation.device(UNLISTED).hold('h2s', 0.5);
+  });
 
   it('a lamp command reaches the concentrator and settles; an expired one is not run', async () => {
     const lc = h.simulation.device(LC);

@@ -15,6 +15,8 @@ export interface CaseView {
   suspendedAt: string | null;
   category: string;
   severity: string;
+  /** Why it waits at the monitoring desk instead of being filed on its own (cases/hold.ts); null: nothing holds it. */
+  holdReason: string | null;
   ruleId: string | null;
   gatewayId: string;
   deviceId: string;
@@ -97,6 +99,7 @@ export function caseView(row: CaseRow, now: Date): CaseView {
     suspendedAt: row.suspended_at,
     category: row.category,
     severity: row.severity,
+    holdReason: row.hold_reason,
     ruleId: row.rule_id,
     gatewayId: row.gateway_id,
     deviceId: row.device_id,
@@ -181,6 +184,11 @@ export const caseViewSchema = {
     suspendedAt: nstr,
     category: str,
     severity: { type: 'string', enum: ['urgent', 'normal'] },
+    holdReason: {
+      type: ['string', 'null'],
+      description:
+        'why the case waits at the monitoring desk (no registered component, no owner unit); null when nothing holds it',
+    },
     ruleId: nstr,
     gatewayId: str,
     deviceId: str,

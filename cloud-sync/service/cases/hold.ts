@@ -24,7 +24,7 @@ export function holdFor(
       reason: 'unregistered_component',
       words:
         `device ${deviceId} of gateway ${gatewayId} is not a registered component: register it ` +
-        '(POST /api/v1/components or cloud-admin components import) and the case takes its owners, ' +
+        '(PUT /api/v1/components/{componentId} or cloud-admin components import) and the case takes its owners, ' +
         'or file or cancel the case',
     };
   }

@@ -17,6 +17,8 @@ import {
   hashSecret,
   MemoryCredentialStore,
 } from '../../../cloud-sync/service/broker/credentials.js';
+import { createOperator } from '../../../cloud-sync/service/auth/operators.js';
+import { createSession } from '../../../cloud-sync/service/auth/sessions.js';
 import { startCloudService, type CloudService } from '../../../cloud-sync/service/service.js';
 import {
   EPOCH,
@@ -147,6 +149,42 @@ describe('dead letters: one bad event never blocks a lane', () => {
       assert.equal(warned.length, 1, 'one log line, not one per resend');
     });
   }
+
+  it('operators see them: GET /api/v1/dead-letters (monitoring, admin) gives the total and each with its reasons', async () => {
+    const now = new Date();
+    await createOperator(
+      service.db,
+      { username: 'mon.wang', roles: ['monitoring'], password: 'a long password for mon' },
+      now,
+    );
+    await createOperator(
+      service.db,
+      { username: 'disp.chen', roles: ['dispatcher'], password: 'a long password for disp' },
+      now,
+    );
+    const monitoring = (await createSession(service.db, 'mon.wang', now)).token;
+    const dispatcher = (await createSession(service.db, 'disp.chen', now)).token;
+    const get = (url: string, token: string) =>
+      fetch(`http://127.0.0.1:${service.httpPort}${url}`, { headers: { authorization: `Bearer ${token}` } });
+
+    const response = await get(`/api/v1/dead-letters?gatewayId=${GW}`, monitoring);
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as {
+      total: number;
+      deadLetters: Array<{ lane: string; seq: number; kind: string; raw: string; reasons: unknown[] }>;
+    };
+    assert.equal(body.total, 2, 'one per lane');
+    assert.deepEqual(body.deadLetters.map((d) => [d.lane, d.seq, d.kind]).sort(), [
+      ['priority', 3, 'audit'],
+      ['telemetry', 3, 'strain_statistics'],
+    ]);
+    const telemetry = body.deadLetters.find((d) => d.lane === 'telemetry');
+    assert.deepEqual(JSON.parse(telemetry?.raw ?? 'null'), poisonFor('telemetry', 3));
+    assert.deepEqual(telemetry?.reasons, [{ pointer: '/periodStartMs', message: 'must be integer' }]);
+
+    assert.equal((await get('/api/v1/dead-letters', dispatcher)).status, 403);
+    assert.equal((await get('/api/v1/dead-letters?gateway=x', monitoring)).status, 400);
+  });
 
   it('a batch whose seqs are unreadable is still refused whole (nothing to move past)', async () => {
     const batch = makeBatch(GW, 7, [8], { lane: 'priority' });
