@@ -35,6 +35,22 @@ export default tseslint.config(
     },
   },
   {
+    files: ['runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/gateway/**', '**/cloud-sync/**', '**/simulators/**', '**/drivers/**'],
+              message: 'runtime/ is process plumbing every entry point shares: it imports nothing of ours.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['gateway/**/*.ts'],
     rules: {
       'no-restricted-imports': [

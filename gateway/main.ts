@@ -1,16 +1,19 @@
 /**
- * Composition root of the gateway: `tsx gateway/main.ts --config gateway.json`.
+ * Composition root of the gateway: `node --import tsx gateway/main.ts --config gateway.json`
+ * (`npm run gateway`, which starts this file in node itself, with no wrapper process in between,
+ * so the pid in the start log line is the one to signal).
  *
  * It loads the device profiles and the configuration (refusing to start, with every problem
  * printed, if either is invalid), opens the store, starts the gateway, and stops it cleanly on
- * SIGINT / SIGTERM so the last readings are flushed and the databases closed. SIGHUP re-reads the
- * configuration file: changed alarm, device (poll interval, name, location) and lighting settings
- * become local overrides, applied at once and reported upstream; other changes need a restart
- * (docs/config-downlink.md).
+ * SIGINT / SIGTERM so the last readings are flushed and the databases closed; a repeat of the
+ * signal within 2 s is the same request (runtime/signals.ts), a later one forces exit 1.
+ * SIGHUP re-reads the configuration file: changed alarm, device (poll interval, name, location)
+ * and lighting settings become local overrides, applied at once and reported upstream; other
+ * changes need a restart (docs/config-downlink.md).
  *
  * Exit codes:
  *   0  stopped on request
- *   1  unexpected failure (a bug, or stop did not finish in time)
+ *   1  unexpected failure (a bug, or stop did not finish in time or was forced by a late repeat)
  *   2  invalid command line, device profiles or configuration (every problem is on stderr)
  *   3  the store refused to open (misconfigured, corrupt or too new a database)
  */
@@ -33,6 +36,7 @@ import { isStoreError } from './store/errors.js';
 import { loadUplinkCredentials, uplinkConnection } from './enrollment/credentials.js';
 import type { UplinkOptions } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
+import { onStopSignals } from '../runtime/signals.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2, store: 3 } as const;
 
@@ -144,9 +148,19 @@ async function run(argv: string[]): Promise<number> {
   }
   logger.info(
     { gatewayId: config.gatewayId, site: config.site.name, dataDir: config.dataDir, profiles: profiles.size },
-    `gateway ${config.gatewayId} running (${config.buses.length} buses, ${config.devices.length} devices)`,
+    // The pid in the text too (pino also adds a pid field): it is what `kill -HUP` needs (README).
+    `gateway ${config.gatewayId} running (pid ${process.pid}, ${config.buses.length} buses, ${config.devices.length} devices)`,
   );
   if (config.devices.length === 0) logger.warn('no devices configured: nothing will be polled');
+  else if (!config.uplink.enabled) {
+    // uplink.enabled defaults to false; an installer who enrolled but missed it would otherwise
+    // see a healthy gateway that never sends anything.
+    logger.warn(
+      { uplinkEnabled: false, devices: config.devices.length },
+      'uplink.enabled is false: nothing is sent to the cloud (events wait in the outbox); ' +
+        'after enrolling (npm run enroll) set "uplink": { "enabled": true } and restart',
+    );
+  }
   const code = await waitForStop(gateway, logger, options.config);
   await metrics?.close();
   return code;
@@ -206,11 +220,14 @@ function waitForStop(gateway: Gateway, logger: Logger, configPath: string): Prom
       resolve(code);
     };
     let stopping = false;
+    /** The exit code once stopped: a failure that asked for the stop keeps its code 1. */
+    let exitCode: number = EXIT.ok;
     const stop = (reason: string, code: number): void => {
+      if (code !== EXIT.ok) exitCode = code;
       if (stopping) {
-        // A second Ctrl-C while stopping: the operator wants out now.
-        logger.warn({ reason }, 'stop requested again; exiting without waiting');
-        finish(EXIT.failure);
+        // Already stopping (say, an error during the stop): the stop timeout bounds it, and only
+        // the operator's late repeat of the signal (onForce below) cuts it short.
+        logger.warn({ reason }, 'stop requested again while stopping; still stopping cleanly');
         return;
       }
       stopping = true;
@@ -222,7 +239,7 @@ function waitForStop(gateway: Gateway, logger: Logger, configPath: string): Prom
       gateway.stop().then(
         () => {
           clearTimeout(timer);
-          finish(code);
+          finish(exitCode);
         },
         (error: unknown) => {
           clearTimeout(timer);
@@ -232,8 +249,13 @@ function waitForStop(gateway: Gateway, logger: Logger, configPath: string): Prom
       );
     };
     process.on('SIGHUP', () => reload());
-    process.on('SIGINT', () => stop('SIGINT', EXIT.ok));
-    process.on('SIGTERM', () => stop('SIGTERM', EXIT.ok));
+    // One Ctrl-C can arrive twice (terminal and wrapper); runtime/signals.ts tells a copy from a
+    // person pressing again at a hung stop, who gets exit 1 at once.
+    onStopSignals({
+      logger,
+      onStop: (signal) => stop(signal, EXIT.ok),
+      onForce: () => finish(EXIT.failure),
+    });
     // A bug somewhere must not leave buffered readings unwritten: stop as cleanly as possible.
     process.on('uncaughtException', (error) => {
       logger.fatal({ err: error }, 'uncaught exception');

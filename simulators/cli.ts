@@ -7,8 +7,10 @@
  *   npm run sim -- --profile manhole-cover/anjing-mc200 --unit 1-3 --tcp 1502 --fault no-answer:0.1
  *   npm run sim -- --config sim.json
  *
- * Exit codes: 0 after Ctrl-C / SIGTERM, 2 for a bad argument or config, 1 for anything else.
- * Logs (pino) go to stderr; the addresses to connect to go to stdout.
+ * Exit codes: 0 after Ctrl-C / SIGTERM, 2 for a bad argument or config, 1 for anything else
+ * (including a second Ctrl-C more than 2 s after the first, which skips the clean stop).
+ * Logs (pino) go to stderr; the addresses to connect to go to stdout. The --config file format is
+ * summarised in --help and documented in full in docs/simulators.md.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -30,6 +32,7 @@ import {
 } from './index.js';
 import { listScenarios } from './scenarios/index.js';
 import { parsePlan } from './scenarios/plan.js';
+import { onStopSignals } from '../runtime/signals.js';
 
 interface CliOptions {
   list?: boolean;
@@ -68,6 +71,34 @@ function integerIn(lo: number, hi: number, what: string): (value: string) => num
   };
 }
 
+/**
+ * The --config format where a user looks first (--help); docs/simulators.md has every field.
+ * test/simulators/cli.test.ts parses this example, so it cannot drift from the parser.
+ */
+export const CONFIG_FILE_HELP = `
+Config file (--config sim.json): several buses and devices at once. Full reference, with a
+matching gateway configuration: docs/simulators.md.
+  {
+    "buses": [
+      { "id": "line1", "kind": "rtu", "pty": true, "serial": { "baudRate": 9600, "parity": "even" } },
+      { "id": "lan", "kind": "tcp", "port": 1502 }
+    ],
+    "devices": [
+      { "bus": "line1", "unitId": 1, "profile": "gas-detector/anqi-gd300", "scenario": "gas-leak" },
+      { "bus": "line1", "unitId": 2, "profile": "manhole-cover/anjing-mc200", "fault": "no-answer:0.1" },
+      { "bus": "lan", "unitId": 1, "profile": "bridge-strain/qiaoce-vw8", "scenario": "bridge-traffic" }
+    ]
+  }
+  bus     "kind": "rtu" with exactly one of "pty": true, "path": "<serial port>" or
+          "rtuOverTcpPort": <port>; optional "id", "serial" {baudRate, dataBits, parity,
+          stopBits}, "pacing", "turnaroundMs", "host", "ptyFallback".
+          "kind": "tcp" with "port" (0: any free port); optional "id", "host".
+  device  "bus" (a bus id, or its index), "unitId", "profile" (as --profile); optional
+          "scenario" and "fault" (as --scenario and --fault), "seed".
+
+Exit codes: 0 after Ctrl-C / SIGTERM, 2 bad argument or config, 1 anything else.
+`;
+
 /** "1", "1,2,5-7" -> [1, 2, 5, 6, 7]. */
 export function parseUnitList(value: string): number[] {
   const units: number[] = [];
@@ -88,7 +119,7 @@ function buildProgram(): Command {
       'Simulated Modbus devices (RTU on a serial line or pty, RTU over TCP, Modbus TCP) built from the device profiles.',
     )
     .option('--list', 'list profiles, scenarios and fault modes, then exit')
-    .option('--config <file>', 'JSON file with buses and devices (see simulators/config.ts)')
+    .option('--config <file>', 'JSON file with buses and devices (format below; docs/simulators.md)')
     .option(
       '--profile <ref>',
       'device profile: family/id (e.g. gas-detector/anqi-gd300), id, or a .json path',
@@ -162,6 +193,7 @@ function buildProgram(): Command {
         'json',
       ]),
     )
+    .addHelpText('after', CONFIG_FILE_HELP)
     .exitOverride();
 }
 
@@ -315,22 +347,30 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       config = configFromOptions(options);
     }
-    logger = createLogger(options);
+    const log = createLogger(options);
+    logger = log;
     const sim = await startSimulation({
       ...config,
-      logger,
+      logger: log,
       ...(options.profiles ? { profileDirectory: options.profiles } : {}),
     });
     printReady(sim);
+    // A doubled Ctrl-C (terminal and npm) is one request; a late repeat exits 1 at once.
+    let stopListening = (): void => undefined;
     await new Promise<void>((resolve) => {
-      const stop = (signal: string): void => {
-        logger?.info({ signal }, 'stopping');
-        resolve();
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      stopListening = onStopSignals({
+        logger: log,
+        onStop: (signal) => {
+          log.info({ signal }, 'stopping');
+          resolve();
+        },
+      });
     });
-    await sim.stop();
+    try {
+      await sim.stop();
+    } finally {
+      stopListening();
+    }
     return 0;
   } catch (error) {
     if (error instanceof SimulatorError || isProfileError(error)) {

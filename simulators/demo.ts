@@ -23,6 +23,7 @@ import type { CloudService } from '../cloud-sync/service/service.js';
 import { startDemoCloud } from './demo-cloud.js';
 import { formatIssue, loadProfileDirectory } from '../gateway/profiles/loader.js';
 import { startSimulation, type Simulation } from './index.js';
+import { onStopSignals } from '../runtime/signals.js';
 
 const STATUS_EVERY_MS = 10_000;
 
@@ -279,8 +280,7 @@ async function main(): Promise<void> {
     if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  onStopSignals({ logger, onStop: (signal) => void shutdown(signal) });
 }
 
 main().catch((error: unknown) => {

@@ -10,12 +10,18 @@
  *   operator list | operator disable|enable <username> | operator reset-password <username>
  *                  (operator commands take [--actor <name>], default the OS user; docs/auth.md)
  *
- * The database is `--db <sqlite file>` or the DATABASE_URL environment variable (PostgreSQL).
- * Exit codes: 0 done, 1 the action failed (not found, conflict, database error), 2 bad arguments.
+ * The database is `--db <sqlite file>`, or the DATABASE_URL environment variable (PostgreSQL), or
+ * else the SQLite file `npm run cloud` uses by default (DEFAULTS.sqlitePath of config.ts, from the
+ * working directory; the CLI says on stderr which file that is). A SQLite file that does not exist
+ * is refused (exit 2), so a mistyped path cannot quietly start an empty second database; `--create`
+ * makes a new one on purpose.
+ * Exit codes: 0 done, 1 the action failed (not found, conflict, database error), 2 bad arguments
+ * (including a database file that does not exist).
  * Secrets and tokens go to stdout only, once, and never into the audit trail or a log.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Kysely } from 'kysely';
@@ -28,7 +34,7 @@ import { mosquittoServiceUsername, writeMosquittoFiles } from './enrollment/mosq
 import { isActorName, issueEnrollmentToken, parseTtl } from './enrollment/tokens.js';
 import { SERVICE_USERNAME_PREFIX } from './broker/acl.js';
 import { isAuthError } from './auth/errors.js';
-import { CloudConfigError, loadCloudConfig } from './config.js';
+import { CloudConfigError, DEFAULTS, loadCloudConfig } from './config.js';
 import { RegistryError } from './registry/errors.js';
 import { importComponents } from './registry/registry.js';
 import { createOperator, listOperators, setOperatorPassword, updateOperator } from './auth/operators.js';
@@ -68,6 +74,14 @@ interface Io {
   env: NodeJS.ProcessEnv;
   /** All of standard input (for --password-stdin); defaults to the process's stdin. */
   readStdin?: () => Promise<string>;
+  /** Where a relative --db and the default database resolve from; defaults to process.cwd(). */
+  cwd?: string;
+}
+
+/** The program-wide options every database command reads. */
+interface GlobalOptions {
+  db?: string;
+  create: boolean;
 }
 
 async function readProcessStdin(): Promise<string> {
@@ -130,19 +144,51 @@ function portArg(value: string): number {
   return port;
 }
 
+/**
+ * The SQLite file to open: --db, else the service's default. It must exist unless --create: an
+ * admin command that silently created a mistyped file would issue tokens and accounts into a
+ * database no service reads.
+ */
+function sqliteFile(global: GlobalOptions, io: Io): string {
+  const cwd = io.cwd ?? process.cwd();
+  const path = resolve(cwd, global.db ?? DEFAULTS.sqlitePath);
+  if (global.db === undefined) {
+    io.err(`database: ${path} (the default of npm run cloud; --db <file> or DATABASE_URL for another)\n`);
+  }
+  if (existsSync(path)) return path;
+  if (!global.create) {
+    throw new UsageError(
+      `no database at ${path}\n` +
+        'hint: check the path: give --db the file the cloud service uses (its "cloud service running" log line ' +
+        `names it; the default is ${DEFAULTS.sqlitePath} in the folder npm run cloud starts in), ` +
+        'or add --create to start a new, empty database there',
+    );
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  io.err(`creating a new, empty database at ${path}\n`);
+  return path;
+}
+
 async function withDb<T>(
-  global: { db?: string },
+  global: GlobalOptions,
   io: Io,
   action: (db: Kysely<CloudSchema>) => Promise<T>,
 ): Promise<T> {
-  const databaseUrl = io.env.DATABASE_URL;
-  if (global.db !== undefined && databaseUrl !== undefined && databaseUrl !== '') {
+  // A blank DATABASE_URL is unset, as for the service (config.ts).
+  const rawUrl = io.env.DATABASE_URL?.trim();
+  const databaseUrl = rawUrl === '' ? undefined : rawUrl;
+  if (global.db !== undefined && databaseUrl !== undefined) {
     throw new UsageError('give either --db or DATABASE_URL, not both');
   }
-  let db: Kysely<CloudSchema>;
-  if (global.db !== undefined) db = await openCloudDatabase({ sqlitePath: global.db });
-  else if (databaseUrl !== undefined && databaseUrl !== '') db = await openCloudDatabase({ databaseUrl });
-  else throw new UsageError('no database: give --db <sqlite file> or set DATABASE_URL');
+  if (global.create && databaseUrl !== undefined) {
+    throw new UsageError(
+      '--create makes a SQLite file; a PostgreSQL database (DATABASE_URL) is made by its administrator',
+    );
+  }
+  const db =
+    databaseUrl !== undefined
+      ? await openCloudDatabase({ databaseUrl })
+      : await openCloudDatabase({ sqlitePath: sqliteFile(global, io) });
   try {
     return await action(db);
   } finally {
@@ -156,12 +202,19 @@ function buildProgram(io: Io): Command {
     .description(
       'Kerbside cloud administration: enrollment tokens, gateways, service accounts, broker files, operators.',
     )
-    .option('--db <file>', 'SQLite database file (else DATABASE_URL)')
-    .addHelpText('after', '\nExit codes: 0 done, 1 the action failed, 2 invalid arguments.')
+    .option(
+      '--db <file>',
+      `SQLite database file (else DATABASE_URL, else ${DEFAULTS.sqlitePath} like npm run cloud); must exist`,
+    )
+    .option('--create', 'create the SQLite database file if it does not exist', false)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 the action failed, 2 invalid arguments (also: no database at the path).',
+    )
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
-  const global = (): { db?: string } => program.opts<{ db?: string }>();
+  const global = (): GlobalOptions => program.opts<GlobalOptions>();
 
   const token = program.command('token').description('one-time enrollment tokens');
   token

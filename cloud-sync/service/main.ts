@@ -3,11 +3,15 @@
  *
  * Loads the configuration (defaults: SQLite at ./data/cloud.sqlite, embedded broker on
  * 127.0.0.1:1883, HTTP on 127.0.0.1:8080), starts the service (service.ts) and stops it cleanly
- * on SIGINT / SIGTERM. Logs are JSON lines on stdout (pino); secrets are redacted by field name.
+ * on SIGINT / SIGTERM; a repeat of the signal within 2 s is the same request, a later one forces
+ * exit 1 (runtime/signals.ts). `npm run cloud` starts this file in node itself (no wrapper
+ * process), so the `pid` of the "cloud service running" line is the one to signal. Logs are JSON
+ * lines on stdout (pino); secrets are redacted by field name.
  *
  * Exit codes:
  *   0  stopped on request
- *   1  runtime failure (cannot start, e.g. a port in use; a bug; stop did not finish in time)
+ *   1  runtime failure (cannot start, e.g. a port in use; a bug; stop did not finish in time or
+ *      was forced by a late repeat of the signal)
  *   2  invalid command line or configuration (every problem is on stderr, with its JSON pointer)
  */
 import { Command, CommanderError } from 'commander';
@@ -16,6 +20,7 @@ import { CloudConfigError, formatIssue, loadCloudConfig, type CloudServiceConfig
 import { CloudServiceError } from './errors.js';
 import { startCloudService, type CloudService } from './service.js';
 import { productionDeps } from './wiring.js';
+import { onStopSignals } from '../../runtime/signals.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2 } as const;
 const STOP_TIMEOUT_MS = 15_000;
@@ -99,6 +104,8 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.failure;
   }
+  // pino's base fields give this line (like every line) the `pid` field README tells operators to
+  // signal; keep them when changing the logger options.
   logger.info(
     {
       httpPort: service.httpPort,
@@ -116,10 +123,14 @@ async function run(argv: string[]): Promise<number> {
 function waitForStop(service: CloudService, logger: Logger): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
+    /** The exit code once stopped: a failure that asked for the stop keeps its code 1. */
+    let exitCode: number = EXIT.ok;
     const stop = (reason: string, code: number): void => {
+      if (code !== EXIT.ok) exitCode = code;
       if (stopping) {
-        logger.warn({ reason }, 'stop requested again; exiting without waiting');
-        resolve(EXIT.failure);
+        // Already stopping: the stop timeout bounds it, and only the operator's late repeat of
+        // the signal (onForce below) cuts it short.
+        logger.warn({ reason }, 'stop requested again while stopping; still stopping cleanly');
         return;
       }
       stopping = true;
@@ -132,7 +143,7 @@ function waitForStop(service: CloudService, logger: Logger): Promise<number> {
         () => {
           clearTimeout(timer);
           logger.info('stopped');
-          resolve(code);
+          resolve(exitCode);
         },
         (error: unknown) => {
           clearTimeout(timer);
@@ -141,8 +152,13 @@ function waitForStop(service: CloudService, logger: Logger): Promise<number> {
         },
       );
     };
-    process.on('SIGINT', () => stop('SIGINT', EXIT.ok));
-    process.on('SIGTERM', () => stop('SIGTERM', EXIT.ok));
+    // One Ctrl-C can arrive twice (terminal and wrapper); runtime/signals.ts tells a copy from a
+    // person pressing again at a hung stop, who gets exit 1 at once.
+    onStopSignals({
+      logger,
+      onStop: (signal) => stop(signal, EXIT.ok),
+      onForce: () => resolve(EXIT.failure),
+    });
     // A bug must not leave batches half-processed: stop as cleanly as possible, then exit 1.
     process.on('uncaughtException', (error) => {
       logger.fatal({ err: error }, 'uncaught exception');

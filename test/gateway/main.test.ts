@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -360,5 +361,234 @@ describe('gateway/main.ts against simulators (real process)', () => {
     db.close();
     assert.ok(readings > 0);
     assert.ok(gasPoints.length > 0, 'the gas detector points were stored');
+  });
+});
+
+/** A started process whose stdout is pino JSON lines (other lines, like npm's banner, are kept apart). */
+interface LoggedProcess {
+  child: ChildProcess;
+  lines: Array<Record<string, unknown>>;
+  text: () => string;
+  /** Resolves with the first log line (past or future) that matches; rejects if the process exits first. */
+  waitForLog: (
+    match: (line: Record<string, unknown>) => boolean,
+    what: string,
+  ) => Promise<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startLogged(command: string, args: string[], options: { detached?: boolean } = {}): LoggedProcess {
+  const child = spawn(command, args, {
+    cwd: REPO,
+    env: { ...process.env, LOG_LEVEL: 'info', npm_config_update_notifier: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let stdout = '';
+  let stderr = '';
+  let pending = '';
+  const waiters = new Set<() => void>();
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    pending += chunk.toString('utf8');
+    const complete = pending.split('\n');
+    pending = complete.pop() ?? '';
+    for (const line of complete) {
+      if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    for (const waiter of waiters) waiter();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const text = (): string => `stdout:\n${stdout}\nstderr:\n${stderr}`;
+  const waitForLog = (
+    match: (line: Record<string, unknown>) => boolean,
+    what: string,
+  ): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const found = lines.find(match);
+        if (found === undefined) return;
+        waiters.delete(check);
+        resolve(found);
+      };
+      waiters.add(check);
+      check();
+      void exited.then(() => {
+        // Lines still in the pipe arrive before 'exit' is handled by then; one last look.
+        check();
+        if (waiters.delete(check)) reject(new Error(`exited before ${what}:\n${text()}`));
+      });
+    });
+  return { child, lines, text, waitForLog, exited };
+}
+
+const msg =
+  (pattern: RegExp) =>
+  (line: Record<string, unknown>): boolean =>
+    pattern.test(String(line['msg']));
+
+/** The parent pid and command line of a live process, from /proc. */
+function processInfo(pid: number): { ppid: number; cmdline: string[] } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Field 4 of stat is the parent pid; the command name in field 2 may hold spaces, so count from ')'.
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((part) => part !== '');
+  return { ppid, cmdline };
+}
+
+describe('gateway/main.ts process: signals, pid, uplink warning', () => {
+  function writeConfig(name: string, document: Record<string, unknown>): string {
+    const configPath = join(tmp, `${name}-${++counter}.json`);
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        gatewayId: 'gw-signals',
+        site: { name: 'signal bench' },
+        dataDir: join(tmp, `${name}-${counter}-data`),
+        // Tests run side by side: no fixed metrics port.
+        metrics: { enabled: false },
+        ...document,
+      }),
+    );
+    return configPath;
+  }
+
+  it('stops cleanly on a doubled SIGINT (one Ctrl-C delivered twice) while the stop is still running', async (t) => {
+    // A device that takes requests and never answers: the stop has to wait for the transaction
+    // in flight to time out, so the second SIGINT certainly arrives while it is stopping.
+    const sockets = new Set<Socket>();
+    let requestSeen: () => void = () => undefined;
+    const requested = new Promise<void>((resolve) => (requestSeen = resolve));
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', () => requestSeen());
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const configPath = writeConfig('double-sigint', {
+      buses: [{ id: 'lan', kind: 'tcp', host: '127.0.0.1', port }],
+      devices: [{ id: 'gas', bus: 'lan', unitId: 1, profile: 'anqi-gd300', timeoutMs: 2000, retries: 0 }],
+    });
+    const gw = startLogged(process.execPath, ['--import', 'tsx', 'gateway/main.ts', '--config', configPath]);
+    t.after(() => {
+      if (gw.child.exitCode === null) gw.child.kill('SIGKILL');
+    });
+    await gw.waitForLog(msg(/^gateway gw-signals running/), 'the running line');
+    await requested;
+
+    gw.child.kill('SIGINT');
+    // The second copy after the first was seen, as npm's forwarded copy arrives (two signals
+    // sent at once could merge into one pending signal in the kernel and prove nothing).
+    await gw.waitForLog(msg(/^stopping$/), 'the stopping line');
+    gw.child.kill('SIGINT');
+
+    const { code } = await gw.exited;
+    assert.equal(code, 0, `exit code\n${gw.text()}`);
+    assert.ok(gw.lines.some(msg(/^gateway stopped$/)), `no clean stop\n${gw.text()}`);
+    assert.ok(
+      gw.lines.some(msg(/SIGINT again within 2000 ms .*the same stop request/)),
+      `the repeat was not recognised as the same request\n${gw.text()}`,
+    );
+    assert.ok(!gw.lines.some(msg(/forcing exit/)), gw.text());
+    const dbPath = join(tmp, `double-sigint-${counter}-data`, 'kerbside.db');
+    assert.ok(existsSync(dbPath));
+    // The last connection closed cleanly: SQLite checkpointed and removed the WAL.
+    assert.equal(existsSync(`${dbPath}-wal`), false, 'WAL left behind: the database was not closed');
+  });
+
+  it('warns once at start when devices are configured but the uplink is off, and not when it is on', async (t) => {
+    const bus = { id: 'lan', kind: 'tcp', host: '127.0.0.1', port: 1 };
+    const device = { id: 'gas', bus: 'lan', unitId: 1, profile: 'anqi-gd300' };
+    const run = async (uplink: Record<string, unknown>): Promise<LoggedProcess> => {
+      const configPath = writeConfig('uplink-warn', { buses: [bus], devices: [device], uplink });
+      const gw = startLogged(process.execPath, [
+        '--import',
+        'tsx',
+        'gateway/main.ts',
+        '--config',
+        configPath,
+      ]);
+      t.after(() => {
+        if (gw.child.exitCode === null) gw.child.kill('SIGKILL');
+      });
+      await gw.waitForLog(msg(/^gateway gw-signals running/), 'the running line');
+      gw.child.kill('SIGTERM');
+      assert.equal((await gw.exited).code, 0, gw.text());
+      return gw;
+    };
+    const off = await run({});
+    const warnings = off.lines.filter(msg(/uplink\.enabled is false/));
+    assert.equal(warnings.length, 1, off.text());
+    assert.equal(warnings[0]?.['level'], 40, 'a warning');
+    assert.match(String(warnings[0]?.['msg']), /nothing is sent to the cloud/);
+    assert.match(String(warnings[0]?.['msg']), /"uplink": \{ "enabled": true \}/);
+
+    // Enabled but never enrolled: the credential error says why, the uplink-off warning does not.
+    const on = await run({ enabled: true });
+    assert.ok(!on.lines.some(msg(/uplink\.enabled is false/)), on.text());
+    assert.ok(on.lines.some(msg(/uplink disabled: no usable credential/)), on.text());
+  });
+
+  it('under npm run, the pid in the start line is the gateway itself: HUP there re-reads the configuration, TERM to npm stops it cleanly', async (t) => {
+    const device = { id: 'gas', bus: 'lan', unitId: 1, profile: 'anqi-gd300', pollIntervalMs: 1000 };
+    const configDoc = { buses: [{ id: 'lan', kind: 'tcp', host: '127.0.0.1', port: 1 }], devices: [device] };
+    const configPath = writeConfig('npm-hup', configDoc);
+    // Its own process group, like a terminal's job: whatever is left of it can be killed at the end.
+    const npm = startLogged('npm', ['run', 'gateway', '--', '--config', configPath], { detached: true });
+    t.after(() => {
+      try {
+        if (npm.child.pid !== undefined) process.kill(-npm.child.pid, 'SIGKILL');
+      } catch {
+        // The group is gone: nothing was left behind.
+      }
+    });
+    const running = await npm.waitForLog(msg(/^gateway gw-signals running/), 'the running line');
+    // README: the pid to signal is the one in the start line.
+    const pid = Number(/\(pid (\d+),/.exec(String(running['msg']))?.[1]);
+    assert.equal(running['pid'], pid, 'the pid field and the text agree');
+    // README's other way to find it (narrowed to this test's configuration file).
+    const pgrep = await new Promise<string>((resolve) =>
+      execFile('pgrep', ['-f', `^node --import tsx gateway/main.ts --config ${configPath}$`], (_error, out) =>
+        resolve(out.trim()),
+      ),
+    );
+    assert.equal(pgrep, String(pid));
+
+    // Nothing between npm and the service (no tsx wrapper, and npm's shell exec'd node), so what
+    // npm forwards (INT, TERM) reaches the gateway and nothing in between can die and orphan it.
+    const service = processInfo(pid);
+    assert.match(service.cmdline[0] ?? '', /(^|\/)node$/);
+    assert.ok(service.cmdline.includes('gateway/main.ts'), service.cmdline.join(' '));
+    assert.equal(service.ppid, npm.child.pid, `the parent of the gateway is not npm but ${service.ppid}`);
+
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        ...JSON.parse(readFileSync(configPath, 'utf8')),
+        devices: [{ ...device, pollIntervalMs: 2000 }],
+      }),
+    );
+    process.kill(pid, 'SIGHUP');
+    const reread = await npm.waitForLog(msg(/^configuration file re-read \(SIGHUP\)$/), 'the reload line');
+    assert.deepEqual(reread['overrides'], ['/devices/gas/pollIntervalMs']);
+
+    // TERM to npm itself (a service manager stopping "npm run gateway") reaches the gateway,
+    // which stops cleanly before npm exits, instead of npm dying and leaving it behind.
+    assert.ok(npm.child.pid !== undefined);
+    process.kill(npm.child.pid, 'SIGTERM');
+    const { code } = await npm.exited;
+    assert.ok(npm.lines.some(msg(/^gateway stopped$/)), `no clean stop\n${npm.text()}`);
+    assert.equal(code, 0, npm.text());
+    assert.equal(existsSync(`/proc/${pid}`), false, 'the gateway outlived npm');
   });
 });

@@ -5,7 +5,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,12 @@ function sim(args: string[]): { child: ChildProcess; done: Promise<Outcome>; std
     child.once('exit', (code) => resolve({ code, stdout, stderr })),
   );
   return { child, done, stdout: () => stdout };
+}
+
+/** The ```json blocks of docs/simulators.md, in order: the simulator's config, then a gateway's. */
+function docsExamples(): string[] {
+  const text = readFileSync(join(ROOT, 'docs', 'simulators.md'), 'utf8');
+  return [...text.matchAll(/^```json\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
 }
 
 async function waitFor(read: () => string, pattern: RegExp, timeoutMs = 15_000): Promise<RegExpExecArray> {
@@ -138,6 +144,57 @@ describe('sim CLI runs', () => {
     }
     run.child.kill('SIGTERM');
     assert.equal((await run.done).code, 0);
+  });
+
+  it('--help shows the config file format, whose example is the one docs/simulators.md documents', async () => {
+    const { code, stdout } = await sim(['--help']).done;
+    assert.equal(code, 0);
+    assert.match(stdout, /Config file \(--config sim\.json\)/);
+    assert.match(stdout, /docs\/simulators\.md/);
+    for (const field of ['"kind": "rtu"', 'rtuOverTcpPort', '"kind": "tcp"', 'unitId', 'scenario', 'fault']) {
+      assert.ok(stdout.includes(field), `--help names ${field}`);
+    }
+    const example = /^ {2}\{\n[\s\S]*?^ {2}\}$/m.exec(stdout)?.[0];
+    assert.ok(example, `no example in --help:\n${stdout}`);
+    const parsed = parseSimulationFile(example, '--help example');
+    assert.equal(parsed.devices.length, 3);
+    assert.deepEqual(
+      JSON.parse(example),
+      JSON.parse(docsExamples()[0] ?? ''),
+      'help and docs show one example',
+    );
+  });
+
+  it('runs the config example of docs/simulators.md, and the gateway example there is valid', async () => {
+    const [simExample, gatewayExample] = docsExamples();
+    assert.ok(simExample !== undefined && gatewayExample !== undefined);
+    // Any free port instead of 1502, so tests can run side by side.
+    const file = join(tmp, 'docs-example.json');
+    writeFileSync(file, simExample.replace(/"port": \d+/g, '"port": 0'));
+    const run = sim(['--config', file, '--log-format', 'json']);
+    await waitFor(run.stdout, /unit 1: bridge-strain\/qiaoce-vw8 /);
+    assert.match(run.stdout(), /unit 1: gas-detector\/anqi-gd300 +scenario gas-leak/);
+    assert.match(run.stdout(), /unit 2: manhole-cover\/anjing-mc200 +scenario normal +fault no-answer:0\.1/);
+    run.child.kill('SIGINT');
+    const { code, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+
+    const gatewayFile = join(tmp, 'docs-gateway.json');
+    writeFileSync(gatewayFile, gatewayExample);
+    const check = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'gateway/main.ts', '--config', gatewayFile, '--check'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    check.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    check.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const checked = await new Promise<number | null>((resolve) => check.once('exit', resolve));
+    assert.equal(checked, 0, output);
+    assert.match(output, /is valid: 2 buses, 3 devices/);
   });
 
   it('reports every problem of a bad config file with its JSON path', () => {

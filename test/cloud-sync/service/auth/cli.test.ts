@@ -55,9 +55,11 @@ describe('cloud-admin operator', () => {
     }
   }
 
-  before(() => {
+  before(async () => {
     work = mkdtempSync(join(tmpdir(), 'kerbside-operator-cli-'));
     dbFile = join(work, 'cloud.sqlite');
+    // cloud-admin opens only an existing database (no --create here): make it as the service would.
+    await (await openCloudDatabase({ sqlitePath: dbFile })).destroy();
   });
 
   after(() => {

@@ -27,9 +27,11 @@ describe('cloud-admin', () => {
     return { code, out, err };
   }
 
-  before(() => {
+  before(async () => {
     work = mkdtempSync(join(tmpdir(), 'kerbside-admin-'));
     dbFile = join(work, 'cloud.sqlite');
+    // cloud-admin opens only an existing database (no --create here): make it as the service would.
+    await (await openCloudDatabase({ sqlitePath: dbFile })).destroy();
   });
 
   after(() => {
@@ -45,7 +47,10 @@ describe('cloud-admin', () => {
         ['--db', dbFile, 'token', 'create', '--gateway', 'cab-1', '--by', 'li', '--ttl', '10s'],
         /1m \.\. 30d/,
       ],
-      [['token', 'create', '--gateway', 'cab-1', '--by', 'li'], /--db <sqlite file> or set DATABASE_URL/],
+      [
+        ['--db', join(work, 'mistyped.sqlite'), 'token', 'create', '--gateway', 'cab-1', '--by', 'li'],
+        /no database at .*mistyped\.sqlite/,
+      ],
       [['--db', dbFile, 'gateway', 'frobnicate'], /unknown command/],
       [['--db', dbFile, 'service-account', 'create', 'Ingest!', '--by', 'li'], /service account name/],
       [['--db', dbFile, 'mosquitto-files', '--out', work, '--tls-ca', 'ca.pem'], /all three/],

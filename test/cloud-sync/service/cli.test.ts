@@ -1,0 +1,149 @@
+/**
+ * Which database `npm run cloud-admin` opens: --db, DATABASE_URL, or else the very file the cloud
+ * service uses by default; and a SQLite file that does not exist is refused (a typo must not
+ * start an empty second database) unless --create asks for one.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runCloudAdmin } from '../../../cloud-sync/service/cli.js';
+import { openCloudDatabase } from '../../../cloud-sync/service/db/open.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+/** tsx by absolute URL, so the programs below can run with a working directory outside the repo. */
+const TSX = import.meta.resolve('tsx');
+const tmp = mkdtempSync(join(tmpdir(), 'kerbside-admin-db-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const freshDir = (): string => mkdtempSync(join(tmp, 'case-'));
+
+async function admin(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCloudAdmin(args, { out: (text) => (out += text), err: (text) => (err += text), env });
+  return { code, out, err };
+}
+
+/** Runs a program of the repository with `cwd` as its working directory; resolves on exit. */
+function program(
+  file: string,
+  args: string[],
+  cwd: string,
+): {
+  child: ReturnType<typeof spawn>;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+} {
+  // The parent's database overrides must not choose the child's database.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL' && name !== 'MQTT_URL'),
+  );
+  const child = spawn(process.execPath, ['--import', TSX, join(REPO, file), ...args], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+describe('cloud-admin: which database', () => {
+  it('refuses a mistyped SQLite path with exit 2 and a hint, and creates no file or folder', async () => {
+    const dir = freshDir();
+    for (const args of [
+      ['--db', join(dir, 'clould.sqlite'), 'token', 'create', '--gateway', 'cab-1', '--by', 'li'],
+      ['--db', join(dir, 'clould.sqlite'), 'gateway', 'list'],
+      ['--db', join(dir, 'no-such-folder', 'cloud.sqlite'), 'operator', 'list'],
+    ]) {
+      const result = await admin(args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.err}`);
+      assert.match(result.err, /no database at .*(clould\.sqlite|no-such-folder)/);
+      assert.match(result.err, /hint: .*--create/);
+      assert.equal(result.out, '', 'no token or list was printed');
+    }
+    assert.deepEqual(readdirSync(dir), [], 'nothing was created');
+  });
+
+  it('creates a new database only when --create asks for one', async () => {
+    const dir = freshDir();
+    const file = join(dir, 'new', 'cloud.sqlite');
+    const created = await admin(['--db', file, '--create', 'gateway', 'list']);
+    assert.equal(created.code, 0, created.err);
+    assert.match(created.err, /creating a new, empty database at .*new\/cloud\.sqlite/);
+    assert.ok(existsSync(file));
+    // From then on it exists: no flag needed, and nothing said about creating.
+    const again = await admin(['--db', file, 'gateway', 'list']);
+    assert.equal(again.code, 0, again.err);
+    assert.doesNotMatch(again.err, /creating/);
+    const postgres = await admin(['--create', 'gateway', 'list'], {
+      DATABASE_URL: 'postgres://u@127.0.0.1:1/kerbside',
+    });
+    assert.equal(postgres.code, 2, postgres.err);
+    assert.match(postgres.err, /--create makes a SQLite file/);
+  });
+
+  it('without --db or DATABASE_URL opens the database `npm run cloud` made by default, and says which', async (t) => {
+    const dir = freshDir();
+    // Before the service ever ran there is nothing to open: refused, and no data/ folder appears.
+    const early = program('cloud-sync/service/cli.ts', ['gateway', 'list'], dir);
+    assert.equal(await early.exited, 2, early.stderr());
+    assert.match(early.stderr(), /no database at /);
+    assert.deepEqual(readdirSync(dir), []);
+
+    // The service with its default database (only the ports changed, so tests can run side by side).
+    const config = `${dir}-ports.json`;
+    writeFileSync(config, JSON.stringify({ mqtt: { embedded: { port: 0 } }, http: { port: 0 } }));
+    const cloud = program('cloud-sync/service/main.ts', ['--config', config], dir);
+    t.after(() => {
+      if (cloud.child.exitCode === null) cloud.child.kill('SIGKILL');
+    });
+    const running = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const look = (): void => {
+        const line = cloud
+          .stdout()
+          .split('\n')
+          .find((l) => l.includes('"msg":"cloud service running"'));
+        if (line !== undefined) resolve(JSON.parse(line) as Record<string, unknown>);
+      };
+      cloud.child.stdout?.on('data', look);
+      void cloud.exited.then(() => reject(new Error(`cloud exited:\n${cloud.stdout()}\n${cloud.stderr()}`)));
+    });
+    const serviceDb = String(running['database']);
+    assert.equal(running['pid'], cloud.child.pid, 'the start line names the pid to signal');
+    cloud.child.kill('SIGTERM');
+    assert.equal(await cloud.exited, 0, cloud.stderr());
+
+    const issued = program(
+      'cloud-sync/service/cli.ts',
+      ['token', 'create', '--gateway', 'cab-7', '--by', 'li'],
+      dir,
+    );
+    assert.equal(await issued.exited, 0, issued.stderr());
+    assert.ok(
+      issued.stderr().includes(`database: ${serviceDb} (the default of npm run cloud`),
+      `cloud-admin did not say it used ${serviceDb}:\n${issued.stderr()}`,
+    );
+    const db = await openCloudDatabase({ sqlitePath: serviceDb });
+    try {
+      const tokens = await db.selectFrom('enrollment_tokens').select('gateway_id').execute();
+      assert.deepEqual(
+        tokens.map((row) => row.gateway_id),
+        ['cab-7'],
+        'the token is in the service database',
+      );
+    } finally {
+      await db.destroy();
+    }
+  });
+});
