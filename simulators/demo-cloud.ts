@@ -4,10 +4,15 @@
  * token issued by the cloud, redeemed over HTTP by the gateway, credential stored in the gateway's
  * data folder (docs/enrollment.md). Ports are picked by the system so the demo never collides
  * with a broker already running on 1883.
+ *
+ * A kept demo (KERBSIDE_DATA_DIR) starts again on its own data: the cloud database, the cabinet's
+ * enrollment and its accounts are reused (their passwords are in DEMO_ACCOUNTS_FILE, 0600, in the
+ * data folder, since only hashes are stored), and the gateway resends whatever its outbox holds.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createOperator } from '../cloud-sync/service/auth/operators.js';
+import { createOperator, getOperator, setOperatorPassword } from '../cloud-sync/service/auth/operators.js';
 import { generatePassword } from '../cloud-sync/service/auth/passwords.js';
 import type { Role } from '../cloud-sync/service/auth/roles.js';
 import type { CasesConfig } from '../cloud-sync/service/cases/config.js';
@@ -17,6 +22,7 @@ import { issueEnrollmentToken } from '../cloud-sync/service/enrollment/tokens.js
 import { startCloudService, type CloudService } from '../cloud-sync/service/service.js';
 import { productionDeps } from '../cloud-sync/service/wiring.js';
 import { loadUplinkCredentials, uplinkConnection } from '../gateway/enrollment/credentials.js';
+import { GatewayEnrollmentError } from '../gateway/enrollment/errors.js';
 import { enroll } from '../gateway/enrollment/enroll.js';
 import type { UplinkOptions } from '../gateway/uplink/uplink.js';
 import { GATEWAY_VERSION } from '../gateway/version.js';
@@ -24,9 +30,16 @@ import { GATEWAY_VERSION } from '../gateway/version.js';
 export interface DemoCloud {
   service: CloudService;
   uplink: UplinkOptions;
-  /** The operator accounts made for this run, one per role, with their generated passwords. */
+  /** The operator accounts, one per role, with their passwords (made on the first run, reused after). */
   operators: DemoOperator[];
+  /** Where the accounts and their passwords are written (0600), to read them again later. */
+  accountsFile: string;
+  /** True when this run reused an earlier run's cloud database and enrollment. */
+  resumed: boolean;
 }
+
+/** The demo's accounts with their passwords, in the data folder (readable by its owner only). */
+export const DEMO_ACCOUNTS_FILE = 'demo-accounts.json';
 
 export interface DemoOperator {
   username: string;
@@ -93,22 +106,63 @@ const DEMO_ACCOUNTS: Array<{ username: string; roles: Role[]; unit: string | nul
   { username: 'admin', roles: ['admin'], unit: null },
 ];
 
-/** Registers the demo cabinet's devices as components and makes the operator accounts. */
-async function seedDemo(
-  service: CloudService,
-  cases: CasesConfig,
-  gatewayId: string,
-): Promise<DemoOperator[]> {
-  for (const { componentId, input } of DEMO_COMPONENTS) {
-    await upsertComponent(service.db, cases, componentId, { ...input, gatewayId });
+/** Passwords a previous run of a kept demo wrote, by username; none on a first run. */
+async function knownPasswords(file: string): Promise<Map<string, string>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw error;
   }
+  const parsed = JSON.parse(text) as Array<{ username?: unknown; password?: unknown }>;
+  return new Map(
+    parsed.flatMap((entry) =>
+      typeof entry.username === 'string' && typeof entry.password === 'string'
+        ? [[entry.username, entry.password] as const]
+        : [],
+    ),
+  );
+}
+
+/**
+ * The account of every workflow role: an account the database has and whose password the file
+ * knows is reused; a missing one is created, and one whose password is lost gets a new one.
+ */
+async function demoAccounts(service: CloudService, file: string): Promise<DemoOperator[]> {
+  const known = await knownPasswords(file);
   const operators: DemoOperator[] = [];
+  const now = new Date();
   for (const account of DEMO_ACCOUNTS) {
-    const password = generatePassword();
-    await createOperator(service.db, { ...account, password }, new Date());
+    const exists = (await getOperator(service.db, account.username)) !== null;
+    let password = known.get(account.username);
+    if (!exists) {
+      password = generatePassword();
+      await createOperator(service.db, { ...account, password }, now);
+    } else if (password === undefined) {
+      password = generatePassword();
+      await setOperatorPassword(service.db, account.username, password, now);
+    }
     operators.push({ ...account, password });
   }
+  await writeFile(file, `${JSON.stringify(operators, null, 2)}\n`, { mode: 0o600 });
   return operators;
+}
+
+/** The demo cabinet's enrollment: the stored credential when there is one, else a fresh enrollment. */
+async function enrollOnce(service: CloudService, gatewayId: string, dataDir: string): Promise<boolean> {
+  try {
+    await loadUplinkCredentials(dataDir);
+    return true;
+  } catch (error) {
+    // No credential yet: a first run enrolls with a new one-time token. Any other problem with a
+    // stored credential is for the person who kept the folder to see, not to paper over.
+    if (!(error instanceof GatewayEnrollmentError && error.code === 'UPLINK_CREDENTIALS_MISSING'))
+      throw error;
+    const { token } = await issueEnrollmentToken(service.db, { gatewayId, createdBy: 'demo' });
+    await enroll({ url: `http://127.0.0.1:${service.httpPort}/`, token, dataDir });
+    return false;
+  }
 }
 
 export async function startDemoCloud(dataDir: string, gatewayId: string, logger: Logger): Promise<DemoCloud> {
@@ -119,14 +173,24 @@ export async function startDemoCloud(dataDir: string, gatewayId: string, logger:
   );
   const service = await startCloudService(config, productionDeps(logger.child({ module: 'cloud' })));
   try {
-    const { token } = await issueEnrollmentToken(service.db, { gatewayId, createdBy: 'demo' });
-    await enroll({ url: `http://127.0.0.1:${service.httpPort}/`, token, dataDir });
+    const resumed = await enrollOnce(service, gatewayId, dataDir);
     const credentials = await loadUplinkCredentials(dataDir);
-    const operators = await seedDemo(service, config.cases, gatewayId);
+    for (const { componentId, input } of DEMO_COMPONENTS) {
+      await upsertComponent(service.db, config.cases, componentId, { ...input, gatewayId });
+    }
+    const accountsFile = join(dataDir, DEMO_ACCOUNTS_FILE);
+    const operators = await demoAccounts(service, accountsFile);
     return {
       service,
-      uplink: { ...uplinkConnection(credentials), version: GATEWAY_VERSION },
+      // The broker's port is new on every run; the stored credential names the first run's.
+      uplink: {
+        ...uplinkConnection(credentials),
+        url: `mqtt://127.0.0.1:${service.mqttPort ?? 0}`,
+        version: GATEWAY_VERSION,
+      },
       operators,
+      accountsFile,
+      resumed,
     };
   } catch (error) {
     await service.close();

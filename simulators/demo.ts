@@ -11,6 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { BusScheduler } from '../gateway/bus/scheduler.js';
@@ -19,6 +20,8 @@ import { formatConfigIssue } from '../gateway/config/errors.js';
 import { validateGatewayConfig } from '../gateway/config/validate.js';
 import { Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../gateway/logger.js';
+import { createGatewayRegistry } from '../gateway/metrics/metrics.js';
+import { buildMetricsApp } from '../gateway/metrics/server.js';
 import type { CloudService } from '../cloud-sync/service/service.js';
 import { startDemoCloud } from './demo-cloud.js';
 import { formatIssue, loadProfileDirectory } from '../gateway/profiles/loader.js';
@@ -239,30 +242,40 @@ async function main(): Promise<void> {
     );
   });
   await gateway.start();
+  const gatewayMetrics = await serveGatewayMetrics(gateway, validated.config.metrics.port, logger);
 
-  console.log(
-    [
-      '',
-      'Kerbside demo is running.',
-      `  RS-485 line rs485-1: ${line.endpoint === 'serial' ? `pseudo-terminal ${line.gatewayPath} (via ${line.ptyMethod})` : `RTU over TCP ${line.address}`}, 9600 8E1, paced at wire speed`,
-      `  Modbus TCP bridge-lan: 127.0.0.1:${lan.port}`,
-      `  gateway database: ${join(dataDir, 'kerbside.db')}${keepData ? '' : ' (throw-away folder, removed on exit)'}`,
-      '  Lamps follow the astronomical clock of Shanghai (off by day, on from sunset); alarms, overweight',
-      '  trucks and lighting actions print below as the gateway commits them.',
-      `  cloud service: MQTT broker mqtt://127.0.0.1:${cloud.service.mqttPort ?? '?'}, HTTP http://127.0.0.1:${cloud.service.httpPort} (/metrics, /healthz)`,
-      `  the cabinet enrolled with a one-time token; its uplink sends every committed event there (cloud database ${join(dataDir, 'cloud', 'cloud.sqlite')})`,
-      `  case service API: ${`http://127.0.0.1:${cloud.service.httpPort}/api/v1`} (OpenAPI document at /openapi.json; sign in with POST /auth/login)`,
-      '  operator accounts for this run (generated now, shown once; roles of the city-management cycle):',
-      ...cloud.operators.map(
-        (o) =>
-          `    ${o.username.padEnd(11)} ${o.password}  ${o.roles.join(', ')}${o.unit === null ? '' : ` (${o.unit})`}`,
-      ),
-      '  A gas or cover alarm files a case automatically; cases print below as the cloud files them.',
-      '  The cabinet web UI and the cloud console arrive with later issues.',
-      '  Ctrl-C stops everything.',
-      '',
-    ].join('\n'),
-  );
+  const api = `http://127.0.0.1:${cloud.service.httpPort}`;
+  const banner = [
+    '',
+    cloud.resumed ? 'Kerbside demo is running again on its kept data.' : 'Kerbside demo is running.',
+    `  RS-485 line rs485-1: ${line.endpoint === 'serial' ? `pseudo-terminal ${line.gatewayPath} (via ${line.ptyMethod})` : `RTU over TCP ${line.address}`}, 9600 8E1, paced at wire speed`,
+    `  Modbus TCP bridge-lan: 127.0.0.1:${lan.port}`,
+    `  gateway database: ${join(dataDir, 'kerbside.db')}${keepData ? '' : ' (throw-away folder, removed on exit; KERBSIDE_DATA_DIR=<folder> keeps it)'}`,
+    `  gateway metrics:  ${gatewayMetrics.url}`,
+    '  Lamps follow the astronomical clock of Shanghai (off by day, on from sunset); alarms, overweight',
+    '  trucks and lighting actions print below as the gateway commits them.',
+    `  cloud service: MQTT broker mqtt://127.0.0.1:${cloud.service.mqttPort ?? '?'}; the cabinet ${cloud.resumed ? 'is' : 'was just'} enrolled and its uplink sends every committed event`,
+    `  cloud database:   ${join(dataDir, 'cloud', 'cloud.sqlite')}`,
+    `  cloud metrics:    ${api}/metrics   health: ${api}/healthz`,
+    `  case service API: ${api}/api/v1/openapi.json (the OpenAPI document of every route)`,
+    `  sign in:          POST ${api}/api/v1/auth/login with {"username": ..., "password": ...}`,
+    `  operator accounts (roles of the city-management cycle; also in ${cloud.accountsFile}, readable by you only):`,
+    ...cloud.operators.map(
+      (o) =>
+        `    ${o.username.padEnd(11)} ${o.password}  ${o.roles.join(', ')}${o.unit === null ? '' : ` (${o.unit})`}`,
+    ),
+    '  A gas or cover alarm files a case automatically; cases print below as the cloud files them.',
+    '  The cabinet web UI and the cloud console arrive with later issues.',
+    `  ${process.stdin.isTTY ? 'Enter shows this again; ' : ''}Ctrl-C stops everything.`,
+    '',
+  ].join('\n');
+  console.log(banner);
+  // The banner scrolls away under alarms and cases; Enter brings it back (a terminal only: a
+  // pipe or /dev/null on stdin is left alone).
+  if (process.stdin.isTTY) {
+    process.stdin.on('data', () => console.log(banner));
+    process.stdin.unref();
+  }
 
   const status = setInterval(() => console.log(statusLine(latest)), STATUS_EVERY_MS);
   const cases = printNewCases(cloud.service);
@@ -274,6 +287,7 @@ async function main(): Promise<void> {
     clearInterval(status);
     clearInterval(cases);
     logger.info({ signal }, 'stopping the demo');
+    await gatewayMetrics.app.close();
     await gateway.stop();
     await cloud.service.close();
     await simulation.stop();
@@ -283,6 +297,27 @@ async function main(): Promise<void> {
   onStopSignals({ logger, onStop: (signal) => void shutdown(signal) });
 }
 
+/**
+ * Serves the gateway's metrics on the configured port (9464 by default, as `npm run gateway`
+ * does), or on a port the system picks when that one is taken (another gateway or demo); returns
+ * the URL to print.
+ */
+async function serveGatewayMetrics(
+  gateway: Gateway,
+  port: number,
+  logger: Logger,
+): Promise<{ url: string; app: FastifyInstance }> {
+  const app = buildMetricsApp(createGatewayRegistry(gateway));
+  try {
+    return { url: `${await app.listen({ host: '127.0.0.1', port })}/metrics`, app };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    logger.info({ port }, 'gateway metrics port taken; serving them on a free port');
+    const fallback = buildMetricsApp(createGatewayRegistry(gateway));
+    return { url: `${await fallback.listen({ host: '127.0.0.1', port: 0 })}/metrics`, app: fallback };
+  }
+}
+
 main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
@@ -290,7 +325,8 @@ main().catch((error: unknown) => {
 
 /** Prints each case the cloud opens, once, as the operators would see it arrive. */
 function printNewCases(service: CloudService): NodeJS.Timeout {
-  let since = new Date(0).toISOString();
+  // From this run's start: a kept demo's earlier cases are in the database, not news.
+  let since = new Date().toISOString();
   let busy = false;
   return setInterval(() => {
     if (busy) return;

@@ -1,0 +1,175 @@
+/**
+ * `npm start` as a newcomer meets it (issue 9): the demo process itself, started twice on one kept
+ * data folder (KERBSIDE_DATA_DIR).
+ *  - Every URL the banner prints answers as printed (full URLs, not paths relative to something).
+ *  - The accounts are written to the data folder (0600) and work for sign-in.
+ *  - A kept demo starts again on its own data: no stack trace, the same accounts and passwords,
+ *    the same gateway database (epoch), and its uplink delivers to the same cloud database.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BANNER_END = 'Ctrl-C stops everything.';
+
+interface DemoRun {
+  output: () => string;
+  /** Resolves once the banner is complete. */
+  banner: Promise<string>;
+  /** SIGINT, then the exit code. */
+  stop: () => Promise<number | null>;
+}
+
+function startDemo(dataDir: string): DemoRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'simulators/demo.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, KERBSIDE_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const banner = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      const end = output.indexOf(BANNER_END);
+      if (end >= 0) resolve(output.slice(0, end + BANNER_END.length));
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => reject(new Error(`the demo exited (${code}) before its banner:\n${output}`)));
+  });
+  return {
+    output: () => output,
+    banner,
+    stop: () => {
+      child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
+/** `http://127.0.0.1:<port>/...` URLs in the banner, each once. */
+function urlsOf(banner: string): string[] {
+  return [...new Set(banner.match(/http:\/\/127\.0\.0\.1:\d+\/\S*/g) ?? [])];
+}
+
+function accountsOf(banner: string): Map<string, string> {
+  const accounts = new Map<string, string>();
+  for (const match of banner.matchAll(/^ {4}([a-z]+) +(\S{12,}) {2}/gm)) {
+    accounts.set(match[1] ?? '', match[2] ?? '');
+  }
+  return accounts;
+}
+
+async function signIn(loginUrl: string, username: string, password: string): Promise<number> {
+  const response = await fetch(loginUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  return response.status;
+}
+
+function cloudFacts(dataDir: string): { events: number; epochs: string[] } {
+  const db = new Database(join(dataDir, 'cloud', 'cloud.sqlite'), { readonly: true });
+  try {
+    const events = (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    const epochs = (
+      db.prepare('SELECT DISTINCT epoch FROM gateway_streams').all() as Array<{ epoch: string }>
+    ).map((row) => row.epoch);
+    return { events, epochs };
+  } finally {
+    db.close();
+  }
+}
+
+describe('npm start: the demo', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'kerbside-demo-test-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  let firstAccounts = new Map<string, string>();
+  let firstEvents = 0;
+
+  it('prints full URLs that answer as printed, and accounts that sign in', async () => {
+    const run = startDemo(dataDir);
+    try {
+      const banner = await run.banner;
+      assert.match(banner, /Kerbside demo is running\./);
+      const urls = urlsOf(banner);
+      const login = urls.find((url) => url.endsWith('/api/v1/auth/login'));
+      assert.ok(login, `the banner names the sign-in URL:\n${banner}`);
+      for (const path of ['/api/v1/openapi.json', '/metrics', '/healthz']) {
+        assert.ok(
+          urls.some((url) => url.endsWith(path)),
+          `the banner names ${path}`,
+        );
+      }
+      assert.ok(
+        urls.filter((url) => url.endsWith('/metrics')).length >= 2,
+        'both the cloud and the gateway metrics are printed',
+      );
+      for (const url of urls.filter((u) => u !== login)) {
+        const response = await fetch(url);
+        assert.equal(response.status, 200, `GET ${url}`);
+      }
+
+      firstAccounts = accountsOf(banner);
+      assert.equal(firstAccounts.size, 6, 'one account per role');
+      const monitor = firstAccounts.get('monitor');
+      assert.ok(monitor);
+      assert.equal(await signIn(login, 'monitor', monitor), 200, `POST ${login}`);
+
+      const file = join(dataDir, 'demo-accounts.json');
+      assert.equal(statSync(file).mode & 0o777, 0o600, 'the accounts file is readable by its owner only');
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Array<{ username: string; password: string }>;
+      assert.deepEqual(new Map(stored.map((a) => [a.username, a.password])), firstAccounts);
+    } finally {
+      assert.equal(await run.stop(), 0, run.output());
+    }
+    firstEvents = cloudFacts(dataDir).events;
+    assert.ok(firstEvents > 0, 'the first run delivered events to its cloud');
+  });
+
+  it('a kept demo starts again on its own data: the same accounts, gateway and cloud', async () => {
+    const epochs = cloudFacts(dataDir).epochs;
+    const run = startDemo(dataDir);
+    let login: string | undefined;
+    try {
+      const banner = await run.banner;
+      assert.match(banner, /running again on its kept data/);
+      assert.doesNotMatch(run.output(), /Error|\n\s+at /, 'no error and no stack trace');
+      assert.deepEqual(accountsOf(banner), firstAccounts, 'the accounts and their passwords are reused');
+      login = urlsOf(banner).find((url) => url.endsWith('/api/v1/auth/login'));
+      assert.ok(login);
+      const monitor = firstAccounts.get('monitor') ?? '';
+      assert.equal(await signIn(login, 'monitor', monitor), 200, 'the first run’s password still signs in');
+      // The uplink reaches the new broker port with the stored credential and delivers there.
+      await waitForOutput(run, /uplink connected/);
+      await waitUntil(
+        () => cloudFacts(dataDir).events > firstEvents,
+        'events of the second run in the cloud',
+      );
+    } finally {
+      assert.equal(await run.stop(), 0, run.output());
+    }
+    assert.deepEqual(cloudFacts(dataDir).epochs, epochs, 'the same gateway database: no new epoch');
+  });
+});
+
+async function waitForOutput(run: DemoRun, pattern: RegExp): Promise<void> {
+  await waitUntil(() => pattern.test(run.output()), `${pattern} in the demo's output`);
+}
+
+async function waitUntil(predicate: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
