@@ -80,6 +80,17 @@ for (const backend of BACKENDS) {
       feeder = new Feeder(db, [caseFilingHook({ config, calendar, logger })]);
     }
 
+    /** The default rules, with the filing counters recorded as `unfiled:reason` / `held:reason`. */
+    function useCountingFeeder(): string[] {
+      const counted: string[] = [];
+      const counters = {
+        unfiled: (reason: string) => counted.push(`unfiled:${reason}`),
+        held: (reason: string) => counted.push(`held:${reason}`),
+      };
+      feeder = new Feeder(db, [caseFilingHook({ config: DEFAULT_CASES_CONFIG, calendar, logger, counters })]);
+      return counted;
+    }
+
     beforeEach(async () => {
       opened = await backend.open();
       db = opened.db;
@@ -312,15 +323,7 @@ for (const backend of BACKENDS) {
       // Issue 9: on a fresh cloud a gas leak filed nothing because its device was not registered.
       // The gateway sends the profile family with the alarm, so the gas rule matches, and the case
       // waits, reported, where the monitoring desk sees why.
-      const counted: string[] = [];
-      feeder = new Feeder(db, [
-        caseFilingHook({
-          config: DEFAULT_CASES_CONFIG,
-          calendar,
-          logger,
-          counters: { unfiled: (r) => counted.push(`unfiled:${r}`), held: (r) => counted.push(`held:${r}`) },
-        }),
-      ]);
+      const counted = useCountingFeeder();
       await feeder.send(T, [
         { ...gasLeakAt('gas-unregistered'), family: 'gas-detector' } as GatewayEventBody,
       ]);
@@ -381,15 +384,7 @@ for (const backend of BACKENDS) {
     });
 
     it('an alarm of an unregistered device without a family (an older gateway) files nothing, counted and logged', async () => {
-      const counted: string[] = [];
-      feeder = new Feeder(db, [
-        caseFilingHook({
-          config: DEFAULT_CASES_CONFIG,
-          calendar,
-          logger,
-          counters: { unfiled: (r) => counted.push(`unfiled:${r}`), held: (r) => counted.push(`held:${r}`) },
-        }),
-      ]);
+      const counted = useCountingFeeder();
       await feeder.send(T, [gasLeakAt('gas-unknown')]);
       assert.deepEqual(await casesOf(db), []);
       assert.deepEqual(counted, ['unfiled:no_rule']);
