@@ -9,7 +9,7 @@
  * enrollment and its accounts are reused (their passwords are in DEMO_ACCOUNTS_FILE, 0600, in the
  * data folder, since only hashes are stored), and the gateway resends whatever its outbox holds.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createOperator, getOperator, setOperatorPassword } from '../cloud-sync/service/auth/operators.js';
@@ -146,6 +146,8 @@ async function demoAccounts(service: CloudService, file: string): Promise<DemoOp
     operators.push({ ...account, password });
   }
   await writeFile(file, `${JSON.stringify(operators, null, 2)}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created; a kept file someone loosened is tightened again.
+  await chmod(file, 0o600);
   return operators;
 }
 
