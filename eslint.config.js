@@ -18,6 +18,32 @@ export default tseslint.config(
     },
   },
   {
+    // pino writes its own level, time, pid, hostname and msg, and then the log object's fields
+    // verbatim: a field of the same name is a second JSON key on the line, which the last-wins
+    // JSON parsers of log shippers (and pino-pretty, as USERLVL) read instead of pino's. In a
+    // child()'s bindings the same names collide, except `level`, which pino drops without a word
+    // (a child's level is an option, the second argument). Name such a field for what it is.
+    // Only the first argument is checked: it is the only one pino merges into the line.
+    files: ['**/*.ts', '**/*.js'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name=/^(trace|debug|info|warn|error|fatal)$/]:not([callee.object.name='console']) > ObjectExpression:first-child > Property[computed=false]:matches([key.name=/^(level|time|pid|hostname|msg)$/], [key.value=/^(level|time|pid|hostname|msg)$/])",
+          message:
+            'pino writes level, time, pid, hostname and msg itself: a log field of that name is a duplicate key that parsers read instead (rename it, e.g. alarmLevel).',
+        },
+        {
+          selector:
+            "CallExpression[callee.property.name='child'] > ObjectExpression:first-child > Property[computed=false]:matches([key.name=/^(level|time|pid|hostname|msg)$/], [key.value=/^(level|time|pid|hostname|msg)$/])",
+          message:
+            "pino child bindings named level, time, pid, hostname or msg collide with pino's own fields (level is dropped): rename the binding, or pass a child's level in the options, child(bindings, { level }).",
+        },
+      ],
+    },
+  },
+  {
     files: ['drivers/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -68,7 +68,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.destination === undefined ? pino(pinoOptions) : pino(pinoOptions, options.destination);
   const requested = env['LOG_LEVEL'];
   if (requested !== undefined && requested.trim() !== '' && !isLogLevel(requested.trim().toLowerCase())) {
-    logger.warn({ LOG_LEVEL: requested, valid: LOG_LEVELS, level }, 'ignoring invalid LOG_LEVEL');
+    logger.warn({ LOG_LEVEL: requested, valid: LOG_LEVELS, usingLevel: level }, 'ignoring invalid LOG_LEVEL');
   }
   return logger;
 }

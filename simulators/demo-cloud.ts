@@ -15,7 +15,6 @@ import type { Logger } from 'pino';
 import { createOperator, getOperator, setOperatorPassword } from '../cloud-sync/service/auth/operators.js';
 import { generatePassword } from '../cloud-sync/service/auth/passwords.js';
 import type { Role } from '../cloud-sync/service/auth/roles.js';
-import type { CasesConfig } from '../cloud-sync/service/cases/config.js';
 import { resolveDocument } from '../cloud-sync/service/config.js';
 import { upsertComponent, type ComponentInput } from '../cloud-sync/service/registry/registry.js';
 import { issueEnrollmentToken } from '../cloud-sync/service/enrollment/tokens.js';

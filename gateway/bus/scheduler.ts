@@ -100,6 +100,10 @@ export class BusScheduler {
   private wake: (() => void) | undefined;
   private startedAtMs = 0;
   private busyMs = 0;
+  /** The open failure last logged (its message), so a port that stays missing is one line. */
+  private openProblem: string | null = null;
+  /** Failed open attempts since the port was last open (or since start). */
+  private failedOpens = 0;
 
   constructor(private readonly options: BusSchedulerOptions) {
     const turnaround = options.turnaroundMs ?? 2;
@@ -245,19 +249,41 @@ export class BusScheduler {
 
   private async openTransport(): Promise<void> {
     if (!this.transport || this.transport.isOpen) return;
+    const endpoint = this.transport.description;
     try {
       await this.transport.open();
-      this.options.logger.info({ bus: this.id, endpoint: this.transport.description }, 'bus open');
+      this.logOpen(endpoint);
     } catch (error) {
       // A missing port is not fatal: the loop keeps retrying, and every poll meanwhile reports
-      // the failure, so the devices go dead and the alarms downstream see communication loss.
-      this.options.logger.error({ bus: this.id, err: error }, 'bus could not be opened; retrying');
+      // the failure, so the devices go dead and the alarms downstream see communication loss
+      // (and the gateway's summary counts them). So one line per distinct problem, not one per
+      // retry forever; the retries are at debug, and `bus open` says how many failed.
+      this.failedOpens++;
+      const { key, fields } = openFailure(error);
+      if (key === this.openProblem) {
+        this.options.logger.debug(
+          { bus: this.id, endpoint, ...fields, failedAttempts: this.failedOpens },
+          'bus still cannot be opened',
+        );
+        return;
+      }
+      this.openProblem = key;
+      this.options.logger.error({ bus: this.id, endpoint, ...fields }, 'bus could not be opened; retrying');
     }
+  }
+
+  private logOpen(endpoint: string): void {
+    const after = this.failedOpens > 0 ? { failedAttempts: this.failedOpens } : {};
+    this.options.logger.info({ bus: this.id, endpoint, ...after }, 'bus open');
+    this.openProblem = null;
+    this.failedOpens = 0;
   }
 
   private async run(): Promise<void> {
     let lastOpenAttempt = performance.now();
     while (this.running) {
+      // A TCP transport reconnects by itself: say so, and log the next failure again.
+      if (this.openProblem !== null && this.transport?.isOpen) this.logOpen(this.transport.description);
       if (this.transport && !this.transport.isOpen && performance.now() - lastOpenAttempt > 2_000) {
         lastOpenAttempt = performance.now();
         await this.openTransport();
@@ -409,7 +435,9 @@ export class BusScheduler {
         const outcome = await this.transact(device, request, 0);
         if (outcome instanceof Error) throw outcome;
       }
-      this.options.logger.info(
+      // Debug: the lighting controller alone writes dozens of points at start; callers log
+      // what the writes were for (e.g. `lighting applied: N writes`).
+      this.options.logger.debug(
         { bus: this.id, device: device.config.id, point: point.key, value },
         'point written',
       );
@@ -418,6 +446,27 @@ export class BusScheduler {
       write.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
+}
+
+/**
+ * How an open failure is logged. The driver's failures (MODBUS_TRANSPORT: no such port, refused,
+ * unreachable) are expected I/O conditions: their message and codes say everything and a stack
+ * trace into serialport says nothing. Anything else is a bug, logged with its stack.
+ */
+function openFailure(error: unknown): { key: string; fields: Record<string, unknown> } {
+  if (!isModbusError(error)) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    return { key: err.message, fields: { err } };
+  }
+  const cause: unknown = error.cause;
+  const systemCode =
+    cause instanceof Error && typeof (cause as NodeJS.ErrnoException).code === 'string'
+      ? (cause as NodeJS.ErrnoException).code
+      : undefined;
+  return {
+    key: error.message,
+    fields: { err: error.message, code: error.code, ...(systemCode === undefined ? {} : { systemCode }) },
+  };
 }
 
 function toModbusRequest(plan: ReadRequestPlan): ModbusRequest {

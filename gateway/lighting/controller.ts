@@ -135,6 +135,8 @@ export class LightingController {
   private readonly lastCommOk = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
   private completed: LightingActionEvent[] = [];
+  /** Writes since the bus had none of ours in flight: logged as one line when they are all done. */
+  private applied: { ok: number; failed: number; reasons: Set<LightingReason> } | undefined;
   private previousConditions = new Map<string, DerivedCondition>();
   private readonly monoNow: () => number;
   private readonly retry: { initialMs: number; maxMs: number };
@@ -416,7 +418,12 @@ export class LightingController {
       origin: cmd.origin ?? 'local',
     };
     this.overridesByTarget.set(cmd.target, override);
-    this.options.logger.info({ ...override, remainingMs: expiresAtMonoMs - now }, 'lighting override set');
+    // `level` would collide with pino's own field; in the log it is the dim level it is.
+    const { level: dimLevel, ...logged } = override;
+    this.options.logger.info(
+      { ...logged, dimLevel, remainingMs: expiresAtMonoMs - now },
+      'lighting override set',
+    );
     return override;
   }
 
@@ -583,6 +590,7 @@ export class LightingController {
         this.hold(control, value, at);
         this.completed.push(event(true, null));
         this.settleWaiters(control, value, null);
+        if (this.applied) this.applied.ok++;
         this.options.logger.debug({ deviceId, pointKey, value, reason }, 'lighting point written');
       },
       (error: unknown) => {
@@ -595,6 +603,7 @@ export class LightingController {
         const backoff = Math.min(this.retry.initialMs * 2 ** (control.failures - 1), this.retry.maxMs);
         control.retryAtMonoMs = at + backoff;
         this.settleWaiters(control, value, error instanceof Error ? error : new Error(message));
+        if (this.applied) this.applied.failed++;
         const log = {
           deviceId,
           pointKey,
@@ -612,8 +621,29 @@ export class LightingController {
         }
       },
     );
+    this.applied ??= { ok: 0, failed: 0, reasons: new Set() };
+    this.applied.reasons.add(reason);
     this.pending.add(attempt);
-    void attempt.finally(() => this.pending.delete(attempt));
+    void attempt.finally(() => {
+      this.pending.delete(attempt);
+      if (this.pending.size === 0) this.logApplied();
+    });
+  }
+
+  /**
+   * One line for a batch of writes (a start asserts dozens of points), not one per point. A batch
+   * that wrote nothing (retries failing again) is debug: each point's first failure warned already.
+   */
+  private logApplied(): void {
+    const applied = this.applied;
+    this.applied = undefined;
+    if (applied === undefined) return;
+    const fields = { writes: applied.ok, failed: applied.failed, reasons: [...applied.reasons] };
+    const message = `lighting applied: ${applied.ok} write${applied.ok === 1 ? '' : 's'}${
+      applied.failed > 0 ? `, ${applied.failed} failed` : ''
+    }`;
+    if (applied.ok > 0) this.options.logger.info(fields, message);
+    else this.options.logger.debug(fields, message);
   }
 
   private hold(control: PointControl, value: PointValue, atMonoMs: number): void {

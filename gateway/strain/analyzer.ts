@@ -252,7 +252,7 @@ export class StrainAnalyzer {
     });
     this.logger.warn(
       {
-        level: overweight.level,
+        overweightLevel: overweight.level,
         estimatedTonnes: overweight.estimatedTonnes,
         thresholdTonnes: overweight.thresholdTonnes,
         peakMicrostrain: overweight.peakMicrostrain,

@@ -182,7 +182,7 @@ describe('Gateway (with fake buses)', () => {
     db.close();
   });
 
-  it('logs a periodic summary of polls and errors at info level', async () => {
+  it('logs a periodic summary of polls and errors at info level, short, with the detail at debug', async () => {
     const dataDir = join(tmp, `fake-${++counter}`);
     const buses: FakeBus[] = [];
     const createBus: BusFactory = ({ config }) => {
@@ -191,7 +191,7 @@ describe('Gateway (with fake buses)', () => {
       return bus;
     };
     const { lines, stream } = captureLogs();
-    const logger = createLogger({ level: 'info', destination: stream, env: {} });
+    const logger = createLogger({ level: 'debug', destination: stream, env: {} });
     const gateway = new Gateway(testConfig(dataDir), PROFILES, logger, { createBus, summaryIntervalMs: 30 });
     await gateway.start();
     buses[0]?.emit('dev-a', 'good', [1]);
@@ -204,7 +204,36 @@ describe('Gateway (with fake buses)', () => {
     await gateway.stop();
     assert.ok(summary, 'no summary line');
     assert.equal(summary['level'], 30);
-    assert.match(String(summary['msg']), /^summary: 2 polls, 1 failed, 1 request errors; /);
+    assert.match(
+      String(summary['msg']),
+      /^summary: 2 polls, 1 failed, 1 request errors; 0 devices degraded, 0 dead; \d+ readings stored, \d+ buffered, \d+ events in the outbox$/,
+    );
+    assert.equal(summary['polls'], 2);
+    assert.equal(summary['failed'], 1);
+    // A few numbers, not the per-bus and store detail (1.8 KB in the demo).
+    assert.equal(summary['buses'], undefined);
+    assert.equal(summary['store'], undefined);
+    assert.ok(JSON.stringify(summary).length < 400, JSON.stringify(summary));
+    const detail = lines.find((l) => l['msg'] === 'summary detail');
+    assert.equal(detail?.['level'], 20);
+    const detailBuses = detail?.['buses'] as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      detailBuses.map((b) => b['busId']),
+      ['a', 'b'],
+    );
+    assert.equal((detail?.['store'] as Record<string, unknown>)['file'], join(dataDir, 'kerbside.db'));
+
+    // Stopping: the figures that tell a clean stop from a troubled one at info, the rest at debug.
+    const stopped = lines.find((l) => l['msg'] === 'gateway stopped');
+    assert.equal(stopped?.['level'], 30);
+    assert.equal(stopped?.['file'], join(dataDir, 'kerbside.db'));
+    for (const key of ['commits', 'failedCommits', 'eventsWritten', 'refusedEvents'])
+      assert.equal(typeof stopped?.[key], 'number', key);
+    assert.equal(stopped?.['store'], undefined);
+    assert.ok(JSON.stringify(stopped).length < 400, JSON.stringify(stopped));
+    const stopDetail = lines.find((l) => l['msg'] === 'gateway stopped: store statistics');
+    assert.equal(stopDetail?.['level'], 20);
+    assert.equal(typeof (stopDetail?.['store'] as Record<string, unknown>)['readingsWritten'], 'number');
   });
 
   it('refuses to start on a database written by newer code, and leaves nothing running', async () => {

@@ -180,7 +180,9 @@ export class CaseMonitor {
         ownerUnit: row.owner_unit,
         category: row.category,
       };
-      logger.warn({ ...escalation }, 'case overdue: escalated');
+      // `level` would collide with pino's own field; in the log it is the escalation level.
+      const { level: _level, ...logged } = escalation;
+      logger.warn({ ...logged, escalationLevel: level }, 'case overdue: escalated');
       this.options.onEscalation?.(escalation);
     }
     return raised;

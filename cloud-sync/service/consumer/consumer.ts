@@ -225,7 +225,9 @@ export class IngestConsumer {
       void this.subscribe(client);
     });
     client.on('close', () => {
-      if (this.connectedFlag) {
+      // close() ends the connection itself (the event fires inside endAsync, still connected):
+      // that is no loss to warn about.
+      if (this.connectedFlag && !this.closing) {
         options.logger.warn({ url: this.safeUrl() }, 'consumer lost the broker connection; reconnecting');
       }
       this.connectedFlag = false;

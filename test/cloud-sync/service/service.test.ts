@@ -286,3 +286,30 @@ describe('cloud service (embedded broker, SQLite)', () => {
     assert.ok(text.includes('consumer subscribed'), 'the log is being captured');
   });
 });
+
+describe('cloud service close', () => {
+  it('does not warn that the consumer lost the broker when the service closes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kerbside-cloud-close-'));
+    const { logger, lines } = memoryLogger();
+    try {
+      const service = await startCloudService(testConfig(dir), {
+        logger,
+        credentials: new MemoryCredentialStore(),
+      });
+      try {
+        await waitFor(
+          () => lines.some((line) => line.includes('consumer subscribed')),
+          5000,
+          'consumer subscribed',
+        );
+      } finally {
+        await service.close();
+      }
+      // The consumer's connection closes inside close(); a planned stop is not a lost connection.
+      const warned = lines.filter((line) => line.includes('consumer lost the broker connection'));
+      assert.deepEqual(warned, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

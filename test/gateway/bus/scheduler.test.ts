@@ -3,6 +3,7 @@
  * kernel's tty layer) and on Modbus TCP.
  */
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isModbusError } from '../../../drivers/modbus/errors.js';
 import type { DevicePollResult, PointValue } from '../../../gateway/bus/types.js';
@@ -261,5 +262,48 @@ describe('bus scheduler on Modbus TCP', () => {
       await bus.stop();
       await second?.stop();
     }
+  });
+});
+
+describe('a bus whose serial port does not exist', () => {
+  it('says so once, without a stack trace, not once per retry; the retries are at debug', async () => {
+    const path = `/dev/kerbside-missing-${process.pid}`;
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        done();
+      },
+    });
+    const bus = new BusScheduler({
+      config: { id: 'ghost', kind: 'rtu', path, serial: FAST_SERIAL },
+      devices: [deviceConfig('gas', 2, 'anqi-gd300', { pollIntervalMs: 200 })],
+      logger: pino({ level: 'debug' }, destination),
+    });
+    await bus.start();
+    try {
+      // The scheduler retries the port every few seconds: wait for the first retry's line.
+      const deadline = Date.now() + 15_000;
+      while (lines.filter((l) => /opened/.test(String(l['msg']))).length < 2) {
+        if (Date.now() > deadline) assert.fail(`no retries logged:\n${JSON.stringify(lines, null, 1)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await bus.stop();
+    }
+    const failures = lines.filter((l) => /open/.test(String(l['msg'])) && Number(l['level']) >= 40);
+    assert.equal(failures.length, 1, JSON.stringify(failures));
+    const [first] = failures;
+    assert.equal(first?.['msg'], 'bus could not be opened; retrying');
+    assert.equal(first?.['level'], 50);
+    assert.equal(first?.['code'], 'MODBUS_TRANSPORT');
+    assert.match(String(first?.['err']), new RegExp(`cannot open ${path}`));
+    const retries = lines.filter((l) => l['msg'] === 'bus still cannot be opened');
+    assert.ok(retries.length >= 1 && retries.every((l) => l['level'] === 20), JSON.stringify(retries));
+    assert.deepEqual(
+      retries.map((l) => l['failedAttempts']),
+      retries.map((_, i) => i + 2),
+    );
+    assert.ok(!JSON.stringify(lines).includes('"stack"'), 'no stack trace for a missing port');
   });
 });

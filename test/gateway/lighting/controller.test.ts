@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import type { DevicePollResult, PointValue } from '../../../gateway/bus/types.js';
 import { LightingController } from '../../../gateway/lighting/controller.js';
 import { LightingError, type LightingConfig } from '../../../gateway/lighting/types.js';
@@ -16,7 +17,7 @@ interface Write {
 }
 
 /** A controller on a fake bus: writes are recorded, and fail while `failing` is set. */
-function rig(config: LightingConfig = lightingConfig()) {
+function rig(config: LightingConfig = lightingConfig(), logger: Logger = pino({ level: 'silent' })) {
   let mono = 1_000;
   const writes: Write[] = [];
   const state = { failing: false };
@@ -27,7 +28,7 @@ function rig(config: LightingConfig = lightingConfig()) {
       writes.push({ deviceId, pointKey, value });
       return state.failing ? Promise.reject(new Error('MODBUS_TIMEOUT: no answer')) : Promise.resolve();
     },
-    logger: pino({ level: 'silent' }),
+    logger,
     cabinetId: 'gw-test',
     monoNow: () => mono,
   });
@@ -189,6 +190,48 @@ describe('LightingController: writes', () => {
     assert.deepEqual(
       out.actions.map((a) => a.ok),
       [true, true, true, true],
+    );
+  });
+
+  it('logs a batch of writes as one info line, not a line per point; a batch that wrote nothing at debug', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        done();
+      },
+    });
+    const r = rig(lightingConfig(), pino({ level: 'debug' }, destination));
+    r.controller.start();
+    await r.tick(NIGHT);
+    assert.ok(r.writes.length > 20, `a night start writes loops, levels and switches: ${r.writes.length}`);
+    const info = (): Array<Record<string, unknown>> =>
+      lines.filter((l) => Number(l['level']) >= 30 && l['msg'] !== 'lighting controller started');
+    assert.deepEqual(
+      info().map((l) => [l['msg'], l['writes'], l['failed'], l['reasons']]),
+      [[`lighting applied: ${r.writes.length} writes`, r.writes.length, 0, ['astronomical']]],
+    );
+    assert.equal(lines.filter((l) => l['msg'] === 'lighting point written').length, r.writes.length);
+    assert.ok(lines.filter((l) => l['msg'] === 'lighting point written').every((l) => l['level'] === 20));
+
+    // A restart asserts every point again, and every write fails: each point warns, and the
+    // batch that wrote nothing says so only at debug.
+    await r.controller.stop();
+    r.state.failing = true;
+    r.controller.start();
+    const before = lines.length;
+    const written = r.writes.length;
+    await r.tick(NIGHT);
+    const failed = r.writes.length - written;
+    assert.ok(failed > 0);
+    const warned = lines
+      .slice(before)
+      .filter((l) => l['msg'] === 'lighting write failed; retrying with backoff');
+    assert.equal(warned.length, failed);
+    const batch = lines.slice(before).filter((l) => /^lighting applied/.test(String(l['msg'])));
+    assert.deepEqual(
+      batch.map((l) => [l['level'], l['msg']]),
+      [[20, `lighting applied: 0 writes, ${failed} failed`]],
     );
   });
 

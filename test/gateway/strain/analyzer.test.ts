@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { StrainAnalyzer } from '../../../gateway/strain/analyzer.js';
@@ -125,6 +126,24 @@ describe('vehicle detection on synthetic influence-line pulses', () => {
 });
 
 describe('overweight', () => {
+  it("logs an overweight vehicle as a warning whose level is pino's, the overweight level beside it", () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        // JSON.parse keeps the last of two equal keys, as log shippers and pino-pretty do.
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logger = pino({ level: 'info' }, destination);
+    const a = new StrainAnalyzer({ deviceId: DEVICE, config: strainConfig(), logger });
+    run(a, bridgePolls({ durationS: 20, rateHz: 10, vehicles: [sixAxleTruck(3, 120)], extra: noise(0.3) }));
+    const logged = lines.filter((l) => l['msg'] === 'overweight vehicle');
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]?.['level'], 40, 'a warning, not level 2 (USERLVL)');
+    assert.equal(logged[0]?.['overweightLevel'], 2);
+  });
+
   it('a 120 t truck raises exactly ONE overweight event (level 2) with its peak, and one raw window', () => {
     const spec: BridgeSpec = {
       durationS: 20,
