@@ -1,13 +1,15 @@
 /**
  * Rules the schema cannot express because they relate several values: unique ids, references
- * between devices, buses and profiles, and Modbus addressing limits. They run on the document
- * even when the schema found problems (reading defensively, as any value may have the wrong
- * type), so that the installer sees every problem in one run.
+ * between devices, buses and profiles, Modbus addressing limits, and the outbox's eviction step
+ * against its telemetry quota. They run on the document even when the schema found problems
+ * (reading defensively, as any value may have the wrong type), so that the installer sees every
+ * problem in one run.
  */
 import type { LoadedProfile } from '../profiles/types.js';
 import { checkAlarmOverrides } from './alarms.js';
 import type { ConfigIssue } from './errors.js';
 import { checkLighting } from './lighting.js';
+import { checkStorage } from './storage.js';
 import { checkStrain } from './strain.js';
 import { isObj, type Obj } from './json-object.js';
 
@@ -38,6 +40,7 @@ export function checkSemantics(doc: unknown, profiles: ReadonlyMap<string, Loade
   checkAlarmOverrides(doc, profiles, issues);
   checkStrain(doc, profiles, issues);
   checkLighting(doc, profiles, issues);
+  checkStorage(doc, issues);
   return issues;
 }
 

@@ -2,6 +2,7 @@
  * The gateway configuration after validation, with every default applied (schema.json documents
  * each field). Buses keep the exact shape the bus module takes (gateway/bus/types.ts).
  */
+import type { EventClass } from '../../cloud-sync/contract/events.js';
 import type { BusConfig } from '../bus/types.js';
 import type { LightingConfig } from '../lighting/types.js';
 import type { LogLevel } from '../logger.js';
@@ -71,11 +72,25 @@ export interface GatewayConfig {
   uplink: UplinkConfig;
   buses: BusConfig[];
   devices: DeviceConfig[];
-  storage: { rawRetention: RetentionPolicy };
+  storage: StorageConfig;
   /** Bridge strain analysis, one entry per strain logger (gateway/strain, docs/strain.md). */
   strain: StrainDeviceConfig[];
   /** Street-lighting control (gateway/lighting, docs/lighting.md); null when the section is absent. */
   lighting: LightingConfig | null;
+}
+
+/** Local storage bounds (docs/storage.md). */
+export interface StorageConfig {
+  rawRetention: RetentionPolicy;
+  outbox: OutboxStorageConfig;
+}
+
+/** The outbox's quotas and eviction step (`storage.outbox`; the store's `outboxQuota`, `telemetryEvictRows`). */
+export interface OutboxStorageConfig {
+  /** Most unacknowledged events per class; every class is present (the schema's defaults). */
+  quotas: Record<EventClass, number>;
+  /** Telemetry events evicted at once; absent: the store's default, 10 % of the telemetry quota. */
+  telemetryEvictRows?: number;
 }
 
 export interface UplinkConfig {

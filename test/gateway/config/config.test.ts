@@ -11,6 +11,7 @@ import { loadGatewayConfig } from '../../../gateway/config/load.js';
 import type { GatewayConfig } from '../../../gateway/config/types.js';
 import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import { loadProfileDirectory } from '../../../gateway/profiles/loader.js';
+import { DEFAULT_OUTBOX_QUOTAS } from '../../../gateway/store/outbox.js';
 import { PROFILES, validDocument } from './fixtures.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -56,7 +57,10 @@ describe('validateGatewayConfig: valid documents', () => {
     assert.equal(config.gatewayId, 'gw-test-1');
     assert.equal(config.dataDir, '/srv/kerbside/.kerbside-data', 'relative dataDir resolved against baseDir');
     assert.deepEqual(config.log, { level: 'info' });
-    assert.deepEqual(config.storage, { rawRetention: { maxRows: 2_000_000, maxAgeS: 604_800 } });
+    assert.deepEqual(config.storage, {
+      rawRetention: { maxRows: 2_000_000, maxAgeS: 604_800 },
+      outbox: { quotas: { ...DEFAULT_OUTBOX_QUOTAS } },
+    });
     // Modbus over Serial Line v1.02 section 2.5.1: 9600 8E1 by default, on both serial kinds.
     const serial = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 };
     assert.deepEqual(config.buses[0], { id: 'line-1', kind: 'rtu', path: '/dev/ttyUSB0', serial });
