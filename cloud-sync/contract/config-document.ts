@@ -40,6 +40,13 @@ export interface RemoteConfig {
 
 const MAP_KEYS = 256;
 const KEY = { type: 'string', minLength: 1, maxLength: 256 } as const;
+/**
+ * MAX_DEPTH of schemas.ts, which imports this file and so cannot be imported here (the contract
+ * tests check that the two agree). Alarm rules and lighting are free-form here (the gateway's own
+ * schema checks their content), and the gateway hashes a document that passed this shape with
+ * canonicalJson below, which recurses: their depth is bounded like every free-form field's.
+ */
+const MAX_DEPTH = 32;
 
 /** Shape of `document` in `down/config`; the gateway checks the content in full. */
 export const REMOTE_CONFIG_SCHEMA = {
@@ -54,7 +61,7 @@ export const REMOTE_CONFIG_SCHEMA = {
         type: 'object',
         maxProperties: MAP_KEYS,
         propertyNames: KEY,
-        additionalProperties: { type: 'object' },
+        additionalProperties: { type: 'object', maxDepth: MAX_DEPTH },
       },
     },
     devices: {
@@ -79,7 +86,7 @@ export const REMOTE_CONFIG_SCHEMA = {
         },
       },
     },
-    lighting: { type: 'object' },
+    lighting: { type: 'object', maxDepth: MAX_DEPTH },
     clearLocalOverrides: { type: 'boolean' },
   },
 } as const;

@@ -5,7 +5,7 @@
  * offending value with a JSON Pointer (RFC 6901) so a log line says exactly what was wrong.
  */
 import AjvModule from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject, SchemaValidateFunction, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ContractError } from './errors.js';
 import { GATEWAY_ID_PATTERN } from './topics.js';
@@ -77,8 +77,38 @@ function getAjv(): InstanceType<typeof Ajv> {
     // how the schemas spell a nullable field.
     ajv = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true });
     addFormats(ajv, ['date-time']);
+    ajv.addKeyword({ keyword: 'maxDepth', schemaType: 'number', errors: true, validate: maxDepth });
   }
   return ajv;
+}
+
+/**
+ * The `maxDepth` keyword of the free-form fields (schemas.ts MAX_DEPTH). A keyword rather than a
+ * check per message type: it sits on each free-form field in the schema, so it applies wherever
+ * that field is validated (an event body, an event in a batch, a config document) and ajv points
+ * its error at the field itself, e.g. `/events/0/detail`.
+ */
+const maxDepth: SchemaValidateFunction = (limit: number, data: unknown): boolean => {
+  if (!nestsDeeperThan(data, limit)) return true;
+  maxDepth.errors = [
+    { keyword: 'maxDepth', params: { limit }, message: `nests deeper than ${limit} levels` },
+  ];
+  return false;
+};
+
+/**
+ * Whether objects and arrays nest more than `limit` levels in `value` (`{}` is 1 level). Without
+ * recursion, since the values it exists to refuse are deep enough to overflow the stack, and it
+ * stops at the first container past the limit; at worst it visits each value of the message once.
+ */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<{ value: unknown; level: number }> = [{ value, level: 1 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== 'object') continue;
+    if (next.level > limit) return true;
+    for (const child of Object.values(next.value)) pending.push({ value: child, level: next.level + 1 });
+  }
+  return false;
 }
 
 function fail(errors: ContractIssue[]): { ok: false; errors: ContractIssue[] } {

@@ -12,7 +12,9 @@ export type CloudServiceErrorCode =
   /** A schema migration failed; the database was left at the last migration that succeeded. */
   | 'CLOUD_DB_MIGRATION'
   /** An API request of the service's own routes (dead letters) failed its schema. */
-  | 'CLOUD_REQUEST_INVALID';
+  | 'CLOUD_REQUEST_INVALID'
+  /** A valid event whose body cannot be serialised (defence in depth; ingest sets it aside). */
+  | 'CLOUD_EVENT_UNSERIALISABLE';
 
 export class CloudServiceError extends Error {
   override readonly name = 'CloudServiceError';

@@ -12,6 +12,7 @@ import { EVENT_CLASS, type Lane, type OutboxEvent } from '../contract/events.js'
 import type { EventsBatch } from '../contract/types.js';
 import type { InvalidEvent } from '../contract/validate.js';
 import type { CloudSchema } from './db/schema.js';
+import { CloudServiceError } from './errors.js';
 import { applyBatchToState } from './state.js';
 
 /** Why a batch was refused. */
@@ -104,15 +105,42 @@ async function createStream(trx: Transaction<CloudSchema>, key: StreamKey, now: 
     .execute();
 }
 
+/**
+ * Thrown by ingestBatch, before anything is stored, when JSON.stringify cannot write valid events'
+ * bodies. Defence in depth: the contract bounds every free-form field (MAX_DEPTH) so that this does
+ * not happen, but if it does, it is bad input from the gateway, not a database failure; the caller
+ * sets these events aside as invalid (`events`, reasons included) and ingests the batch again
+ * without them.
+ */
+export class UnserialisableEventsError extends CloudServiceError {
+  constructor(readonly events: readonly InvalidEvent[]) {
+    super(
+      'CLOUD_EVENT_UNSERIALISABLE',
+      `${events.length} event(s) cannot be serialised: ${events[0]?.issues[0]?.message ?? ''}`,
+    );
+  }
+}
+
 async function insertEvents(
   trx: Transaction<CloudSchema>,
   key: StreamKey,
   events: OutboxEvent[],
   now: string,
 ): Promise<void> {
-  const rows = events.map((event) => {
+  const rows = [];
+  const unserialisable: InvalidEvent[] = [];
+  for (const event of events) {
     const { seq, id, ts, ...body } = event;
-    return {
+    let text: string;
+    try {
+      text = JSON.stringify(body);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const issues = [{ pointer: '', message: `cannot be serialised: ${reason}` }];
+      unserialisable.push({ seq, id, kind: event.kind, raw: event, issues });
+      continue;
+    }
+    rows.push({
       gateway_id: key.gatewayId,
       epoch: key.epoch,
       lane: key.lane,
@@ -121,11 +149,12 @@ async function insertEvents(
       kind: event.kind,
       class: EVENT_CLASS[event.kind],
       ts,
-      body: JSON.stringify(body),
+      body: text,
       device_id: 'deviceId' in body && typeof body.deviceId === 'string' ? body.deviceId : null,
       received_at: now,
-    };
-  });
+    });
+  }
+  if (unserialisable.length > 0) throw new UnserialisableEventsError(unserialisable);
   await trx.insertInto('events').values(rows).execute();
 }
 
@@ -142,11 +171,46 @@ async function insertDeadLetters(
     seq: event.seq,
     event_id: event.id,
     kind: event.kind,
-    raw: JSON.stringify(event.raw),
+    raw: jsonText(event.raw),
     reasons: JSON.stringify(event.issues),
     received_at: now,
   }));
   await trx.insertInto('dead_letters').values(rows).execute();
+}
+
+/**
+ * JSON.stringify's text of a value read by JSON.parse, written without recursion. A dead letter
+ * broke the contract, so nothing but MAX_PAYLOAD_BYTES bounds its depth (a 1 MiB payload can nest
+ * half a million levels) while JSON.stringify overflows the stack at a few thousand; and its raw
+ * body is the evidence of the gateway's bug, so it is kept whole rather than cut or replaced.
+ */
+function jsonText(value: unknown): string {
+  const parts: string[] = [];
+  // What is left to write, the next piece last: ready text, or an object or array to open up.
+  const pending: Array<string | object> = [pieceOf(value)];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next === 'string') {
+      parts.push(next);
+      continue;
+    }
+    const isArray = Array.isArray(next);
+    const pieces: Array<string | object> = [isArray ? '[' : '{'];
+    Object.entries(next).forEach(([key, item], index) => {
+      if (index > 0) pieces.push(',');
+      if (!isArray) pieces.push(`${JSON.stringify(key)}:`);
+      pieces.push(pieceOf(item));
+    });
+    pieces.push(isArray ? ']' : '}');
+    // One push per piece: spreading an array of half a million pieces into push() would overflow.
+    for (const piece of pieces.reverse()) pending.push(piece);
+  }
+  return parts.join('');
+}
+
+/** A scalar as its JSON text (undefined, which JSON.parse never gives, as null); an object or array as is. */
+function pieceOf(value: unknown): string | object {
+  if (value !== null && typeof value === 'object') return value;
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** The accept rule inside the transaction; see ingestBatch. */
@@ -226,8 +290,9 @@ function refusedAhead(lastCommitted: number): IngestResult {
  * Applies DESIGN.md section 6 rule 3 to one parsed batch in one transaction, and resolves only
  * after it committed: the caller then publishes `down/ack {epoch, lane, upTo}` of the batch (commit, then
  * ack). A batch whose `gw` is not `topicGatewayId` is refused without touching the database.
- * Rejects only on database failure, in which case nothing of the batch is stored and no ack may be
- * sent (the gateway resends).
+ * Rejects on database failure, in which case nothing of the batch is stored and no ack may be
+ * sent (the gateway resends), and with UnserialisableEventsError, also having stored nothing, when
+ * a valid event cannot be serialised: the caller sets those aside and ingests the batch again.
  */
 export async function ingestBatch(
   db: Kysely<CloudSchema>,

@@ -343,10 +343,11 @@ export class ConfigDocumentService {
     restoresVersion: number | null,
   ): Promise<ConfigVersionRecord> {
     await requireGateway(this.db, input.gatewayId);
-    const hash = configDocumentHash(input.document as RemoteConfig);
     // The whole message as it will be published: version 1 stands in for the real one, which only
-    // the transaction below can pick; the schema bounds it the same for every version.
-    const checked = validateConfigDocument({ version: 1, hash, document: input.document });
+    // the transaction below can pick, and a placeholder for the hash, which is computed only once
+    // the document is known to be bounded (its depth too: hashing recurses through it).
+    const checked = validateConfigDocument({ version: 1, hash: '0'.repeat(64), document: input.document });
+    const hash = checked.ok ? configDocumentHash(input.document as RemoteConfig) : '';
     if (!checked.ok) {
       throw new DownlinkError('DOWNLINK_INVALID', 'the configuration document is invalid', {
         issues: documentIssues(checked.errors),

@@ -3,9 +3,16 @@ import { describe, it } from 'node:test';
 import { ContractError } from '../../../cloud-sync/contract/errors.js';
 import { EVENT_CLASS, LANES } from '../../../cloud-sync/contract/events.js';
 import {
+  ACK_SCHEMA,
+  COMMAND_SCHEMA,
+  CONFIG_DOCUMENT_SCHEMA,
+  EVENT_BODY_SCHEMAS,
+  MAX_DEPTH,
   MAX_EVENTS_PER_BATCH,
   MAX_PAYLOAD_BYTES,
   MAX_TEXT_LENGTH,
+  STATUS_SCHEMA,
+  type JsonSchema,
 } from '../../../cloud-sync/contract/schemas.js';
 import {
   parseAck,
@@ -13,6 +20,7 @@ import {
   parseConfigDocument,
   parseEventsBatch,
   parseStatus,
+  sortEventsBatch,
   validateEventBody,
   validateEventsBatch,
   type ContractIssue,
@@ -329,5 +337,148 @@ describe('command rules', () => {
       '/id',
       /lower-case UUID/,
     );
+  });
+});
+
+/**
+ * Free-form fields are bounded in depth (issue 10: a 10,000-level audit detail passed the contract,
+ * then overflowed the stack in the cloud's JSON.stringify and failed its whole batch). Deep values
+ * are built in loops and deep payloads by string concatenation: a recursive helper would overflow
+ * before the contract is even asked.
+ */
+describe(`free-form fields nest at most MAX_DEPTH (${MAX_DEPTH}) levels`, () => {
+  /** `{"a":{"a":...{}}}`, `levels` objects deep. */
+  function nested(levels: number): Record<string, unknown> {
+    let value: Record<string, unknown> = {};
+    for (let level = 1; level < levels; level++) value = { a: value };
+    return value;
+  }
+  const nestedText = (levels: number): string => '{"a":'.repeat(levels - 1) + '{}' + '}'.repeat(levels - 1);
+  const DEEP = 'deep value here';
+  /** The batch's JSON with `"deep value here"` replaced by `text`, so the batch itself stays shallow. */
+  const withDeep = (value: unknown, text: string): string => json(value).replace(json(DEEP), text);
+
+  const audit = BODY_SAMPLES.audit;
+  const override = BODY_SAMPLES.config_override;
+  const tooDeep = /nests deeper than 32 levels/;
+
+  type EventsBatchLike = Record<string, unknown> & { events: Array<Record<string, unknown>> };
+  /** A priority batch: the audit event (seq 21, index 0), then the config override (seq 22). */
+  function batchOf(auditDetail: unknown, overrideValue: unknown): EventsBatchLike {
+    return {
+      ...sampleBatch('priority'),
+      events: [
+        { seq: 21, id: uuidFor(21), ts: TS, ...audit, detail: auditDetail },
+        { seq: 22, id: uuidFor(22), ts: TS, ...override, value: overrideValue },
+      ],
+    };
+  }
+
+  it('audit.detail: 10 and MAX_DEPTH levels pass, one more or 10,000 are refused at /detail', () => {
+    assert.equal(validateEventBody({ ...audit, detail: nested(10) }).ok, true);
+    assert.equal(validateEventBody({ ...audit, detail: nested(MAX_DEPTH) }).ok, true);
+    assertIssue(validateEventBody({ ...audit, detail: nested(MAX_DEPTH + 1) }), '/detail', tooDeep);
+    assert.deepEqual(errorsOf(validateEventBody({ ...audit, detail: nested(10_000) })), [
+      { pointer: '/detail', message: 'nests deeper than 32 levels' },
+    ]);
+  });
+
+  it('in a batch: parseEventsBatch refuses it at /events/0/detail, sortEventsBatch sets it aside alone', () => {
+    assert.equal(parseEventsBatch(withDeep(batchOf(DEEP, 5), nestedText(10))).ok, true);
+    const payload = withDeep(batchOf(DEEP, 5), nestedText(10_000));
+    assert.deepEqual(errorsOf(parseEventsBatch(payload)), [
+      { pointer: '/events/0/detail', message: 'nests deeper than 32 levels' },
+    ]);
+    const sorted = sortEventsBatch(payload);
+    // Not JSON.stringify(sorted) as the message: it holds the deep event.
+    if (!sorted.ok) assert.fail(`the batch was refused whole: ${json(sorted.errors)}`);
+    assert.deepEqual(
+      sorted.value.batch.events.map((event) => event.seq),
+      [22],
+      'the valid event goes on',
+    );
+    const [invalid, ...more] = sorted.value.invalid;
+    assert.equal(more.length, 0);
+    assert.deepEqual(
+      { seq: invalid?.seq, kind: invalid?.kind, issues: invalid?.issues },
+      { seq: 21, kind: 'audit', issues: [{ pointer: '/detail', message: 'nests deeper than 32 levels' }] },
+    );
+  });
+
+  it('config_override value and previous, objects or arrays', () => {
+    assert.equal(validateEventBody({ ...override, value: nested(10), previous: [[[1]]] }).ok, true);
+    assertIssue(validateEventBody({ ...override, value: nested(10_000) }), '/value', tooDeep);
+    const arrays = JSON.parse('['.repeat(MAX_DEPTH + 1) + ']'.repeat(MAX_DEPTH + 1)) as unknown;
+    assertIssue(validateEventBody({ ...override, previous: arrays }), '/previous', tooDeep);
+    assertIssue(
+      parseEventsBatch(withDeep(batchOf({}, DEEP), nestedText(10_000))),
+      '/events/1/value',
+      tooDeep,
+    );
+  });
+
+  it('config document: alarm rules and lighting', () => {
+    const deepDocument = (document: Record<string, unknown>): string =>
+      withDeep({ ...CONFIG_SAMPLE, document }, nestedText(10_000));
+    assert.equal(
+      parseConfigDocument(json({ ...CONFIG_SAMPLE, document: { lighting: nested(10) } })).ok,
+      true,
+    );
+    assertIssue(parseConfigDocument(deepDocument({ lighting: DEEP })), '/document/lighting', tooDeep);
+    assertIssue(
+      parseConfigDocument(deepDocument({ alarms: { 'gas-1': { h2s: DEEP } } })),
+      '/document/alarms/gas-1/h2s',
+      tooDeep,
+    );
+  });
+
+  it('the check itself does not overflow: 100,000 levels, as a value and as a payload', () => {
+    assertIssue(validateEventBody({ ...audit, detail: nested(100_000) }), '/detail', tooDeep);
+    const payload = withDeep(batchOf(DEEP, 5), nestedText(100_000));
+    assert.ok(Buffer.byteLength(payload) < MAX_PAYLOAD_BYTES, 'refused for its depth, not its size');
+    assertIssue(parseEventsBatch(payload), '/events/0/detail', tooDeep);
+  });
+
+  it('every free-form field of every message carries the bound', () => {
+    // A schema that leaves an object's members or an array's items undescribed is free-form.
+    // EVENTS_ENVELOPE_SCHEMA's events are open on purpose and not walked: each is then checked
+    // against its kind's schema, and a deep one must be set aside alone, not refuse its batch.
+    const open: string[] = [];
+    const unbounded: string[] = [];
+    const walk = (schema: JsonSchema, path: string): void => {
+      const s = schema as Record<string, unknown>;
+      const types = s['type'] === undefined ? ['object', 'array'] : [s['type']].flat();
+      const freeForm =
+        s['enum'] === undefined &&
+        s['const'] === undefined &&
+        s['oneOf'] === undefined &&
+        ((types.includes('object') && s['additionalProperties'] === undefined) ||
+          (types.includes('array') && s['items'] === undefined));
+      if (freeForm) {
+        open.push(path);
+        if (s['maxDepth'] !== MAX_DEPTH) unbounded.push(path);
+      }
+      const children: Array<[string, unknown]> = [
+        ...Object.entries((s['properties'] ?? {}) as Record<string, unknown>),
+        ...Object.entries((s['oneOf'] ?? []) as unknown[]),
+        ['*', s['additionalProperties']],
+        ['[]', s['items']],
+      ];
+      for (const [key, child] of children)
+        if (typeof child === 'object' && child !== null) walk(child as JsonSchema, `${path}/${key}`);
+    };
+    for (const [kind, schema] of Object.entries(EVENT_BODY_SCHEMAS)) walk(schema, kind);
+    walk(ACK_SCHEMA, 'ack');
+    walk(STATUS_SCHEMA, 'status');
+    walk(COMMAND_SCHEMA, 'command');
+    walk(CONFIG_DOCUMENT_SCHEMA, 'config');
+    assert.deepEqual(unbounded, [], 'free-form without maxDepth: MAX_DEPTH');
+    assert.deepEqual(open.sort(), [
+      'audit/detail',
+      'config/document/alarms/*/*',
+      'config/document/lighting',
+      'config_override/previous',
+      'config_override/value',
+    ]);
   });
 });

@@ -3,7 +3,8 @@
  * the real service (embedded aedes broker, consumer, SQLite) a raw mqtt.js gateway sends, on each
  * lane, a batch with an event that breaks the contract between valid ones. The valid events are
  * committed exactly once, the bad one is kept in dead_letters with its raw body and reasons, the
- * ack moves past it, a resend stores nothing twice, and the next batch goes through.
+ * ack moves past it, a resend stores nothing twice, and the next batch goes through. The same holds
+ * for an event too deep to serialise (issue 10), which once failed its batch as a database error.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +29,7 @@ import {
   sampleValue,
   scrape,
   testConfig,
+  TS,
 } from './service-helpers.js';
 
 const GW = 'cab-poison';
@@ -196,5 +198,60 @@ describe('dead letters: one bad event never blocks a lane', () => {
     assert.deepEqual(await gw.ack(acksBefore + 1), { epoch: EPOCH, lane: 'priority', upTo: 8 });
     assert.equal(gw.acks.length, acksBefore + 1);
     assert.ok(lines.some((line) => line.includes('invalid up/events batch refused')));
+  });
+
+  it('an audit detail nested 10,000 deep (issue 10) is kept aside, not failed as a database error', async () => {
+    // The priority lane stands at 8 after the tests above. The deep event's JSON is written by
+    // string concatenation: JSON.stringify itself overflows on it, which is the bug.
+    const levels = 10_000;
+    // Its id is apart from makeBatch's counter ids, so no valid event of the batch shares it.
+    const id = 'dddddddd-0000-4000-8000-000000000011';
+    const deep =
+      `{"seq":11,"id":"${id}","ts":"${TS}","kind":"audit",` +
+      `"actor":"ops","action":"login","target":"web","detail":` +
+      `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}}`;
+    const batch = makeBatch(GW, 8, [9, 10, 12, 13], { lane: 'priority' });
+    const events = batch.events.map((event) => JSON.stringify(event));
+    events.splice(2, 0, deep);
+    const payload = JSON.stringify({ ...batch, events: [] }).replace(
+      '"events":[]',
+      `"events":[${events.join(',')}]`,
+    );
+    const acksBefore = gw.acks.length;
+
+    await gw.publish(payload);
+    assert.deepEqual(
+      await gw.ack(acksBefore + 1),
+      { epoch: EPOCH, lane: 'priority', upTo: 13 },
+      'the ack moves past the deep event',
+    );
+    assert.deepEqual(await seqsOf('priority'), [1, 2, 4, 5, 6, 7, 8, 9, 10, 12, 13], 'each valid event once');
+    const dead = (await deadLettersOf('priority')).find((row) => Number(row.seq) === 11);
+    assert.ok(dead, 'the deep event is in dead_letters');
+    assert.equal(dead.kind, 'audit');
+    assert.equal(dead.event_id, id);
+    assert.ok(dead.raw === deep, 'the raw event is kept whole, as it arrived');
+    assert.deepEqual(JSON.parse(dead.reasons), [
+      { pointer: '/detail', message: 'nests deeper than 32 levels' },
+    ]);
+    assert.equal(
+      lines.filter((line) => line.includes('ingest failed on the database')).length,
+      0,
+      'not taken for a database failure',
+    );
+
+    // Operators read it like any other (raw is JSON text, so the answer is as shallow as ever).
+    const token = (await createSession(service.db, 'mon.wang', new Date())).token;
+    const response = await fetch(`http://127.0.0.1:${service.httpPort}/api/v1/dead-letters?gatewayId=${GW}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(response.status, 200);
+    const listed = (await response.json()) as { deadLetters: Array<{ seq: number; raw: string }> };
+    assert.ok(listed.deadLetters.find((d) => d.seq === 11)?.raw === deep);
+
+    // The lane goes on.
+    await gw.publish(makeBatch(GW, 13, [14, 15], { lane: 'priority' }));
+    assert.deepEqual(await gw.ack(acksBefore + 2), { epoch: EPOCH, lane: 'priority', upTo: 15 });
+    assert.deepEqual((await seqsOf('priority')).slice(-2), [14, 15]);
   });
 });
