@@ -7,6 +7,7 @@ const benchmarks: Record<string, () => Promise<{ main: (args: string[]) => Promi
   ingest: () => import('./ingest.js'),
   uplink: () => import('./uplink.js'),
   'alarm-to-case': () => import('./alarm-to-case.js'),
+  outage: () => import('./outage.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

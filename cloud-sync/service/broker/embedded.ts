@@ -36,12 +36,21 @@ export interface EmbeddedBrokerOptions {
   logger: BrokerLogger;
   /** Also listen for MQTT over TLS (`port` 0 picks a free one; 8883 is the registered port). */
   tls?: { port: number; key: TlsOptions['key']; cert: TlsOptions['cert'] };
+  /**
+   * Refuse gateways (CONNACK 3, server unavailable) until acceptGateways() is called: the
+   * service calls it once its own consumer is subscribed, so a gateway returning after an
+   * outage never publishes into a broker with nobody listening (its batch would be dropped and
+   * resent only after the ack timeout). Service accounts are always let in. Default false.
+   */
+  holdGatewaysUntilReady?: boolean;
 }
 
 export interface EmbeddedBroker {
   port: number;
   /** Set when `tls` was given. */
   tlsPort?: number;
+  /** Lets gateways in (see holdGatewaysUntilReady). */
+  acceptGateways(): void;
   close(): Promise<void>;
 }
 
@@ -50,11 +59,13 @@ export interface EmbeddedBroker {
  * `const enum`, which `isolatedModules` cannot read, so the numbers are spelt out here.
  */
 const CONNACK_IDENTIFIER_REJECTED = 2;
+const CONNACK_SERVER_UNAVAILABLE = 3;
 const CONNACK_BAD_USERNAME_OR_PASSWORD = 4;
 const CONNACK_NOT_AUTHORIZED = 5;
 
 type ConnackRefusal =
   | typeof CONNACK_IDENTIFIER_REJECTED
+  | typeof CONNACK_SERVER_UNAVAILABLE
   | typeof CONNACK_BAD_USERNAME_OR_PASSWORD
   | typeof CONNACK_NOT_AUTHORIZED;
 
@@ -145,9 +156,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   /** Identity of every authenticated connection; absent means "not authenticated": deny. */
   const identities = new WeakMap<Client, BrokerIdentity>();
 
+  let gatewaysWelcome = options.holdGatewaysUntilReady !== true;
+
   const broker = await Aedes.createBroker({
     authenticate(client, username, password, done) {
       const clientId = typeof client.id === 'string' ? client.id : '';
+      // Before the service listens, a gateway is told to come back (section 3.2.2.3, code 3),
+      // cheaply: no credential check is spent on it.
+      if (!gatewaysWelcome && !(username ?? '').startsWith(SERVICE_USERNAME_PREFIX)) {
+        done(refusal(CONNACK_SERVER_UNAVAILABLE, 'the service is not listening yet'), false);
+        return;
+      }
       checkCredentials(clientId, username, password, credentials, serviceAccounts).then(
         (outcome) => {
           if (outcome.ok) {
@@ -252,6 +271,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     port,
     ...(tlsPort === undefined ? {} : { tlsPort }),
+    acceptGateways(): void {
+      gatewaysWelcome = true;
+    },
     close(): Promise<void> {
       closing ??= (async () => {
         await new Promise<void>((resolve) => broker.close(() => resolve()));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { ackTopic } from '../../../cloud-sync/contract/topics.js';
@@ -15,6 +16,8 @@ import { startEmbeddedBroker } from '../../../cloud-sync/service/broker/embedded
 import { startCloudService, type CloudService } from '../../../cloud-sync/service/service.js';
 import { openGatewayStore, type GatewayStore } from '../../../gateway/store/event-store.js';
 import { Uplink, type UplinkOptions } from '../../../gateway/uplink/uplink.js';
+import { DEFAULT_RECONNECT_POLICY, reconnectCeilingMs } from '../../../gateway/uplink/reconnect.js';
+import { seededRandom } from './fleet.js';
 import { makeTestCa } from '../../cloud-sync/service/enrollment/harness.js';
 import { testConfig, waitFor } from '../../cloud-sync/service/service-helpers.js';
 import { tempDirs, telemetry, transition } from '../store/helpers.js';
@@ -154,7 +157,9 @@ describe('Uplink', () => {
     let cloud = await startCloud(cloudDir);
     const port = cloud.mqttPort ?? 0;
     const store = openStore(dirs.fresh());
-    const uplink = startUplink(store, port);
+    // A batch sent between the restarted broker listening and its consumer subscribing is lost
+    // and resent after the ack timeout (docs/uplink.md, "A restarted embedded broker").
+    const uplink = startUplink(store, port, { ackTimeoutMs: 2000 });
     store.commitCycle({ events: [transition('d:1'), telemetry('d', 1)] });
     uplink.notify();
     await waitFor(() => store.outboxStats().count === 0, 5000, 'first events acknowledged');
@@ -240,6 +245,111 @@ describe('Uplink', () => {
     await ack({ epoch: store.epoch, lane: 'telemetry', upTo: 3 });
     await waitFor(() => store.outboxStats().count === 2, 3000, 'deleted up to 3');
     assert.deepEqual(store.outboxStats().lanes.telemetry, { lastSeq: 5, ackedSeq: 3 });
+  });
+});
+
+/** A loopback port nothing listens on (connects are refused at once). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('Uplink reconnect schedule (issue 10: back within 15 s of the broker returning)', () => {
+  it('by default waits 1 s doubling to a cap of 10 s, drawn from its random source', async () => {
+    const store = openStore(dirs.fresh());
+    // Every draw 0: the real uplink retries a refusing port as fast as it can, and its attempt
+    // log shows the ceilings the default schedule would have drawn under (no waiting on them).
+    const uplink = startUplink(store, await closedPort(), { reconnect: undefined, random: () => 0 });
+    await waitFor(() => uplink.reconnectWaits().length >= 8, 10_000, 'eight refused attempts');
+    await uplink.stop();
+    const waits = uplink.reconnectWaits();
+    assert.deepEqual(
+      waits.slice(0, 8).map((w) => w.ceilingMs),
+      [1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000],
+    );
+    assert.ok(waits.every((w) => w.delayMs === 0 && w.ceilingMs <= DEFAULT_RECONNECT_POLICY.maxMs));
+    assert.equal(uplink.stats().connects, 0);
+  });
+
+  it('after several broker restarts in a row, no wait was longer than the cap and each came from the schedule', async () => {
+    const cloudDir = dirs.fresh();
+    let cloud = await startCloud(cloudDir);
+    const port = cloud.mqttPort ?? 0;
+    const store = openStore(dirs.fresh());
+    const policy = { initialMs: 20, maxMs: 160 };
+    const seeded = seededRandom(10);
+    const draws: number[] = [];
+    const uplink = startUplink(store, port, {
+      reconnect: policy,
+      // The embedded broker listens a few ms before the restarted service's consumer has
+      // subscribed; a batch sent in between is dropped and waits for the ack timeout. Short here:
+      // this test is about the waits (docs/uplink.md, "Connection").
+      ackTimeoutMs: 1000,
+      random: () => {
+        const r = seeded();
+        draws.push(r);
+        return r;
+      },
+    });
+    await waitFor(() => uplink.stats().connected, 5000, 'first connect');
+
+    const RESTARTS = 3;
+    let committed = 0;
+    for (let round = 0; round < RESTARTS; round++) {
+      const waitsBefore = uplink.reconnectWaits().length;
+      await cloud.close();
+      for (let i = 0; i < 5; i++) {
+        store.commitCycle({ events: [transition(`d:${round}:${i}`), telemetry('d', round * 10 + i)] });
+        committed += 2;
+      }
+      // Down long enough for the schedule to reach its cap (20, 40, 80, 160, 160, ...).
+      await waitFor(
+        () => uplink.reconnectWaits().length >= waitsBefore + 6,
+        10_000,
+        `round ${round}: the uplink kept retrying`,
+      );
+      cloud = await startCloud(cloudDir, { mqtt: { embedded: { port } } });
+      await waitFor(() => uplink.stats().connected, 10_000, `round ${round}: reconnected`);
+      await waitFor(() => store.outboxStats().count === 0, 10_000, `round ${round}: backlog acknowledged`);
+    }
+
+    const waits = uplink.reconnectWaits();
+    assert.equal(waits.length, draws.length, 'one draw of the injected random source per wait');
+    for (const [i, wait] of waits.entries()) {
+      assert.ok(
+        wait.delayMs <= policy.maxMs,
+        `wait ${i} (attempt ${wait.attempt}) lasted ${wait.delayMs} ms`,
+      );
+      assert.equal(wait.ceilingMs, reconnectCeilingMs(wait.attempt, policy));
+      assert.equal(
+        wait.delayMs,
+        (draws[i] ?? Number.NaN) * wait.ceilingMs,
+        `wait ${i} is the schedule's draw`,
+      );
+    }
+    // Each outage starts the schedule again at attempt 0 and grows it up to the cap.
+    const starts = waits.flatMap((w, i) => (w.attempt === 0 ? [i] : []));
+    assert.equal(starts.length, RESTARTS, 'one run of attempts per outage');
+    assert.ok(
+      starts.every((start, k) => waits.slice(start, starts[k + 1]).some((w) => w.ceilingMs === policy.maxMs)),
+    );
+    // No other way back: every connect after the first followed one of these waits (mqtt.js's
+    // own reconnect is off).
+    const stats = uplink.stats();
+    assert.equal(stats.connectAttempts, waits.length + 1);
+    assert.equal(stats.connects, RESTARTS + 1);
+    assert.equal(stats.reconnectAttempt, 0, 'connected: the next outage starts at attempt 0 again');
+
+    const events = await cloudEvents(cloud);
+    assert.equal(events.length, committed);
+    assert.equal(new Set(events.map((e) => e.event_id)).size, committed, 'each event once');
   });
 });
 

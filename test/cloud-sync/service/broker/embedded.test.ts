@@ -412,3 +412,46 @@ describe('embedded broker', () => {
     });
   });
 });
+
+describe('embedded broker holding gateways until the service listens', () => {
+  it('refuses a gateway with CONNACK 3 (server unavailable) until acceptGateways(), letting service accounts in', async () => {
+    const credentials = new MemoryCredentialStore();
+    credentials.set('gw-a', { hash: await hashSecret(SECRET_A), disabled: false });
+    const services = new MemoryCredentialStore();
+    services.set('ingest', { hash: await hashSecret(SECRET_SVC), disabled: false });
+    const held = await startEmbeddedBroker({
+      port: 0,
+      credentials,
+      serviceAccounts: services,
+      logger: new MemoryLogger(),
+      holdGatewaysUntilReady: true,
+    });
+    const url = `mqtt://127.0.0.1:${held.port}`;
+    const options = (clientId: string, username: string, password: string) => ({
+      clientId,
+      username,
+      password,
+      protocolVersion: 4 as const,
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+    });
+    try {
+      const refused = await connectAsync(url, options('gw-gw-a', 'gw-a', SECRET_A)).then(
+        async (client) => {
+          await client.endAsync();
+          return null;
+        },
+        (error: unknown) => (error as { code?: unknown }).code,
+      );
+      assert.equal(refused, 3, 'a gateway is asked to come back while the service is not listening');
+      const service = await connectAsync(url, options('svc-ingest', 'service.ingest', SECRET_SVC));
+      await service.endAsync();
+      held.acceptGateways();
+      const gateway = await connectAsync(url, options('gw-gw-a', 'gw-a', SECRET_A));
+      assert.equal(gateway.connected, true);
+      await gateway.endAsync();
+    } finally {
+      await held.close();
+    }
+  });
+});
