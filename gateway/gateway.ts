@@ -27,7 +27,8 @@ import { planBuses, type BusPlan } from './config/bus-plan.js';
 import type { GatewayConfig } from './config/types.js';
 import { EventBus } from './events/event-bus.js';
 import { LightingController, type PreparedLighting } from './lighting/controller.js';
-import { Pipeline, type AlarmOperationName } from './pipeline/pipeline.js';
+import { Pipeline, type AlarmOperationName, type StopOutcome } from './pipeline/pipeline.js';
+import { HeldMarker, type HeldNote } from './store/held-marker.js';
 import type { ShelveOptions } from './alarms/engine.js';
 import type { LoadedProfile } from './profiles/types.js';
 import {
@@ -69,10 +70,14 @@ export interface GatewayOptions {
   summaryIntervalMs?: number;
   /** How often the pipeline commits a cycle. Default 250 ms. */
   flushIntervalMs?: number;
+  /** How long a stop keeps trying to commit what is held (a full disk). Default 5 s. */
+  stopCommitTimeoutMs?: number;
   /** Send the outbox to the cloud (gateway/uplink); absent: the cabinet runs on its own. */
   uplink?: UplinkOptions;
   /** Outbox quotas and eviction step (defaults: gateway/store/outbox.ts); tests shrink them. */
   outbox?: Pick<GatewayStoreOptions, 'outboxQuota' | 'telemetryEvictRows'>;
+  /** The storage reserve and its thresholds (store/storage-guard.ts); tests on a small disk shrink them. */
+  storageGuard?: GatewayStoreOptions['storage'];
   /**
    * The configuration file's document as read (before defaults) and its folder: the base that
    * cloud configuration documents and local overrides are laid over (docs/config-downlink.md).
@@ -138,6 +143,7 @@ export class Gateway {
   private buses: RunningBus[] = [];
   private summaryTimer: NodeJS.Timeout | undefined;
   private running = false;
+  private heldMarker: HeldMarker | undefined;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -159,9 +165,14 @@ export class Gateway {
     const store = openGatewayStore(this.config.dataDir, {
       logger: this.logger.child({ module: 'store' }),
       retention: { raw: this.config.storage.rawRetention },
-      ...this.options.outbox,
+      // The configuration's storage.outbox; a test's options.outbox overrides it value by value.
+      outboxQuota: { ...this.config.storage.outbox.quotas, ...this.options.outbox?.outboxQuota },
+      telemetryEvictRows:
+        this.options.outbox?.telemetryEvictRows ?? this.config.storage.outbox.telemetryEvictRows,
+      ...(this.options.storageGuard === undefined ? {} : { storage: this.options.storageGuard }),
     });
     this.store = store;
+    const heldMarker = this.openHeldMarker(store);
     const deviceProfiles = new Map(plans.flatMap((p) => p.devices.map((d) => [d.id, d.profile] as const)));
     const engine = new AlarmEngine(
       this.alarmRules(plans, this.config),
@@ -190,6 +201,8 @@ export class Gateway {
       ...(this.options.flushIntervalMs === undefined
         ? {}
         : { flushIntervalMs: this.options.flushIntervalMs }),
+      storageRule: storageRule(this.config.gatewayId),
+      ...(heldMarker === null ? {} : { heldMarker }),
     });
     if (store.quarantine !== null) this.raiseQuarantineAlarm(store);
     this.running = true;
@@ -217,9 +230,13 @@ export class Gateway {
     }
   }
 
-  /** Stops polling, commits the last cycle, closes the database. Never throws. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
+  /**
+   * Stops polling, commits the last cycles, closes the database. Never throws. When something
+   * decided could not be stored (a full disk that stays full through the stop's retries), the
+   * outcome says exactly what was lost, and so does an error log line (docs/storage.md).
+   */
+  async stop(): Promise<StopOutcome> {
+    if (!this.running) return NOTHING_LOST;
     this.running = false;
     clearInterval(this.summaryTimer);
     this.summaryTimer = undefined;
@@ -239,10 +256,19 @@ export class Gateway {
         }
       }),
     );
+    let outcome: StopOutcome = NOTHING_LOST;
     try {
-      this.pipeline?.stop();
+      outcome = (await this.pipeline?.stop(this.options.stopCommitTimeoutMs)) ?? NOTHING_LOST;
     } catch (error) {
       this.logger.error({ err: error }, 'the last cycle could not be committed');
+    }
+    if (!outcome.stored) {
+      this.logger.error(
+        { ...outcome },
+        `stopped with ${outcome.lostEvents} decided events not stored (${Object.entries(outcome.lostByKind)
+          .map(([kind, n]) => `${n} ${kind}`)
+          .join(', ')}): the disk stayed full`,
+      );
     }
     // After the last commit: whatever is unsent stays in the outbox for the next start.
     this.stopUplinkNotify?.();
@@ -262,9 +288,12 @@ export class Gateway {
       const { file, commits, failedCommits, eventsWritten, refusedEvents } = stats;
       this.logger.info({ file, commits, failedCommits, eventsWritten, refusedEvents }, 'gateway stopped');
     }
+    this.heldMarker?.close();
+    this.heldMarker = undefined;
     this.store = undefined;
     this.pipeline = undefined;
     this.engine = undefined;
+    return outcome;
   }
 
   /**
@@ -287,12 +316,14 @@ export class Gateway {
     store: GatewayStoreStats | null;
     alarms: ReturnType<AlarmEngine['records']>;
     uplink: UplinkStats | null;
+    pipeline: ReturnType<Pipeline['stats']> | null;
   } {
     return {
       buses: this.buses.map((b) => b.bus.counters()),
       store: this.store?.stats() ?? null,
       alarms: this.engine?.records() ?? [],
       uplink: this.uplink?.stats() ?? null,
+      pipeline: this.pipeline?.stats() ?? null,
     };
   }
 
@@ -561,6 +592,41 @@ export class Gateway {
     return running.bus;
   }
 
+  /**
+   * The held-decisions marker (store/held-marker.ts): if the previous run died while decisions
+   * waited for a full disk, the priority lane gets a gap event saying which interval may be
+   * missing. Without a marker (no room even for it) the gateway runs on and says so.
+   */
+  private openHeldMarker(store: GatewayStore): HeldMarker | null {
+    const marker = new HeldMarker(this.config.dataDir);
+    let left: HeldNote | null;
+    try {
+      left = marker.open();
+    } catch (error) {
+      this.logger.error({ err: error, file: marker.file }, 'the held-decisions marker cannot be written');
+      return null;
+    }
+    this.heldMarker = marker;
+    if (left === null) return marker;
+    const reason =
+      `the previous run stopped while ${left.events} decided events waited in memory for a full disk; ` +
+      'decisions of this interval may be missing';
+    try {
+      store.commitCycle({
+        lostDecisions: {
+          count: left.events,
+          fromWallMs: left.sinceWallMs,
+          toWallMs: left.untilWallMs,
+          reason,
+        },
+      });
+      this.logger.error({ ...left }, reason);
+    } catch (error) {
+      this.logger.error({ err: error, ...left }, `${reason}; and this could not be recorded`);
+    }
+    return marker;
+  }
+
   private raiseQuarantineAlarm(store: GatewayStore): void {
     const rule = quarantineRule(this.config.gatewayId);
     const now = store.now();
@@ -630,12 +696,17 @@ export class Gateway {
       // Every 30 s for the life of a cabinet: the info line is the few numbers a person scans for
       // (the whole summary was 1.8 KB of JSON); per bus, store and alarm detail is at debug.
       this.logger.debug(summary, 'summary detail');
-      this.logger.info(
-        { ...total, readingsWritten, bufferedPolls, outbox },
+      const storage = summary.store?.storage;
+      const short = storage !== undefined && storage.state !== 'ok';
+      const line =
         `summary: ${total.polls} polls, ${total.failed} failed, ${total.errors} request errors; ` +
-          `${total.degradedDevices} devices degraded, ${total.deadDevices} dead; ` +
-          `${readingsWritten} readings stored, ${bufferedPolls} buffered, ${outbox} events in the outbox`,
-      );
+        `${total.degradedDevices} devices degraded, ${total.deadDevices} dead; ` +
+        `${readingsWritten} readings stored, ${bufferedPolls} buffered, ${outbox} events in the outbox` +
+        (short ? `; STORAGE ${storage.state.toUpperCase()}: ${storage.reason ?? ''}` : '');
+      const fields = { ...total, readingsWritten, bufferedPolls, outbox, storage: storage?.state ?? null };
+      // Storage short is something a person must fix: the summary says it at warn, every time.
+      if (short) this.logger.warn(fields, line);
+      else this.logger.info(fields, line);
     } catch (error) {
       this.logger.error({ err: error }, 'summary failed');
     }
@@ -652,6 +723,40 @@ function topologyOf(plans: BusPlan[]): AlarmTopology {
         children: d.profile.children.map((c) => c.id),
       })),
     ),
+  };
+}
+
+const NOTHING_LOST: StopOutcome = {
+  stored: true,
+  lostEvents: 0,
+  lostByKind: {},
+  lostAlarms: [],
+  error: null,
+};
+
+/**
+ * The storage alarm (docs/storage.md "A full disk"): level 1 when space is low and only decisions
+ * are stored, level 2 when a write failed for want of space. Its value is the free space in MiB.
+ */
+function storageRule(gatewayId: string): AlarmRule {
+  const rule = derivedRule({
+    deviceId: gatewayId,
+    ruleKey: 'derived.storage',
+    derivedKind: 'storage',
+    child: null,
+    priority: 'high',
+    message: {
+      'zh-CN': '网关存储空间不足：只保存决策，读数与遥测被丢弃',
+      en: 'Gateway storage short: only decisions are stored, readings and telemetry are dropped',
+    },
+    source: 'issue 10: storage trouble is a first-class state; docs/storage.md',
+  });
+  return {
+    ...rule,
+    levels: [
+      { level: 1, setpoint: 0, priority: 'medium' },
+      { level: 2, setpoint: 0, priority: 'high' },
+    ],
   };
 }
 

@@ -16,6 +16,7 @@
  *   1  unexpected failure (a bug, or stop did not finish in time or was forced by a late repeat)
  *   2  invalid command line, device profiles or configuration (every problem is on stderr)
  *   3  the store refused to open (misconfigured, corrupt or too new a database)
+ *   4  stopped, but decisions could not be stored (the disk stayed full); the log says which
  */
 import { Command, CommanderError } from 'commander';
 import type { Logger } from 'pino';
@@ -38,7 +39,7 @@ import type { UplinkOptions } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
 import { onStopSignals } from '../runtime/signals.js';
 
-const EXIT = { ok: 0, failure: 1, invalid: 2, store: 3 } as const;
+const EXIT = { ok: 0, failure: 1, invalid: 2, store: 3, notStored: 4 } as const;
 
 /** How long a clean stop may take before the process gives up and exits 1. */
 const STOP_TIMEOUT_MS = 15_000;
@@ -237,9 +238,10 @@ function waitForStop(gateway: Gateway, logger: Logger, configPath: string): Prom
         finish(EXIT.failure);
       }, STOP_TIMEOUT_MS);
       gateway.stop().then(
-        () => {
+        (outcome) => {
           clearTimeout(timer);
-          finish(exitCode);
+          // Decisions that could not be stored (the disk stayed full): the stop did not succeed.
+          finish(outcome.stored ? exitCode : EXIT.notStored);
         },
         (error: unknown) => {
           clearTimeout(timer);

@@ -145,12 +145,19 @@ export interface AuditEvent {
 /** Telemetry-lane events fromSeq..toSeq (telemetry-lane seqs) were evicted unsent; it rides the priority lane. */
 export interface GapEvent {
   kind: 'gap';
+  /** The missing seqs, in the lane `lane` names. */
   fromSeq: number;
   toSeq: number;
   count: number;
   fromTs: string;
   toTs: string;
   reason: string;
+  /**
+   * The lane whose seqs are missing: `telemetry` (absent means telemetry: evicted or dropped
+   * telemetry) or `priority` (issue 10: decisions held in memory while the disk was full and
+   * lost in a crash). Optional within v1.
+   */
+  lane?: Lane;
 }
 
 /** The event database was found corrupt and replaced: what was lost. */

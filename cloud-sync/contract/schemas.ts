@@ -24,6 +24,16 @@ export const MAX_TEXT_LENGTH = 2048;
 export const MAX_MAP_KEYS = 256;
 /** Longest override or shelve a command may ask for, seconds (one day). */
 export const MAX_COMMAND_DURATION_S = 86_400;
+/**
+ * Deepest nesting of objects and arrays in a free-form field (`{}` is 1 level, `{"a":[]}` 2). JSON
+ * has no depth limit of its own and MAX_PAYLOAD_BYTES allows hundreds of thousands of levels, while
+ * JSON.stringify, canonicalJson and every other recursive walker overflow the stack at a few
+ * thousand (issue 10: a 10,000-deep audit detail failed the cloud's commit of its whole batch).
+ * 32 is over four times the deepest real shape (a whole gateway configuration nests 7 levels) and
+ * shallow enough for any recursive code to walk with stack to spare. Not a JSON Schema keyword:
+ * validate.ts registers `maxDepth` with ajv and measures it without recursion.
+ */
+export const MAX_DEPTH = 32;
 
 const SEQ_MAX = Number.MAX_SAFE_INTEGER;
 
@@ -52,6 +62,14 @@ function object(properties: Record<string, JsonSchema>, optional: readonly strin
     required: Object.keys(properties).filter((key) => !optional.includes(key)),
     additionalProperties: false,
   };
+}
+
+/**
+ * A value whose content the contract leaves open: bounded in depth like every free-form field, so
+ * that no valid message is too deep to serialise (MAX_DEPTH).
+ */
+function freeForm(schema: JsonSchema = {}): JsonSchema {
+  return { ...schema, maxDepth: MAX_DEPTH };
 }
 
 /** A map with bounded keys whose values all match `value`. */
@@ -140,8 +158,9 @@ const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, Js
     actor: id(),
     action: id(),
     target: id(),
-    // Free-form by design; MAX_PAYLOAD_BYTES bounds its depth and size.
-    detail: { type: 'object', maxProperties: MAX_MAP_KEYS },
+    // Free-form by design, bounded in breadth (MAX_MAP_KEYS), depth (MAX_DEPTH) and size
+    // (MAX_PAYLOAD_BYTES).
+    detail: freeForm({ type: 'object', maxProperties: MAX_MAP_KEYS }),
   },
   gap: {
     fromSeq: seq(),
@@ -150,6 +169,7 @@ const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, Js
     fromTs: timestamp(),
     toTs: timestamp(),
     reason: text(),
+    lane: { enum: [...LANES] },
   },
   store_quarantined: {
     file: text(),
@@ -173,8 +193,9 @@ const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, Js
   config_override: {
     pointer: text(),
     action: { enum: ['set', 'clear'] },
-    value: {},
-    previous: {},
+    // Any setting's value (a number, a schedule, a list of levels): free-form, bounded in depth.
+    value: freeForm(),
+    previous: freeForm(),
     by: id(),
     reason: nullableText(),
   },
@@ -185,6 +206,7 @@ export const EVENT_KINDS = Object.keys(EVENT_CLASS) as GatewayEventKind[];
 /** Fields added within v1, which older gateways do not send (docs/uplink-contract.md, versioning). */
 const EVENT_BODY_OPTIONAL: Readonly<Partial<Record<GatewayEventKind, readonly string[]>>> = {
   alarm_transition: ['family'],
+  gap: ['lane'],
 };
 
 function withKind(kind: string, properties: Record<string, JsonSchema>): Record<string, JsonSchema> {
@@ -289,8 +311,13 @@ export const STATUS_SCHEMA: JsonSchema = {
         LANES,
       ),
       configVersion: { type: ['integer', 'null'], minimum: 1, maximum: SEQ_MAX },
+      storage: object({
+        state: { enum: ['ok', 'low', 'full'] },
+        freeBytes: { type: ['integer', 'null'], minimum: 0, maximum: SEQ_MAX },
+        reason: nullableText(),
+      }),
     },
-    ['epoch', 'lanes', 'configVersion'],
+    ['epoch', 'lanes', 'configVersion', 'storage'],
   ),
 };
 

@@ -48,6 +48,20 @@ export interface Status {
   lanes?: Partial<Record<Lane, { lastSeq: number; ackedSeq: number }>>;
   /** Version of the configuration document running; null when only the local file is used. */
   configVersion?: number | null;
+  /**
+   * The gateway's storage (issue 10): `ok`, `low` (decisions only, readings and telemetry
+   * dropped) or `full` (a write failed for want of space). Read from memory, so it is sent even
+   * when nothing can be written. Optional within v1.
+   */
+  storage?: StatusStorage;
+}
+
+export interface StatusStorage {
+  state: 'ok' | 'low' | 'full';
+  /** Free bytes in the gateway's data folder; null when unknown. */
+  freeBytes: number | null;
+  /** Why it is not ok, in words; null when ok. */
+  reason: string | null;
 }
 
 /** Fields every command carries. */

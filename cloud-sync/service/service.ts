@@ -176,6 +176,7 @@ export async function startCloudService(
         credentials,
         serviceAccounts,
         logger: logger.child({ component: 'broker' }),
+        holdGatewaysUntilReady: true,
         ...(embedded.tls === null
           ? {}
           : { tls: { port: embedded.tls.port, key: embedded.tls.key, cert: embedded.tls.cert } }),
@@ -248,6 +249,8 @@ export async function startCloudService(
         deps.startTimeoutMs ?? 10_000,
         `consumer could not subscribe on the embedded broker: ${consumer.health().reason ?? 'unknown'}`,
       );
+      // Only now may gateways publish: their batches have a listener (docs/cloud-broker.md).
+      broker.acceptGateways();
     } else {
       // An external broker may be down at start; the consumer retries and /healthz says 503 meanwhile.
       logger.info({ clientId: consumer.clientId }, 'consumer connecting to the external broker');

@@ -30,7 +30,8 @@ export type DerivedKind =
   | 'online_rate_low'
   | 'device_dark'
   | 'bus_dark'
-  | 'store_quarantined';
+  | 'store_quarantined'
+  | 'storage';
 
 /** One rule resolved for one device: profile default, overridden by the device's config. */
 export interface AlarmRule {

@@ -159,6 +159,21 @@ export function createGatewayRegistry(source: MetricsSource): Registry {
     'Events refused before the outbox because they break the uplink contract (each one a gateway bug)',
     (s) => s.refusedEvents,
   );
+  storeGauge(
+    'kerbside_store_storage_state',
+    'Storage of the data folder: 0 ok, 1 low (decisions only), 2 full (a write failed for want of space)',
+    (s) => ({ ok: 0, low: 1, full: 2 })[s.storage.state],
+  );
+  storeGauge(
+    'kerbside_store_free_bytes',
+    'Free bytes in the data folder at the last check (-1 when unknown)',
+    (s) => s.storage.freeBytes ?? -1,
+  );
+  storeGauge(
+    'kerbside_store_reserve_held',
+    'Whether the storage reserve file is in place (0: spent on a full disk, or not yet written back)',
+    (s) => (s.storage.reserveHeld ? 1 : 0),
+  );
   storeGauge('kerbside_store_readings_written_total', 'Readings stored', (s) => s.readingsWritten);
   storeGauge('kerbside_store_wal_bytes', 'Size of the SQLite write-ahead log', (s) => s.walBytes);
   storeGauge('kerbside_store_database_bytes', 'Size of kerbside.db', (s) => s.databaseBytes);

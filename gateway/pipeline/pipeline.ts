@@ -9,21 +9,31 @@
  * alarm transition, its history row and its outbox event are durable together with the reading
  * that caused it, or not at all (DESIGN.md section 7).
  *
- * If a commit fails (disk full, I/O error) the computed cycle is kept and merged into the next
- * one: the in-memory state already moved on, so the effects must not be recomputed, and the store
- * guarantees a failed commit left nothing behind. Readings are dropped first if that backlog
- * grows too large; decisions (events, alarm records) are never dropped.
+ * If a commit fails (disk full, I/O error) the computed cycle is held and committed later, in
+ * order, each held cycle with its own time: the in-memory state already moved on, so the effects
+ * must not be recomputed, the store guarantees a failed commit left nothing behind, and a decision
+ * keeps the time it was made (wall and monotonic), never the time it was finally stored. A cycle
+ * without events joins the last held one (its readings carry their own times). Readings are
+ * dropped first if that backlog grows too large; decisions (events, alarm records) are never
+ * dropped while the process runs.
+ *
+ * Storage short (GatewayStore.checkStorage not `ok`: low or full, docs/storage.md "A full disk"):
+ * decisions only. Readings are dropped and telemetry events too, reported by a gap record, so the
+ * database stops growing; the storage alarm (derived rule `derived.storage`) says so.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { GatewayEventBody } from '../../cloud-sync/contract/events.js';
 import type { AlarmEngine, ShelveOptions } from '../alarms/engine.js';
-import type { AlarmRecord, EngineOutput, Instant, OperatorAction } from '../alarms/types.js';
+import type { AlarmRecord, AlarmRule, EngineOutput, Instant, OperatorAction } from '../alarms/types.js';
+import { EVENT_CLASS } from '../../cloud-sync/contract/events.js';
+import type { HeldMarker } from '../store/held-marker.js';
+import type { StorageState } from '../store/storage-guard.js';
 import type { DevicePollResult } from '../bus/types.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { DerivedCondition } from '../lighting/types.js';
 import { isStoreError } from '../store/errors.js';
-import type { GatewayStore, CommitResult } from '../store/event-store.js';
+import type { GatewayStore, CommitResult, DroppedTelemetry } from '../store/event-store.js';
 import type { RawWindowRequest } from '../store/raw-windows.js';
 import type { StrainOutput } from '../strain/types.js';
 import type { TelemetryReporter } from '../telemetry/reporter.js';
@@ -52,28 +62,68 @@ export interface PipelineOptions {
   flushIntervalMs?: number;
   /** Most polls held while commits fail; older readings are dropped beyond this (decisions never are). */
   maxPendingPolls?: number;
+  /** The storage alarm (derived, levels 1 low and 2 full); none: storage trouble is logged only. */
+  storageRule?: AlarmRule;
+  /** Notes held decisions outside SQLite, for the next start after a crash (held-marker.ts). */
+  heldMarker?: Pick<HeldMarker, 'note' | 'clear'>;
 }
 
-/** A computed cycle waiting for its commit. */
+/** What a stop could not store: every decision it had to leave behind, by kind, with alarm keys. */
+export interface StopOutcome {
+  /** True when everything decided was stored. */
+  stored: boolean;
+  lostEvents: number;
+  lostByKind: Record<string, number>;
+  /** Alarm keys whose transitions or records were lost (at most 50). */
+  lostAlarms: string[];
+  /** Why the last commit failed, when one did. */
+  error: string | null;
+}
+
+/** A computed cycle waiting for its commit, with the time its decisions were made. */
 interface PendingCycle {
+  at: Instant;
   polls: DevicePollResult[];
   events: GatewayEventBody[];
   records: Map<string, AlarmRecord>;
   windows: RawWindowRequest[];
+  /** Telemetry events dropped from this cycle because storage was short. */
+  dropped: DroppedTelemetry | null;
 }
 
-const emptyCycle = (): PendingCycle => ({ polls: [], events: [], records: new Map(), windows: [] });
+const emptyCycle = (at: Instant): PendingCycle => ({
+  at,
+  polls: [],
+  events: [],
+  records: new Map(),
+  windows: [],
+  dropped: null,
+});
+
+const isEmpty = (cycle: PendingCycle): boolean =>
+  cycle.polls.length === 0 &&
+  cycle.events.length === 0 &&
+  cycle.records.size === 0 &&
+  cycle.windows.length === 0 &&
+  cycle.dropped === null;
+
+/** Storage state -> storage alarm level (storage-guard.ts). */
+const STORAGE_LEVEL = { ok: 0, low: 1, full: 2 } as const;
 
 export type AlarmOperationName =
   'acknowledge' | 'shelve' | 'unshelve' | 'reset' | 'remove_from_service' | 'return_to_service';
 
 export class Pipeline {
   private buffer: DevicePollResult[] = [];
-  private pending: PendingCycle = emptyCycle();
+  /** Cycles computed but not yet committed, oldest first. */
+  private held: PendingCycle[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly maxPendingPolls: number;
   private droppedPolls = 0;
   private droppedCycles = 0;
+  private droppedReadingPolls = 0;
+  private droppedTelemetryEvents = 0;
+  private lastStorage: StorageState | null = null;
   private stageFailures = 0;
   private readonly lastStageLogMs = new Map<string, number>();
   private failingSinceMs: number | null = null;
@@ -95,11 +145,27 @@ export class Pipeline {
     }, this.options.flushIntervalMs ?? 250);
   }
 
-  /** Stops the timer and commits what is buffered. */
-  stop(): void {
+  /**
+   * Stops the timer and commits what is buffered and held. While a commit fails it tries again
+   * (the store releases its reserve on a full disk) until `timeoutMs` has passed; whatever decided
+   * could still not be stored is described in the outcome, never dropped in silence.
+   */
+  async stop(timeoutMs = 5_000): Promise<StopOutcome> {
     clearInterval(this.timer);
     this.timer = undefined;
     this.flush();
+    const deadline = performance.now() + timeoutMs;
+    let lastError: string | null = null;
+    while (this.held.length > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      lastError = this.commitHeld() ?? lastError;
+    }
+    const outcome = this.outcomeOfStop(lastError);
+    // A clean stop that lost decisions says so in its log and exit code; the marker is for a
+    // crash, which could say nothing.
+    if (outcome.stored) this.noteHeld();
+    else this.options.heldMarker?.clear();
+    return outcome;
   }
 
   /** Called by every bus for every poll (cheap: buffers only). */
@@ -110,10 +176,10 @@ export class Pipeline {
   /** Processes the buffered polls and the timers, then commits; returns the commit or null. */
   flush(): CommitResult | null {
     const { store, engine, telemetry, strain, lighting } = this.options;
-    const cycle = this.pending;
     const polls = this.buffer;
     this.buffer = [];
     const now = store.now();
+    const cycle = emptyCycle(now);
 
     // Each stage is guarded: a stage that throws on one poll is logged and skipped for it; the
     // others, and above all alarm evaluation and storing the readings, go on (DESIGN.md section 3).
@@ -157,7 +223,102 @@ export class Pipeline {
           this.collect(cycle, engine.setDerivedCondition(c.rule, c.active, c.level, c.value, now));
       });
     }
-    return this.commit(cycle, now);
+    this.guard('storage', null, () => this.checkStorage(cycle, now));
+    this.hold(cycle);
+    this.commitHeld();
+    this.noteHeld();
+    return this.lastCommit;
+  }
+
+  /** Keeps the held-decisions marker in step: what waits, since when (guarded: never throws). */
+  private noteHeld(): void {
+    const marker = this.options.heldMarker;
+    if (marker === undefined) return;
+    this.guard('held-marker', null, () => {
+      const events = this.held.reduce((sum, c) => sum + c.events.length, 0);
+      const first = this.held[0];
+      const last = this.held.at(-1);
+      if (events === 0 || first === undefined || last === undefined) marker.clear();
+      else marker.note({ sinceWallMs: first.at.wallMs, untilWallMs: last.at.wallMs, events });
+    });
+  }
+
+  /** The storage state, once per cycle: the storage alarm follows it (docs/storage.md). */
+  private checkStorage(cycle: PendingCycle, now: Instant): void {
+    const { store, engine, storageRule } = this.options;
+    const storage = store.checkStorage();
+    const previous = this.lastStorage;
+    this.lastStorage = storage;
+    if (previous?.state !== storage.state) {
+      const fields = {
+        storage: storage.state,
+        freeBytes: storage.freeBytes,
+        reserveHeld: storage.reserveHeld,
+      };
+      if (storage.state === 'ok')
+        this.options.logger.info(fields, 'storage is fine again: readings and telemetry are stored');
+      else
+        this.options.logger.error(
+          { ...fields, reason: storage.reason },
+          'storage short: only decisions are stored',
+        );
+    }
+    if (storageRule === undefined) return;
+    const level = STORAGE_LEVEL[storage.state];
+    const freeMiB = storage.freeBytes === null ? null : Math.round((storage.freeBytes / 1048576) * 10) / 10;
+    this.collect(cycle, engine.setDerivedCondition(storageRule, level > 0, level, freeMiB, now));
+  }
+
+  /**
+   * Queues a computed cycle. One without events joins the last held cycle: its readings and
+   * records carry their own times, and the queue stays as long as there are decisions.
+   */
+  private hold(cycle: PendingCycle): void {
+    if (isEmpty(cycle)) return;
+    const last = this.held.at(-1);
+    if (last !== undefined && cycle.events.length === 0 && cycle.dropped === null) {
+      last.polls.push(...cycle.polls);
+      for (const [key, record] of cycle.records) last.records.set(key, record);
+      last.windows.push(...cycle.windows);
+    } else {
+      this.held.push(cycle);
+    }
+    this.boundHeldPolls();
+  }
+
+  /** Beyond maxPendingPolls held, the oldest readings go (decisions never do). */
+  private boundHeldPolls(): void {
+    let total = this.held.reduce((sum, c) => sum + c.polls.length, 0);
+    for (const cycle of this.held) {
+      if (total <= this.maxPendingPolls) break;
+      const excess = Math.min(cycle.polls.length, total - this.maxPendingPolls);
+      cycle.polls.splice(0, excess);
+      this.droppedPolls += excess;
+      total -= excess;
+    }
+  }
+
+  /**
+   * Decisions only (storage short): readings and windows go, telemetry events go and are counted
+   * for one gap record; alarm transitions, records, audit and results stay.
+   */
+  private stripToDecisions(cycle: PendingCycle, reason: string): void {
+    if (cycle.polls.length > 0) {
+      this.droppedReadingPolls += cycle.polls.length;
+      cycle.polls = [];
+    }
+    cycle.windows = [];
+    const telemetry = cycle.events.filter((event) => EVENT_CLASS[event.kind] === 'telemetry').length;
+    if (telemetry === 0) return;
+    cycle.events = cycle.events.filter((event) => EVENT_CLASS[event.kind] !== 'telemetry');
+    this.droppedTelemetryEvents += telemetry;
+    const previous = cycle.dropped;
+    cycle.dropped = {
+      count: (previous?.count ?? 0) + telemetry,
+      fromWallMs: previous?.fromWallMs ?? cycle.at.wallMs,
+      toWallMs: cycle.at.wallMs,
+      reason: `${telemetry + (previous?.count ?? 0)} telemetry events not stored: ${reason}`,
+    };
   }
 
   /** Runs one stage; a throw is logged (at most every 30 s per stage) and the cycle goes on. */
@@ -190,7 +351,7 @@ export class Pipeline {
     const { engine, store } = this.options;
     const now = store.now();
     const output = this.runOperation(operation, alarmKey, action, shelve, now);
-    const cycle = this.pending;
+    const cycle = emptyCycle(now);
     this.collect(cycle, output);
     cycle.events.push({
       kind: 'audit',
@@ -203,16 +364,30 @@ export class Pipeline {
         state: engine.record(alarmKey)?.state ?? null,
       },
     });
-    this.commit(cycle, now);
+    this.hold(cycle);
+    this.commitHeld();
     return output;
   }
 
-  stats(): { bufferedPolls: number; pendingEvents: number; droppedPolls: number; droppedCycles: number } {
+  stats(): {
+    bufferedPolls: number;
+    pendingEvents: number;
+    heldCycles: number;
+    droppedPolls: number;
+    droppedCycles: number;
+    droppedReadingPolls: number;
+    droppedTelemetryEvents: number;
+    storage: StorageState | null;
+  } {
     return {
       bufferedPolls: this.buffer.length,
-      pendingEvents: this.pending.events.length,
+      pendingEvents: this.held.reduce((sum, c) => sum + c.events.length, 0),
+      heldCycles: this.held.length,
       droppedPolls: this.droppedPolls,
       droppedCycles: this.droppedCycles,
+      droppedReadingPolls: this.droppedReadingPolls,
+      droppedTelemetryEvents: this.droppedTelemetryEvents,
+      storage: this.lastStorage,
     };
   }
 
@@ -245,75 +420,107 @@ export class Pipeline {
     for (const record of output.records) cycle.records.set(record.alarmKey, record);
   }
 
-  private commit(cycle: PendingCycle, now: Instant): CommitResult | null {
-    if (
-      cycle.polls.length === 0 &&
-      cycle.events.length === 0 &&
-      cycle.records.size === 0 &&
-      cycle.windows.length === 0
-    )
-      return null;
-    try {
-      const result = this.options.store.commitCycle({
-        polls: cycle.polls,
-        events: cycle.events,
-        alarmRecords: [...cycle.records.values()],
-        windows: cycle.windows,
-        at: now,
-      });
-      this.pending = emptyCycle();
-      if (this.failingSinceMs !== null) {
-        this.options.logger.info(
-          { failedForMs: Date.now() - this.failingSinceMs },
-          'commits succeed again; the held cycles are stored',
-        );
-        this.failingSinceMs = null;
-        this.lastFailureLogMs = 0;
+  private lastCommit: CommitResult | null = null;
+
+  /**
+   * Commits the held cycles in order, each with its own time, until one fails; returns the
+   * failure's message, or null when every held cycle is stored.
+   */
+  private commitHeld(): string | null {
+    this.lastCommit = null;
+    let retried: PendingCycle | null = null;
+    while (this.held.length > 0) {
+      const cycle = this.held[0] as PendingCycle;
+      const storage = this.options.store.storageState();
+      if (storage.state !== 'ok') this.stripToDecisions(cycle, storage.reason ?? 'storage is short');
+      if (isEmpty(cycle)) {
+        this.held.shift();
+        continue;
       }
-      this.announce(cycle, result, now);
-      return result;
-    } catch (error) {
-      const nowMs = Date.now();
-      if (isStoreError(error) && error.code === 'STORE_INVALID_INPUT') {
-        // A value the schema refuses is a bug, and retrying it would block every later commit:
-        // drop this cycle, loudly, with what it held, and keep the cabinet running.
-        this.pending = emptyCycle();
-        this.droppedCycles++;
-        this.options.logger.fatal(
-          { err: error, events: cycle.events.length, polls: cycle.polls.length },
-          'the store refused a cycle as invalid; it was dropped (a bug: report it)',
-        );
-        return null;
+      try {
+        const result = this.options.store.commitCycle({
+          polls: cycle.polls,
+          events: cycle.events,
+          alarmRecords: [...cycle.records.values()],
+          windows: cycle.windows,
+          at: cycle.at,
+          ...(cycle.dropped === null ? {} : { droppedTelemetry: cycle.dropped }),
+        });
+        this.held.shift();
+        this.lastCommit = result;
+        this.announce(cycle, result);
+      } catch (error) {
+        if (isStoreError(error) && error.code === 'STORE_INVALID_INPUT') {
+          // A value the schema refuses is a bug, and retrying it would block every later commit:
+          // drop this cycle, loudly, with what it held, and keep the cabinet running.
+          this.held.shift();
+          this.droppedCycles++;
+          this.options.logger.fatal(
+            { err: error, events: cycle.events.length, polls: cycle.polls.length },
+            'the store refused a cycle as invalid; it was dropped (a bug: report it)',
+          );
+          continue;
+        }
+        if (isStoreError(error) && error.code === 'STORE_DISK_FULL' && retried !== cycle) {
+          // The store is `full` now: the next pass strips this cycle to its decisions and tries
+          // once more before giving up until the next flush.
+          retried = cycle;
+          continue;
+        }
+        this.logFailure(error);
+        return error instanceof Error ? error.message : String(error);
       }
-      // Keep the whole computed cycle for the next attempt; only old readings may go.
-      this.pending = cycle;
-      if (cycle.polls.length > this.maxPendingPolls) {
-        const excess = cycle.polls.length - this.maxPendingPolls;
-        cycle.polls.splice(0, excess);
-        this.droppedPolls += excess;
-      }
-      // Log the first failure and then every 30 s, not every flush.
-      this.failingSinceMs ??= nowMs;
-      if (nowMs - this.lastFailureLogMs >= 30_000) {
-        this.lastFailureLogMs = nowMs;
-        this.options.logger.error(
-          {
-            err: error,
-            failingForMs: nowMs - this.failingSinceMs,
-            pendingEvents: cycle.events.length,
-            pendingPolls: cycle.polls.length,
-            droppedPolls: this.droppedPolls,
-          },
-          'commit failed; the cycle is kept and retried with the next one',
-        );
-      }
-      return null;
     }
+    if (this.failingSinceMs !== null) {
+      this.options.logger.info(
+        { failedForMs: Date.now() - this.failingSinceMs },
+        'commits succeed again; the held cycles are stored with their own times',
+      );
+      this.failingSinceMs = null;
+      this.lastFailureLogMs = 0;
+    }
+    return null;
+  }
+
+  /** The first failure and then one line every 30 s, not one per flush. */
+  private logFailure(error: unknown): void {
+    const nowMs = Date.now();
+    this.failingSinceMs ??= nowMs;
+    if (nowMs - this.lastFailureLogMs < 30_000) return;
+    this.lastFailureLogMs = nowMs;
+    this.options.logger.error(
+      {
+        err: error,
+        failingForMs: nowMs - this.failingSinceMs,
+        heldCycles: this.held.length,
+        heldEvents: this.held.reduce((sum, c) => sum + c.events.length, 0),
+        heldPolls: this.held.reduce((sum, c) => sum + c.polls.length, 0),
+        droppedPolls: this.droppedPolls,
+      },
+      'commit failed; the decisions are held and stored with their own times once a commit succeeds',
+    );
+  }
+
+  private outcomeOfStop(error: string | null): StopOutcome {
+    const lostByKind: Record<string, number> = {};
+    const lostAlarms = new Set<string>();
+    let lostEvents = 0;
+    for (const cycle of this.held) {
+      for (const event of cycle.events) {
+        lostEvents++;
+        lostByKind[event.kind] = (lostByKind[event.kind] ?? 0) + 1;
+        if (event.kind === 'alarm_transition') lostAlarms.add(event.alarmKey);
+      }
+      for (const key of cycle.records.keys()) lostAlarms.add(key);
+    }
+    const stored = this.held.every((cycle) => cycle.events.length === 0 && cycle.records.size === 0);
+    return { stored, lostEvents, lostByKind, lostAlarms: [...lostAlarms].slice(0, 50), error };
   }
 
   /** After a commit: tell the rest of the gateway (web UI, uplink) what is now durable. */
-  private announce(cycle: PendingCycle, result: CommitResult, now: Instant): void {
+  private announce(cycle: PendingCycle, result: CommitResult): void {
     const { events } = this.options;
+    const now = cycle.at;
     for (const event of cycle.events) {
       if (event.kind === 'alarm_transition')
         events.emit('alarm:changed', { ...event, wallTimeMs: now.wallMs, monotonicMs: now.monoMs });

@@ -14,6 +14,7 @@ export type StoreErrorCode =
   // succeed after WRITE_FAILED (disk full, I/O error) and OUTBOX_FULL (once the cloud
   // acknowledges), never after INVALID_INPUT (a value the schema refuses: a programming error).
   | 'STORE_WRITE_FAILED'
+  | 'STORE_DISK_FULL' // a write failed for want of space even after the storage reserve was released
   | 'STORE_OUTBOX_FULL' // a never-evicted outbox class reached its quota
   | 'STORE_INVALID_INPUT'
   | 'STORE_ACK_INVALID' // an acknowledgement names a seq this database never assigned

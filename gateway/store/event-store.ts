@@ -12,7 +12,7 @@
  * already: take it from now() or uptime().
  */
 import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import {
@@ -24,12 +24,13 @@ import {
   type OutboxEvent,
 } from '../../cloud-sync/contract/events.js';
 import { validateEventBody, type ContractIssue } from '../../cloud-sync/contract/validate.js';
+import { StorageGuard, type StorageGuardOptions, type StorageState } from './storage-guard.js';
 import type { AlarmRecord, Instant } from '../alarms/types.js';
 import type { DevicePollResult } from '../bus/types.js';
 import { Aggregates, type AggregateStage } from './aggregates.js';
 import { AlarmRecords } from './alarm-records.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
-import { StoreError, isConstraintError } from './errors.js';
+import { StoreError, isConstraintError, isStoreError } from './errors.js';
 import { EventRows } from './event-rows.js';
 import {
   DownlinkRows,
@@ -94,6 +95,8 @@ export interface GatewayStoreOptions {
   slowReadMs?: number;
   /** Receives every SQL statement executed on the write connection (tests). */
   trace?: (sql: string) => void;
+  /** The storage reserve and thresholds (storage-guard.ts); the data folder is the store's. */
+  storage?: Omit<StorageGuardOptions, 'dir'>;
 }
 
 /** What one commitCycle() records. Every field is optional: an operator action has events only. */
@@ -107,8 +110,29 @@ export interface StoreCycle {
   windows?: readonly RawWindowRequest[];
   /** When the events happened, uptime clock + wall clock. Default now(). */
   at?: Instant;
+  /**
+   * Telemetry events decided but not stored, because storage is short (decisions only): their
+   * telemetry-lane seqs are taken and one gap event reports them, so the cloud sees the hole
+   * explained like an eviction (docs/storage.md "A full disk").
+   */
+  droppedTelemetry?: DroppedTelemetry;
+  /**
+   * Decisions the previous run held in memory while the disk was full and lost in a crash
+   * (held-marker.ts): priority-lane seqs are taken for them and a gap event says so, so the cloud
+   * is told that decisions of that interval may be missing.
+   */
+  lostDecisions?: DroppedTelemetry;
   /** Downlink rows (commands, config versions, local overrides) written with the events. */
   downlink?: readonly DownlinkWrite[];
+}
+
+/** Events decided but never stored: how many, over which wall-clock span, and why. */
+export interface DroppedTelemetry {
+  count: number;
+  /** Wall-clock span of the dropped events (their cycles' times). */
+  fromWallMs: number;
+  toWallMs: number;
+  reason: string;
 }
 
 export interface CommitResult {
@@ -188,6 +212,8 @@ export interface GatewayStoreStats {
   lastCheckpoint: CheckpointResult | null;
   /** (series, minute) aggregates held in memory until their minute ends. */
   openAggregateMinutes: number;
+  /** Free space, reserve and the storage state (storage-guard.ts). */
+  storage: StorageState;
   walBytes: number;
   databaseBytes: number;
   outbox: OutboxStats;
@@ -228,6 +254,7 @@ export function openGatewayStore(dataDir: string, options: GatewayStoreOptions):
     opened = openFile(path, options);
   }
   const store = new GatewayStore(buildParts(path, opened, quarantine, clock, options));
+  store.checkStorage();
   if (quarantine !== null) {
     // Seq 1 of the new epoch tells the cloud what was lost, in the fields the contract has.
     try {
@@ -314,6 +341,7 @@ interface StoreParts {
   retention: StoreRetentionRunner;
   meta: MetaStatements;
   policy: StorePolicy;
+  storage: StorageGuard;
 }
 
 interface MetaStatements {
@@ -361,6 +389,7 @@ function buildParts(
     readings: prepareReadingStatements(db),
     aggregates: new Aggregates(db),
     outbox: new Outbox(db),
+    storage: new StorageGuard({ dir: dirname(path), ...options.storage }),
     alarmRecords: new AlarmRecords(db),
     eventRows: new EventRows(db),
     downlink: new DownlinkRows(db),
@@ -469,18 +498,30 @@ export class GatewayStore {
     const duplicateWindows: string[] = [];
     let written: WrittenCycle;
     try {
-      written = this.parts.db
-        .transaction(() => this.writeCycle(toWrite, at, windows, duplicateWindows))
-        // IMMEDIATE takes the write lock at BEGIN: a deferred transaction that reads first and
-        // writes later can fail with SQLITE_BUSY_SNAPSHOT if another connection wrote between.
-        .immediate();
+      written = this.withReserve('cycle', () => {
+        try {
+          return (
+            this.parts.db
+              .transaction(() => this.writeCycle(toWrite, at, windows, duplicateWindows))
+              // IMMEDIATE takes the write lock at BEGIN: a deferred transaction that reads first and
+              // writes later can fail with SQLITE_BUSY_SNAPSHOT if another connection wrote between.
+              .immediate()
+          );
+        } catch (error) {
+          this.series.rollback();
+          throw error;
+        }
+      });
     } catch (error) {
-      this.series.rollback();
       this.counters.failedCommits++;
       const reason = error instanceof Error ? error.message : String(error);
       this.counters.lastError = reason;
       if (error instanceof StoreError) throw error;
-      const code = isConstraintError(error) ? 'STORE_INVALID_INPUT' : 'STORE_WRITE_FAILED';
+      const code = isDiskFull(error)
+        ? 'STORE_DISK_FULL'
+        : isConstraintError(error)
+          ? 'STORE_INVALID_INPUT'
+          : 'STORE_WRITE_FAILED';
       throw new StoreError(code, `could not commit the cycle: ${reason}`, { file: this.path, cause: error });
     }
     this.series.commit();
@@ -621,17 +662,21 @@ export class GatewayStore {
     }
     if (upTo <= ackedSeq) return { deleted: 0, ackedSeq };
     try {
-      const deleted = db
-        .transaction(() => {
-          const n = outbox.deleteLaneUpTo(lane, upTo);
-          outbox.setAcked(lane, upTo);
-          return n;
-        })
-        .immediate();
+      // A few pages at most: the reserve always has room for it when the disk is full.
+      const deleted = this.withReserve('acknowledgement', () =>
+        db
+          .transaction(() => {
+            const n = outbox.deleteLaneUpTo(lane, upTo);
+            outbox.setAcked(lane, upTo);
+            return n;
+          })
+          .immediate(),
+      );
       return { deleted, ackedSeq: upTo };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      throw new StoreError('STORE_WRITE_FAILED', `could not record the acknowledgement: ${reason}`, {
+      const code = isDiskFull(error) ? 'STORE_DISK_FULL' : 'STORE_WRITE_FAILED';
+      throw new StoreError(code, `could not record the acknowledgement: ${reason}`, {
         file: this.path,
         cause: error,
       });
@@ -706,10 +751,44 @@ export class GatewayStore {
       ...this.counters,
       deleted: { ...this.counters.deleted },
       openAggregateMinutes: this.parts.aggregates.openMinutes(),
+      storage: this.parts.storage.state(),
       walBytes: fileSize(`${this.path}-wal`),
       databaseBytes: fileSize(this.path),
       outbox: this.outboxStats(),
     };
+  }
+
+  /**
+   * Reads the free space of the data folder and moves the storage state (storage-guard.ts): the
+   * reserve is written back once there is room again. One statfs: cheap enough for every cycle.
+   */
+  checkStorage(): StorageState {
+    this.assertOpen();
+    return this.parts.storage.check();
+  }
+
+  /** The storage state of the last check or write, without a new statfs. */
+  storageState(): StorageState {
+    return this.parts.storage.state();
+  }
+
+  /**
+   * Runs one write transaction; when it fails for want of space, the storage reserve is released
+   * and the transaction runs once more in the space it freed (docs/storage.md "A full disk").
+   */
+  private withReserve<T>(what: string, write: () => T): T {
+    try {
+      return write();
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (!this.parts.storage.onDiskFull(reason)) throw error;
+      this.parts.logger.warn(
+        { write: what, reserve: this.parts.storage.reserveFile },
+        'the data folder is full: released the storage reserve and tried again',
+      );
+      return write();
+    }
   }
 
   /**
@@ -722,13 +801,15 @@ export class GatewayStore {
     try {
       // The minutes still in memory are written now (aggregates.ts), with the uptime mark.
       const stage = this.parts.aggregates.stage();
-      const minutes = db
-        .transaction(() => {
-          const now = uptime.now();
-          meta.write.run(UPTIME_KEY, now);
-          return this.parts.aggregates.writeEnded(stage, now, true);
-        })
-        .immediate();
+      const minutes = this.withReserve('close', () =>
+        db
+          .transaction(() => {
+            const now = uptime.now();
+            meta.write.run(UPTIME_KEY, now);
+            return this.parts.aggregates.writeEnded(stage, now, true);
+          })
+          .immediate(),
+      );
       this.parts.aggregates.commit(stage, minutes);
     } catch (error) {
       logger.error({ err: error }, 'could not store the open aggregates and the uptime mark at close');
@@ -787,6 +868,14 @@ export class GatewayStore {
         p.eventRows.alarmTransition(event, envelope, at.monoMs, at.wallMs);
       else if (event.kind === 'audit') p.eventRows.auditRecord(event, envelope, at.monoMs, at.wallMs);
     }
+    // Seqs taken without rows, each range explained by a gap event (docs/storage.md "A full disk").
+    const skippedGapSeqs: number[] = [];
+    const dropped = cycle.droppedTelemetry;
+    if (dropped !== undefined && dropped.count > 0)
+      skippedGapSeqs.push(this.skipWithGap('telemetry', dropped, at));
+    const lost = cycle.lostDecisions;
+    if (lost !== undefined) skippedGapSeqs.push(this.skipWithGap('priority', lost, at));
+    if (skippedGapSeqs.length > 0) touched.add('gap');
     const eviction = this.evictTelemetry(at);
     if (eviction !== null) touched.add('gap');
     this.checkQuotas(touched);
@@ -796,7 +885,7 @@ export class GatewayStore {
     const deleted = p.retention.apply(p.policy.retention, nowMono);
     p.meta.write.run(UPTIME_KEY, nowMono);
 
-    const seqs = eviction === null ? eventSeqs : [...eventSeqs, eviction.gapSeq];
+    const seqs = [...eventSeqs, ...skippedGapSeqs, ...(eviction === null ? [] : [eviction.gapSeq])];
     const result: CommitResult = {
       firstSeq: seqs[0] ?? null,
       lastSeq: seqs[seqs.length - 1] ?? null,
@@ -821,6 +910,25 @@ export class GatewayStore {
         'event refused before the outbox: it breaks the uplink contract (a gateway bug); the rest of the cycle was committed',
       );
     }
+  }
+
+  /**
+   * Takes `skipped.count` seqs of `lane` (at least one) without rows and writes the gap event
+   * that explains the hole; returns the gap event's global seq.
+   */
+  private skipWithGap(lane: Lane, skipped: DroppedTelemetry, at: Instant): number {
+    const count = Math.max(1, skipped.count);
+    const range = this.parts.outbox.skipLaneSeqs(lane, count);
+    const gap: GapEvent = {
+      kind: 'gap',
+      ...range,
+      count,
+      fromTs: new Date(skipped.fromWallMs).toISOString(),
+      toTs: new Date(skipped.toWallMs).toISOString(),
+      reason: skipped.reason,
+      ...(lane === 'telemetry' ? {} : { lane }),
+    };
+    return this.parts.outbox.insert(gap, at.monoMs, at.wallMs).seq;
   }
 
   /**
@@ -898,13 +1006,17 @@ export class GatewayStore {
 
   private maybeCheckpoint(): void {
     this.commitsSinceCheckpoint++;
-    const { policy, uptime, logger } = this.parts;
+    const { policy, uptime, logger, storage } = this.parts;
+    // Storage short: the WAL is the one file that still grows (every decision is a commit), so it
+    // is checkpointed after each commit and truncated to nothing, instead of to journal_size_limit.
+    const short = storage.state().state !== 'ok';
     const due =
+      short ||
       this.commitsSinceCheckpoint >= policy.checkpointEveryCommits ||
       uptime.now() - this.lastCheckpointMono >= policy.checkpointEveryMs;
     if (!due) return;
     try {
-      this.checkpoint('PASSIVE');
+      this.checkpoint(short ? 'TRUNCATE' : 'PASSIVE');
     } catch (error) {
       // The commit itself succeeded; a failed checkpoint only lets the WAL grow until the next.
       this.counters.failedCheckpoints++;
@@ -982,8 +1094,25 @@ function describeIssues(issues: readonly ContractIssue[]): string[] {
 
 /** Enough of a refused event to find its source, never a multi-kilobyte dump in one log line. */
 function clipEvent(event: GatewayEventBody): string {
-  const text = JSON.stringify(event) ?? String(event);
+  let text: string;
+  try {
+    text = JSON.stringify(event) ?? String(event);
+  } catch (error) {
+    // Too deep to serialise (the contract bounds depth; this event broke it): say so instead.
+    return `(${event.kind} event that cannot be serialised: ${error instanceof Error ? error.message : String(error)})`;
+  }
   return text.length > 500 ? `${text.slice(0, 500)}...` : text;
+}
+
+/** SQLite's "database or disk is full" (SQLITE_FULL), as better-sqlite3 reports it. */
+export function isDiskFull(error: unknown): boolean {
+  if (isStoreError(error, 'STORE_DISK_FULL')) return true;
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('SQLITE_FULL')
+  );
 }
 
 function checkRange(method: string, seq: number, limit: number): void {

@@ -91,6 +91,7 @@ interface OutboxRow {
 export class Outbox {
   private readonly s: {
     nextLaneSeq: Statement<[Lane], number>;
+    skipLaneSeqs: Statement<[number, Lane], number>;
     insert: Statement<[string, EventClass, string, string, number, string, Lane, number]>;
     count: Statement<[EventClass], number>;
     nthOfLane: Statement<[Lane, number], EnvelopeRow>;
@@ -111,6 +112,11 @@ export class Outbox {
       nextLaneSeq: db
         .prepare<[Lane], number>(
           'UPDATE outbox_lanes SET last_seq = last_seq + 1 WHERE lane = ? RETURNING last_seq',
+        )
+        .pluck(),
+      skipLaneSeqs: db
+        .prepare<[number, Lane], number>(
+          'UPDATE outbox_lanes SET last_seq = last_seq + ? WHERE lane = ? RETURNING last_seq',
         )
         .pluck(),
       insert: db.prepare(
@@ -164,6 +170,16 @@ export class Outbox {
     );
     // seq is the INTEGER PRIMARY KEY, i.e. the rowid (the count triggers insert nothing).
     return { seq: Number(lastInsertRowid), id, ts, lane, laneSeq };
+  }
+
+  /**
+   * Takes `count` seqs of `lane` without writing rows (events decided but not stored: a full
+   * disk); the caller reports the range with a gap event in the same transaction.
+   */
+  skipLaneSeqs(lane: Lane, count: number): { fromSeq: number; toSeq: number } {
+    const last = this.s.skipLaneSeqs.get(count, lane);
+    if (last === undefined) throw new StoreError('STORE_CORRUPT', `outbox lane ${lane} has no counter row`);
+    return { fromSeq: last - count + 1, toSeq: last };
   }
 
   count(eventClass: EventClass): number {

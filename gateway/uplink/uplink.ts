@@ -10,8 +10,9 @@
  *   delivery, only `down/ack` deletes (rules 3 and 4).
  * - Retained `up/status` (online, version, uptime, backlog) and the same topic as last will with
  *   online false, so the console sees a dead cabinet without waiting for a timeout.
- * - Reconnects with exponential backoff and full jitter; TLS (mqtts) verifies the broker against
- *   the enrolled CA bundle and never turns verification off.
+ * - Reconnects itself (mqtt.js reconnectPeriod 0) on the schedule of reconnect.ts: exponential
+ *   backoff with full jitter, capped so a gateway is back within 15 s of the broker returning.
+ *   TLS (mqtts) verifies the broker against the enrolled CA bundle and never turns verification off.
  *
  * - Downlink (DESIGN.md section 6 rule 7): `down/cmd` and the retained `down/config` of this
  *   gateway are subscribed with QoS 1 next to `down/ack` and handed, as raw payloads, to the
@@ -31,17 +32,26 @@ import {
   gatewayClientId,
   statusTopic,
 } from '../../cloud-sync/contract/topics.js';
-import type { EventsBatch, Status } from '../../cloud-sync/contract/types.js';
+import type { EventsBatch, Status, StatusStorage } from '../../cloud-sync/contract/types.js';
+import type { StorageState } from '../store/storage-guard.js';
 import { parseAck } from '../../cloud-sync/contract/validate.js';
 import { MAX_EVENTS_PER_BATCH } from '../../cloud-sync/contract/schemas.js';
-import { backoffDelayMs } from '../../drivers/transport/tcp.js';
 import type { GatewayStore } from '../store/event-store.js';
 import { LaneWindow } from './lane-window.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_RECONNECT_POLICY,
+  RECOVERY_BUDGET_MS,
+  ReconnectSchedule,
+  worstRecoveryMs,
+  type ReconnectPolicy,
+  type ReconnectWait,
+} from './reconnect.js';
 
 /** What the uplink needs of the store (GatewayStore implements it). */
 export type UplinkStore = Pick<
   GatewayStore,
-  'epoch' | 'outboxLaneAfter' | 'laneState' | 'acknowledgeUpTo' | 'outboxStats'
+  'epoch' | 'outboxLaneAfter' | 'laneState' | 'acknowledgeUpTo' | 'outboxStats' | 'storageState'
 >;
 
 export interface UplinkOptions {
@@ -64,12 +74,16 @@ export interface UplinkOptions {
   ackTimeoutMs?: number;
   /** After a go-back on a refusal, further refusals are ignored this long. Default 1 s. */
   goBackHoldMs?: number;
-  /** Reconnect backoff. Default 1 s doubling to 60 s, full jitter. */
-  reconnect?: { initialMs: number; maxMs: number };
+  /**
+   * Reconnect backoff, full jitter (reconnect.ts). Default 1 s doubling to a cap of 10 s: with the
+   * connect timeout, back within 15 s of the broker returning.
+   */
+  reconnect?: ReconnectPolicy;
   /** Status refresh period. Default 30 s. */
   statusIntervalMs?: number;
   /** How often the outbox is looked at when nothing told us it changed. Default 250 ms. */
   pollIntervalMs?: number;
+  /** A connect (TCP, TLS, CONNACK, SUBACK) not done in this time failed. Default 5 s. */
   connectTimeoutMs?: number;
   keepaliveS?: number;
   /** Randomness for the jitter, [0, 1). */
@@ -88,6 +102,12 @@ export interface UplinkStats {
   connected: boolean;
   connects: number;
   connectFailures: number;
+  /** Connections opened (the first one and every reconnect). */
+  connectAttempts: number;
+  /** Failed attempts since the last successful connect: the exponent of the next wait. */
+  reconnectAttempt: number;
+  /** The last wait before a reconnect (reconnect.ts), null before the first. */
+  lastReconnectWait: ReconnectWait | null;
   batchesSent: number;
   eventsSent: number;
   acks: number;
@@ -104,10 +124,10 @@ const DEFAULTS = {
   telemetryEventsPerS: 2000,
   ackTimeoutMs: 15_000,
   goBackHoldMs: 1000,
-  reconnect: { initialMs: 1000, maxMs: 60_000 },
+  reconnect: DEFAULT_RECONNECT_POLICY,
   statusIntervalMs: 30_000,
   pollIntervalMs: 250,
-  connectTimeoutMs: 10_000,
+  connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
   keepaliveS: 30,
 };
 
@@ -117,7 +137,9 @@ export class Uplink {
   private client: MqttClient | undefined;
   private connected = false;
   private stopped = true;
-  private attempt = 0;
+  private readonly schedule: ReconnectSchedule;
+  /** The injected clock when the current connect attempt began. */
+  private connectStartedMs = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
@@ -130,6 +152,7 @@ export class Uplink {
   private readonly counters = {
     connects: 0,
     connectFailures: 0,
+    connectAttempts: 0,
     batchesSent: 0,
     eventsSent: 0,
     acks: 0,
@@ -152,7 +175,19 @@ export class Uplink {
       now: () => performance.now(),
       ...options,
       batchSize,
+      // An option passed as undefined keeps its default (the recovery bound depends on these).
+      reconnect: options.reconnect ?? DEFAULTS.reconnect,
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
     };
+    this.schedule = new ReconnectSchedule(this.o.reconnect, this.o.random, this.o.now);
+    const worst = worstRecoveryMs(this.o.reconnect, this.o.connectTimeoutMs);
+    if (worst > RECOVERY_BUDGET_MS) {
+      logger.warn(
+        { reconnectMaxMs: this.o.reconnect.maxMs, connectTimeoutMs: this.o.connectTimeoutMs },
+        `reconnect cap plus connect timeout is ${worst} ms: after an outage this gateway may be back ` +
+          `later than ${RECOVERY_BUDGET_MS / 1000} s after the broker returns`,
+      );
+    }
   }
 
   /** Connects in the background; never throws for a network problem (it retries). */
@@ -216,8 +251,15 @@ export class Uplink {
     return {
       connected: this.connected,
       ...this.counters,
+      reconnectAttempt: this.schedule.attempt,
+      lastReconnectWait: this.schedule.last(),
       lanes: { priority: lane('priority'), telemetry: lane('telemetry') },
     };
+  }
+
+  /** The recent reconnect waits, oldest first (the last 256): what the schedule drew, and when. */
+  reconnectWaits(): readonly ReconnectWait[] {
+    return this.schedule.history();
   }
 
   private clientOptions(): IClientOptions {
@@ -247,6 +289,8 @@ export class Uplink {
 
   private connect(): void {
     if (this.stopped) return;
+    this.counters.connectAttempts++;
+    this.connectStartedMs = this.o.now();
     const client = mqtt.connect(this.o.url, this.clientOptions());
     this.client = client;
     client.on('connect', () => void this.onConnect(client));
@@ -267,7 +311,10 @@ export class Uplink {
       const topics = [ackTopic(this.o.gatewayId)];
       if (this.o.onCommand !== undefined) topics.push(commandTopic(this.o.gatewayId));
       if (this.o.onConfig !== undefined) topics.push(configTopic(this.o.gatewayId));
-      await client.subscribeAsync(topics, { qos: 1 });
+      // Part of the connect: a broker that never answers the SUBSCRIBE is retried like one that
+      // never answers the CONNECT (the recovery bound counts on connectTimeoutMs).
+      const left = this.o.connectTimeoutMs - (this.o.now() - this.connectStartedMs);
+      await withTimeout(client.subscribeAsync(topics, { qos: 1 }), Math.max(1, left));
     } catch (error) {
       this.logger.warn({ err: error }, 'could not subscribe to the down/ topics; reconnecting');
       client.end(true);
@@ -275,7 +322,7 @@ export class Uplink {
     }
     if (client !== this.client) return;
     this.connected = true;
-    this.attempt = 0;
+    this.schedule.reset();
     this.counters.connects++;
     // Everything not acknowledged is resent: batches in flight on the old connection may be lost.
     this.windows = {
@@ -298,13 +345,12 @@ export class Uplink {
     client.end(true);
     if (this.stopped) return;
     if (!wasConnected) this.counters.connectFailures++;
-    const delay = backoffDelayMs(this.attempt, this.o.reconnect, this.o.random);
-    this.attempt++;
+    const wait = this.schedule.next();
     this.logger.info(
-      { delayMs: Math.round(delay), attempt: this.attempt },
+      { delayMs: Math.round(wait.delayMs), attempt: wait.attempt + 1 },
       'uplink disconnected; reconnecting',
     );
-    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    this.reconnectTimer = setTimeout(() => this.connect(), wait.delayMs);
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -453,6 +499,8 @@ export class Uplink {
       epoch: this.store.epoch,
       lanes: stats.lanes,
       ...(this.o.configVersion === undefined ? {} : { configVersion: this.o.configVersion() }),
+      // From memory (the last check), so a full disk is reported without writing anything.
+      storage: storageOf(this.store.storageState()),
     };
   }
 
@@ -469,6 +517,15 @@ export class Uplink {
 }
 
 const STOP_STATUS_TIMEOUT_MS = 2000;
+
+/** The status's storage field from the store's storage state (freeBytes as a whole number). */
+function storageOf(state: StorageState): StatusStorage {
+  return {
+    state: state.state,
+    freeBytes: state.freeBytes === null ? null : Math.max(0, Math.floor(state.freeBytes)),
+    reason: state.reason,
+  };
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

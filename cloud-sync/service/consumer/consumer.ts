@@ -29,7 +29,7 @@ import {
 } from '../../contract/validate.js';
 import { SERVICE_USERNAME_PREFIX } from '../broker/acl.js';
 import type { CloudSchema } from '../db/schema.js';
-import { ingestBatch, type IngestHook } from '../ingest.js';
+import { ingestBatch, UnserialisableEventsError, type IngestHook } from '../ingest.js';
 import type { CloudMetrics } from '../metrics.js';
 import { KeyedSerialQueue } from './queue.js';
 import { upsertGatewayStatus } from './status.js';
@@ -362,6 +362,19 @@ export class IngestConsumer {
       });
     } catch (error) {
       stopTimer();
+      if (error instanceof UnserialisableEventsError) {
+        // Valid events JSON.stringify cannot write (defence in depth: the contract's MAX_DEPTH
+        // should make this impossible) are the gateway's bad input, never a database failure:
+        // nothing was stored, so the batch goes again with them set aside like any invalid event.
+        // Each round removes at least one event, so this ends.
+        const setAside = new Set(error.events.map((event) => event.seq));
+        return this.ingest(
+          gatewayId,
+          { ...batch, events: batch.events.filter((event) => !setAside.has(event.seq)) },
+          [...invalid, ...error.events].sort((a, b) => a.seq - b.seq),
+          lane,
+        );
+      }
       // Rolled back: nothing of the batch is stored and no ack goes out; the gateway resends it.
       metrics.batches.inc({ outcome: 'db_error' });
       logger.error(
@@ -507,6 +520,19 @@ export class IngestConsumer {
       }
       metrics.statusMessages.inc({ outcome: 'stored' });
       if (!status.online) logger.info({ gatewayId }, 'gateway reported offline (status or last will)');
+      if (status.storage !== undefined && status.storage.state !== 'ok') {
+        // Each status of a cabinet whose disk is short (every 30 s) says so: an operator must act.
+        this.warnThrottled(
+          `storage\u0000${gatewayId}`,
+          {
+            gatewayId,
+            storage: status.storage.state,
+            freeBytes: status.storage.freeBytes,
+            reason: status.storage.reason,
+          },
+          'gateway storage short: it stores decisions only',
+        );
+      }
       try {
         this.options.onStatusStored?.(gatewayId, status);
       } catch (error) {

@@ -24,6 +24,7 @@ export async function upsertGatewayStatus(
     epoch: status.epoch ?? null,
     lanes: status.lanes === undefined ? null : JSON.stringify(status.lanes),
     config_version: status.configVersion ?? null,
+    storage: status.storage === undefined ? null : JSON.stringify(status.storage),
     received_at: receivedAt.toISOString(),
   };
   // Every field is overwritten, including those the new message leaves out: a will carries only

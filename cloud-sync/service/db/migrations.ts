@@ -10,6 +10,7 @@ import { m0002Enrollment } from './migrations/0002-enrollment.js';
 import { m0003GatewayStatus } from './migrations/0003-gateway-status.js';
 import { m0004Cases } from './migrations/0004-cases.js';
 import { m0005DeadLetters } from './migrations/0005-dead-letters.js';
+import { m0006GatewayStorage } from './migrations/0006-gateway-storage.js';
 import { CloudServiceError } from '../errors.js';
 import type { CloudSchema } from './schema.js';
 
@@ -20,6 +21,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003_gateway_status': m0003GatewayStatus,
   '0004_cases': m0004Cases,
   '0005_dead_letters': m0005DeadLetters,
+  '0006_gateway_storage': m0006GatewayStorage,
 };
 
 const provider: MigrationProvider = {

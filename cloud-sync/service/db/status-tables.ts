@@ -24,6 +24,8 @@ export interface GatewayStatusTable {
   lanes: string | null;
   /** Configuration document version running; null when only the local file is used or unknown. */
   config_version: number | null;
+  /** JSON of the status's `storage` (state, freeBytes, reason), migration 0006; null when not sent. */
+  storage: string | null;
   /** Cloud wall clock when the message was processed. */
   received_at: string;
 }
