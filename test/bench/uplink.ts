@@ -37,6 +37,7 @@ import { startCloudService, type CloudService } from '../../cloud-sync/service/s
 import { openGatewayStore, type GatewayStore } from '../../gateway/store/event-store.js';
 import { Uplink } from '../../gateway/uplink/uplink.js';
 import { testConfig } from '../cloud-sync/service/service-helpers.js';
+import { seededRandom } from '../helpers/random.js';
 
 interface Options {
   events: number;
@@ -71,18 +72,6 @@ const RAW_GATEWAY = 'bench-raw';
 const RAW_SERVICE = 'bench';
 /** Give up on a run after this long: the RESULT line then reports what was lost. */
 const DRAIN_TIMEOUT_MS = 600_000;
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run stores the same backlog. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
@@ -161,7 +150,7 @@ function eventAt(n: number, random: () => number): GatewayEventBody {
 
 /** Commits the backlog in cycles of `cycle` events; returns the events as they travel upstream. */
 function fillOutbox(store: GatewayStore, options: Options): Map<Lane, OutboxEvent[]> {
-  const random = prng(20261121);
+  const random = seededRandom(20261121);
   for (let n = 0; n < options.events; n += options.cycle) {
     const count = Math.min(options.cycle, options.events - n);
     store.commitCycle({ events: Array.from({ length: count }, (_, i) => eventAt(n + i, random)) });

@@ -22,6 +22,7 @@ import { encodeMbapFrame } from '../../../drivers/modbus/tcp.js';
 import { MockTransport } from '../../../drivers/transport/mock.js';
 import { interFrameSilenceMs, type SerialSettings } from '../../../drivers/transport/transport.js';
 import { hex } from '../hex.js';
+import { seededRandom } from '../../helpers/random.js';
 
 /** 115200 baud: t3.5 is the fixed 1.75 ms of MSL 2.5.1.1, so tests that do not study timing run fast. */
 const FAST_LINE: SerialSettings = { baudRate: 115200, dataBits: 8, parity: 'even', stopBits: 1 };
@@ -517,18 +518,6 @@ describe('ModbusClient, TCP framing', () => {
   });
 });
 
-/** Deterministic PRNG (mulberry32), so a failing fuzz case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('ModbusClient fuzz: hostile replies always end in a result or a ModbusError', () => {
   const ITERATIONS = 250;
 
@@ -568,7 +557,7 @@ describe('ModbusClient fuzz: hostile replies always end in a result or a ModbusE
   }
 
   async function fuzz(framing: 'rtu' | 'tcp', seed: number): Promise<Map<string, number>> {
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     // Short frame silence so garbage ends by silence well inside the timeout (any outcome is fine here).
     const { mock, client } = await setup(framing, { frameSilenceMs: 3 });
     const outcomes = new Map<string, number>();

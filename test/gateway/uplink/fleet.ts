@@ -5,17 +5,7 @@
  */
 import { ReconnectSchedule, type ReconnectPolicy } from '../../../gateway/uplink/reconnect.js';
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), the same sequence for a seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom } from '../../helpers/random.js';
 
 export interface OutageModel {
   policy: ReconnectPolicy;

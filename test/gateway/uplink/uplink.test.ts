@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { ackTopic } from '../../../cloud-sync/contract/topics.js';
@@ -18,6 +17,7 @@ import { openGatewayStore, type GatewayStore } from '../../../gateway/store/even
 import { Uplink, type UplinkOptions } from '../../../gateway/uplink/uplink.js';
 import { DEFAULT_RECONNECT_POLICY, reconnectCeilingMs } from '../../../gateway/uplink/reconnect.js';
 import { seededRandom } from './fleet.js';
+import { freePort } from '../../uplink/harness.js';
 import { makeTestCa } from '../../cloud-sync/service/enrollment/harness.js';
 import { testConfig, waitFor } from '../../cloud-sync/service/service-helpers.js';
 import { tempDirs, telemetry, transition } from '../store/helpers.js';
@@ -248,25 +248,12 @@ describe('Uplink', () => {
   });
 });
 
-/** A loopback port nothing listens on (connects are refused at once). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe('Uplink reconnect schedule (issue 10: back within 15 s of the broker returning)', () => {
   it('by default waits 1 s doubling to a cap of 10 s, drawn from its random source', async () => {
     const store = openStore(dirs.fresh());
     // Every draw 0: the real uplink retries a refusing port as fast as it can, and its attempt
     // log shows the ceilings the default schedule would have drawn under (no waiting on them).
-    const uplink = startUplink(store, await closedPort(), { reconnect: undefined, random: () => 0 });
+    const uplink = startUplink(store, await freePort(), { reconnect: undefined, random: () => 0 });
     await waitFor(() => uplink.reconnectWaits().length >= 8, 10_000, 'eight refused attempts');
     await uplink.stop();
     const waits = uplink.reconnectWaits();
