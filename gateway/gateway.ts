@@ -341,7 +341,13 @@ export class Gateway {
       this.logger.child({ module: 'uplink' }),
     );
     this.uplink = uplink;
-    this.stopUplinkNotify = this.events.on('store:committed', () => uplink.notify());
+    const stopNotify = this.events.on('store:committed', () => uplink.notify());
+    // The cloud learns of a full disk at once, not at the next 30 s status.
+    const stopStorage = this.events.on('storage:changed', () => uplink.refreshStatus());
+    this.stopUplinkNotify = () => {
+      stopNotify();
+      stopStorage();
+    };
     uplink.start();
   }
 

@@ -12,6 +12,7 @@ import type {
   VehicleEvent,
 } from '../../cloud-sync/contract/events.js';
 import type { DevicePollResult } from '../bus/types.js';
+import type { StorageState } from '../store/storage-guard.js';
 
 /** Every event on the bus with its payload type. */
 export interface GatewayEventMap {
@@ -25,6 +26,8 @@ export interface GatewayEventMap {
   'lighting:action': LightingActionEvent;
   'strain:vehicle': VehicleEvent;
   'strain:overweight': OverweightEvent;
+  /** The storage state moved (pipeline -> uplink status, web UI): ok, low or full. */
+  'storage:changed': StorageState;
 }
 
 export type GatewayEventName = keyof GatewayEventMap;

@@ -250,6 +250,7 @@ export class Pipeline {
     const previous = this.lastStorage;
     this.lastStorage = storage;
     if (previous?.state !== storage.state) {
+      this.options.events.emit('storage:changed', storage);
       const fields = {
         storage: storage.state,
         freeBytes: storage.freeBytes,

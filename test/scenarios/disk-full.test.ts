@@ -156,7 +156,8 @@ describe('disk full: the cabinet stays visible and keeps every decision', () => 
       password: SECRET,
       version: '0.1.0-test',
       pollIntervalMs: 50,
-      statusIntervalMs: 200,
+      // Long: the storage status must reach the cloud when it changes, not at the next interval.
+      statusIntervalMs: 60_000,
       reconnect: { initialMs: 50, maxMs: 300 },
     };
     gateway = new Gateway(validConfig(configDocument(simulation, disk)), shippedProfiles(), silent, {
