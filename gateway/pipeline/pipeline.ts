@@ -87,8 +87,6 @@ interface PendingCycle {
   events: GatewayEventBody[];
   records: Map<string, AlarmRecord>;
   windows: RawWindowRequest[];
-  /** Telemetry events dropped from this cycle because storage was short. */
-  dropped: DroppedTelemetry | null;
 }
 
 const emptyCycle = (at: Instant): PendingCycle => ({
@@ -97,15 +95,13 @@ const emptyCycle = (at: Instant): PendingCycle => ({
   events: [],
   records: new Map(),
   windows: [],
-  dropped: null,
 });
 
 const isEmpty = (cycle: PendingCycle): boolean =>
   cycle.polls.length === 0 &&
   cycle.events.length === 0 &&
   cycle.records.size === 0 &&
-  cycle.windows.length === 0 &&
-  cycle.dropped === null;
+  cycle.windows.length === 0;
 
 /** Storage state -> storage alarm level (storage-guard.ts). */
 const STORAGE_LEVEL = { ok: 0, low: 1, full: 2 } as const;
@@ -123,6 +119,8 @@ export class Pipeline {
   private droppedCycles = 0;
   private droppedReadingPolls = 0;
   private droppedTelemetryEvents = 0;
+  /** Telemetry dropped while storage was short, not yet reported by a gap event. */
+  private unreportedTelemetry: DroppedTelemetry | null = null;
   private lastStorage: StorageState | null = null;
   private stageFailures = 0;
   private readonly lastStageLogMs = new Map<string, number>();
@@ -256,9 +254,11 @@ export class Pipeline {
         freeBytes: storage.freeBytes,
         reserveHeld: storage.reserveHeld,
       };
-      if (storage.state === 'ok')
-        this.options.logger.info(fields, 'storage is fine again: readings and telemetry are stored');
-      else
+      if (storage.state === 'ok') {
+        // The first check at start is no news; a return from low or full is.
+        if (previous !== null)
+          this.options.logger.info(fields, 'storage is fine again: readings and telemetry are stored');
+      } else
         this.options.logger.error(
           { ...fields, reason: storage.reason },
           'storage short: only decisions are stored',
@@ -277,7 +277,7 @@ export class Pipeline {
   private hold(cycle: PendingCycle): void {
     if (isEmpty(cycle)) return;
     const last = this.held.at(-1);
-    if (last !== undefined && cycle.events.length === 0 && cycle.dropped === null) {
+    if (last !== undefined && cycle.events.length === 0) {
       last.polls.push(...cycle.polls);
       for (const [key, record] of cycle.records) last.records.set(key, record);
       last.windows.push(...cycle.windows);
@@ -313,12 +313,15 @@ export class Pipeline {
     if (telemetry === 0) return;
     cycle.events = cycle.events.filter((event) => EVENT_CLASS[event.kind] !== 'telemetry');
     this.droppedTelemetryEvents += telemetry;
-    const previous = cycle.dropped;
-    cycle.dropped = {
-      count: (previous?.count ?? 0) + telemetry,
+    // Counted across cycles and reported by ONE gap event once storage is fine again: a gap per
+    // cycle would itself be the growth a full disk cannot take.
+    const previous = this.unreportedTelemetry;
+    const count = (previous?.count ?? 0) + telemetry;
+    this.unreportedTelemetry = {
+      count,
       fromWallMs: previous?.fromWallMs ?? cycle.at.wallMs,
       toWallMs: cycle.at.wallMs,
-      reason: `${telemetry + (previous?.count ?? 0)} telemetry events not stored: ${reason}`,
+      reason: `${count} telemetry events not stored while storage was short: ${reason}`,
     };
   }
 
@@ -438,6 +441,8 @@ export class Pipeline {
         this.held.shift();
         continue;
       }
+      // Storage fine again: the first cycle stored reports what was dropped meanwhile.
+      const report = storage.state === 'ok' ? this.unreportedTelemetry : null;
       try {
         const result = this.options.store.commitCycle({
           polls: cycle.polls,
@@ -445,9 +450,10 @@ export class Pipeline {
           alarmRecords: [...cycle.records.values()],
           windows: cycle.windows,
           at: cycle.at,
-          ...(cycle.dropped === null ? {} : { droppedTelemetry: cycle.dropped }),
+          ...(report === null ? {} : { droppedTelemetry: report }),
         });
         this.held.shift();
+        if (report !== null) this.unreportedTelemetry = null;
         this.lastCommit = result;
         this.announce(cycle, result);
       } catch (error) {
@@ -472,6 +478,7 @@ export class Pipeline {
         return error instanceof Error ? error.message : String(error);
       }
     }
+    this.reportDroppedTelemetry();
     if (this.failingSinceMs !== null) {
       this.options.logger.info(
         { failedForMs: Date.now() - this.failingSinceMs },
@@ -481,6 +488,21 @@ export class Pipeline {
       this.lastFailureLogMs = 0;
     }
     return null;
+  }
+
+  /** Nothing held, storage fine again, telemetry still unreported: one commit for its gap event. */
+  private reportDroppedTelemetry(): void {
+    const report = this.unreportedTelemetry;
+    if (report === null || this.options.store.storageState().state !== 'ok') return;
+    try {
+      const at = this.options.store.now();
+      const result = this.options.store.commitCycle({ droppedTelemetry: report, at });
+      this.unreportedTelemetry = null;
+      this.lastCommit = result;
+      this.announce(emptyCycle(at), result);
+    } catch (error) {
+      this.logFailure(error);
+    }
   }
 
   /** The first failure and then one line every 30 s, not one per flush. */
