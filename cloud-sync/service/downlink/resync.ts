@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Status } from '../../contract/types.js';
 import type { CommandService } from './commands.js';
 import type { ConfigDocumentService } from './config-documents.js';
+import { isDownlinkError } from './errors.js';
 
 export interface DownlinkResyncOptions {
   commands: CommandService;
@@ -38,9 +39,16 @@ export function downlinkStatusListener(
 
 async function resyncGateway(options: DownlinkResyncOptions, gatewayId: string): Promise<void> {
   await options.commands.resendPending(gatewayId);
-  const current = await options.configs.current(gatewayId).catch(() => null);
-  // A gateway that is online but not enrolled any more has nothing waiting (current() refused it).
-  if (current?.latest?.status === 'pending') await options.configs.republish(gatewayId);
+  let current;
+  try {
+    current = await options.configs.current(gatewayId);
+  } catch (error) {
+    // A gateway that is online but not enrolled any more has nothing waiting. Anything else (a
+    // database outage) is a failure, and the listener logs it as one.
+    if (isDownlinkError(error) && error.code === 'DOWNLINK_UNKNOWN_GATEWAY') return;
+    throw error;
+  }
+  if (current.latest?.status === 'pending') await options.configs.republish(gatewayId);
 }
 
 /**

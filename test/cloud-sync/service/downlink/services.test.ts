@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import { configDocumentHash, type RemoteConfig } from '../../../../cloud-sync/contract/config-document.js';
 import type { GatewayEventBody } from '../../../../cloud-sync/contract/events.js';
 import { commandTopic, configTopic } from '../../../../cloud-sync/contract/topics.js';
@@ -702,3 +703,50 @@ for (const backend of BACKENDS.list) {
     });
   });
 }
+
+describe('downlink resync after an online report', () => {
+  /** A narrow unit test of the listener's error handling: the services are stand-ins. */
+  function listenerWith(current: () => Promise<unknown>) {
+    const lines: Array<{ fields: Record<string, unknown>; message: string }> = [];
+    const logger = {
+      error: (fields: Record<string, unknown>, message: string) => lines.push({ fields, message }),
+      info: () => undefined,
+      warn: () => undefined,
+    };
+    let republished = 0;
+    const listener = downlinkStatusListener({
+      commands: { resendPending: () => Promise.resolve(0) } as unknown as CommandService,
+      configs: {
+        current,
+        republish: () => {
+          republished++;
+          return Promise.resolve();
+        },
+      } as unknown as ConfigDocumentService,
+      logger: logger as unknown as Logger,
+    });
+    return { listener, lines, republished: () => republished };
+  }
+  const online = { online: true, version: '0.1.0', uptimeS: 5, backlog: { count: 0, oldestAgeS: null } };
+
+  it('a database outage is logged as a failure, never taken for "nothing waiting"', async () => {
+    const { listener, lines } = listenerWith(() => Promise.reject(new Error('connection refused')));
+    listener(GW, online);
+    await waitFor(() => lines.length > 0, 2000, 'the failure logged');
+    assert.equal(lines[0]?.message, 'downlink resync after online report failed');
+  });
+
+  it('a gateway no longer enrolled has nothing waiting: no failure, nothing republished', async () => {
+    const { listener, lines, republished } = listenerWith(() =>
+      Promise.reject(new DownlinkError('DOWNLINK_UNKNOWN_GATEWAY', 'not enrolled')),
+    );
+    listener(GW, online);
+    // The same listener on a failing database logs within this wait (test above): silence here is
+    // the answer, checked after a resync of another gateway has completed.
+    const done = listenerWith(() => Promise.resolve({ latest: { status: 'pending' } }));
+    done.listener(GW, online);
+    await waitFor(() => done.republished() === 1, 2000, 'the other resync done');
+    assert.deepEqual(lines, []);
+    assert.equal(republished(), 0);
+  });
+});
