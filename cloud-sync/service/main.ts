@@ -13,6 +13,8 @@
  *   1  runtime failure (cannot start, e.g. a port in use; a bug; stop did not finish in time or
  *      was forced by a late repeat of the signal)
  *   2  invalid command line or configuration (every problem is on stderr, with its JSON pointer)
+ *   3  the database server cannot be reached (CLOUD_DB_UNAVAILABLE): not a configuration error;
+ *      start again once it is up (a supervisor's restart does)
  */
 import { Command, CommanderError } from 'commander';
 import { pino, type Logger } from 'pino';
@@ -22,7 +24,7 @@ import { startCloudService, type CloudService } from './service.js';
 import { productionDeps } from './wiring.js';
 import { onStopSignals } from '../../runtime/signals.js';
 
-const EXIT = { ok: 0, failure: 1, invalid: 2 } as const;
+const EXIT = { ok: 0, failure: 1, invalid: 2, unavailable: 3 } as const;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** Field names whose values are secrets wherever they appear (top level and three levels down). */
@@ -95,6 +97,11 @@ async function run(argv: string[]): Promise<number> {
   try {
     service = await startCloudService(config, productionDeps(logger));
   } catch (error) {
+    if (error instanceof CloudServiceError && error.code === 'CLOUD_DB_UNAVAILABLE') {
+      // Not a configuration problem: the server is down or unreachable; a supervisor restarts us.
+      process.stderr.write(`cannot start: ${error.message}\n`);
+      return EXIT.unavailable;
+    }
     if (error instanceof CloudServiceError && error.code !== 'CLOUD_DB_MIGRATION') {
       // The database settings ask for something this build cannot do: a configuration problem.
       process.stderr.write(`invalid cloud service configuration: ${error.message}\n`);

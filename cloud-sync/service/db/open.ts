@@ -1,6 +1,6 @@
 /**
  * Opens the cloud database. The embedded default is one SQLite file; several cloud-sync instances
- * share one PostgreSQL database (DESIGN.md section 6 "Scale"). Everything above this module talks
+ * share one PostgreSQL database (docs/uplink-contract.md, "Scale"). Everything above this module talks
  * Kysely only, so the two backends differ here and nowhere else (docs/cloud-ingest.md).
  */
 import { inspect } from 'node:util';
@@ -42,7 +42,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * SQLite has no row locks and no `FOR UPDATE` syntax. Ingest takes `.forUpdate()` so PostgreSQL
- * serialises the accept rule per stream (DESIGN.md section 6 rule 3); on SQLite the single
+ * serialises the accept rule per stream (docs/uplink-contract.md, delivery rule 3); on SQLite the single
  * connection (Kysely's driver runs one transaction at a time) and the database write lock already
  * serialise every transaction, so the clause is dropped here instead of failing to parse.
  */
@@ -165,10 +165,20 @@ function connectionError(target: PostgresTarget, error: unknown): CloudServiceEr
   const leaks = target.secrets.some((secret) => inspect(error, { depth: 5 }).includes(secret));
   const cause = leaks ? new Error(redact(reason, target.secrets)) : error;
   return new CloudServiceError(
-    'CLOUD_DB_CONFIG',
+    isConfigurationRefusal(code) ? 'CLOUD_DB_CONFIG' : 'CLOUD_DB_UNAVAILABLE',
     redact(`cloud database: cannot connect to PostgreSQL at ${target.display}: ${detail}`, target.secrets),
     { cause },
   );
+}
+
+/**
+ * The server answered and said no to what was configured (PostgreSQL appendix A: class 28
+ * invalid authorization, 3D000 invalid_catalog_name): a configuration error. Anything else on the
+ * way to a first query (a refused or unreachable socket, a timeout, 57P03 cannot_connect_now) is
+ * the server being unavailable, which a retry later may cure.
+ */
+function isConfigurationRefusal(code: unknown): boolean {
+  return typeof code === 'string' && (code.startsWith('28') || code === '3D000');
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
@@ -240,9 +250,9 @@ export function createDialect(config: CloudDatabaseConfig): Dialect {
 /**
  * Opens the database and runs pending migrations. The caller destroys it (`db.destroy()`).
  *
- * On PostgreSQL a first query checks the connection, so an unreachable server, a refused login or
- * a missing database fails here with CLOUD_DB_CONFIG (password redacted) rather than as a failed
- * migration. Several instances may start at once: Kysely's Migrator takes a PostgreSQL advisory
+ * On PostgreSQL a first query checks the connection, so a refused login or a missing database
+ * fails here with CLOUD_DB_CONFIG and an unreachable server with CLOUD_DB_UNAVAILABLE (password
+ * redacted either way) rather than as a failed migration. Several instances may start at once: Kysely's Migrator takes a PostgreSQL advisory
  * lock around the migrations, so one migrates and the others find nothing pending.
  */
 export async function openCloudDatabase(config: CloudDatabaseConfig): Promise<Kysely<CloudSchema>> {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CloudConfigError, loadCloudConfig } from '../../../cloud-sync/service/config.js';
 import { waitFor } from './service-helpers.js';
+import { freePort } from '../../uplink/harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = join(ROOT, 'cloud-sync/service/main.ts');
@@ -149,11 +150,18 @@ describe('cloud service configuration', () => {
     assert.match(run.err(), /\/mqtt\/embeded: is not a configuration field/);
   });
 
-  it('main.ts exits 2 when DATABASE_URL asks for PostgreSQL, which this build lacks', async () => {
+  it('main.ts exits 3 (unavailable, not a configuration error) when PostgreSQL cannot be reached', async () => {
     const file = write('main-pg.json', { mqtt: { embedded: { port: 0 } }, http: { port: 0 } });
-    const run = runMain(['--config', file], { DATABASE_URL: 'postgres://u@127.0.0.1/kerbside' });
-    assert.equal(await run.exited, 2);
-    assert.match(run.err(), /PostgreSQL/);
+    const port = await freePort();
+    const run = runMain(['--config', file], { DATABASE_URL: `postgres://u@127.0.0.1:${port}/kerbside` });
+    assert.equal(await run.exited, 3);
+    assert.match(
+      run.err(),
+      new RegExp(
+        `cannot connect to PostgreSQL at postgres://u@127\\.0\\.0\\.1:${port}/kerbside: .*ECONNREFUSED`,
+      ),
+    );
+    assert.doesNotMatch(run.err(), /invalid cloud service configuration/);
   });
 
   it('main.ts starts with a valid file, serves /healthz, and exits 0 on SIGTERM', async () => {

@@ -15,7 +15,7 @@ import { validateEventsBatch } from '../../../cloud-sync/contract/validate.js';
 import { createDialect, openCloudDatabase } from '../../../cloud-sync/service/db/open.js';
 import { MIGRATIONS } from '../../../cloud-sync/service/db/migrations.js';
 import type { CloudSchema } from '../../../cloud-sync/service/db/schema.js';
-import { CloudServiceError } from '../../../cloud-sync/service/errors.js';
+import { CloudServiceError, type CloudServiceErrorCode } from '../../../cloud-sync/service/errors.js';
 import { ingestBatch, type IngestResult } from '../../../cloud-sync/service/ingest.js';
 
 const GW = 'cab-12';
@@ -24,7 +24,7 @@ const EPOCH_B = '0b5e8f1a-2c3d-4e5f-8a9b-0c1d2e3f4a5b';
 const TS = '2026-11-21T07:42:16.123Z';
 
 /**
- * Stable UUID per (epoch, lane, seq), as the gateway's outbox gives (DESIGN.md section 6 rule 1);
+ * Stable UUID per (epoch, lane, seq), as the gateway's outbox gives (docs/uplink-contract.md, delivery rule 1);
  * epochs used together must differ in their first 8 hex digits.
  */
 function eventId(epoch: string, seq: number, lane: Lane = 'priority'): string {
@@ -114,7 +114,7 @@ async function lastCommittedOf(
 }
 
 for (const backend of BACKENDS) {
-  describe(`ingestBatch on ${backend.name} (DESIGN.md section 6 rule 3)`, () => {
+  describe(`ingestBatch on ${backend.name} (docs/uplink-contract.md, delivery rule 3)`, () => {
     let opened: OpenedDatabase;
     let db: Kysely<CloudSchema>;
 
@@ -523,10 +523,14 @@ describe('openCloudDatabase', () => {
 /** The password every bad-URL test puts in its URL; no message or cause may show it. */
 const SECRET = 'S3cret-Pw-7731';
 
-/** Asserts a CloudServiceError CLOUD_DB_CONFIG whose message matches and that never shows SECRET. */
-function assertRedactedConfigError(error: unknown, pattern: RegExp): true {
+/** Asserts a CloudServiceError (CLOUD_DB_CONFIG by default) whose message matches and that never shows SECRET. */
+function assertRedactedConfigError(
+  error: unknown,
+  pattern: RegExp,
+  code: CloudServiceErrorCode = 'CLOUD_DB_CONFIG',
+): true {
   assert.ok(error instanceof CloudServiceError, `expected a CloudServiceError, got ${inspect(error)}`);
-  assert.equal(error.code, 'CLOUD_DB_CONFIG');
+  assert.equal(error.code, code);
   assert.match(error.message, pattern);
   // inspect() prints the message, stack, own properties and the cause chain, as a logger would.
   const printed = inspect(error, { depth: 10 });
@@ -637,7 +641,7 @@ describe('openCloudDatabase on PostgreSQL (DATABASE_URL)', () => {
     }
   });
 
-  it('fails with a clear CloudServiceError, without the password, when the server is unreachable', async () => {
+  it('fails with CLOUD_DB_UNAVAILABLE (not a configuration error), without the password, when the server is unreachable', async () => {
     const port = await closedPort();
     const url = `postgres://kerbside:${encodeURIComponent(`${SECRET}/x`)}@127.0.0.1:${port}/kerbside`;
     await assert.rejects(openCloudDatabase({ databaseUrl: url }), (error: unknown) =>
@@ -646,6 +650,7 @@ describe('openCloudDatabase on PostgreSQL (DATABASE_URL)', () => {
         new RegExp(
           `cannot connect to PostgreSQL at postgres://kerbside@127\\.0\\.0\\.1:${port}/kerbside: .*ECONNREFUSED`,
         ),
+        'CLOUD_DB_UNAVAILABLE',
       ),
     );
   });
