@@ -1,7 +1,7 @@
 /**
  * Cases in the database (Kysely only, so the same code runs on SQLite and PostgreSQL): reading and
  * listing, opening a case, and applying a workflow plan (workflow.ts) together with its
- * case_history row in one transaction (DESIGN.md section 8: a case carries its full history).
+ * case_history row in one transaction (docs/cases.md: a case carries its full history).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
@@ -290,7 +290,34 @@ export async function applyCaseAction(
   });
 }
 
-/** The columns a new case copies from its component (DOMAIN.md "Component ids": three owning parties). */
+/** What differs between new cases; the rest of a row starts the same for every case. */
+export type NewCaseFields = Omit<CaseRow, keyof typeof LIFECYCLE_START | 'updated_at'>;
+
+/**
+ * Every timestamp and counter of the workflow still empty, not suspended, not escalated: how a
+ * case starts, whether filed from an alarm (filing.ts) or opened by hand (open-case.ts).
+ */
+const LIFECYCLE_START = {
+  suspended: 0,
+  suspended_at: null,
+  sensor_verified_at: null,
+  dispatched_at: null,
+  accepted_at: null,
+  feedback_at: null,
+  closed_at: null,
+  cancelled_at: null,
+  handle_deadline: null,
+  rework_count: 0,
+  escalation_level: 0,
+  closed_on_time: null,
+} as const satisfies Partial<CaseRow>;
+
+/** A new case row: the fields that differ, the lifecycle at its start, updated when reported. */
+export function newCaseRow(fields: NewCaseFields): CaseRow {
+  return { ...LIFECYCLE_START, ...fields, updated_at: fields.reported_at };
+}
+
+/** The columns a new case copies from its component (docs/domain.md "Component ids": three owning parties). */
 export function componentColumns(
   component: ComponentsTable | undefined,
 ): Pick<

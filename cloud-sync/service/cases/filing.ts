@@ -1,12 +1,12 @@
 /**
- * Filing cases from alarms (DESIGN.md section 8): an ingest hook (ingest.ts IngestHook) that runs
+ * Filing cases from alarms (docs/cases.md): an ingest hook (ingest.ts IngestHook) that runs
  * inside the transaction committing a batch, so a case, its history and the alarm that caused it
  * commit together or not at all. An alarm matching a filing rule (cases/config.ts) opens a case;
  * further activations of the same alarm attach to the open case instead of opening another.
  *
  * "Now" is the cloud's commit time (context.receivedAt); the gateway's `ts` is display only (its
- * clock may be untrusted, DESIGN.md section 5). Ingest hands the hook only fresh events, each once
- * (section 6 rule 3); case_activations.event_id guards the count as well.
+ * clock may be untrusted, docs/storage.md). Ingest hands the hook only fresh events, each once
+ * (docs/uplink-contract.md, delivery rule 3); case_activations.event_id guards the count as well.
  */
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
@@ -15,7 +15,14 @@ import type { ComponentsTable } from '../db/case-tables.js';
 import type { CloudSchema } from '../db/schema.js';
 import type { IngestHook, IngestHookContext } from '../ingest.js';
 import type { WorkingCalendar } from './calendar.js';
-import { componentColumns, findComponent, findOpenCase, insertHistory, newCaseNo } from './case-store.js';
+import {
+  componentColumns,
+  findComponent,
+  findOpenCase,
+  insertHistory,
+  newCaseNo,
+  newCaseRow,
+} from './case-store.js';
 import type { CasesConfig, FilingRule } from './config.js';
 import { deadlineAfter } from './deadlines.js';
 import { holdFor, type HoldReason } from './hold.js';
@@ -254,16 +261,14 @@ async function openCase(
     alarm: { ...event, gatewayId: context.gatewayId, receivedAt: now },
     trend,
   };
-  // DOMAIN.md: filing and dispatch within 10 min (urgent) / 30 min (normal) of the report.
+  // docs/domain.md: filing and dispatch within 10 min (urgent) / 30 min (normal) of the report.
   const dispatchDeadline = deadlineAfter(new Date(now), category.dispatchWithin[rule.severity], calendar);
   const id = randomUUID();
   const caseNo = await newCaseNo(trx, now, config.calendar.timeZone);
-  const row: CaseRow = {
+  const row = newCaseRow({
     id,
     case_no: caseNo,
     state: autoFile ? 'filed' : 'reported',
-    suspended: 0,
-    suspended_at: null,
     hold_reason: hold?.words ?? null,
     category: category.id,
     severity: rule.severity,
@@ -279,23 +284,12 @@ async function openCase(
     activations: 1,
     alarm_active: 1,
     alarm_normal_since: null,
-    sensor_verified_at: null,
     reported_at: now,
     filed_at: autoFile ? now : null,
-    dispatched_at: null,
-    accepted_at: null,
-    feedback_at: null,
-    closed_at: null,
-    cancelled_at: null,
     dispatch_deadline: dispatchDeadline.toISOString(),
-    handle_deadline: null,
-    rework_count: 0,
-    escalation_level: 0,
-    closed_on_time: null,
     // Reporting makes revision 0; filing is a transition and bumps it like an operator's would.
     revision: autoFile ? 1 : 0,
-    updated_at: now,
-  };
+  });
   await trx.insertInto('cases').values(row).execute();
   await attachActivation(trx, id, context, event);
   await insertHistory(trx, {

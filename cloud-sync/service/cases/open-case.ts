@@ -1,7 +1,7 @@
 /**
  * Opening a case by hand (POST /api/v1/cases, monitoring centre): a report that did not come from
  * a filing rule (a phone call, a patrol, an alarm no rule files). It starts in `reported` like any
- * report (DOMAIN.md "The case workflow") and the monitoring centre files or cancels it.
+ * report (docs/domain.md "The case workflow") and the monitoring centre files or cancels it.
  *
  * When it names an alarm (alarmKey), the case follows that alarm like a filed one: its activations
  * attach (filing.ts) and its return to normal can sensor-verify it (monitor.ts).
@@ -17,6 +17,7 @@ import {
   findOpenCase,
   insertHistory,
   newCaseNo,
+  newCaseRow,
 } from './case-store.js';
 import type { CasesConfig, Severity } from './config.js';
 import { deadlineAfter } from './deadlines.js';
@@ -84,12 +85,10 @@ export async function openCaseByHand(db: Kysely<CloudSchema>, request: OpenCaseR
       openedBy: { username: request.actor.username, note },
     };
     const active = alarm?.active === 1;
-    const row: CaseRow = {
+    const row = newCaseRow({
       id: randomUUID(),
       case_no: await newCaseNo(trx, now, request.config.calendar.timeZone),
       state: 'reported',
-      suspended: 0,
-      suspended_at: null,
       hold_reason: null,
       category: category.id,
       severity: request.severity,
@@ -108,26 +107,15 @@ export async function openCaseByHand(db: Kysely<CloudSchema>, request: OpenCaseR
       alarm_active: active ? 1 : 0,
       // A known alarm that is normal now is known normal since at least now; no alarm: never.
       alarm_normal_since: alarm !== undefined && !active ? now : null,
-      sensor_verified_at: null,
       reported_at: now,
       filed_at: null,
-      dispatched_at: null,
-      accepted_at: null,
-      feedback_at: null,
-      closed_at: null,
-      cancelled_at: null,
       dispatch_deadline: deadlineAfter(
         request.now,
         category.dispatchWithin[request.severity],
         request.calendar,
       ).toISOString(),
-      handle_deadline: null,
-      rework_count: 0,
-      escalation_level: 0,
-      closed_on_time: null,
       revision: 0,
-      updated_at: now,
-    };
+    });
     await trx.insertInto('cases').values(row).execute();
     await insertHistory(trx, {
       caseId: row.id,
