@@ -1,5 +1,5 @@
-// ESLint flat config. Layout rules of DESIGN.md section 3 are enforced here so that a wrong-way
-// import fails `npm test` rather than a code review.
+// ESLint flat config. Layout rules of ARCHITECTURE.md, "Invariants" are enforced here so that a
+// wrong-way import fails `npm test` rather than a code review.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -8,14 +8,35 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' },
+      // Type information for the promise rules below (tsconfig.json covers every .ts file).
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // Only Error objects are thrown (DESIGN.md section 3).
+      // Only Error objects are thrown (ARCHITECTURE.md, "Invariants").
       'no-throw-literal': 'error',
-      '@typescript-eslint/only-throw-error': 'off',
+      '@typescript-eslint/only-throw-error': 'error',
+      // A promise nobody awaits loses its rejection (an unhandled rejection ends the process);
+      // fire-and-forget is written `void p` with a comment saying why that is fine.
+      // node:test's describe/it/test return promises the runner tracks itself.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
       'no-console': 'off',
     },
+  },
+  {
+    // This file is not in tsconfig.json: lint it without type information.
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     // pino writes its own level, time, pid, hostname and msg, and then the log object's fields
@@ -54,6 +75,29 @@ export default tseslint.config(
               group: ['**/gateway/**', '**/cloud-sync/**', '**/simulators/**'],
               message:
                 'drivers/ is pure protocol code: it never imports gateway/, cloud-sync/ or simulators/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // A later block's no-restricted-imports replaces an earlier one's, so the drivers/ patterns
+    // are repeated here.
+    files: ['drivers/transport/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/gateway/**', '**/cloud-sync/**', '**/simulators/**'],
+              message:
+                'drivers/ is pure protocol code: it never imports gateway/, cloud-sync/ or simulators/.',
+            },
+            {
+              group: ['**/modbus/**', '**/modbus'],
+              message: 'drivers/transport/ moves bytes for any protocol: it never imports drivers/modbus/.',
             },
           ],
         },
@@ -104,6 +148,24 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['**/gateway/**', '**/simulators/**'], message: 'cloud-sync/ never imports gateway/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The contract is what gateway/ and the service share: a leaf that imports nothing of ours
+    // outside cloud-sync/contract/ (which is one flat folder, so `../` leaves it).
+    files: ['cloud-sync/contract/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./',
+              message: 'cloud-sync/contract/ is a leaf: it imports nothing of ours from outside it.',
+            },
           ],
         },
       ],

@@ -1,13 +1,14 @@
 /**
- * The gateway's running core (DESIGN.md section 2), built by main.ts and by the demo:
+ * The gateway's running core (ARCHITECTURE.md, "The path of one reading"), built by main.ts and by
+ * the demo:
  *
  *   buses (one scheduler each) ──poll──> pipeline ──one transaction──> store (kerbside.db)
  *                                          │ alarm engine, telemetry, strain, lighting
- *                                          └──> event bus (alarm:changed ...) for the web UI / uplink
+ *                                          └──> event bus (store:committed ...) for the uplink
  *
- * The constructor only assigns (DESIGN.md section 3); start() opens the store, restores the alarm
- * states, starts the buses and the pipeline; stop() works in reverse so the last polls are
- * committed before the database closes. A bus that fails to start is logged and left out: the
+ * The constructor only assigns (ARCHITECTURE.md, "Invariants"); start() opens the store, restores
+ * the alarm states, starts the buses and the pipeline; stop() works in reverse so the last polls
+ * are committed before the database closes. A bus that fails to start is logged and left out: the
  * others keep polling and alarming.
  *
  * The downlink (gateway/downlink, docs/commands.md, docs/config-downlink.md): cloud commands and
@@ -128,7 +129,7 @@ interface RunningBus {
 const emptyTally = (): PollTally => ({ polls: 0, good: 0, partial: 0, failed: 0, errors: 0 });
 
 export class Gateway {
-  /** Typed events for the web UI and the uplink (alarm:changed, store:committed ...). */
+  /** Typed events, announced after each commit (ARCHITECTURE.md, "The event bus"). */
   readonly events: EventBus;
   private store: GatewayStore | undefined;
   private engine: AlarmEngine | undefined;
@@ -766,7 +767,7 @@ function storageRule(gatewayId: string): AlarmRule {
   };
 }
 
-/** The derived alarm raised when the database had to be quarantined (DESIGN.md section 5). */
+/** The derived alarm raised when the database had to be quarantined (docs/storage.md). */
 function quarantineRule(gatewayId: string): AlarmRule {
   return derivedRule({
     deviceId: gatewayId,
@@ -780,7 +781,7 @@ function quarantineRule(gatewayId: string): AlarmRule {
       'zh-CN': '网关数据库损坏，已隔离并重建',
       en: 'Gateway database damaged: quarantined and started fresh',
     },
-    source: 'DESIGN.md section 5: a corrupt database is quarantined, started fresh, and alarmed',
+    source: 'docs/storage.md: a corrupt database is quarantined, started fresh, and alarmed',
   });
 }
 

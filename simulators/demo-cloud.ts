@@ -47,7 +47,7 @@ export interface DemoOperator {
   password: string;
 }
 
-/** The owning parties of the demo cabinet's components (DOMAIN.md "Component ids"). */
+/** The owning parties of the demo cabinet's components (docs/domain.md "Component ids"). */
 const DRAINAGE = '区排水公司';
 const LIGHTING = '区路灯管理所';
 const BRIDGES = '区桥梁管理处';

@@ -1,6 +1,7 @@
 /**
- * `npm start`: the newcomer's first touch (DESIGN.md section 1a). Starts simulated devices of every
- * family running their scenarios, and the gateway polling them with embedded defaults:
+ * `npm start`: the newcomer's first touch (ARCHITECTURE.md, "Composition roots"). Starts simulated
+ * devices of every family running their scenarios, and the gateway polling them with embedded
+ * defaults:
  *   - RS-485 line "rs485-1" at 9600 8E1 on a pseudo-terminal pair (real serial I/O; RTU frames over
  *     TCP when this machine cannot make a pty, said in the log): lighting concentrator (unit 1),
  *     sewer gas detector (unit 2), manhole-cover monitor behind a relay (unit 3);
@@ -178,7 +179,8 @@ async function main(): Promise<void> {
         pollIntervalMs: 200,
       },
     ],
-    // Load factor calibrated against the simulator's trucks (docs/strain.md); levels from DOMAIN.md.
+    // Load factor calibrated against the simulator's trucks (docs/strain.md); levels from
+    // docs/domain.md.
     strain: [
       {
         device: 'bridge-pier-2',

@@ -1,6 +1,6 @@
 /**
- * One error class for the simulators, with a stable code (DESIGN.md section 3), so the CLI can tell
- * a user's mistake (exit code 2) from a crash.
+ * One error class for the simulators, with a stable code (ARCHITECTURE.md, "Invariants"), so the
+ * CLI can tell a user's mistake (exit code 2) from a crash.
  */
 export type SimulatorErrorCode =
   | 'SIM_CONFIG_INVALID' // bad CLI argument or simulation config

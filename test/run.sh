@@ -1,9 +1,40 @@
 #!/usr/bin/env bash
 # `npm test`: peers, type check, lint and format check, then every test file on node:test.
+# `bash test/run.sh unit` (`npm run test:unit`) runs only the unit tier, with no peers, type check
+# or lint; `bash test/run.sh integration` (`npm run test:integration`) installs the peers and runs
+# the rest. test/tiers.ts holds the rule that splits the files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+tier="${1:-all}"
+case "$tier" in
+  all | unit | integration) ;;
+  *)
+    echo "usage: bash test/run.sh [all|unit|integration]" >&2
+    exit 2
+    ;;
+esac
+
+# Runs the files of one tier ("all" for both) on node:test; never an empty list, for Node 20's
+# runner would then look for test files itself.
+run_tier() {
+  local files
+  mapfile -t files < <(node --import tsx test/tiers.ts "$1")
+  if [ ${#files[@]} -eq 0 ]; then
+    echo "no test files found for tier $1" >&2
+    exit 1
+  fi
+  exec node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"
+}
+
+if [ "$tier" = unit ]; then
+  run_tier unit
+fi
+
 bash test/install-peers.sh
+if [ "$tier" = integration ]; then
+  run_tier integration
+fi
 
 echo "== typecheck" >&2
 npx tsc -p tsconfig.json --noEmit
@@ -13,11 +44,6 @@ echo "== format" >&2
 npx prettier --check . >/dev/null || { npx prettier --check . ; exit 1; }
 
 echo "== tests" >&2
-# Node 20's test runner takes no globs, so list the files here; benchmarks live in test/bench
-# and run only through `npm run bench`.
-mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/bench/*' | sort)
-if [ ${#files[@]} -eq 0 ]; then
-  echo "no test files found" >&2
-  exit 1
-fi
-exec node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"
+# Node 20's test runner takes no globs, so test/tiers.ts lists the files (both tiers); benchmarks
+# live in test/bench and run only through `npm run bench`.
+run_tier all

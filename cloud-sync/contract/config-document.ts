@@ -1,8 +1,8 @@
 /**
- * The configuration document the cloud sends on `down/config` (DESIGN.md section 6 rule 7): a
- * versioned overlay on the cabinet's own configuration file, limited to what operators change
- * from the console: alarm thresholds per device, lighting schedules, device settings. The gateway
- * merges it over its file and checks the result with its full configuration schema before
+ * The configuration document the cloud sends on `down/config` (docs/uplink-contract.md, delivery
+ * rule 7): a versioned overlay on the cabinet's own configuration file, limited to what operators
+ * change from the console: alarm thresholds per device, lighting schedules, device settings. The
+ * gateway merges it over its file and checks the result with its full configuration schema before
  * applying anything (gateway/downlink, docs/config-downlink.md); this file holds only its shape,
  * the JSON pointers both ends use to name a setting, and the hash both ends compute.
  *

@@ -1,11 +1,11 @@
 /**
- * The events a gateway sends upstream (DESIGN.md section 6, topic `up/events`). The gateway writes
- * each one to its outbox in the same SQLite transaction as the decision that produced it; the
- * uplink ships them in seq order. This file is the one place their TypeScript types live; their
+ * The events a gateway sends upstream (docs/uplink-contract.md, topic `up/events`). The gateway
+ * writes each one to its outbox in the same SQLite transaction as the decision that produced it;
+ * the uplink ships them in seq order. This file is the one place their TypeScript types live; their
  * JSON schemas are in schemas.ts and a test checks that typed samples of each kind validate.
  *
- * `class` decides the outbox policy (DESIGN.md section 6 rule 5): everything except `telemetry`
- * is never evicted; telemetry may be evicted oldest-first with a gap record.
+ * `class` decides the outbox policy (docs/uplink-contract.md, delivery rule 5): everything except
+ * `telemetry` is never evicted; telemetry may be evicted oldest-first with a gap record.
  */
 
 export type EventClass =
@@ -60,7 +60,7 @@ export interface AlarmTransitionEvent {
   family?: string;
 }
 
-/** Chattering: 3 or more activations of one alarm within a minute (ISA-18.2, DOMAIN.md). */
+/** Chattering: 3 or more activations of one alarm within a minute (ISA-18.2, docs/domain.md). */
 export interface AlarmChatteringEvent {
   kind: 'alarm_chattering';
   alarmKey: string;
@@ -141,7 +141,7 @@ export interface AuditEvent {
   detail: Record<string, unknown>;
 }
 
-/** Telemetry evicted from a full outbox (DESIGN.md section 6 rule 5). */
+/** Telemetry evicted from a full outbox (docs/uplink-contract.md, delivery rule 5). */
 /** Telemetry-lane events fromSeq..toSeq (telemetry-lane seqs) were evicted unsent; it rides the priority lane. */
 export interface GapEvent {
   kind: 'gap';
@@ -168,7 +168,10 @@ export interface StoreQuarantinedEvent {
   reason: string;
 }
 
-/** What became of a `down/cmd` command (DESIGN.md section 6 rule 7): commands report as outbox events. */
+/**
+ * What became of a `down/cmd` command (docs/uplink-contract.md, delivery rule 7): commands report
+ * as outbox events.
+ */
 export interface CommandResultEvent {
   kind: 'command_result';
   /** The command's `id`: the cloud matches results to commands by it. */
@@ -183,7 +186,7 @@ export interface CommandResultEvent {
   error: string | null;
 }
 
-/** What became of a `down/config` document (DESIGN.md section 6 rule 7). */
+/** What became of a `down/config` document (docs/uplink-contract.md, delivery rule 7). */
 export interface ConfigResultEvent {
   kind: 'config_result';
   version: number;
@@ -254,7 +257,7 @@ export const EVENT_CLASS: Readonly<Record<GatewayEventKind, EventClass>> = {
  * Uplink lanes (docs/uplink-lanes.md): each gateway epoch has two independent streams, each with
  * its own strictly increasing seq, `after`/`upTo` and lastCommitted. The priority lane carries
  * every class that is never evicted, so a new alarm never waits behind a telemetry backlog
- * (DESIGN.md section 6 rule 6) without breaking rule 2.
+ * (docs/uplink-contract.md, delivery rule 6) without breaking rule 2.
  */
 export const LANES = ['priority', 'telemetry'] as const;
 export type Lane = (typeof LANES)[number];
@@ -272,7 +275,10 @@ export const LANE_OF_CLASS: Readonly<Record<EventClass, Lane>> = {
 
 /** An event as stored in the outbox and sent upstream: envelope fields plus the body. */
 export type OutboxEvent = GatewayEventBody & {
-  /** Strictly increasing within its lane, never reused within an epoch (DESIGN.md section 6 rule 1). */
+  /**
+   * Strictly increasing within its lane, never reused within an epoch (docs/uplink-contract.md,
+   * delivery rule 1).
+   */
   seq: number;
   /** Stable unique id (UUID). */
   id: string;

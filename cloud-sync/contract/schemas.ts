@@ -1,6 +1,6 @@
 /**
- * JSON Schemas (draft-07) of every uplink message (DESIGN.md section 6). Both ends validate with
- * them (validate.ts): the gateway before it publishes and when it receives, the cloud when it
+ * JSON Schemas (draft-07) of every uplink message (docs/uplink-contract.md). Both ends validate
+ * with them (validate.ts): the gateway before it publishes and when it receives, the cloud when it
  * receives. Every object is closed (additionalProperties false) so a typo fails loudly; new
  * fields within v1 are added here as optional, and receivers are deployed before senders use them
  * (docs/uplink-contract.md, versioning). The TypeScript types are in types.ts and events.ts.

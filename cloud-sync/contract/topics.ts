@@ -1,5 +1,5 @@
 /**
- * MQTT topics of the uplink (DESIGN.md section 6) and the per-gateway access rules the broker
+ * MQTT topics of the uplink (docs/uplink-contract.md) and the per-gateway access rules the broker
  * enforces (its authorizePublish / authorizeSubscribe hooks, or the ACL generated for an external
  * broker). `v1` in the root is the contract version: only additive changes happen within it.
  */
@@ -28,7 +28,7 @@ function requireGatewayId(gatewayId: string): void {
   }
 }
 
-/** The MQTT client id a gateway must connect with (one fixed id per gateway, DESIGN.md section 6). */
+/** The MQTT client id a gateway must connect with (one fixed id per gateway, docs/uplink-contract.md). */
 export function gatewayClientId(gatewayId: string): string {
   return `gw-${gatewayId}`;
 }

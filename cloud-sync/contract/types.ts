@@ -1,5 +1,5 @@
 /**
- * TypeScript types of the uplink messages (DESIGN.md section 6), written by hand next to their
+ * TypeScript types of the uplink messages (docs/uplink-contract.md), written by hand next to their
  * JSON schemas in schemas.ts; test/cloud-sync/contract checks that samples typed with these types
  * validate, so the two cannot drift apart unnoticed. Event bodies live in events.ts.
  */
@@ -66,7 +66,7 @@ export interface StatusStorage {
 
 /** Fields every command carries. */
 export interface CommandEnvelope {
-  /** UUID; commands are idempotent by id (DESIGN.md section 6 rule 7). */
+  /** UUID; commands are idempotent by id (docs/uplink-contract.md, delivery rule 7). */
   id: string;
   /** ISO 8601 wall-clock times set by the cloud; a command arriving after expiresAt is not run. */
   issuedAt: string;

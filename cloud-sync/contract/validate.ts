@@ -213,9 +213,9 @@ function toIssue(error: ErrorObject): ContractIssue {
 }
 
 /**
- * DESIGN.md section 6 rules 1 and 2: seqs strictly increase within a batch and all lie above
- * `after`. The cloud relies on both when it commits `seq > lastCommitted` and advances to the
- * batch's last seq; a batch breaking them is refused whole rather than half-committed. Every
+ * docs/uplink-contract.md, delivery rules 1 and 2: seqs strictly increase within a batch and all
+ * lie above `after`. The cloud relies on both when it commits `seq > lastCommitted` and advances to
+ * the batch's last seq; a batch breaking them is refused whole rather than half-committed. Every
  * event must belong to the batch's lane (docs/uplink-lanes.md).
  */
 function checkBatch(batch: EventsBatch): ContractIssue[] {
@@ -253,8 +253,8 @@ type EnvelopeBatch = Omit<EventsBatch, 'events'> & {
 };
 
 /**
- * Seq order over every event, valid or not (section 6 rules 1 and 2): the cloud moves its
- * lastCommitted past an invalid event only because its seq is known and in order.
+ * Seq order over every event, valid or not (docs/uplink-contract.md, delivery rules 1 and 2): the
+ * cloud moves its lastCommitted past an invalid event only because its seq is known and in order.
  */
 function checkEnvelope(batch: { after: number; events: ReadonlyArray<{ seq: number }> }): ContractIssue[] {
   const issues: ContractIssue[] = [];

@@ -1,7 +1,8 @@
 /**
- * Errors of the cloud service area (ARCHITECTURE.md, "Invariants": one error class per area with a stable
- * code). A refused batch is not an error: ingestBatch reports it in its result, because a gateway
- * that is ahead or publishes under the wrong id is expected and must not crash the consumer.
+ * Errors of the cloud service area (ARCHITECTURE.md, "Invariants": one error class per area with a
+ * stable code). A refused batch is not an error: ingestBatch reports it in its result, because a
+ * gateway that is ahead or publishes under the wrong id is expected and must not crash the
+ * consumer.
  */
 
 export type CloudServiceErrorCode =

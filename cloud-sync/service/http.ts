@@ -1,9 +1,9 @@
 /**
  * The service's HTTP endpoint (fastify): GET /metrics (Prometheus text) and GET /healthz. Built
- * separately from listen() (DESIGN.md section 4), so tests use app.inject() and callers register
- * more route plugins (enrollment, API) between buildHttpApp() and listenHttp(). Every route
- * declares its schema and its access (auth/roles.ts; both routes here are public). The OpenAPI
- * plugin is queued first so that these routes and every later one appear in
+ * separately from listen() (ARCHITECTURE.md, "Models we imitate"), so tests use app.inject() and
+ * callers register more route plugins (enrollment, API) between buildHttpApp() and listenHttp().
+ * Every route declares its schema and its access (auth/roles.ts; both routes here are public). The
+ * OpenAPI plugin is queued first so that these routes and every later one appear in
  * GET /api/v1/openapi.json (auth/openapi.ts). Loopback by default: nothing is exposed by accident.
  *
  * Request rules of every API route (under /api/): a parameter, field or path parameter the route

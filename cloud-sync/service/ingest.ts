@@ -1,8 +1,8 @@
 /**
- * The cloud's accept rule for `up/events` batches (DESIGN.md section 6 rule 3). Together with the
- * gateway's rules 1, 2 and 4 it makes delivery exactly-once in effect over at-least-once MQTT:
- * every event is committed once per (gateway, epoch, seq), and the ack the caller publishes
- * afterwards never claims more than is committed.
+ * The cloud's accept rule for `up/events` batches (docs/uplink-contract.md, delivery rule 3).
+ * Together with the gateway's rules 1, 2 and 4 it makes delivery exactly-once in effect over
+ * at-least-once MQTT: every event is committed once per (gateway, epoch, seq), and the ack the
+ * caller publishes afterwards never claims more than is committed.
  *
  * The caller parses the payload with parseEventsBatch (contract/validate.ts), passes the gateway id
  * taken from the topic, and publishes `down/ack {epoch, lane, upTo}` only after this resolves.
@@ -23,7 +23,7 @@ export type IngestRefusal =
   | 'after_ahead';
 
 export interface IngestResult {
-  /** Whether `after <= lastCommitted` held (section 6 rule 3). */
+  /** Whether `after <= lastCommitted` held (docs/uplink-contract.md, delivery rule 3). */
   accepted: boolean;
   /** lastCommitted after this call: the `upTo` of the ack to publish (0 for gateway_mismatch). */
   upTo: number;
@@ -287,12 +287,13 @@ function refusedAhead(lastCommitted: number): IngestResult {
 }
 
 /**
- * Applies DESIGN.md section 6 rule 3 to one parsed batch in one transaction, and resolves only
- * after it committed: the caller then publishes `down/ack {epoch, lane, upTo}` of the batch (commit, then
- * ack). A batch whose `gw` is not `topicGatewayId` is refused without touching the database.
- * Rejects on database failure, in which case nothing of the batch is stored and no ack may be
- * sent (the gateway resends), and with UnserialisableEventsError, also having stored nothing, when
- * a valid event cannot be serialised: the caller sets those aside and ingests the batch again.
+ * Applies docs/uplink-contract.md, delivery rule 3 to one parsed batch in one transaction, and
+ * resolves only after it committed: the caller then publishes `down/ack {epoch, lane, upTo}` of the
+ * batch (commit, then ack). A batch whose `gw` is not `topicGatewayId` is refused without touching
+ * the database. Rejects on database failure, in which case nothing of the batch is stored and no
+ * ack may be sent (the gateway resends), and with UnserialisableEventsError, also having stored
+ * nothing, when a valid event cannot be serialised: the caller sets those aside and ingests the
+ * batch again.
  */
 export async function ingestBatch(
   db: Kysely<CloudSchema>,

@@ -157,8 +157,8 @@ export async function startCloudService(
     let mqttUrl: string;
     let secret: string | null;
     if (config.mqtt.url === null) {
-      // No default password anywhere (DESIGN.md section 1a): the consumer's secret is made here,
-      // lives only in this process's memory, and is never logged.
+      // No default password anywhere (ARCHITECTURE.md, "Composition roots"): the consumer's secret
+      // is made here, lives only in this process's memory, and is never logged.
       secret = generateSecret();
       const serviceAccounts = new MemoryCredentialStore();
       serviceAccounts.set(config.mqtt.serviceAccount, { hash: await hashSecret(secret), disabled: false });
@@ -191,9 +191,10 @@ export async function startCloudService(
         logger.warn('no service secret for the external broker: connecting without a password');
     }
 
-    // The case service (DESIGN.md section 8) and the downlink (section 6 rule 7). The downlink
-    // publishes through the consumer's MQTT session, which is built below; the forwarding publisher
-    // breaks that circle (the consumer's status listener needs the downlink services).
+    // The case service (docs/cases.md) and the downlink (docs/uplink-contract.md, delivery rule 7).
+    // The downlink publishes through the consumer's MQTT session, which is built below; the
+    // forwarding publisher breaks that circle (the consumer's status listener needs the downlink
+    // services).
     const calendar = new WorkingCalendar(config.cases.calendar);
     let publishVia: IngestConsumer | null = null;
     const publisher: DownlinkPublisher = {

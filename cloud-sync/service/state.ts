@@ -1,8 +1,8 @@
 /**
  * Current-state tables derived from committed events: the latest telemetry values per device and
  * the latest state per alarm. They are written in the same transaction as the events, so they
- * never show an event that is not committed, and a duplicate (never re-applied, DESIGN.md
- * section 6 rule 3) cannot move them backwards.
+ * never show an event that is not committed, and a duplicate (never re-applied,
+ * docs/uplink-contract.md, delivery rule 3) cannot move them backwards.
  */
 import type { Transaction } from 'kysely';
 import type { AlarmTransitionEvent, OutboxEvent, TelemetryEvent } from '../contract/events.js';

@@ -1,7 +1,7 @@
 /**
  * Every failure of the Modbus driver is a ModbusError with a stable code, so callers (the bus
  * scheduler's counters, the web UI, logs) can branch on `code` without parsing messages.
- * DESIGN.md section 3: one error class per area; never throw non-Errors.
+ * ARCHITECTURE.md, "Invariants": one error class per area; never throw non-Errors.
  */
 export type ModbusErrorCode =
   | 'MODBUS_TIMEOUT' // no (complete) reply within the response timeout

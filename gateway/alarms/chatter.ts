@@ -1,7 +1,7 @@
 /**
  * Chattering detection. ISA-18.2 / IEC 62682 define a chattering alarm as one that repeatedly
  * transitions between the alarm state and the normal state in a short time; the usual figure (and
- * our default, DOMAIN.md) is 3 or more activations within a minute.
+ * our default, docs/domain.md) is 3 or more activations within a minute.
  *
  * One report per episode: after reporting, the alarm is not reported again until it has been quiet
  * (no activation) for a whole window. Chattering is a maintenance signal (fix the deadband, the

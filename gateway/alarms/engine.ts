@@ -1,5 +1,5 @@
 /**
- * The alarm engine (DESIGN.md section 7). Pure: no I/O, no timers, no clock of its own. Every call
+ * The alarm engine (docs/alarms.md). Pure: no I/O, no timers, no clock of its own. Every call
  * takes `now` and returns an EngineOutput (transitions and chattering events to publish, records to
  * upsert), which the pipeline commits in one SQLite transaction with the readings that caused it.
  *
@@ -44,9 +44,9 @@ import type {
 } from './types.js';
 
 export interface AlarmEngineOptions {
-  /** Activations that make a chattering episode (default 3, DOMAIN.md). */
+  /** Activations that make a chattering episode (default 3, docs/domain.md). */
   chatterCount?: number;
-  /** Window for chattering, ms (default 60 000, DOMAIN.md). */
+  /** Window for chattering, ms (default 60 000, docs/domain.md). */
   chatterWindowMs?: number;
   /** Longest timed shelve, ms (default 8 h: one shift; ISA-18.2 asks for a time limit on shelving). */
   maxShelveMs?: number;
@@ -991,6 +991,6 @@ export function busRule(busId: string): AlarmRule {
     child: null,
     priority: 'high',
     message: { 'zh-CN': '总线通信中断', en: 'Bus communication lost: no device on the bus answers' },
-    source: 'DESIGN.md section 7: a bus going dark raises one grouped alarm, not one per device',
+    source: 'docs/alarms.md: a bus going dark raises one grouped alarm, not one per device',
   });
 }

@@ -1,6 +1,6 @@
 /**
  * Grouping and suppression by dependency (ISA-18.2 / IEC 62682 "suppressed by design" based on
- * equipment state; DESIGN.md section 7: "a concentrator or bus going dark raises one grouped alarm,
+ * equipment state; docs/alarms.md: "a concentrator or bus going dark raises one grouped alarm,
  * not one per lamp"). Pure: from each device's communication picture to who suppresses what.
  *
  * - A device is dark when its comm_loss condition is active. A dark device suppresses every other

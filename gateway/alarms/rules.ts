@@ -1,7 +1,7 @@
 /**
  * Rule resolution: the profile's default rules (device rules and per-child template rules, keys
- * `id` and `${child}.${id}`) overridden per device by the gateway configuration (DESIGN.md
- * section 7). Pure: the same profile and overrides always give the same rules.
+ * `id` and `${child}.${id}`) overridden per device by the gateway configuration (docs/alarms.md).
+ * Pure: the same profile and overrides always give the same rules.
  *
  * The field checks here are shared with the config validation (gateway/config/semantic.ts), so
  * an override the engine would refuse is already reported, with its JSON pointer, at start-up.

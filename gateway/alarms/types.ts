@@ -1,7 +1,7 @@
 /**
  * The alarm engine's public shapes. The engine is pure: every call takes the time explicitly and
  * returns what changed (transitions to record, records to persist); the pipeline commits them in
- * the same SQLite transaction as the readings that caused them (DESIGN.md section 7).
+ * the same SQLite transaction as the readings that caused them (docs/alarms.md).
  */
 import type {
   AlarmChatteringEvent,
@@ -63,7 +63,7 @@ export interface AlarmRule {
   enabled: boolean;
   priority: AlarmPriority;
   message: LocalizedText | null;
-  /** Where the default came from (DOMAIN.md); kept with the rule for the UI. */
+  /** Where the default came from (docs/domain.md); kept with the rule for the UI. */
   source: string;
   /** The device's profile family, sent with its transitions (the cloud files by it); none for the gateway's own alarms. */
   family?: string;

@@ -1,8 +1,8 @@
 /**
- * Errors of the config area (DESIGN.md section 3: one error class per area with a stable code).
- * A configuration is written by people, so an invalid one is reported as a list of issues, each
- * with the JSON pointer (RFC 6901) of the offending value and, when read from a file, its line:
- * the installer fixes everything in one go instead of one error per start attempt.
+ * Errors of the config area (ARCHITECTURE.md, "Invariants": one error class per area with a stable
+ * code). A configuration is written by people, so an invalid one is reported as a list of issues,
+ * each with the JSON pointer (RFC 6901) of the offending value and, when read from a file, its
+ * line: the installer fixes everything in one go instead of one error per start attempt.
  */
 
 export type ConfigErrorCode =

@@ -76,7 +76,8 @@ export function checkLighting(
     });
   }
 
-  // Astronomical switching needs to know where the cabinet is (DOMAIN.md Astronomical switching).
+  // Astronomical switching needs to know where the cabinet is (docs/domain.md Astronomical
+  // switching).
   const site = doc['site'];
   if (isObj(site) && (typeof site['latitude'] !== 'number' || typeof site['longitude'] !== 'number')) {
     issues.push({

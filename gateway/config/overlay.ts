@@ -1,7 +1,7 @@
 /**
  * The configuration file with the cloud's configuration document and the technician's local
- * overrides laid over it (docs/config-downlink.md; DESIGN.md section 6 rule 7), checked by the
- * same validation as the file itself (validate.ts: schema + semantic rules).
+ * overrides laid over it (docs/config-downlink.md; docs/uplink-contract.md, delivery rule 7),
+ * checked by the same validation as the file itself (validate.ts: schema + semantic rules).
  *
  *   effective = file  <-  document (RemoteConfig)  <-  local overrides (pointer = value)
  *

@@ -1,5 +1,5 @@
 /**
- * Commands from the cloud (`down/cmd`, DESIGN.md section 6 rule 7; docs/commands.md).
+ * Commands from the cloud (`down/cmd`, docs/uplink-contract.md, delivery rule 7; docs/commands.md).
  *
  *   payload ──parseCommand──> seen before? ──> expired? ──> row 'running' COMMITTED ──> run ──>
  *   row finished + command_result outbox event in ONE transaction

@@ -1,6 +1,7 @@
 /**
- * Errors of the downlink area (DESIGN.md section 3: one error class per area with a stable code):
- * commands from the cloud, configuration documents and the technician's local overrides.
+ * Errors of the downlink area (ARCHITECTURE.md, "Invariants": one error class per area with a
+ * stable code): commands from the cloud, configuration documents and the technician's local
+ * overrides.
  */
 import type { ConfigIssue } from '../config/errors.js';
 

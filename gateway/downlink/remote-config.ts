@@ -1,6 +1,7 @@
 /**
- * Configuration documents from the cloud (`down/config`, retained; DESIGN.md section 6 rule 7;
- * docs/config-downlink.md) and the technician's local overrides, which share one path:
+ * Configuration documents from the cloud (`down/config`, retained; docs/uplink-contract.md,
+ * delivery rule 7; docs/config-downlink.md) and the technician's local overrides, which share one
+ * path:
  *
  *   candidate (file <- document <- overrides) ──validate in full──> build ──swap synchronously──>
  *   version / override rows + config_result / config_override events in ONE transaction

@@ -1,4 +1,7 @@
-/** Errors of the gateway's enrollment (DESIGN.md section 3: one error class per area, stable codes). */
+/**
+ * Errors of the gateway's enrollment (ARCHITECTURE.md, "Invariants": one error class per area,
+ * stable codes).
+ */
 
 export type GatewayEnrollmentErrorCode =
   /** The cloud refused the token (unknown, used, expired or the gateway is disabled: it never says which). */

@@ -1,7 +1,13 @@
 /**
- * The gateway's typed event bus (DESIGN.md section 2: every arrow goes one way; a module never
- * reaches back up the path, it publishes here instead). Synchronous delivery in subscription
- * order; a throwing listener is logged and does not stop the others or the publisher.
+ * The gateway's typed event bus (ARCHITECTURE.md, "The path of one reading": every arrow goes one
+ * way; a module never reaches back up the path, it publishes here instead). Synchronous delivery in
+ * subscription order; a throwing listener is logged and does not stop the others or the publisher.
+ *
+ * Everything here is announced AFTER the commit that made it durable (Pipeline.announce, and the
+ * downlink's commits in gateway.ts), never before. Who listens today (ARCHITECTURE.md, "The event
+ * bus"): the uplink (`store:committed`, `storage:changed`, wired in gateway.ts) and the demo's
+ * console (`alarm:changed`, `strain:overweight`, wired in simulators/demo.ts). The other events
+ * have no listener outside the tests yet; they are there for a local web UI, which is not built.
  */
 import type { Logger } from 'pino';
 import type {
@@ -16,17 +22,17 @@ import type { StorageState } from '../store/storage-guard.js';
 
 /** Every event on the bus with its payload type. */
 export interface GatewayEventMap {
-  /** A device poll finished (bus -> devices, alarms, strain, lighting, store). */
+  /** A device poll whose readings are committed (pipeline). No listener outside the tests yet. */
   'poll:result': DevicePollResult;
-  /** An alarm changed state (alarms -> store, web UI, uplink). */
+  /** A committed alarm transition (pipeline -> the demo's console). */
   'alarm:changed': AlarmTransitionEvent & { wallTimeMs: number; monotonicMs: number };
   'alarm:chattering': AlarmChatteringEvent;
-  /** Events committed to the outbox, seqs inclusive (store -> uplink). */
+  /** Events committed to the outbox, seqs inclusive (pipeline, downlink -> uplink: send now). */
   'store:committed': { fromSeq: number; toSeq: number; count: number };
   'lighting:action': LightingActionEvent;
   'strain:vehicle': VehicleEvent;
   'strain:overweight': OverweightEvent;
-  /** The storage state moved (pipeline -> uplink status, web UI): ok, low or full. */
+  /** The storage state moved (pipeline -> uplink status, sent at once): ok, low or full. */
   'storage:changed': StorageState;
 }
 

@@ -75,5 +75,5 @@ export function condition(
   return { rule, active: verdict.active, level: verdict.active ? 1 : 0, value: verdict.value };
 }
 
-/** ISA-18.2 on-delay default (DOMAIN.md Alarm defaults: on/off delays of 15-60 s). */
+/** ISA-18.2 on-delay default (docs/domain.md Alarm defaults: on/off delays of 15-60 s). */
 export const DERIVED_ON_DELAY_MS = 15_000;

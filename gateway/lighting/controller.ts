@@ -227,12 +227,13 @@ export class LightingController {
   }
 
   /**
-   * A cloud command (DESIGN.md section 6 rule 7): sets the override (origin 'command'), writes its
-   * target's point at once (even when the device is believed to hold the value already, so the
-   * answer is fresh) and resolves once the device has answered the write (a Modbus response);
-   * rejects with the write's error, or LightingError: LIGHTING_UNKNOWN_TARGET (not a lamp or loop
-   * of this cabinet), LIGHTING_BAD_OVERRIDE, LIGHTING_NOT_WRITTEN (not running, lamp unpowered
-   * because its loop is off, no answer in time). The lighting_action event records the write.
+   * A cloud command (docs/uplink-contract.md, delivery rule 7): sets the override (origin
+   * 'command'), writes its target's point at once (even when the device is believed to hold the
+   * value already, so the answer is fresh) and resolves once the device has answered the write (a
+   * Modbus response); rejects with the write's error, or LightingError: LIGHTING_UNKNOWN_TARGET
+   * (not a lamp or loop of this cabinet), LIGHTING_BAD_OVERRIDE, LIGHTING_NOT_WRITTEN (not running,
+   * lamp unpowered because its loop is off, no answer in time). The lighting_action event records
+   * the write.
    */
   async command(cmd: OverrideCommand, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS): Promise<void> {
     const target = this.plan.targets.get(cmd.target);

@@ -1,5 +1,5 @@
 /**
- * Lit-lamp rate and online rates (DOMAIN.md Alarm defaults, Lighting):
+ * Lit-lamp rate and online rates (docs/domain.md Alarm defaults, Lighting):
  *   lit rate = lamps lit during the scheduled-on period / lamps that should be lit (excluding
  *   lamps in planned maintenance); online rate = devices heard from in the window / devices
  *   registered, separately for concentrators and single-lamp controllers.
@@ -35,9 +35,9 @@ import type {
 } from './types.js';
 
 const LIT_SOURCE =
-  'DOMAIN.md Alarm defaults, Lighting: lit-lamp rate target ≥ 98 % on main roads, ≥ 96 % on secondary roads; lit rate = lamps lit during the scheduled-on period / lamps that should be lit (excluding planned maintenance)';
+  'docs/domain.md Alarm defaults, Lighting: lit-lamp rate target ≥ 98 % on main roads, ≥ 96 % on secondary roads; lit rate = lamps lit during the scheduled-on period / lamps that should be lit (excluding planned maintenance)';
 const ONLINE_SOURCE =
-  'DOMAIN.md Where this comes from: alarms for low concentrator online rate; online rate = devices heard from in the window / devices registered (DOMAIN.md Alarm defaults, Lighting); threshold default 95 % = the facility-integrity target, as DOMAIN.md gives no online-rate figure';
+  'docs/domain.md Where this comes from: alarms for low concentrator online rate; online rate = devices heard from in the window / devices registered (docs/domain.md Alarm defaults, Lighting); threshold default 95 % = the facility-integrity target, as docs/domain.md gives no online-rate figure';
 /** A rate is an average over minutes; a minute of on-delay keeps a single slow poll from alarming. */
 const RATE_ON_DELAY_MS = 60_000;
 

@@ -7,7 +7,7 @@
  *   1. override (operator or cloud command) on the lamp, else its loop, else its cabinet;
  *   2. calendar rules in list order: the first matching 'on'/'off' rule decides on/off;
  *   3. astronomical: on from sunset + onOffset until sunrise + offOffset (NOAA, zenith 90.833°,
- *      or civil twilight 96°; DOMAIN.md Astronomical switching).
+ *      or civil twilight 96°; docs/domain.md Astronomical switching).
  * While on, the dim level is the first matching 'dim' rule (midnight dimming comes after the
  * configured rules), else the level of the deciding 'on' rule, else the configured level.
  */
@@ -19,7 +19,7 @@ import type { DayType, DesiredState, LightingConfig, LightingRule, Override } fr
 
 /**
  * A wall clock before this is not a real date: the cabinet booted without RTC or NTP
- * (DESIGN.md section 5). Time-based schedules are then meaningless, and the safe state for a
+ * (docs/storage.md). Time-based schedules are then meaningless, and the safe state for a
  * street is lit, so every target goes on (overrides still apply: they run on monotonic time).
  */
 export const MIN_PLAUSIBLE_WALL_MS = Date.UTC(2024, 0, 1);

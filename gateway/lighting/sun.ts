@@ -8,14 +8,14 @@
  * Official sunrise/sunset is the solar zenith 90.833°: 0.833° below the geometric horizon for
  * atmospheric refraction (~34') plus the Sun's semi-diameter (~16'), so it is the upper limb on
  * the horizon. Civil twilight ends (dusk) or begins (dawn) at zenith 96° (Sun's centre 6° below).
- * DOMAIN.md "Astronomical switching" names both.
+ * docs/domain.md "Astronomical switching" names both.
  *
  * Everything here is pure: a local calendar date and coordinates in, UTC instants (ms) out.
  */
 
-/** Zenith of official sunrise/sunset, degrees (NOAA; DOMAIN.md Astronomical switching). */
+/** Zenith of official sunrise/sunset, degrees (NOAA; docs/domain.md Astronomical switching). */
 export const OFFICIAL_ZENITH_DEG = 90.833;
-/** Zenith of civil twilight, degrees (NOAA; DOMAIN.md Astronomical switching). */
+/** Zenith of civil twilight, degrees (NOAA; docs/domain.md Astronomical switching). */
 export const CIVIL_ZENITH_DEG = 96;
 
 /**

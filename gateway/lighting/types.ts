@@ -133,7 +133,7 @@ export interface Override {
   action: 'on' | 'off' | 'dim';
   /** Dim level for 'on' and 'dim'; null = the configured level. */
   level: number | null;
-  /** Monotonic expiry: cabinets boot without a trusted wall clock (DESIGN.md section 5). */
+  /** Monotonic expiry: cabinets boot without a trusted wall clock (docs/storage.md). */
   expiresAtMonoMs: number;
   by: string;
   reason: string;

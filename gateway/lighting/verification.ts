@@ -1,8 +1,8 @@
 /**
  * Expected-state verification: compare what the cabinet was told to do with what it reports, after
- * a settle time, and turn each mismatch into a derived alarm condition (DOMAIN.md Devices: "loop
- * switching error (commanded on but no current)", "lamp failure"). Names follow the TALQ Smart
- * City Protocol: segment events switchingErrorOn / switchingErrorOff, lamp event lampFailure.
+ * a settle time, and turn each mismatch into a derived alarm condition (docs/domain.md Devices:
+ * "loop switching error (commanded on but no current)", "lamp failure"). Names follow the TALQ
+ * Smart City Protocol: segment events switchingErrorOn / switchingErrorOff, lamp event lampFailure.
  *
  *   switching_error (switchingErrorOn), per loop: the coil says on, the settle time has passed,
  *     and the contactor feedback says off, or the loop's phase carries no current although lamps
@@ -13,7 +13,7 @@
  *     at a level above 0, its controller answers and its supply is present, yet the lamp draws
  *     (almost) no power without the controller reporting it (a set failure bit has its own
  *     profile alarm, so it is not flagged twice). A lamp without supply is its
- *     loop's fault and is not flagged (one grouped alarm, not one per lamp: DESIGN.md section 7).
+ *     loop's fault and is not flagged (one grouped alarm, not one per lamp: docs/alarms.md).
  *
  * Pure: the controller passes the snapshot and command states, and the previous conditions so an
  * undecidable check holds its state.
@@ -42,9 +42,9 @@ export interface VerificationInput {
 }
 
 const SWITCHING_SOURCE =
-  'DOMAIN.md Devices: loop switching error (commanded on but no current); TALQ segment switchingErrorOn/Off; 15 s on-delay from the ISA-18.2 defaults in DOMAIN.md';
+  'docs/domain.md Devices: loop switching error (commanded on but no current); TALQ segment switchingErrorOn/Off; 15 s on-delay from the ISA-18.2 defaults in docs/domain.md';
 const LAMP_SOURCE =
-  'DOMAIN.md Devices: lamp failure; TALQ lampFailure (commanded on during the scheduled-on period but no lamp power or the failure bit); 15 s on-delay from the ISA-18.2 defaults in DOMAIN.md';
+  'docs/domain.md Devices: lamp failure; TALQ lampFailure (commanded on during the scheduled-on period but no lamp power or the failure bit); 15 s on-delay from the ISA-18.2 defaults in docs/domain.md';
 
 export function verify(
   input: VerificationInput,

@@ -1,7 +1,7 @@
 /**
  * The cabinet's /metrics endpoint (fastify). `buildMetricsApp` is separate from `listen()` so
- * tests use app.inject() (DESIGN.md section 4). Bound to loopback by default: the cabinet's
- * local network is not a place to publish internals unasked.
+ * tests use app.inject() (ARCHITECTURE.md, "Models we imitate"). Bound to loopback by default: the
+ * cabinet's local network is not a place to publish internals unasked.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';

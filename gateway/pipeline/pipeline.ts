@@ -1,5 +1,6 @@
 /**
- * The cabinet's decision loop (DESIGN.md section 2): poll results in, ONE SQLite transaction out.
+ * The cabinet's decision loop (ARCHITECTURE.md, "The path of one reading"): poll results in, ONE
+ * SQLite transaction out.
  *
  * Polls are buffered as the buses deliver them. Every flush (default 250 ms) the pipeline runs, in
  * order: communication and readings through the alarm engine, report-by-exception telemetry,
@@ -7,7 +8,7 @@
  * stale data, shelve expiry, telemetry aggregates, lighting schedule and verification). Everything
  * that produced is committed with the polls' readings by one GatewayStore.commitCycle(), so an
  * alarm transition, its history row and its outbox event are durable together with the reading
- * that caused it, or not at all (DESIGN.md section 7).
+ * that caused it, or not at all (docs/alarms.md).
  *
  * If a commit fails (disk full, I/O error) the computed cycle is held and committed later, in
  * order, each held cycle with its own time: the in-memory state already moved on, so the effects
@@ -180,7 +181,8 @@ export class Pipeline {
     const cycle = emptyCycle(now);
 
     // Each stage is guarded: a stage that throws on one poll is logged and skipped for it; the
-    // others, and above all alarm evaluation and storing the readings, go on (DESIGN.md section 3).
+    // others, and above all alarm evaluation and storing the readings, go on (ARCHITECTURE.md,
+    // "Invariants").
     for (const poll of polls) {
       const at: Instant = { monoMs: store.uptime(poll.monotonicMs), wallMs: poll.wallTimeMs };
       this.guard('alarms', poll.deviceId, () => {
@@ -540,7 +542,7 @@ export class Pipeline {
     return { stored, lostEvents, lostByKind, lostAlarms: [...lostAlarms].slice(0, 50), error };
   }
 
-  /** After a commit: tell the rest of the gateway (web UI, uplink) what is now durable. */
+  /** After a commit: tell the rest of the gateway (the uplink; a web UI later) what is now durable. */
   private announce(cycle: PendingCycle, result: CommitResult): void {
     const { events } = this.options;
     const now = cycle.at;

@@ -1,7 +1,8 @@
 /**
- * Errors of the profile area (DESIGN.md section 3: one error class per area with a stable code).
- * A profile is data written by people, so an invalid one is reported as a list of issues, each
- * naming the file, the JSON pointer (RFC 6901) of the offending value and, where known, its line.
+ * Errors of the profile area (ARCHITECTURE.md, "Invariants": one error class per area with a stable
+ * code). A profile is data written by people, so an invalid one is reported as a list of issues,
+ * each naming the file, the JSON pointer (RFC 6901) of the offending value and, where known, its
+ * line.
  */
 
 export interface ProfileIssue {

@@ -2,9 +2,10 @@
  * Loads device profiles: parse (with a source map for line numbers) -> JSON Schema -> semantic
  * lint -> expansion of templates and defaults into a LoadedProfile. Every problem found on the way
  * is a ProfileIssue naming file, JSON pointer and line; loading fails with one ProfileError that
- * carries all of them (DESIGN.md section 4: "every error printed", as Zigbee2MQTT does for settings).
+ * carries all of them (ARCHITECTURE.md, "Models we imitate": "every error printed", as Zigbee2MQTT
+ * does for settings).
  *
- * Layout (DESIGN.md section 3): <dir>/<family>/<vendor>-<model>.json for profiles,
+ * Layout (ARCHITECTURE.md, "Code map"): <dir>/<family>/<vendor>-<model>.json for profiles,
  * <dir>/templates/<template>.json for block templates, <dir>/schema/ for the schemas.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

@@ -66,7 +66,7 @@ export interface ForbiddenRange {
   end: number;
 }
 
-/** Device quirks are flags, never `if (model === ...)` in code (DESIGN.md section 3). */
+/** Device quirks are flags, never `if (model === ...)` in code (ARCHITECTURE.md, "Invariants"). */
 export interface ModbusQuirks {
   wordOrder?: WordOrder;
   /** Cap for FC3/FC4 quantity; the protocol maximum is 125 (MAP v1.1b3 section 6.3). */
@@ -110,7 +110,7 @@ export interface AlarmRuleDefault {
    */
   staleWhenUnchanged?: boolean;
   latched?: boolean;
-  /** Where the default comes from (DOMAIN.md), e.g. "GB/T 50493-2019: level 1 at 100% of MAC". */
+  /** Where the default comes from (docs/domain.md), e.g. "GB/T 50493-2019: level 1 at 100% of MAC". */
   source: string;
   message?: LocalizedText;
 }

@@ -1,5 +1,5 @@
 /**
- * Opens a SQLite database the way every gateway database must be opened (DESIGN.md section 5):
+ * Opens a SQLite database the way every gateway database must be opened (docs/storage.md):
  * WAL, the asked-for synchronous level, foreign keys, a bounded WAL file, a busy timeout, and
  * an integrity check. Every pragma is read back, because SQLite answers a pragma it cannot
  * honour by silently keeping the old value (journal_mode on ':memory:' or on a file system

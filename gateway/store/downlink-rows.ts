@@ -1,9 +1,10 @@
 /**
- * Rows of the downlink (DESIGN.md section 6 rule 7; docs/commands.md, docs/config-downlink.md):
- * received commands, configuration versions, the active version and the technician's local
- * overrides. Writes run inside commitCycle's transaction (event-store.ts), so a command's result
- * row and its command_result outbox event, or a config version and its config_result event,
- * commit together or not at all. Reads are small lookups on the write connection.
+ * Rows of the downlink (docs/uplink-contract.md, delivery rule 7; docs/commands.md,
+ * docs/config-downlink.md): received commands, configuration versions, the active version and the
+ * technician's local overrides. Writes run inside commitCycle's transaction (event-store.ts), so a
+ * command's result row and its command_result outbox event, or a config version and its
+ * config_result event, commit together or not at all. Reads are small lookups on the write
+ * connection.
  */
 import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';

@@ -1,7 +1,8 @@
 /**
- * Errors of the store area (DESIGN.md section 3: one error class per area with a stable code).
- * The gateway refuses to run on a database it cannot trust (section 5), so most of these end
- * start-up; the code tells the operator (and the quarantine logic, quarantine.ts) why.
+ * Errors of the store area (ARCHITECTURE.md, "Invariants": one error class per area with a stable
+ * code). The gateway refuses to run on a database it cannot trust (docs/storage.md, "Quarantine"),
+ * so most of these end start-up; the code tells the operator (and the quarantine logic,
+ * quarantine.ts) why.
  */
 
 export type StoreErrorCode =

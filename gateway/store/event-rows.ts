@@ -1,6 +1,6 @@
 /**
  * Rows written next to an outbox event, in the same transaction, carrying its seq:
- * alarm_history for every alarm_transition (DESIGN.md section 7: every transition is one row
+ * alarm_history for every alarm_transition (docs/alarms.md: every transition is one row
  * plus one outbox event) and audit for every audit event. They outlive the outbox row, which is
  * deleted once the cloud acknowledges it.
  */

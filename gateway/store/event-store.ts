@@ -1,10 +1,10 @@
 /**
  * The gateway database `<dataDir>/kerbside.db` and the one way to write it: commitCycle(), ONE
  * SQLite transaction per poll cycle holding the cycle's readings, their aggregates, the alarm
- * transitions and records they caused and the outbox events reporting them (DESIGN.md sections
- * 5 to 7). One file, because SQLite commits atomically per file, not across attached files;
- * synchronous=FULL, because an event the gateway has committed must survive power loss
- * (docs/storage.md has the reasoning and the measurement).
+ * transitions and records they caused and the outbox events reporting them (docs/storage.md;
+ * docs/uplink-contract.md; docs/alarms.md). One file, because SQLite commits atomically per file,
+ * not across attached files; synchronous=FULL, because an event the gateway has committed must
+ * survive power loss (docs/storage.md has the reasoning and the measurement).
  *
  * Clocks: `mono_ms` everywhere is the uptime clock (uptime-clock.ts). Poll results arrive on the
  * process monotonic clock (DevicePollResult.monotonicMs) and are mapped here; everything else
@@ -430,7 +430,10 @@ const emptyDeleted = (): RetentionDeleted => ({
 
 export class GatewayStore {
   readonly path: string;
-  /** Random id of this database (DESIGN.md section 6 rule 1); a replaced database has a new one. */
+  /**
+   * Random id of this database (docs/uplink-contract.md, delivery rule 1); a replaced database has
+   * a new one.
+   */
   readonly epoch: string;
   readonly migration: MigrationOutcome;
   /** Set when the previous database was damaged and replaced at this open. */
@@ -549,7 +552,7 @@ export class GatewayStore {
     return result;
   }
 
-  /** A received command by id (commands are idempotent by id, DESIGN.md section 6 rule 7). */
+  /** A received command by id (commands are idempotent by id, docs/uplink-contract.md, delivery rule 7). */
   command(id: string): CommandRow | undefined {
     this.assertOpen();
     return this.parts.downlink.command(id);
@@ -600,7 +603,7 @@ export class GatewayStore {
 
   /**
    * Up to `limit` events of one uplink lane with lane seq > `laneSeq`, in lane order, in the form
-   * they travel upstream (`seq` is the lane seq; DESIGN.md section 6, docs/uplink-lanes.md).
+   * they travel upstream (`seq` is the lane seq; docs/uplink-contract.md, docs/uplink-lanes.md).
    */
   outboxLaneAfter(lane: Lane, laneSeq: number, limit: number): OutboxEvent[] {
     this.assertOpen();
@@ -641,11 +644,11 @@ export class GatewayStore {
   }
 
   /**
-   * The cloud committed everything of `lane` up to `upTo` (down/ack, DESIGN.md section 6 rule 4):
-   * deletes that lane's outbox rows at or below it, never above, and remembers it. An ack at or below the
-   * current mark is a repeat and changes nothing. Throws StoreError STORE_ACK_INVALID for an ack
-   * above the highest seq ever assigned: the cloud's state then belongs to another database, and
-   * deleting anything on its word would lose events.
+   * The cloud committed everything of `lane` up to `upTo` (down/ack, docs/uplink-contract.md,
+   * delivery rule 4): deletes that lane's outbox rows at or below it, never above, and remembers
+   * it. An ack at or below the current mark is a repeat and changes nothing. Throws StoreError
+   * STORE_ACK_INVALID for an ack above the highest seq ever assigned: the cloud's state then
+   * belongs to another database, and deleting anything on its word would lose events.
    */
   acknowledgeUpTo(lane: Lane, upTo: number): AckResult {
     this.assertOpen();
@@ -727,7 +730,7 @@ export class GatewayStore {
     return result;
   }
 
-  /** The pragmas as the write connection reports them now (diagnostics; DESIGN.md section 5). */
+  /** The pragmas as the write connection reports them now (diagnostics; docs/storage.md). */
   settings(): StoreSettings {
     this.assertOpen();
     const { db } = this.parts;
@@ -933,8 +936,9 @@ export class GatewayStore {
 
   /**
    * Telemetry over its quota: delete the oldest, at least telemetryEvictRows of them, and write a
-   * gap event saying exactly which seqs went (DESIGN.md section 6 rule 5). Evicted seqs are the
-   * telemetry rows between fromSeq and toSeq; rows of other classes in that range stay.
+   * gap event saying exactly which seqs went (docs/uplink-contract.md, delivery rule 5). Evicted
+   * seqs are the telemetry rows between fromSeq and toSeq; rows of other classes in that range
+   * stay.
    */
   private evictTelemetry(at: Instant): { count: number; gapSeq: number } | null {
     const { outbox, policy } = this.parts;

@@ -1,5 +1,5 @@
 /**
- * Numbered schema migrations (DESIGN.md section 5). The schema version lives in
+ * Numbered schema migrations (docs/storage.md). The schema version lives in
  * PRAGMA user_version, a field of the database header: it is written inside the same
  * transaction as the migrations, so a crash leaves either the old schema and old version or
  * the new schema and new version, never a mix.

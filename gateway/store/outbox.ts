@@ -1,5 +1,5 @@
 /**
- * The outbox table: events waiting for the cloud (DESIGN.md section 6). Every function runs
+ * The outbox table: events waiting for the cloud (docs/uplink-contract.md). Every function runs
  * inside the caller's transaction. Policy per class (rule 5): telemetry may be evicted
  * oldest-first when its quota is full, and each eviction is reported by a gap event; every other
  * class is never evicted, and a commit that would take one beyond its quota fails instead
@@ -188,7 +188,7 @@ export class Outbox {
 
   /**
    * Deletes the `rows` oldest events of the telemetry lane (never more than exist), the only
-   * evictable lane (DESIGN.md section 6 rule 5); the range is in telemetry-lane seqs.
+   * evictable lane (docs/uplink-contract.md, delivery rule 5); the range is in telemetry-lane seqs.
    */
   evictOldestTelemetry(rows: number): EvictedRange | null {
     if (rows <= 0) return null;

@@ -1,5 +1,5 @@
 /**
- * A damaged database is moved aside, not repaired and not run on (DESIGN.md section 5): the
+ * A damaged database is moved aside, not repaired and not run on (docs/storage.md): the
  * gateway starts on a fresh database with a new epoch, so the cloud never confuses old and new
  * sequence numbers, and reports what was lost. The damaged file is kept for diagnosis as
  * `<name>.corrupt-<timestamp>` (with its -wal and -shm), the newest few copies only, so a

@@ -1,5 +1,5 @@
 /**
- * Bounded storage (DESIGN.md section 5): every table that grows is trimmed inside the commit
+ * Bounded storage (docs/storage.md): every table that grows is trimmed inside the commit
  * transaction that grows it, oldest first, by sequence number or by the uptime clock, never by
  * the wall clock (a cabinet may boot without a trusted clock, and a clock set back a year must
  * not delete a year of data, nor a clock set forward keep nothing).

@@ -2,7 +2,7 @@
  * The gateway uptime clock (docs/storage.md): the process's monotonic clock offset by the mark
  * stored at the previous commit, so it only moves forward, continues across restarts and ignores
  * wall-clock jumps. It does not count time the gateway was switched off. Every `mono_ms` column
- * is on this clock; retention and outbox ages use it, never the wall clock (DESIGN.md section 5).
+ * is on this clock; retention and outbox ages use it, never the wall clock (docs/storage.md).
  */
 import { performance } from 'node:perf_hooks';
 

@@ -14,7 +14,8 @@
  * reading (a missing reading, e.g. a failed request, keeps the baseline).
  *
  * The analyzer is pure apart from logging: it keeps no timers and does no I/O; the pipeline
- * commits its output in the same transaction as the readings (DESIGN.md section 2).
+ * commits its output in the same transaction as the readings (ARCHITECTURE.md, "The path of one
+ * reading").
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';

@@ -3,7 +3,7 @@
  *
  * A vibrating-wire gauge reads an apparent strain that changes with temperature even when the
  * load does not (the wire and the structure expand differently, and the structure itself moves).
- * The correction is linear (DOMAIN.md "Bridge load"):
+ * The correction is linear (docs/domain.md "Bridge load"):
  *
  *   compensated µε = raw µε - zeroOffset - coefficient × (T - T0)
  *
@@ -17,7 +17,7 @@
  */
 import type { StrainDeviceConfig, StrainMaterial } from './types.js';
 
-/** Apparent strain per °C of a vibrating-wire gauge, µε/°C (DOMAIN.md "Bridge load"). */
+/** Apparent strain per °C of a vibrating-wire gauge, µε/°C (docs/domain.md "Bridge load"). */
 export const THERMAL_COEFFICIENTS: Readonly<Record<StrainMaterial, number>> = {
   steel: 12.2,
   concrete: 10.4,

@@ -1,8 +1,8 @@
 /**
- * Errors of the strain area (DESIGN.md section 3: one error class per area with a stable code).
- * The configuration is checked when the gateway configuration is loaded (gateway/config/strain.ts);
- * the analyzer checks again so that a configuration built in code cannot run with a release
- * threshold above the trigger or a load factor of zero.
+ * Errors of the strain area (ARCHITECTURE.md, "Invariants": one error class per area with a stable
+ * code). The configuration is checked when the gateway configuration is loaded
+ * (gateway/config/strain.ts); the analyzer checks again so that a configuration built in code
+ * cannot run with a release threshold above the trigger or a load factor of zero.
  */
 
 export type StrainErrorCode =

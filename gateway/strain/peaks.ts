@@ -7,7 +7,7 @@
  * its axles of axle weight × the gauge's influence-line ordinate at the axle's position, so for
  * one bridge and one kind of vehicle the peak strain is proportional to the gross weight. The
  * proportion (tonnes per µε) is calibrated by driving a truck of known weight across the bridge
- * (calibrateLoadFactor). DOMAIN.md "Bridge load" asks for exactly this: peak detection on
+ * (calibrateLoadFactor). docs/domain.md "Bridge load" asks for exactly this: peak detection on
  * temperature-corrected strain with a calibrated factor, and overweight levels per bridge from
  * its design values. docs/strain.md describes the method and its limits.
  *

@@ -4,7 +4,7 @@
  * downloading the raw readings.
  *
  * Periods are cut on the monotonic clock, so a wall-clock jump (NTP arriving on a cabinet that
- * booted without a trusted clock, DESIGN.md section 5) never makes a period shorter, longer or
+ * booted without a trusted clock, docs/storage.md) never makes a period shorter, longer or
  * run backwards. The first period is lined up with the wall-clock minute so that, with a good
  * clock, periods read as whole minutes; the wall time attached to each period is for display
  * only and is taken afresh for each period, so it catches up once the clock is corrected.

@@ -9,7 +9,7 @@ import type {
   VehicleEvent,
 } from '../../cloud-sync/contract/events.js';
 
-/** Structure the gauges are fixed to; selects the default temperature coefficient (DOMAIN.md). */
+/** Structure the gauges are fixed to; selects the default temperature coefficient (docs/domain.md). */
 export type StrainMaterial = 'steel' | 'concrete';
 
 /** How the channels are combined into the one signal the vehicle detector watches. */

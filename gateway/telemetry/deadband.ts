@@ -1,9 +1,9 @@
 /**
  * Report-by-exception deadbands. A numeric point is reported when it has moved by more than its
  * deadband since it was last reported; a boolean on every change. Defaults follow alarm-management
- * practice (DOMAIN.md: deadband typically 1-5 % of span): 1 % of the point's span when the profile
- * gives one (min/max), otherwise 1 % of the last reported magnitude, never finer than the point's
- * resolution (its scale), so register noise of one count is not reported.
+ * practice (docs/domain.md: deadband typically 1-5 % of span): 1 % of the point's span when the
+ * profile gives one (min/max), otherwise 1 % of the last reported magnitude, never finer than the
+ * point's resolution (its scale), so register noise of one count is not reported.
  */
 import type { ResolvedPoint } from '../profiles/types.js';
 

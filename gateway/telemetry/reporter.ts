@@ -1,6 +1,6 @@
 /**
- * Telemetry for the uplink, written to the outbox as the evictable `telemetry` class (DESIGN.md
- * section 6 rule 5):
+ * Telemetry for the uplink, written to the outbox as the evictable `telemetry` class
+ * (docs/uplink-contract.md, delivery rule 5):
  * - report-by-exception: after each poll, one `telemetry` event per device with the points that
  *   moved beyond their deadband (deadband.ts); the first poll reports everything;
  * - periodic aggregates: every period (default 1 minute, by the monotonic clock) one

@@ -3,7 +3,7 @@
  * next batch starts, and what an ack means. Pure bookkeeping, no I/O, so every rule is tested
  * without a broker.
  *
- * DESIGN.md section 6 rules 2 to 4, per lane (docs/uplink-lanes.md):
+ * docs/uplink-contract.md, delivery rules 2 to 4, per lane (docs/uplink-lanes.md):
  * - A batch holds every event the outbox has in (after, last] at the time it is read, so the
  *   cloud may advance lastCommitted to `last` (holes inside are evicted telemetry).
  * - The first batch after a (re)connect says after = the acknowledged mark. With several batches

@@ -1,5 +1,5 @@
 /**
- * Store-and-forward to the cloud over MQTT (DESIGN.md section 6; docs/uplink.md).
+ * Store-and-forward to the cloud over MQTT (docs/uplink-contract.md; docs/uplink.md).
  *
  *   outbox (kerbside.db) ──lane batches──> up/events ──> cloud commits ──> down/ack ──> delete <= upTo
  *
@@ -14,7 +14,8 @@
  *   backoff with full jitter, capped so a gateway is back within 15 s of the broker returning.
  *   TLS (mqtts) verifies the broker against the enrolled CA bundle and never turns verification off.
  *
- * - Downlink (DESIGN.md section 6 rule 7): `down/cmd` and the retained `down/config` of this
+ * - Downlink (docs/uplink-contract.md, delivery rule 7): `down/cmd` and the retained `down/config`
+ * of this
  *   gateway are subscribed with QoS 1 next to `down/ack` and handed, as raw payloads, to the
  *   handlers in the options (gateway/downlink): the uplink carries them, it does not interpret them.
  *

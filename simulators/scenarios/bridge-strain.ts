@@ -1,9 +1,9 @@
 /**
  * Bridge strain logger: vibrating-wire strain gauges with a temperature sensor each. The baseline
- * strain follows temperature at 10.4 µε/°C (concrete, DOMAIN.md) because the gateway corrects for
- * it; traffic adds strain along each gauge's influence line.
+ * strain follows temperature at 10.4 µε/°C (concrete, docs/domain.md) because the gateway corrects
+ * for it; traffic adds strain along each gauge's influence line.
  *
- * Traffic model (bridge weigh-in-motion, Moses' influence-line method, as DOMAIN.md cites): a
+ * Traffic model (bridge weigh-in-motion, Moses' influence-line method, as docs/domain.md cites): a
  * simply supported span of length L; the bending moment at a gauge at fraction a of the span under
  * a unit load at fraction x is x(1-a) for x <= a and a(1-x) beyond, a triangle peaking under the
  * gauge; strain is proportional to moment, summed over the axles. Gauges 1..n/2 sit on girder 1,
@@ -17,7 +17,7 @@ import type { SimulatedDevice } from '../simulated-device.js';
 import type { DriftSpec } from './drift.js';
 import type { DeviceBehaviour, FamilyModel, ScenarioDefinition } from './types.js';
 
-/** Vibrating-wire gauge in concrete: apparent strain per °C (DOMAIN.md). */
+/** Vibrating-wire gauge in concrete: apparent strain per °C (docs/domain.md). */
 export const THERMAL_COEFFICIENT = 10.4;
 const REFERENCE_TEMPERATURE = 15;
 const PEAK_WINDOW_MS = 2000;

@@ -3,7 +3,7 @@
  * value (an Ornstein-Uhlenbeck process: mean-reverting random walk, updated exactly for any step
  * length, so a test may jump a minute at once) plus white measurement noise; each measured flag
  * returns to its resting value. A point may follow another (strain follows temperature through the
- * gauge's thermal coefficient, DOMAIN.md: 10.4 µε/°C in concrete).
+ * gauge's thermal coefficient, docs/domain.md: 10.4 µε/°C in concrete).
  */
 import type { ResolvedPoint } from '../../gateway/profiles/types.js';
 import type { Rng } from '../random.js';

@@ -1,6 +1,6 @@
 /**
- * Gas detector (H2S, CH4, O2) in a sewer or septic tank. Thresholds from DOMAIN.md: H2S level 1/2
- * at 10/20 mg/m³ (GB/T 50493-2019 at 100% / 200% of the GBZ 2.1 limit), CH4 level 1/2 at 25/50
+ * Gas detector (H2S, CH4, O2) in a sewer or septic tank. Thresholds from docs/domain.md: H2S level
+ * 1/2 at 10/20 mg/m³ (GB/T 50493-2019 at 100% / 200% of the GBZ 2.1 limit), CH4 level 1/2 at 25/50
  * %LEL, O2 alarm below 19.5 %vol.
  */
 import type { ResolvedPoint } from '../../gateway/profiles/types.js';

@@ -1,7 +1,7 @@
 /**
- * Manhole-cover monitor: tilt, cover-open flag, water level, battery, heartbeat. DOMAIN.md: alarm
- * at 10° (default), ignore excursions shorter than 2 s (passing vehicles), always alarm beyond 90°
- * (cover off).
+ * Manhole-cover monitor: tilt, cover-open flag, water level, battery, heartbeat. docs/domain.md:
+ * alarm at 10° (default), ignore excursions shorter than 2 s (passing vehicles), always alarm
+ * beyond 90° (cover off).
  */
 import type { ResolvedPoint } from '../../gateway/profiles/types.js';
 import type { SimulatedDevice } from '../simulated-device.js';
@@ -33,7 +33,7 @@ function nominal(point: ResolvedPoint): DriftSpec | undefined {
 }
 
 function initial(point: ResolvedPoint): number | undefined {
-  if (point.id === 'tilt_threshold') return 10; // DOMAIN.md default 10°
+  if (point.id === 'tilt_threshold') return 10; // docs/domain.md default 10°
   if (point.id === 'heartbeat_interval') return DEFAULT_HEARTBEAT_S;
   return undefined;
 }

@@ -1,14 +1,14 @@
 /**
- * Unit conversions the scenarios need to express DOMAIN.md thresholds in whatever unit a profile
- * reports. An unknown unit fails loudly rather than producing a leak at the wrong size.
+ * Unit conversions the scenarios need to express docs/domain.md thresholds in whatever unit a
+ * profile reports. An unknown unit fails loudly rather than producing a leak at the wrong size.
  */
 import type { ResolvedPoint } from '../../gateway/profiles/types.js';
 import { SimulatorError } from '../errors.js';
 
-/** DOMAIN.md: ppm = mg/m³ × 24.45 / 34.08 for H2S at 25 °C (molar volume / molar mass). */
+/** docs/domain.md: ppm = mg/m³ × 24.45 / 34.08 for H2S at 25 °C (molar volume / molar mass). */
 export const H2S_PPM_PER_MG_M3 = 24.45 / 34.08;
 
-/** CH4 lower explosive limit: 5 vol% (DOMAIN.md), so 1 %LEL = 0.05 vol% = 500 ppm. */
+/** CH4 lower explosive limit: 5 vol% (docs/domain.md), so 1 %LEL = 0.05 vol% = 500 ppm. */
 const CH4_VOL_PERCENT_PER_LEL = 0.05;
 
 function unsupported(point: ResolvedPoint, what: string): SimulatorError {

@@ -98,7 +98,7 @@ export async function main(args: string[]): Promise<void> {
 
   const probes: Probe[] = [];
   for (let i = 1; i <= options.devices; i++) {
-    // h2s level 1 at 10 mg/m³ (GB/T 50493-2019); tilt at 10° (DOMAIN.md).
+    // h2s level 1 at 10 mg/m³ (GB/T 50493-2019); tilt at 10° (docs/domain.md).
     probes.push({
       deviceId: `gas-${i}`,
       family: 'gas-detector',

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <name>`: runs one benchmark. Each benchmark measures our path and its
- * reference in the same run (DESIGN.md section 9) and ends with one `RESULT <name> ...` line.
+ * reference in the same run (ARCHITECTURE.md, "Benchmarks") and ends with one `RESULT <name> ...`
+ * line.
  */
 const benchmarks: Record<string, () => Promise<{ main: (args: string[]) => Promise<void> }>> = {
   poll: () => import('./poll.js'),
@@ -8,6 +9,7 @@ const benchmarks: Record<string, () => Promise<{ main: (args: string[]) => Promi
   uplink: () => import('./uplink.js'),
   'alarm-to-case': () => import('./alarm-to-case.js'),
   outage: () => import('./outage.js'),
+  pacing: () => import('./pacing.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

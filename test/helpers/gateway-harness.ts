@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
@@ -38,6 +37,7 @@ import {
 } from '../../simulators/index.js';
 import { busConfigFor, FAST_SERIAL } from './bus-harness.js';
 import { requireCommand } from './peers.js';
+import { waitFor, type WaitOptions as SharedWaitOptions } from './wait.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -181,30 +181,22 @@ export class ScenarioClock implements Clock {
 
 // --- waiting ------------------------------------------------------------------------------------
 
-export interface WaitOptions {
-  timeoutMs?: number;
-  intervalMs?: number;
-  /** Appended to the timeout message: what the test saw instead. */
-  detail?: () => string;
-}
+export type WaitOptions = Pick<SharedWaitOptions, 'timeoutMs' | 'intervalMs' | 'detail'>;
 
-/** Polls `probe` until it returns something other than undefined, null or false. */
-export async function waitUntil<T>(
+/**
+ * Polls `probe` until it returns something other than undefined, null or false: test/helpers/wait.ts
+ * with this harness's defaults (10 s, every 40 ms).
+ */
+export function waitUntil<T>(
   what: string,
   probe: () => T | undefined | null | false,
   options: WaitOptions = {},
 ): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (performance.now() > deadline) {
-      const detail = options.detail === undefined ? '' : `\n${options.detail()}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
-    }
-    await sleep(options.intervalMs ?? 40);
-  }
+  return waitFor(what, probe, {
+    ...options,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    intervalMs: options.intervalMs ?? 40,
+  });
 }
 
 // --- what the gateway committed -----------------------------------------------------------------
@@ -290,7 +282,7 @@ export class CommittedDb {
 
   /**
    * Alarm transitions as committed (alarm_history, oldest first), each checked to have its one
-   * outbox event with the same seq, id and body (DESIGN.md section 7).
+   * outbox event with the same seq, id and body (docs/alarms.md).
    */
   transitions(
     filter: { alarmKey?: string; deviceId?: string; afterId?: number } = {},
@@ -396,8 +388,9 @@ export function describeTransitions(transitions: readonly AlarmTransitionEvent[]
 }
 
 /**
- * What a committed kerbside.db must always satisfy, whatever happened to the process (DESIGN.md
- * sections 5-7), checked in one snapshot; returns the problems found (empty: consistent).
+ * What a committed kerbside.db must always satisfy, whatever happened to the process
+ * (docs/storage.md, docs/uplink-contract.md, docs/alarms.md), checked in one snapshot; returns the
+ * problems found (empty: consistent).
  * - PRAGMA integrity_check is ok;
  * - every alarm_history row has exactly one outbox alarm_transition event with its seq and id,
  *   and every such event exactly one history row;

@@ -26,10 +26,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './net.js';
 import { MissingPeerError } from './peers.js';
 
 export interface PostgresCluster {
@@ -95,21 +95,6 @@ function run(command: string, args: string[]): Promise<void> {
     child.on('close', (code) => {
       if (code === 0) resolve();
       else reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output.trim()}`));
-    });
-  });
-}
-
-/** A TCP port that was free a moment ago (the server may still lose it to a race: we retry). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port assigned'));
-      });
     });
   });
 }

@@ -1,5 +1,5 @@
 /**
- * A concentrator going dark (DESIGN.md section 7: "a concentrator or bus going dark raises one
+ * A concentrator going dark (docs/alarms.md: "a concentrator or bus going dark raises one
  * grouped alarm, not one per lamp"; docs/alarms.md: a concentrator going offline is exactly one
  * annunciated alarm, its comm_loss), end to end: the kerbtek-lc3200 concentrator with its 16
  * single-lamp controllers and a manhole-cover monitor share one RS-485 line (socat pty, 115200
@@ -153,7 +153,8 @@ describe('a lamp concentrator going offline (kerbtek-lc3200 on RTU) through a re
     const list = describeTransitions(back);
     for (const key of [DOOR, LAMP3]) {
       const t = back.find((x) => x.alarmKey === key);
-      // Still active: back to unacknowledged, since nobody has seen this activation (docs/alarms.md).
+      // Still active: back to unacknowledged, since nobody has seen this activation
+      // (docs/alarms.md).
       assert.deepEqual(
         [t?.from, t?.to, t?.cause],
         ['suppressed', 'unacknowledged', 'dependency'],

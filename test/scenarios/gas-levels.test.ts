@@ -1,5 +1,5 @@
 /**
- * Gas detector defaults (DOMAIN.md "Alarm defaults": H2S level 1 at 10 mg/m³ and level 2 at 20
+ * Gas detector defaults (docs/domain.md "Alarm defaults": H2S level 1 at 10 mg/m³ and level 2 at 20
  * mg/m³; CH4 at 25 and 50 %LEL; O2 below 19.5 %vol), end to end: two anqi-gd300 simulators on
  * Modbus TCP, polled every 100 ms by a real gateway. The simulators run on a ManualClock, so the
  * gas-leak scenario is stepped through its timeline and every value is known; the test waits for

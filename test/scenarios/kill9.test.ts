@@ -1,8 +1,8 @@
 /**
  * kill -9 of the real gateway process (gateway/main.ts) in the middle of heavy alarm evaluation,
- * three times, then a final restart (DESIGN.md sections 5 and 7: an event the gateway committed
- * survives; every transition is one history row plus one outbox event, in one transaction; alarm
- * states survive a restart).
+ * three times, then a final restart (docs/storage.md and docs/alarms.md: an event the gateway
+ * committed survives; every transition is one history row plus one outbox event, in one
+ * transaction; alarm states survive a restart).
  *
  * Simulators in this process: three gas detectors on Modbus TCP whose H2S is flipped between 5,
  * 12 and 22 mg/m³ (normal, level 1, level 2: no on-delay in the profile) every 60 ms, a fourth held

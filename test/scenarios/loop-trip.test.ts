@@ -1,12 +1,12 @@
 /**
- * Lighting verification (DOMAIN.md "Devices": loop switching error = commanded on but no current;
- * lamp failure; docs/lighting.md "Verification"), end to end: the kerbtek-lc3200 concentrator on a
- * socat pty at 115200 baud, polled every 250 ms by a real gateway whose `lighting` section keeps
- * every loop on all day (a calendar rule 00:00-00:00 'on', which wins over the astronomical clock)
- * with a 1 s settle time. In the simulator, loop 2's breaker trips (scenario loop-trip) and lamp 1
- * on loop 1 goes dark while its controller keeps answering without a failure bit (scenario
- * lamp-failure, the bit held off); the simulators' clock is skipped 5 s ahead so both are there
- * from the start. The derived rules carry a fixed 15 s on-delay.
+ * Lighting verification (docs/domain.md "Devices": loop switching error = commanded on but no
+ * current; lamp failure; docs/lighting.md "Verification"), end to end: the kerbtek-lc3200
+ * concentrator on a socat pty at 115200 baud, polled every 250 ms by a real gateway whose
+ * `lighting` section keeps every loop on all day (a calendar rule 00:00-00:00 'on', which wins over
+ * the astronomical clock) with a 1 s settle time. In the simulator, loop 2's breaker trips
+ * (scenario loop-trip) and lamp 1 on loop 1 goes dark while its controller keeps answering without
+ * a failure bit (scenario lamp-failure, the bit held off); the simulators' clock is skipped 5 s
+ * ahead so both are there from the start. The derived rules carry a fixed 15 s on-delay.
  *
  * The gateway opens a database whose uptime clock stands at 30 days, as on a cabinet restarted
  * after a month of service: the store's uptime clock and the process clock the polls are stamped

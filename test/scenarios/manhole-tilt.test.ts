@@ -1,8 +1,8 @@
 /**
- * Manhole cover tilt defaults (DOMAIN.md "Alarm defaults": alarm at 10°, ignore excursions shorter
- * than 2 s (passing vehicles), always alarm beyond 90° (cover off)), end to end: the anjing-mc200
- * simulator on a socat pty at 115200 baud, polled every 100 ms by a real gateway; what counts is
- * what the gateway committed to kerbside.db and published on its event bus.
+ * Manhole cover tilt defaults (docs/domain.md "Alarm defaults": alarm at 10°, ignore excursions
+ * shorter than 2 s (passing vehicles), always alarm beyond 90° (cover off)), end to end: the
+ * anjing-mc200 simulator on a socat pty at 115200 baud, polled every 100 ms by a real gateway; what
+ * counts is what the gateway committed to kerbside.db and published on its event bus.
  *
  * The profile's rules: tilt_high (tilt_angle >= 10°, deadband 1, on-delay 2 s) and cover_off
  * (tilt_angle >= 90°, no on-delay).

@@ -1,6 +1,6 @@
 /**
- * A truck above the load threshold (DOMAIN.md "Bridge load": per-bridge thresholds, 85 t level 1
- * and 95 t level 2 in the real template; peak detection on temperature-corrected strain with a
+ * A truck above the load threshold (docs/domain.md "Bridge load": per-bridge thresholds, 85 t level
+ * 1 and 95 t level 2 in the real template; peak detection on temperature-corrected strain with a
  * calibrated factor), end to end: the qiaoce-vw8 strain logger simulator on Modbus TCP (scenario
  * bridge-traffic, an overweight truck of 115-130 t entering at 3 s among random cars and trucks)
  * polled every 100 ms by a real gateway with a `strain` section (load factor 0.348 t/µε, the

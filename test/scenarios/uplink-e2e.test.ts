@@ -7,8 +7,8 @@
  *
  * The second test is the outage: the cloud is stopped while alarms and telemetry pile up past a
  * small telemetry quota; after it returns, every alarm event is there exactly once, every
- * telemetry event that never arrived is accounted for by a gap record (DESIGN.md section 6 rule 5),
- * and telemetry committed while the backlog drains evicts nothing (issue 10).
+ * telemetry event that never arrived is accounted for by a gap record (docs/uplink-contract.md,
+ * delivery rule 5), and telemetry committed while the backlog drains evicts nothing (issue 10).
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';

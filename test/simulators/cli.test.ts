@@ -14,6 +14,7 @@ import { TcpTransport } from '../../drivers/transport/tcp.js';
 import { parseUnitList } from '../../simulators/cli.js';
 import { parseSimulationFile } from '../../simulators/config.js';
 import { SimulatorError } from '../../simulators/errors.js';
+import { waitFor as waitUntil } from '../helpers/wait.js';
 import { GAS, tcpClient } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,14 +49,12 @@ function docsExamples(): string[] {
   return [...text.matchAll(/^```json\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
 }
 
-async function waitFor(read: () => string, pattern: RegExp, timeoutMs = 15_000): Promise<RegExpExecArray> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const m = pattern.exec(read());
-    if (m) return m;
-    if (Date.now() > until) assert.fail(`timed out waiting for ${pattern} in:\n${read()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function waitFor(read: () => string, pattern: RegExp, timeoutMs = 15_000): Promise<RegExpExecArray> {
+  return waitUntil(String(pattern), () => pattern.exec(read()), {
+    timeoutMs,
+    intervalMs: 50,
+    message: () => `timed out waiting for ${pattern} in:\n${read()}`,
+  });
 }
 
 describe('sim CLI arguments', { concurrency: true }, () => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { waitFor } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BANNER_END = 'Ctrl-C stops everything.';
@@ -167,9 +168,9 @@ async function waitForOutput(run: DemoRun, pattern: RegExp): Promise<void> {
 }
 
 async function waitUntil(predicate: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitFor(what, predicate, {
+    timeoutMs: ms,
+    intervalMs: 100,
+    message: () => `${what}: not within ${ms} ms`,
+  });
 }

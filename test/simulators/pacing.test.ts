@@ -1,8 +1,10 @@
 /**
  * Wire-speed pacing (simulators/pacing.ts): a paced RTU reply never arrives before the time the
  * request and the reply would take on a real line (MSL 2.5.1: 11 bits per character, t3.5
- * between frames), and arrives close after it. Lower bounds are asserted; the lateness is printed
- * and only checked loosely, because test machines are shared and noisy (DESIGN.md section 9).
+ * between frames). Only lower bounds are asserted here: how late a reply or a sleep comes depends
+ * on the load of a shared machine (ARCHITECTURE.md, "Benchmarks"), so the lateness is measured by
+ * `npm run bench -- pacing` (test/bench/pacing.ts), against a plain setTimeout and an unpaced slave
+ * in the same run.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,11 +19,6 @@ import { requireCommand } from '../helpers/peers.js';
 import { GAS, rtuClient } from './helpers.js';
 
 const LINE: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
 
 /** Sends one raw RTU request on a socket; resolves with ms until `expectedBytes` have come back. */
 function transact(socket: Socket, frame: Buffer, expectedBytes: number): Promise<number> {
@@ -55,21 +52,14 @@ describe('wire time arithmetic', () => {
 });
 
 describe('sleepUntil', () => {
-  it('never wakes early, and wakes well under a millisecond late on average', async () => {
+  it('never wakes early', async () => {
     const lateness: number[] = [];
     for (let i = 0; i < 60; i++) {
       const deadline = performance.now() + 2 + (i % 7) * 1.3;
       await sleepUntil(deadline);
       lateness.push(performance.now() - deadline);
     }
-    const mean = lateness.reduce((a, b) => a + b, 0) / lateness.length;
-    console.log(
-      `sleepUntil lateness: median ${median(lateness).toFixed(3)} ms, mean ${mean.toFixed(3)} ms, max ${Math.max(...lateness).toFixed(3)} ms`,
-    );
-    assert.ok(Math.min(...lateness) >= 0);
-    // Idle, the median is a few microseconds; the bound only catches a gross regression (a plain
-    // setTimeout would sit near 1 ms) while surviving a shared, loaded machine.
-    assert.ok(median(lateness) < 2, `median lateness ${median(lateness)} ms`);
+    assert.ok(Math.min(...lateness) >= 0, `woke ${-Math.min(...lateness)} ms early`);
   });
 });
 
@@ -81,12 +71,10 @@ describe('paced RTU replies', () => {
     sim = await startSimulation({
       buses: [
         { id: 'paced', kind: 'rtu', rtuOverTcpPort: 0, serial: LINE },
-        { id: 'unpaced', kind: 'rtu', rtuOverTcpPort: 0, serial: LINE, pacing: false },
         { id: 'pty', kind: 'rtu', pty: true, ptyFallback: false, serial: LINE },
       ],
       devices: [
         { bus: 'paced', unitId: 1, profile: GAS },
-        { bus: 'unpaced', unitId: 1, profile: GAS },
         { bus: 'pty', unitId: 1, profile: GAS },
       ],
     });
@@ -110,23 +98,13 @@ describe('paced RTU replies', () => {
     return times;
   }
 
-  it('RTU over TCP: never answers before the wire time, and close after it', async () => {
+  it('RTU over TCP: never answers before the wire time', async () => {
     for (const quantity of [1, 8, 32]) {
       const wire = rtuReplyDelayMs(8, 5 + 2 * quantity, { serial: LINE, turnaroundMs: 2 });
       const times = await measure('paced', quantity, 12);
       const late = times.map((t) => t - wire);
-      console.log(
-        `paced read of ${quantity}: wire ${wire.toFixed(2)} ms, lateness median ${median(late).toFixed(3)} ms, max ${Math.max(...late).toFixed(3)} ms`,
-      );
       assert.ok(Math.min(...late) >= 0, `a reply came ${-Math.min(...late)} ms before its wire time`);
-      assert.ok(median(late) < 3, `median lateness ${median(late)} ms`);
     }
-  });
-
-  it('without pacing the same reply comes much sooner (pacing is what takes the time)', async () => {
-    const wire = rtuReplyDelayMs(8, 5 + 2 * 32, { serial: LINE, turnaroundMs: 2 });
-    const times = await measure('unpaced', 32, 12);
-    assert.ok(median(times) < wire / 4, `unpaced median ${median(times)} ms vs wire ${wire} ms`);
   });
 
   it('pty: the gateway-side client sees at least the wire time for every transaction', async () => {

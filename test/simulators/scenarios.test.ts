@@ -1,6 +1,6 @@
 /**
  * Scenario behaviour on a manual clock: the timelines documented in simulators/scenarios/ happen,
- * with the DOMAIN.md thresholds crossed in the right order. No sleeping: time is stepped.
+ * with the docs/domain.md thresholds crossed in the right order. No sleeping: time is stepped.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

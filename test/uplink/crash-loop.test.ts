@@ -1,12 +1,12 @@
 /**
- * Exactly-once in effect under kill -9 (DESIGN.md section 6): a gateway process (store + Uplink,
- * committing alarm transitions and telemetry every 20 ms) and a cloud process (the service with
- * SQLite and its embedded broker on a fixed port) are SIGKILLed at random moments, the cloud, the
- * gateway and both in turn, and restarted. A gateway killed loses its in-flight batches and resends
- * from its acknowledged mark; a cloud killed between its commit and its ack gets the batch again
- * and must store nothing twice; while the cloud is down the small telemetry quota evicts, and each
- * eviction must reach the cloud as a gap event. At the end production stops, the outbox drains,
- * and the invariant checker (invariants.ts) must find nothing lost and nothing duplicated.
+ * Exactly-once in effect under kill -9 (docs/uplink-contract.md): a gateway process (store +
+ * Uplink, committing alarm transitions and telemetry every 20 ms) and a cloud process (the service
+ * with SQLite and its embedded broker on a fixed port) are SIGKILLed at random moments, the cloud,
+ * the gateway and both in turn, and restarted. A gateway killed loses its in-flight batches and
+ * resends from its acknowledged mark; a cloud killed between its commit and its ack gets the batch
+ * again and must store nothing twice; while the cloud is down the small telemetry quota evicts, and
+ * each eviction must reach the cloud as a gap event. At the end production stops, the outbox
+ * drains, and the invariant checker (invariants.ts) must find nothing lost and nothing duplicated.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';

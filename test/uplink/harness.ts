@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,22 +20,14 @@ import {
   type InvariantReport,
   type LedgerEntry,
 } from './invariants.js';
+import { freePort } from '../helpers/net.js';
+import { waitFor } from '../helpers/wait.js';
+
+export { freePort };
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = join(HERE, '..', '..');
 export const MOSQUITTO = '/usr/sbin/mosquitto';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -48,16 +40,17 @@ export function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** test/helpers/wait.ts, polling every 50 ms. */
 export async function waitUntil(
   predicate: () => boolean | Promise<boolean>,
   ms: number,
   what: string,
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`);
-    await sleep(50);
-  }
+  await waitFor(what, predicate, {
+    timeoutMs: ms,
+    intervalMs: 50,
+    message: () => `${what}: not reached within ${ms} ms`,
+  });
 }
 
 /** A child process whose stdout lines and stderr are kept. */

@@ -1,7 +1,7 @@
 /**
- * The end-to-end invariant of the uplink (DESIGN.md section 6): every event a gateway committed is
- * in the cloud exactly once, or (telemetry only) accounted for by a gap event the cloud holds; the
- * cloud holds nothing the gateway did not commit.
+ * The end-to-end invariant of the uplink (docs/uplink-contract.md): every event a gateway committed
+ * is in the cloud exactly once, or (telemetry only) accounted for by a gap event the cloud holds;
+ * the cloud holds nothing the gateway did not commit.
  *
  * Inputs:
  * - the ledger: what gateway processes reported committed (one entry per event, printed on stdout

@@ -1,5 +1,5 @@
 /**
- * Scale-out (DESIGN.md section 6, "Scale"; docs/cloud-service.md): two cloud-sync instances as
+ * Scale-out (docs/uplink-contract.md, "Scale"; docs/cloud-service.md): two cloud-sync instances as
  * separate processes against ONE PostgreSQL database (DATABASE_URL) and a real mosquitto
  * (MQTT_URL), consuming `up/events` through one shared subscription, so batches of one stream land
  * on either instance in any order; three gateway processes (store + Uplink) stream alarm

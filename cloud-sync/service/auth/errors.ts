@@ -1,6 +1,6 @@
 /**
- * Errors of operator accounts and sessions (DESIGN.md section 3: one error class per area with a
- * stable code). The HTTP layer maps each code to one status (AUTH_HTTP_STATUS) and answers
+ * Errors of operator accounts and sessions (ARCHITECTURE.md, "Invariants": one error class per area
+ * with a stable code). The HTTP layer maps each code to one status (AUTH_HTTP_STATUS) and answers
  * `{ error: code, message }`; the CLI maps AUTH_INVALID_ARGUMENT to exit code 2, the rest to 1.
  */
 

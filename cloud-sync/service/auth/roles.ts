@@ -1,6 +1,6 @@
 /**
- * Operator roles of the digital city-management workflow (DOMAIN.md, "The case workflow") and the
- * access declaration every HTTP route carries. auth/plugin.ts refuses to register a route that
+ * Operator roles of the digital city-management workflow (docs/domain.md, "The case workflow") and
+ * the access declaration every HTTP route carries. auth/plugin.ts refuses to register a route that
  * declares none, authenticates every request that is not public, answers 401 to an anonymous
  * caller and 403 to a caller without one of the route's roles, and audits the outcome.
  *

@@ -1,7 +1,8 @@
 /**
  * Per-gateway (and per-service-account) MQTT credentials, stored only as scrypt hashes
- * (DESIGN.md section 6, "Authentication"). The plain secret exists twice: once in the enrollment
- * response, once in the gateway's own configuration; the cloud keeps `scrypt$N$r$p$salt$hash`.
+ * (docs/uplink-contract.md, "Authentication"). The plain secret exists twice: once in the
+ * enrollment response, once in the gateway's own configuration; the cloud keeps
+ * `scrypt$N$r$p$salt$hash`.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 

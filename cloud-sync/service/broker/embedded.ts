@@ -1,6 +1,6 @@
 /**
- * The embedded MQTT broker of the single-process deployment (DESIGN.md section 6): aedes behind a
- * plain TCP listener (and optionally a TLS one), with the three aedes hooks enforcing who may
+ * The embedded MQTT broker of the single-process deployment (docs/uplink-contract.md): aedes behind
+ * a plain TCP listener (and optionally a TLS one), with the three aedes hooks enforcing who may
  * connect, publish and subscribe. Hooks follow aedes' callback contract and deny on any doubt:
  * they never throw, and an unexpected error inside one is a refusal.
  */

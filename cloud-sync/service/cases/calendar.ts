@@ -1,6 +1,6 @@
 /**
- * The working calendar case deadlines are counted in (DOMAIN.md "The case workflow": deadlines are
- * often in working hours, so the clock needs a working calendar; DESIGN.md section 8).
+ * The working calendar case deadlines are counted in (docs/domain.md "The case workflow": deadlines
+ * are often in working hours, so the clock needs a working calendar; docs/cases.md).
  *
  * A local date is a working day when (its ISO weekday is in `workingDays` and it is not a holiday)
  * or it is an extra working day (调休 make-up day). Its working periods are the `hours`, read as

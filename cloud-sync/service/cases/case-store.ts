@@ -317,7 +317,10 @@ export function newCaseRow(fields: NewCaseFields): CaseRow {
   return { ...LIFECYCLE_START, ...fields, updated_at: fields.reported_at };
 }
 
-/** The columns a new case copies from its component (docs/domain.md "Component ids": three owning parties). */
+/**
+ * The columns a new case copies from its component (docs/domain.md "Component ids": three owning
+ * parties).
+ */
 export function componentColumns(
   component: ComponentsTable | undefined,
 ): Pick<

@@ -47,7 +47,7 @@ export interface CaseView {
   closedOnTime: boolean | null;
   revision: number;
   updatedAt: string;
-  /** Past its current deadline now (DESIGN.md section 8 overdue list); never while suspended. */
+  /** Past its current deadline now (docs/cases.md overdue list); never while suspended. */
   overdue: boolean;
 }
 
@@ -70,7 +70,10 @@ export interface ActivationView {
   value: unknown;
 }
 
-/** Which deadline a case is measured against now, if any (DOMAIN.md: the handling clock starts at dispatch). */
+/**
+ * Which deadline a case is measured against now, if any (docs/domain.md: the handling clock starts
+ * at dispatch).
+ */
 export function currentDeadline(row: CaseRow): { kind: 'dispatch' | 'handle'; deadline: string } | null {
   if (row.suspended === 1) return null;
   if (row.state === 'reported' || row.state === 'filed')

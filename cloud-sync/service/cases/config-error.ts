@@ -1,7 +1,8 @@
 /**
- * The error of an invalid cases configuration (DESIGN.md section 3: one error class per area with a
- * stable code). It carries every issue found, each with a JSON pointer into the configuration, so
- * an operator fixes the whole file in one go instead of one complaint per restart.
+ * The error of an invalid cases configuration (ARCHITECTURE.md, "Invariants": one error class per
+ * area with a stable code). It carries every issue found, each with a JSON pointer into the
+ * configuration, so an operator fixes the whole file in one go instead of one complaint per
+ * restart.
  */
 
 /** One problem in a cases configuration; `pointer` is an RFC 6901 JSON pointer ('' = the whole). */

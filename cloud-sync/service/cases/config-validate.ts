@@ -2,8 +2,8 @@
  * Semantic checks of a cases configuration (cases/config.ts), after the JSON Schema of the
  * `cases` section has checked its shape (CASES_CONFIG_SCHEMA): ids unique, every filing rule names
  * a category that exists and class codes that are in the class table, class codes 4 digits and the
- * county code 6 digits (DOMAIN.md "Component ids"), allowances and escalation steps positive, and
- * the working calendar usable (cases/calendar.ts). Issues carry JSON pointers into the section.
+ * county code 6 digits (docs/domain.md "Component ids"), allowances and escalation steps positive,
+ * and the working calendar usable (cases/calendar.ts). Issues carry JSON pointers into the section.
  */
 import { calendarIssues } from './calendar.js';
 import type { Allowance, CasesConfig } from './config.js';

@@ -1,7 +1,7 @@
 /**
  * Configuration of the case service (docs/cases.md): the component class code table, case
  * categories with their deadlines, the filing rules that turn alarms into cases, and the working
- * calendar deadlines are counted in. Defaults follow DOMAIN.md (sources beside each value); a
+ * calendar deadlines are counted in. Defaults follow docs/domain.md (sources beside each value); a
  * deployment overrides any part in the `cases` section of the service's configuration file.
  */
 
@@ -24,7 +24,7 @@ export interface Allowance {
 export interface CaseCategory {
   id: string;
   name: { 'zh-CN': string; en: string };
-  /** Filing and dispatch, from the report (DOMAIN.md: 10 min urgent, 30 min normal). */
+  /** Filing and dispatch, from the report (docs/domain.md: 10 min urgent, 30 min normal). */
   dispatchWithin: Record<Severity, Allowance>;
   /** Handling up to feedback, from dispatch (the deadline clock starts at dispatch). */
   handleWithin: Allowance;
@@ -55,7 +55,7 @@ export interface FilingRule {
   category: string;
   severity: Severity;
   /**
-   * true: filed automatically (DESIGN.md section 8); false: the case waits in `reported` for the
+   * true: filed automatically (docs/cases.md); false: the case waits in `reported` for the
    * monitoring centre to file or cancel it.
    */
   autoFile: boolean;
@@ -91,13 +91,13 @@ export interface CasesConfig {
 const calendarMinutes = (minutes: number): Allowance => ({ minutes, workingTime: false });
 const workingMinutes = (minutes: number): Allowance => ({ minutes, workingTime: true });
 
-/** DOMAIN.md "The case workflow": filing and dispatch within 10 min (urgent) / 30 min (normal). */
+/** docs/domain.md "The case workflow": filing and dispatch within 10 min (urgent) / 30 min (normal). */
 const DISPATCH = { urgent: calendarMinutes(10), normal: calendarMinutes(30) };
 
 export const DEFAULT_CASES_CONFIG: CasesConfig = {
   countyCode: null,
-  // DOMAIN.md: 0101 water-supply cover and 0102 sewer cover are confirmed by real ids; the others
-  // differ between local tables, which is why this is configuration.
+  // docs/domain.md: 0101 water-supply cover and 0102 sewer cover are confirmed by real ids; the
+  // others differ between local tables, which is why this is configuration.
   classes: [
     { code: '0101', name: { 'zh-CN': '上水井盖', en: 'Water-supply manhole cover' } },
     { code: '0102', name: { 'zh-CN': '污水井盖', en: 'Sewer manhole cover' } },
@@ -112,7 +112,7 @@ export const DEFAULT_CASES_CONFIG: CasesConfig = {
       id: 'hazardous_gas',
       name: { 'zh-CN': '有害气体超标', en: 'Hazardous gas' },
       dispatchWithin: DISPATCH,
-      // Treated like a missing cover: on site fast, made safe within hours (DOMAIN.md).
+      // Treated like a missing cover: on site fast, made safe within hours (docs/domain.md).
       handleWithin: calendarMinutes(240),
       sensorVerifyAfterS: 600,
       escalateEveryMin: 30,
@@ -122,7 +122,7 @@ export const DEFAULT_CASES_CONFIG: CasesConfig = {
       id: 'manhole_cover',
       name: { 'zh-CN': '井盖异常', en: 'Manhole cover' },
       dispatchWithin: DISPATCH,
-      // DOMAIN.md: cover missing or broken: on site within 30 min, repaired within 2-6 h.
+      // docs/domain.md: cover missing or broken: on site within 30 min, repaired within 2-6 h.
       handleWithin: calendarMinutes(360),
       sensorVerifyAfterS: 300,
       escalateEveryMin: 30,
@@ -132,7 +132,7 @@ export const DEFAULT_CASES_CONFIG: CasesConfig = {
       id: 'lighting_fault',
       name: { 'zh-CN': '路灯故障', en: 'Street-lighting fault' },
       dispatchWithin: DISPATCH,
-      // DOMAIN.md: three lamps out in a row: fixed within one working day (8 working hours).
+      // docs/domain.md: three lamps out in a row: fixed within one working day (8 working hours).
       handleWithin: workingMinutes(480),
       sensorVerifyAfterS: 900,
       escalateEveryMin: 240,
@@ -151,7 +151,7 @@ export const DEFAULT_CASES_CONFIG: CasesConfig = {
       id: 'device_fault',
       name: { 'zh-CN': '设备故障', en: 'Device fault' },
       dispatchWithin: DISPATCH,
-      // Ordinary faults: within 24 h (DOMAIN.md), here three working days of 8 h.
+      // Ordinary faults: within 24 h (docs/domain.md), here three working days of 8 h.
       handleWithin: workingMinutes(1440),
       sensorVerifyAfterS: 900,
       escalateEveryMin: 480,

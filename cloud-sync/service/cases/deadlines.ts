@@ -1,7 +1,7 @@
 /**
  * Case deadlines from an allowance (cases/config.ts Allowance): around the clock, or in working
- * time on the working calendar (DOMAIN.md "The case workflow": filing and dispatch within 10/30
- * minutes, handling within hours or working days; the handling clock starts at dispatch).
+ * time on the working calendar (docs/domain.md "The case workflow": filing and dispatch within
+ * 10/30 minutes, handling within hours or working days; the handling clock starts at dispatch).
  *
  * Both functions accept negative amounts and give signed results, so a suspension that began after
  * the deadline had passed resumes still overdue by the same amount (cases/workflow.ts, resume:

@@ -1,7 +1,8 @@
 /**
- * Errors of the case workflow (DESIGN.md section 3: one error class per area with a stable code).
- * Each code maps to one HTTP status, so routes.ts answers `{ error: code, message }` without a
- * second table: 403 for who may act, 409 for what the case's state forbids, 400 for bad input.
+ * Errors of the case workflow (ARCHITECTURE.md, "Invariants": one error class per area with a
+ * stable code). Each code maps to one HTTP status, so routes.ts answers `{ error: code, message }`
+ * without a second table: 403 for who may act, 409 for what the case's state forbids, 400 for bad
+ * input.
  */
 
 export type CaseErrorCode =

@@ -1,5 +1,5 @@
 /**
- * A case's evidence (DESIGN.md section 8): the alarm snapshot that opened it and the device's
+ * A case's evidence (docs/cases.md): the alarm snapshot that opened it and the device's
  * recent trend, frozen into the case when it is reported so the inspector and the owner unit see
  * what the monitoring centre saw, even after telemetry has been pruned.
  */

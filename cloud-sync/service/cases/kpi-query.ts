@@ -1,6 +1,6 @@
 /**
  * Reads what the KPIs need (cases/kpi.ts) with Kysely: the cases any figure of [from, to) can touch
- * and their suspend/resume history (DOMAIN.md "KPIs": suspended at the end of the period). Plain
+ * and their suspend/resume history (docs/cases-kpi.md: suspended at the end of the period). Plain
  * portable queries (docs/cloud-ingest.md: the same code on SQLite and PostgreSQL); timestamps are
  * ISO 8601 UTC text written by toISOString, so comparing them as text orders them in time.
  */
@@ -12,7 +12,7 @@ import type { KpiCase, KpiPeriod } from './kpi.js';
 const ID_CHUNK = 500;
 
 export interface KpiQueryOptions {
-  /** Only this owner unit's cases (an owner_unit operator; DOMAIN.md: a unit sees its own cases). */
+  /** Only this owner unit's cases (an owner_unit operator; docs/auth.md: a unit sees only its own cases). */
   ownerUnit?: string | null;
 }
 

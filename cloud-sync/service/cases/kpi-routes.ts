@@ -1,11 +1,11 @@
 /**
- * GET /api/v1/kpis: the evaluation figures of the case workflow (DOMAIN.md "KPIs", DESIGN.md
- * section 8; formulas in cases/kpi.ts and docs/cases-kpi.md), for [from, to), optionally per owner
- * unit or category and cut into local days, ISO weeks or months of the working calendar's zone.
- * Each row carries the formula inputs beside the rates, so a reader can check every number.
+ * GET /api/v1/kpis: the evaluation figures of the case workflow (docs/domain.md, "KPIs";
+ * docs/cases.md; formulas in cases/kpi.ts and docs/cases-kpi.md), for [from, to), optionally per
+ * owner unit or category and cut into local days, ISO weeks or months of the working calendar's
+ * zone. Each row carries the formula inputs beside the rates, so a reader can check every number.
  *
  * Any signed-in operator may ask; an operator whose only role is owner_unit sees the figures of its
- * own unit (DOMAIN.md: a responsible unit sees its own cases), whatever it asks for.
+ * own unit (docs/auth.md: a responsible unit sees only its own cases), whatever it asks for.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';

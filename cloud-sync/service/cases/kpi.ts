@@ -1,5 +1,5 @@
 /**
- * Case KPIs of the digital city-management evaluation step (DOMAIN.md "KPIs"; DESIGN.md section 8;
+ * Case KPIs of the digital city-management evaluation step (docs/domain.md "KPIs"; docs/cases.md;
  * docs/cases-kpi.md gives every formula). Pure: kpi-query.ts reads the rows, this module counts,
  * so the figures are tested against a hand-computed fixture without a database.
  *
@@ -86,7 +86,7 @@ const ratio = (numerator: number, denominator: number): number | null =>
 const mean = (values: number[]): number | null =>
   values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0) / values.length;
 
-/** DOMAIN.md: suspended at `to` = the last suspend/resume at or before `to` is a suspend. */
+/** docs/cases-kpi.md: suspended at `to` = the last suspend/resume at or before `to` is a suspend. */
 export function suspendedAt(kpiCase: KpiCase, at: Date): boolean {
   let last: { at: Date; action: 'suspend' | 'resume' } | null = null;
   for (const step of kpiCase.suspensions) {

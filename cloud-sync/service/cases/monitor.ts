@@ -1,8 +1,8 @@
 /**
- * The case monitor (DESIGN.md section 8): every config.monitorIntervalS it escalates overdue cases
+ * The case monitor (docs/cases.md): every config.monitorIntervalS it escalates overdue cases
  * and marks cases sensor-verified once their alarm stayed normal long enough after feedback.
  *
- * Several cloud-sync instances may run it against one PostgreSQL database (DESIGN.md section 6
+ * Several cloud-sync instances may run it against one PostgreSQL database (docs/uplink-contract.md,
  * "Scale"): every change is a conditional update (`escalation_level < level`, `sensor_verified_at
  * is null`) whose row count decides who writes the history row, so each step happens once.
  */
@@ -189,7 +189,7 @@ export class CaseMonitor {
   }
 
   /**
-   * DESIGN.md section 8: the sensor returned to normal and stayed normal after feedback for the
+   * docs/cases.md: the sensor returned to normal and stayed normal after feedback for the
    * category's sensorVerifyAfterS. Counted from the later of feedback and the return to normal;
    * a re-activation clears alarm_normal_since (filing.ts), so the count starts again. A case
    * without an alarm that is known normal (opened by hand for no alarm) is never sensor-verified.

@@ -1,6 +1,6 @@
 /**
- * The case workflow of digital city management (DOMAIN.md "The case workflow", DESIGN.md section
- * 8) as one table of data plus one pure function: who may take which action from which state, and
+ * The case workflow of digital city management (docs/domain.md "The case workflow", docs/cases.md)
+ * as one table of data plus one pure function: who may take which action from which state, and
  * what it changes. Nothing here touches the database; case-store.ts runs a plan inside the
  * transaction that also writes its history row. Keeping the table in one place lets the test walk
  * every action from every state for every role.
@@ -84,7 +84,7 @@ export interface ActionRule {
   /** The state after it; null: the state stays (history only, or a deadline or flag change). */
   to: CaseState | null;
   /**
-   * not_suspended: refused while suspended (DESIGN.md section 8: a parked case takes no steps);
+   * not_suspended: refused while suspended (docs/cases.md: a parked case takes no steps);
    * suspended: only while suspended (resume); any: regardless (cancel).
    */
   suspension: 'not_suspended' | 'suspended' | 'any';
@@ -93,7 +93,7 @@ export interface ActionRule {
   needs: string;
 }
 
-/** The transition table (DOMAIN.md "The case workflow"; brief h1-cases.md). */
+/** The transition table (docs/domain.md "The case workflow"; brief h1-cases.md). */
 export const TRANSITIONS: Readonly<Record<CaseAction, ActionRule>> = {
   file: {
     roles: ['monitoring'],
@@ -459,7 +459,7 @@ export function planTransition(
           `cannot dispatch case ${current.case_no}: it has no owner unit (its device is not in the component registry); give ownerUnit`,
         );
       }
-      // DOMAIN.md: the deadline clock starts at dispatch.
+      // docs/domain.md: the deadline clock starts at dispatch.
       const deadline = deadlineAfter(context.now, context.category.handleWithin, context.calendar);
       Object.assign(plan.patch, {
         dispatched_at: now,
@@ -549,7 +549,7 @@ export function planTransition(
       break;
     }
     case 'close': {
-      // On time: the (last) feedback came at or before the handling deadline (DOMAIN.md KPIs).
+      // On time: the (last) feedback came at or before the handling deadline (docs/domain.md KPIs).
       const onTime =
         current.feedback_at !== null &&
         current.handle_deadline !== null &&
@@ -563,7 +563,7 @@ export function planTransition(
 }
 
 /**
- * The handling deadline after a suspension (DESIGN.md section 8: the clock stops while parked):
+ * The handling deadline after a suspension (docs/cases.md: the clock stops while parked):
  * the time that was left at suspension, in the category's mode, is granted again from now. The
  * amount is signed (deadlines.ts), so a case parked when already overdue stays overdue by as much.
  */

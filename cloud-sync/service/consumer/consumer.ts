@@ -1,8 +1,8 @@
 /**
  * The ingest consumer: an MQTT client under a service account that takes every gateway's
  * `up/events` and `up/status`, commits batches with ingestBatch and, only after the commit,
- * publishes `down/ack {epoch, lane, upTo}` to that gateway (DESIGN.md section 6 rule 3; the
- * ordering is explained in docs/cloud-service.md).
+ * publishes `down/ack {epoch, lane, upTo}` to that gateway (docs/uplink-contract.md, delivery rule
+ * 3; the ordering is explained in docs/cloud-service.md).
  *
  * Session: clean (`clean: true`), deliberately, although the gateways use persistent sessions.
  * - Nothing is lost by it: a batch the broker dropped while no consumer was connected is still in
@@ -140,7 +140,8 @@ export class IngestConsumer {
   /**
    * Publishes a downlink message (down/cmd, down/config) with the consumer's service-account
    * session. Resolves once the broker took it (QoS 1 PUBACK); rejects when not connected or the
-   * broker refused it. A PUBACK is not delivery to the gateway: its result event is (section 6).
+   * broker refused it. A PUBACK is not delivery to the gateway: its result event is
+   * (docs/uplink-contract.md, delivery rule 7).
    */
   publish(topic: string, payload: string, options: { retain: boolean }): Promise<void> {
     const client = this.client;

@@ -3,11 +3,11 @@
  * in arrival order, tasks with different keys run concurrently, at most `concurrency` at once.
  *
  * Why per key: the batches of one stream (gateway, epoch, lane) must reach ingestBatch in the order
- * this instance received them. Correctness does not depend on it (DESIGN.md section 6 rule 3 holds
- * under any order, and shared subscriptions do not preserve order anyway), but out-of-order
- * processing turns in-order deliveries into `after_ahead` refusals and resends. Why bounded: one
- * noisy gateway must not open an unbounded number of transactions, and memory must not grow with
- * the broker's delivery rate (see `pending` and `whenRoom`, used for backpressure).
+ * this instance received them. Correctness does not depend on it (docs/uplink-contract.md, delivery
+ * rule 3 holds under any order, and shared subscriptions do not preserve order anyway), but
+ * out-of-order processing turns in-order deliveries into `after_ahead` refusals and resends. Why
+ * bounded: one noisy gateway must not open an unbounded number of transactions, and memory must not
+ * grow with the broker's delivery rate (see `pending` and `whenRoom`, used for backpressure).
  */
 
 export type Task = () => Promise<void>;
@@ -65,7 +65,8 @@ export class KeyedSerialQueue {
 
   /**
    * Drops every task that has not started (returns how many). Used at shutdown: an unprocessed
-   * batch has not been acked, so the gateway resends it (section 6 rule 4); nothing is lost.
+   * batch has not been acked, so the gateway resends it (docs/uplink-contract.md, delivery rule 4);
+   * nothing is lost.
    */
   dropWaiting(): number {
     let dropped = 0;

@@ -1,6 +1,6 @@
 /**
  * Gateway status (`up/status`, retained, and the gateway's last will with `online: false`;
- * DESIGN.md section 6): the latest message of each gateway is kept in `gateway_status`, and the
+ * docs/uplink-contract.md): the latest message of each gateway is kept in `gateway_status`, and the
  * fleet snapshot read from it (plus `gateway_streams`) feeds the lag metrics.
  */
 import type { Kysely } from 'kysely';

@@ -22,7 +22,7 @@ export interface ComponentsTable {
   address: string | null;
   latitude: number | null;
   longitude: number | null;
-  /** The three owning parties (DOMAIN.md "Component ids"). */
+  /** The three owning parties (docs/domain.md "Component ids"). */
   competent_department: string;
   owner_unit: string;
   maintenance_unit: string;
@@ -43,7 +43,7 @@ export interface CasesTable {
   suspended_at: string | null;
   /** Category id from the cases configuration (deadlines and sensor verification come from it). */
   category: string;
-  /** 'urgent' or 'normal' (filing/dispatch deadline: 10 / 30 minutes by default, DOMAIN.md). */
+  /** 'urgent' or 'normal' (filing/dispatch deadline: 10 / 30 minutes by default, docs/domain.md). */
   severity: string;
   /**
    * Why the case waits at the monitoring desk instead of being filed on its own (migration 0005):
@@ -156,7 +156,7 @@ export interface SessionsTable {
   revoked: number;
 }
 
-/** Downlink commands (DESIGN.md section 6 rule 7), one row per command id. */
+/** Downlink commands (docs/uplink-contract.md, delivery rule 7), one row per command id. */
 export interface CommandsTable {
   id: string;
   gateway_id: string;
@@ -183,7 +183,7 @@ export interface CommandsTable {
   result_event_id: string | null;
 }
 
-/** Versioned configuration documents per gateway (DESIGN.md section 6 rule 7). */
+/** Versioned configuration documents per gateway (docs/uplink-contract.md, delivery rule 7). */
 export interface ConfigVersionsTable {
   gateway_id: string;
   version: number;

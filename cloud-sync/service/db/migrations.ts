@@ -1,8 +1,8 @@
 /**
  * Numbered schema migrations, written with Kysely's schema builder only, so the same code creates
- * the schema on SQLite (embedded default) and PostgreSQL (scale-out, DESIGN.md section 6 "Scale").
- * Migrations are append-only: a released one is never edited, a change is a new number. Each lives
- * in its own file under migrations/, named after its number.
+ * the schema on SQLite (embedded default) and PostgreSQL (scale-out, docs/uplink-contract.md,
+ * "Scale"). Migrations are append-only: a released one is never edited, a change is a new number.
+ * Each lives in its own file under migrations/, named after its number.
  */
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { m0001Initial } from './migrations/0001-initial.js';

@@ -1,7 +1,7 @@
 /**
  * Opens the cloud database. The embedded default is one SQLite file; several cloud-sync instances
- * share one PostgreSQL database (docs/uplink-contract.md, "Scale"). Everything above this module talks
- * Kysely only, so the two backends differ here and nowhere else (docs/cloud-ingest.md).
+ * share one PostgreSQL database (docs/uplink-contract.md, "Scale"). Everything above this module
+ * talks Kysely only, so the two backends differ here and nowhere else (docs/cloud-ingest.md).
  */
 import { inspect } from 'node:util';
 import Database from 'better-sqlite3';
@@ -42,9 +42,9 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * SQLite has no row locks and no `FOR UPDATE` syntax. Ingest takes `.forUpdate()` so PostgreSQL
- * serialises the accept rule per stream (docs/uplink-contract.md, delivery rule 3); on SQLite the single
- * connection (Kysely's driver runs one transaction at a time) and the database write lock already
- * serialise every transaction, so the clause is dropped here instead of failing to parse.
+ * serialises the accept rule per stream (docs/uplink-contract.md, delivery rule 3); on SQLite the
+ * single connection (Kysely's driver runs one transaction at a time) and the database write lock
+ * already serialise every transaction, so the clause is dropped here instead of failing to parse.
  */
 class CloudSqliteQueryCompiler extends SqliteQueryCompiler {
   protected override visitSelectModifier(node: SelectModifierNode): void {
@@ -62,7 +62,8 @@ class CloudSqliteDialect extends SqliteDialect {
 function openSqlite(path: string): Database.Database {
   const database = new Database(path);
   // WAL lets readers (console, API) run beside the ingest writer; FULL makes a commit durable
-  // before it returns, which the ack relies on (commit then ack, section 6 rule 3).
+  // before it returns, which the ack relies on (commit then ack, docs/uplink-contract.md, delivery
+  // rule 3).
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');

@@ -9,15 +9,21 @@ import type { StatusTables } from './status-tables.js';
 
 /**
  * One row per stream, i.e. per gateway database (epoch) and uplink lane (docs/uplink-lanes.md): how
- * far it is committed (DESIGN.md section 6 rule 3).
+ * far it is committed (docs/uplink-contract.md, delivery rule 3).
  */
 export interface GatewayStreamsTable {
   gateway_id: string;
-  /** The gateway database's random id; a replaced database is a new epoch (section 6 rule 1). */
+  /**
+   * The gateway database's random id; a replaced database is a new epoch (docs/uplink-contract.md,
+   * delivery rule 1).
+   */
   epoch: string;
   /** 'priority' or 'telemetry': each lane has its own seqs. */
   lane: string;
-  /** Highest seq committed here; the gateway may delete its outbox up to it (section 6 rule 4). */
+  /**
+   * Highest seq committed here; the gateway may delete its outbox up to it
+   * (docs/uplink-contract.md, delivery rule 4).
+   */
   last_committed: number;
   updated_at: string;
 }
@@ -28,10 +34,13 @@ export interface EventsTable {
   epoch: string;
   lane: string;
   seq: number;
-  /** The event's stable UUID (section 6 rule 1); unique across all gateways and epochs. */
+  /**
+   * The event's stable UUID (docs/uplink-contract.md, delivery rule 1); unique across all gateways
+   * and epochs.
+   */
   event_id: string;
   kind: string;
-  /** Outbox class (EVENT_CLASS), kept for queries by class (section 6 rule 5). */
+  /** Outbox class (EVENT_CLASS), kept for queries by class (docs/uplink-contract.md, delivery rule 5). */
   class: string;
   /** Gateway wall clock, display only. */
   ts: string;

@@ -1,6 +1,6 @@
 /**
  * Kysely table types of gateway status (migration 0003): the latest retained `up/status` of every
- * gateway (DESIGN.md section 6), for the console's fleet view and the service's lag metrics.
+ * gateway (docs/uplink-contract.md), for the console's fleet view and the service's lag metrics.
  * Portable column types as in schema.ts: booleans 0/1, JSON as text, timestamps as ISO 8601 text.
  */
 

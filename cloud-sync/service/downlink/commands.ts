@@ -1,5 +1,6 @@
 /**
- * Commands to gateways, cloud side (DESIGN.md section 6 `down/cmd` and rule 7; docs/downlink.md).
+ * Commands to gateways, cloud side (docs/uplink-contract.md `down/cmd` and rule 7;
+ * docs/downlink.md).
  *
  * A command is stored before it is published, so a broker outage or a crash between the two
  * loses nothing: the row stays `pending` and is published again when the gateway reports online
@@ -117,7 +118,10 @@ export function toCommandRecord(row: Selectable<CommandsTable>): CommandRecord {
   };
 }
 
-/** The `down/cmd` payload of a stored command (DESIGN.md section 6); it passed validateCommand when issued. */
+/**
+ * The `down/cmd` payload of a stored command (docs/uplink-contract.md); it passed validateCommand
+ * when issued.
+ */
 function toWire(record: CommandRecord): Command {
   return {
     id: record.id,

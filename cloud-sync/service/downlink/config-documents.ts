@@ -1,5 +1,5 @@
 /**
- * Configuration documents, cloud side (DESIGN.md section 6 `down/config` and rule 7;
+ * Configuration documents, cloud side (docs/uplink-contract.md `down/config` and rule 7;
  * contract/config-document.ts; docs/downlink.md).
  *
  * Every change is a new version per gateway (1, 2, 3 ...), stored with the SHA-256 of its

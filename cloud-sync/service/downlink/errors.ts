@@ -1,7 +1,7 @@
 /**
- * Errors of the cloud side of the downlink (DESIGN.md section 3: one error class per area with a
- * stable code). Each code maps to one HTTP status in routes.ts, so the services can be called
- * from the API, the CLI or a test and fail the same way everywhere.
+ * Errors of the cloud side of the downlink (ARCHITECTURE.md, "Invariants": one error class per area
+ * with a stable code). Each code maps to one HTTP status in routes.ts, so the services can be
+ * called from the API, the CLI or a test and fail the same way everywhere.
  */
 import type { ContractIssue } from '../../contract/validate.js';
 

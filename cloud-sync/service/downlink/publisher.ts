@@ -5,7 +5,7 @@
  *
  * Resolving means the broker took the message (QoS 1 PUBACK, MQTT 3.1.1 section 4.3.2), never
  * that the gateway received it: only a command_result / config_result event says that
- * (DESIGN.md section 6 rule 7).
+ * (docs/uplink-contract.md, delivery rule 7).
  */
 export interface DownlinkPublisher {
   publish(topic: string, payload: string, options: { retain: boolean }): Promise<void>;

@@ -1,8 +1,9 @@
 /**
  * Settles downlink commands and configuration versions from the gateway's outbox events
- * (DESIGN.md section 6 rule 7: results come back as events, never as a PUBACK). It is an ingest
- * hook (ingest.ts): it runs inside the batch's transaction, so a result is recorded exactly when
- * its event is committed, once, and a failure rolls the batch back for the gateway to resend.
+ * (docs/uplink-contract.md, delivery rule 7: results come back as events, never as a PUBACK). It is
+ * an ingest hook (ingest.ts): it runs inside the batch's transaction, so a result is recorded
+ * exactly when its event is committed, once, and a failure rolls the batch back for the gateway to
+ * resend.
  *
  * Every lookup is scoped to the gateway of the batch (the broker-authenticated topic): a gateway
  * can never settle another gateway's command or configuration version.

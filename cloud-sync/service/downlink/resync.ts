@@ -7,7 +7,8 @@
  * session (the embedded broker keeps sessions and retained messages in memory; an external one
  * may be replaced), a publish may have failed while the broker was away, and a command stored
  * while the consumer was disconnected was never published. A repeat costs nothing: the gateway
- * runs a command id once (DESIGN.md section 6 rule 7) and ignores a document version it has seen.
+ * runs a command id once (docs/uplink-contract.md, delivery rule 7) and ignores a document version
+ * it has seen.
  */
 import type { Logger } from 'pino';
 import type { Status } from '../../contract/types.js';

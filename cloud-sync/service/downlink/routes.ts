@@ -4,7 +4,7 @@
  * `app.register(downlinkRoutes, { commands, configs, db })` after auth/plugin.ts, which enforces
  * each route's `config.access` and writes the audit row from `request.auditTarget/auditDetail`.
  *
- * Who may do what (auth/roles.ts, DOMAIN.md "The case workflow"): lighting overrides by the
+ * Who may do what (auth/roles.ts, docs/domain.md "The case workflow"): lighting overrides by the
  * monitoring centre and the dispatch desk; alarm acknowledge and shelve by the monitoring centre
  * only (ISA-18.2 operator actions belong to the operator watching the alarms); configuration
  * documents by admins; reading by any signed-in operator.

@@ -1,6 +1,6 @@
 /**
- * Errors of enrollment administration (DESIGN.md section 3: one error class per area with a
- * stable code). A refused redemption is not an error: redeemEnrollmentToken reports it in its
+ * Errors of enrollment administration (ARCHITECTURE.md, "Invariants": one error class per area with
+ * a stable code). A refused redemption is not an error: redeemEnrollmentToken reports it in its
  * result, because a bad token from the network is expected and must not look like a bug.
  */
 

@@ -1,8 +1,8 @@
 /**
- * Files for an external mosquitto 2.0 broker (DESIGN.md section 6 "Scale"; docs/enrollment.md):
- * a password file, an ACL file equivalent to the embedded broker's hooks, and a mosquitto.conf
- * that uses them. Generated from the database only: the hashes stored at enrollment are already
- * in mosquitto's format, so no plaintext is needed, ever.
+ * Files for an external mosquitto 2.0 broker (docs/uplink-contract.md, "Scale";
+ * docs/enrollment.md): a password file, an ACL file equivalent to the embedded broker's hooks, and
+ * a mosquitto.conf that uses them. Generated from the database only: the hashes stored at
+ * enrollment are already in mosquitto's format, so no plaintext is needed, ever.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
@@ -174,7 +174,7 @@ export function renderMosquittoConf(options: MosquittoConfOptions): string {
     lines.push('# Persistence off: QoS 1 sessions do not survive a broker restart.', 'persistence false', '');
   } else {
     lines.push(
-      '# Persistent sessions and queued QoS 1 messages survive a broker restart (DESIGN.md section 6).',
+      '# Persistent sessions and queued QoS 1 messages survive a broker restart (docs/uplink-contract.md).',
       'persistence true',
       `persistence_location ${confValue(persistenceDir, 'persistence directory').replace(/\/?$/, '/')}`,
       '',

@@ -1,5 +1,5 @@
 /**
- * Component ids of the urban-management component registry (DOMAIN.md "Component ids", GB/T
+ * Component ids of the urban-management component registry (docs/domain.md "Component ids", GB/T
  * 30428.2, formerly CJ/T 214): 16 digits = county code (6, GB/T 2260) + major class (2) +
  * subclass (2) + serial (6). The class code table differs between cities, so which 4-digit codes
  * exist comes from configuration (cases/config.ts `classes`), as does the county the deployment

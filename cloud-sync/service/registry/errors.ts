@@ -1,6 +1,6 @@
 /**
- * Errors of the component registry (DESIGN.md section 3: one error class per area with a stable
- * code). Each code maps to one HTTP status; an invalid component or import lists every issue
+ * Errors of the component registry (ARCHITECTURE.md, "Invariants": one error class per area with a
+ * stable code). Each code maps to one HTTP status; an invalid component or import lists every issue
  * (with the record's index in a bulk import), so a whole file is fixed in one pass.
  */
 

@@ -1,8 +1,8 @@
 /**
- * The component registry (DOMAIN.md "Component ids"): which field device (gateway id + device id)
- * is which registered component, its class, grid cell, location and its three owning parties
+ * The component registry (docs/domain.md "Component ids"): which field device (gateway id + device
+ * id) is which registered component, its class, grid cell, location and its three owning parties
  * (competent department, owner unit, maintenance unit). Cases copy these when they are filed
- * (DESIGN.md section 8: each case carries the component id, location and owning unit).
+ * (docs/cases.md: each case carries the component id, location and owning unit).
  *
  * One device is one component: (gateway_id, device_id) is unique (migration 0004), and giving a
  * device that another component id holds is a conflict, never a silent move. Kysely only, portable

@@ -1,6 +1,7 @@
 /**
- * HTTP routes of the component registry (DOMAIN.md "Component ids"; docs/component-registry.md).
- * Register after authPlugin: `await app.register(registryRoutes, { db, config })`.
+ * HTTP routes of the component registry (docs/domain.md "Component ids";
+ * docs/component-registry.md). Register after authPlugin: `await app.register(registryRoutes, { db,
+ * config })`.
  *
  *   GET    /api/v1/components                 any operator; filters gatewayId, classCode, ownerUnit, gridCell
  *   GET    /api/v1/components/:componentId    any operator

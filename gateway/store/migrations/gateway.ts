@@ -1,7 +1,7 @@
 /**
  * Schema of the gateway database, `kerbside.db`: readings, alarms, outbox, commands, config and
  * audit in ONE file, so that a reading, the alarm transition it caused and the outbox event
- * reporting it commit in one transaction (DESIGN.md section 7; docs/storage.md says why one
+ * reporting it commit in one transaction (docs/alarms.md; docs/storage.md says why one
  * file). Append new migrations; never edit a released one.
  */
 import type { Migration } from '../migrate.js';
@@ -25,7 +25,8 @@ const EVENT_STORE: Migration = {
 
     -- The epoch is born in the same transaction as the schema: a database without one cannot
     -- exist. A random UUID v4 from SQLite's CSPRNG-seeded randomblob(); a replaced database
-    -- therefore starts a new epoch, never a replay of old seqs (DESIGN.md section 6 rule 1).
+    -- therefore starts a new epoch, never a replay of old seqs (docs/uplink-contract.md, delivery
+    -- rule 1).
     INSERT INTO store_meta (key, value) VALUES ('epoch',
       lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
       substr(lower(hex(randomblob(2))), 2) || '-' ||
@@ -33,7 +34,7 @@ const EVENT_STORE: Migration = {
       lower(hex(randomblob(6))));
     INSERT INTO store_meta (key, value) VALUES ('acked_seq', 0);
 
-    -- The events waiting for the cloud (DESIGN.md section 6). seq: AUTOINCREMENT, so strictly
+    -- The events waiting for the cloud (docs/uplink-contract.md). seq: AUTOINCREMENT, so strictly
     -- increasing and never reused, even after acknowledged rows are deleted or telemetry is
     -- evicted (sqlite_sequence keeps the highest ever assigned; a rolled-back insert gives its
     -- number back, so no seq is ever seen twice or skipped by a committed reader).
@@ -108,11 +109,11 @@ const EVENT_STORE: Migration = {
     );
     CREATE INDEX alarm_history_alarm ON alarm_history (alarm_key, id);
 
-    -- Commands from the cloud (down/cmd, DESIGN.md section 6 rule 7), filled by the downlink.
-    -- id: the cloud's command id, the idempotency key. issued_at / expires_at: as the cloud sent
-    -- them (ISO 8601, cloud clock). received_*: when the gateway got it. params / result: JSON.
-    -- status: received -> running -> succeeded | failed; or expired / rejected without running.
-    -- result_seq: the outbox seq of the command_result event that reported it.
+    -- Commands from the cloud (down/cmd, docs/uplink-contract.md, delivery rule 7), filled by the
+    -- downlink. id: the cloud's command id, the idempotency key. issued_at / expires_at: as the
+    -- cloud sent them (ISO 8601, cloud clock). received_*: when the gateway got it. params /
+    -- result: JSON. status: received -> running -> succeeded | failed; or expired / rejected
+    -- without running. result_seq: the outbox seq of the command_result event that reported it.
     CREATE TABLE commands (
       id               TEXT PRIMARY KEY,
       issued_at        TEXT NOT NULL,
@@ -246,10 +247,11 @@ const UPLINK_LANES: Migration = {
   version: 4,
   name: 'uplink-lanes',
   sql: `
-    -- lane_seq: strictly increasing within the lane and never reused in the epoch (DESIGN.md
-    -- section 6 rule 1, per lane), assigned from outbox_lanes.last_seq in the inserting
-    -- transaction. Rows written before this migration keep their global seq as lane_seq: still
-    -- increasing per lane, and holes mean "nothing else exists" in that lane (rule 2).
+    -- lane_seq: strictly increasing within the lane and never reused in the epoch
+    -- (docs/uplink-contract.md, delivery rule 1, per lane), assigned from outbox_lanes.last_seq in
+    -- the inserting transaction. Rows written before this migration keep their global seq as
+    -- lane_seq: still increasing per lane, and holes mean "nothing else exists" in that lane
+    -- (rule 2).
     ALTER TABLE outbox ADD COLUMN lane TEXT NOT NULL DEFAULT 'priority'
       CHECK (lane IN ('priority', 'telemetry'));
     ALTER TABLE outbox ADD COLUMN lane_seq INTEGER NOT NULL DEFAULT 0;
@@ -274,8 +276,9 @@ const UPLINK_LANES: Migration = {
 };
 
 /**
- * The downlink (DESIGN.md section 6 rule 7; docs/commands.md, docs/config-downlink.md): what the
- * commands and config_versions tables of migration 2 lacked, and the technician's local overrides.
+ * The downlink (docs/uplink-contract.md, delivery rule 7; docs/commands.md,
+ * docs/config-downlink.md): what the commands and config_versions tables of migration 2 lacked, and
+ * the technician's local overrides.
  */
 const DOWNLINK: Migration = {
   version: 5,

@@ -9,11 +9,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCloudService, type CloudService } from '../../../cloud-sync/service/service.js';
+import { freePort } from '../../helpers/net.js';
 import { requireCommand } from '../../helpers/peers.js';
 import {
   EPOCH,
@@ -26,18 +27,6 @@ import {
 } from './service-helpers.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

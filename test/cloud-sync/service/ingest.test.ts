@@ -24,8 +24,8 @@ const EPOCH_B = '0b5e8f1a-2c3d-4e5f-8a9b-0c1d2e3f4a5b';
 const TS = '2026-11-21T07:42:16.123Z';
 
 /**
- * Stable UUID per (epoch, lane, seq), as the gateway's outbox gives (docs/uplink-contract.md, delivery rule 1);
- * epochs used together must differ in their first 8 hex digits.
+ * Stable UUID per (epoch, lane, seq), as the gateway's outbox gives (docs/uplink-contract.md,
+ * delivery rule 1); epochs used together must differ in their first 8 hex digits.
  */
 function eventId(epoch: string, seq: number, lane: Lane = 'priority'): string {
   const tag = lane === 'priority' ? '0' : '1';

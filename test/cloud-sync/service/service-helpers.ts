@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import type { GatewayEventBody, Lane, OutboxEvent } from '../../../cloud-sync/contract/events.js';
@@ -14,21 +13,18 @@ import type { Ack, EventsBatch, Status } from '../../../cloud-sync/contract/type
 import { parseAck, validateEventsBatch, validateStatus } from '../../../cloud-sync/contract/validate.js';
 import { gatewayClientId } from '../../../cloud-sync/service/broker/acl.js';
 import { resolveDocument, type CloudServiceConfig } from '../../../cloud-sync/service/config.js';
+import { waitFor as waitUntil } from '../../helpers/wait.js';
 
 export const EPOCH = '7d0c2a6e-1f3b-4c5d-9e8f-0a1b2c3d4e5f';
 export const TS = '2026-11-21T07:42:16.123Z';
 
-/** Resolves when `predicate` holds, or fails after `ms`. */
+/** Resolves when `predicate` holds, or fails after `ms` (test/helpers/wait.ts). */
 export async function waitFor(
   predicate: () => boolean | Promise<boolean>,
   ms = 5000,
   what = 'condition',
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) assert.fail(`${what} not met within ${ms} ms`);
-    await sleep(20);
-  }
+  await waitUntil(what, predicate, { timeoutMs: ms, message: () => `${what} not met within ${ms} ms` });
 }
 
 let idCounter = 0;

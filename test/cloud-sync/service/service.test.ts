@@ -2,7 +2,8 @@
  * The cloud service process wired end to end on real components: SQLite in a temp folder, the
  * embedded aedes broker on a loopback port, the ingest consumer, and the HTTP endpoint. A raw
  * mqtt.js client plays the gateway (credential via MemoryCredentialStore + hashSecret), publishes
- * `up/events` and reads its `down/ack` (DESIGN.md section 6 rule 3: ack only after commit).
+ * `up/events` and reads its `down/ack` (docs/uplink-contract.md, delivery rule 3: ack only after
+ * commit).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -11,7 +11,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ModbusClient, type RequestOptions } from '../../../drivers/modbus/client.js';
 import {
@@ -25,6 +24,7 @@ import { SerialTransport } from '../../../drivers/transport/serial.js';
 import { TcpTransport } from '../../../drivers/transport/tcp.js';
 import type { SerialSettings } from '../../../drivers/transport/transport.js';
 import { createPtyPair, type PtyPair } from '../../../simulators/pty-pair.js';
+import { freePort } from '../../helpers/net.js';
 import { requireCommand, requirePythonModule } from '../../helpers/peers.js';
 
 /** The Debian python with python3-pymodbus; the `python3` on PATH may be another one. */
@@ -269,16 +269,6 @@ describe('peer: pymodbus 3.0.0rc1, Modbus RTU over a socat pty pair', () => {
     return { client, ready };
   });
 });
-
-/** A free loopback port (modbus-serial's ServerTCP treats port 0 as "use 502"). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
-}
 
 describe('peer: modbus-serial ServerTCP', () => {
   const holding = Array.from({ length: 100 }, () => 0);

@@ -4,13 +4,14 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MockTransport } from '../../../drivers/transport/mock.js';
 import { isModbusError } from '../../../drivers/modbus/errors.js';
+import { waitFor } from '../../helpers/wait.js';
 
 async function until(condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > limitMs) assert.fail(`timed out waiting for ${what}`);
-    await sleep(1);
-  }
+  await waitFor(what, condition, {
+    timeoutMs: limitMs,
+    intervalMs: 1,
+    message: () => `timed out waiting for ${what}`,
+  });
 }
 
 async function opened(): Promise<{ mock: MockTransport; received: Buffer[] }> {

@@ -4,18 +4,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createPtyPair, type PtyPair } from '../../../simulators/pty-pair.js';
 import { SerialTransport } from '../../../drivers/transport/serial.js';
 import { isModbusError } from '../../../drivers/modbus/errors.js';
 import { requireCommand } from '../../helpers/peers.js';
+import { waitFor } from '../../helpers/wait.js';
 
 async function until(condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > limitMs) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+  await waitFor(what, condition, {
+    timeoutMs: limitMs,
+    intervalMs: 5,
+    message: () => `timed out waiting for ${what}`,
+  });
 }
 
 describe('SerialTransport over a socat pty pair', () => {

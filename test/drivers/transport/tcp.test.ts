@@ -5,6 +5,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TcpTransport, backoffDelayMs } from '../../../drivers/transport/tcp.js';
 import { isModbusError } from '../../../drivers/modbus/errors.js';
+import { waitFor } from '../../helpers/wait.js';
 
 interface TestServer {
   server: net.Server;
@@ -60,11 +61,11 @@ function transport(
 }
 
 async function until(condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > limitMs) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+  await waitFor(what, condition, {
+    timeoutMs: limitMs,
+    intervalMs: 5,
+    message: () => `timed out waiting for ${what}`,
+  });
 }
 
 describe('TcpTransport', () => {

@@ -18,6 +18,7 @@ import {
 } from '../../helpers/bus-harness.js';
 import { BusScheduler } from '../../../gateway/bus/scheduler.js';
 import pino from 'pino';
+import { waitFor as waitUntil } from '../../helpers/wait.js';
 
 const RTU_PROFILES = [
   ['lighting', 1, 'kerbtek-lc3200', 'lamp-concentrator/kerbtek-lc3200'],
@@ -235,13 +236,8 @@ describe('bus scheduler on Modbus TCP', () => {
     const seen: DevicePollResult[] = [];
     bus.onPoll((r) => seen.push(r));
     await bus.start();
-    const waitFor = async (predicate: () => boolean, ms: number): Promise<void> => {
-      const deadline = Date.now() + ms;
-      while (!predicate()) {
-        if (Date.now() > deadline) throw new Error('condition not reached');
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
+    const waitFor = (predicate: () => boolean, ms: number): Promise<boolean> =>
+      waitUntil('condition', predicate, { timeoutMs: ms, message: () => 'condition not reached' });
     let second: Awaited<ReturnType<typeof startSimulation>> | undefined;
     try {
       await waitFor(() => seen.filter((r) => r.quality === 'good').length >= 5, 5_000);

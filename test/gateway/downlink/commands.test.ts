@@ -1,11 +1,11 @@
 /**
- * Cloud commands end to end (DESIGN.md section 6 rule 7; docs/commands.md): the cloud service's
- * consumer publishes on `down/cmd` over the real embedded broker; a real gateway polls a simulated
- * kerbtek-lc3200 lamp concentrator and an anqi-gd300 gas detector over Modbus TCP. A lamp command
- * reaches the concentrator's coil and a 'succeeded' command_result reaches the cloud; the same id
- * again is a 'duplicate' and not run again; an expired command changes nothing; an invalid one is
- * 'rejected'; alarm.acknowledge acknowledges a real active alarm. And a command row left 'running'
- * by a crash is reported 'failed' at the next start.
+ * Cloud commands end to end (docs/uplink-contract.md, delivery rule 7; docs/commands.md): the cloud
+ * service's consumer publishes on `down/cmd` over the real embedded broker; a real gateway polls a
+ * simulated kerbtek-lc3200 lamp concentrator and an anqi-gd300 gas detector over Modbus TCP. A lamp
+ * command reaches the concentrator's coil and a 'succeeded' command_result reaches the cloud; the
+ * same id again is a 'duplicate' and not run again; an expired command changes nothing; an invalid
+ * one is 'rejected'; alarm.acknowledge acknowledges a real active alarm. And a command row left
+ * 'running' by a crash is reported 'failed' at the next start.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

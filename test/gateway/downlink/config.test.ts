@@ -1,5 +1,5 @@
 /**
- * Configuration documents and local overrides end to end (DESIGN.md section 6 rule 7;
+ * Configuration documents and local overrides end to end (docs/uplink-contract.md, delivery rule 7;
  * docs/config-downlink.md): the cloud's consumer publishes retained `down/config` documents over
  * the real embedded broker to a real gateway polling a simulated anqi-gd300 gas detector over
  * Modbus TCP. What is checked is what the alarm does on the simulator's readings, and what

@@ -20,6 +20,7 @@ import { GATEWAY_DB_FILE } from '../../../gateway/store/event-store.js';
 import type { UplinkOptions } from '../../../gateway/uplink/uplink.js';
 import type { BusConfig as SimBusConfig } from '../../../simulators/index.js';
 import { testConfig } from '../../cloud-sync/service/service-helpers.js';
+import { waitForCallback } from '../../helpers/wait.js';
 import {
   CommittedDb,
   configDocument,
@@ -164,7 +165,7 @@ export async function startDownlinkGateway(options: {
 
   const committedPoll = (deviceId: string, predicate: (p: DevicePollResult) => boolean = () => true) => {
     const after = performance.now();
-    return waitFor<DevicePollResult>((resolve) => {
+    return waitForCallback<DevicePollResult>((resolve) => {
       const waiter = (poll: DevicePollResult): void => {
         if (poll.deviceId !== deviceId || poll.monotonicMs < after || !predicate(poll)) return;
         waiters.delete(waiter);
@@ -209,20 +210,6 @@ export async function startDownlinkGateway(options: {
     throw error;
   }
   return harness;
-}
-
-function waitFor<T>(
-  register: (resolve: (value: T) => void) => void,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-    register((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
 }
 
 export { waitUntil };

@@ -52,7 +52,7 @@ describe('lighting config: defaults and resolution', () => {
     assert.equal(valid(doc()).lighting, null);
   });
 
-  it('an empty section switches every lamp concentrator with every default, sourced from DOMAIN.md', () => {
+  it('an empty section switches every lamp concentrator with every default, sourced from docs/domain.md', () => {
     const lighting = valid(doc({})).lighting;
     assert.deepEqual(lighting, {
       timezone: 'Asia/Shanghai',

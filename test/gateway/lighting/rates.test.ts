@@ -134,7 +134,7 @@ function condition(result: RatesResult, key: string): DerivedCondition {
   return found;
 }
 
-describe('lit-lamp rate (DOMAIN.md: lit / should be lit, excluding planned maintenance)', () => {
+describe('lit-lamp rate (docs/domain.md: lit / should be lit, excluding planned maintenance)', () => {
   it('16 lamps, lamp 16 in maintenance, lamps 3 and 7 dark, lamp 9 unreachable: 12 / 15 = 80 %', () => {
     const result = run({
       plan: plan([{ id: 'lc', lamps: 16, maintenance: [16] }]),
@@ -175,7 +175,7 @@ describe('lit-lamp rate (DOMAIN.md: lit / should be lit, excluding planned maint
   });
 });
 
-describe('online rates (DOMAIN.md: heard in the window / registered, concentrators and controllers apart)', () => {
+describe('online rates (docs/domain.md: heard in the window / registered, concentrators and controllers apart)', () => {
   it('controllers: 15 registered (one in maintenance), 14 heard = 93.3 % < 95 %', () => {
     const result = run({ plan: plan([{ id: 'lc', lamps: 16, maintenance: [16] }]), offline: { lc: [4] } });
     const rates = result.report.devices[0];

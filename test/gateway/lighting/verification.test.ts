@@ -107,7 +107,7 @@ describe('verify: loops (TALQ switchingErrorOn / switchingErrorOff)', () => {
       [rule.deviceId, rule.ruleKey, rule.kind, rule.derivedKind, rule.priority],
       ['lc', 'derived.switching_error.loop_2', 'derived', 'switching_error', 'high'],
     );
-    assert.match(rule.source, /DOMAIN\.md/);
+    assert.match(rule.source, /docs\/domain\.md/);
     assert.equal(get(map, 'lc:derived.switching_error_off.loop_2').rule.derivedKind, 'switching_error');
   });
 

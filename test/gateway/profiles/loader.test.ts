@@ -98,11 +98,11 @@ describe('device-profiles/ (every shipped file)', () => {
     assert.ok(docs.some((d) => (d.blocks ?? []).length > 0));
   });
 
-  it('gives every default alarm rule a source from DOMAIN.md', () => {
+  it('gives every default alarm rule a source from docs/domain.md', () => {
     const { profiles } = loadProfileDirectory();
     const rules = [...profiles.values()].flatMap((p) => p.alarms);
     assert.ok(rules.length > 0);
-    for (const rule of rules) assert.match(rule.source, /DOMAIN\.md/, rule.key);
+    for (const rule of rules) assert.match(rule.source, /docs\/domain\.md/, rule.key);
   });
 
   it('expands the concentrator: 16 single-lamp controllers with their points and rules', () => {

@@ -14,7 +14,7 @@ function near(actual: number, expected: number, tolerance = 1e-9): void {
 }
 
 describe('compensate', () => {
-  it('uses the DOMAIN.md coefficients: 12.2 µε/°C steel, 10.4 µε/°C concrete', () => {
+  it('uses the docs/domain.md coefficients: 12.2 µε/°C steel, 10.4 µε/°C concrete', () => {
     assert.deepEqual(THERMAL_COEFFICIENTS, { steel: 12.2, concrete: 10.4 });
   });
 

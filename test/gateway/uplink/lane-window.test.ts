@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LaneWindow } from '../../../gateway/uplink/lane-window.js';
 
-describe('LaneWindow (DESIGN.md section 6 rules 2 to 4, per lane)', () => {
+describe('LaneWindow (docs/uplink-contract.md, delivery rules 2 to 4, per lane)', () => {
   it('starts at the acknowledged mark and chains each batch after the previous one', () => {
     const window = new LaneWindow(100, 3);
     assert.equal(window.nextAfter, 100);

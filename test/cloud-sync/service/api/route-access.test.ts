@@ -23,7 +23,7 @@ interface Operation {
   roles: Role[] | 'any';
 }
 
-/** Roles the workflow gives each action (DOMAIN.md "The case workflow"; issue 5 part 3). */
+/** Roles the workflow gives each action (docs/domain.md "The case workflow"; issue 5 part 3). */
 const EXPECTED: Record<string, Role[]> = {
   'POST /api/v1/cases/{id}/file': ['monitoring'],
   'POST /api/v1/cases/{id}/cancel': ['monitoring'],

@@ -19,6 +19,7 @@ import {
   type EmbeddedBroker,
 } from '../../../../cloud-sync/service/broker/embedded.js';
 import { requireCommand } from '../../../helpers/peers.js';
+import { waitFor as waitUntil } from '../../../helpers/wait.js';
 
 const SECRET_A = generateSecret();
 const SECRET_B = generateSecret();
@@ -43,11 +44,11 @@ class MemoryLogger implements BrokerLogger {
 
 /** Resolves when `predicate` holds, or fails after `ms`. */
 async function waitFor(predicate: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) assert.fail('condition not met in time');
-    await sleep(10);
-  }
+  await waitUntil('condition', predicate, {
+    timeoutMs: ms,
+    intervalMs: 10,
+    message: () => 'condition not met in time',
+  });
 }
 
 interface RunResult {
@@ -65,6 +66,9 @@ function run(command: string, args: string[], timeoutMs = 5000): Promise<RunResu
     });
   });
 }
+
+/** Published after a message that must not arrive; once it has arrived, that one never will. */
+const SENTINEL = 'sentinel';
 
 describe('embedded broker', () => {
   let broker: EmbeddedBroker;
@@ -115,6 +119,17 @@ describe('embedded broker', () => {
   }
 
   /** The service account's subscriber: every message it receives, by topic. */
+  /**
+   * Publishes SENTINEL to gw-b's up/events as gw-b and waits until `received` (a service
+   * subscriber's) has it: whatever was refused before it would have been delivered by then.
+   */
+  async function publishSentinel(received: { topic: string; payload: string }[]): Promise<void> {
+    const gwB = await connect('gw-gw-b', 'gw-b', SECRET_B);
+    await gwB.publishAsync(eventsTopic('gw-b'), SENTINEL, { qos: 1 });
+    await gwB.endAsync();
+    await waitFor(() => received.some((message) => message.payload === SENTINEL));
+  }
+
   async function serviceSubscriber(): Promise<{
     client: MqttClient;
     received: { topic: string; payload: string }[];
@@ -207,7 +222,9 @@ describe('embedded broker', () => {
       const closed = new Promise<void>((resolve) => gwA.once('close', () => resolve()));
       gwA.publish(eventsTopic('gw-b'), 'forged-by-a', { qos: 0 });
       await closed;
-      await sleep(200);
+      // The broker decided on the forged publish before it closed the connection; a sentinel
+      // published after that reaches the subscriber after anything the forged one could have.
+      await publishSentinel(received);
       assert.equal(
         received.some((message) => message.payload === 'forged-by-a'),
         false,
@@ -232,8 +249,8 @@ describe('embedded broker', () => {
       const closed = new Promise<void>((resolve) => svc.once('close', () => resolve()));
       svc.publish(eventsTopic('gw-b'), 'svc-forged', { qos: 0 });
       await closed;
-      await sleep(100);
-      assert.deepEqual(received, []);
+      await publishSentinel(received);
+      assert.deepEqual(received, [{ topic: eventsTopic('gw-b'), payload: SENTINEL }]);
     });
 
     it('answers SUBACK 0x80 to gw-a subscribing beyond its own down/ and delivers nothing of gw-b', async () => {
@@ -263,10 +280,12 @@ describe('embedded broker', () => {
       const svc = await connect('svc-ingest-cmd', 'service.ingest', SECRET_SVC);
       await svc.publishAsync(commandTopic('gw-b'), 'cmd-for-b', { qos: 1 });
       await svc.publishAsync(commandTopic('gw-a'), 'cmd-for-a', { qos: 1 });
-      await waitFor(() => receivedByB.length === 1 && receivedByA.length === 1);
-      await sleep(100);
+      // Sentinels: gw-a's own command comes after the one for gw-b, and a second one for gw-b
+      // after the one for gw-a, so each has seen whatever it could wrongly have been sent.
+      await svc.publishAsync(commandTopic('gw-b'), 'sentinel-for-b', { qos: 1 });
+      await waitFor(() => receivedByB.length === 2 && receivedByA.length === 1);
       assert.deepEqual(receivedByA, ['kerbside/v1/gw-a/down/cmd']);
-      assert.deepEqual(receivedByB, ['kerbside/v1/gw-b/down/cmd']);
+      assert.deepEqual(receivedByB, ['kerbside/v1/gw-b/down/cmd', 'kerbside/v1/gw-b/down/cmd']);
       assert.ok(
         logger.lines.some(
           (line) => line.message === 'mqtt subscription refused' && line.fields.topic === '#',
@@ -341,9 +360,11 @@ describe('embedded broker', () => {
           'mosq-forged',
         ],
       ]);
-      await waitFor(() => received.length >= 1);
-      await sleep(200);
-      assert.deepEqual(received, [{ topic: 'kerbside/v1/gw-a/up/events', payload: 'mosq-own' }]);
+      await publishSentinel(received);
+      assert.deepEqual(received, [
+        { topic: 'kerbside/v1/gw-a/up/events', payload: 'mosq-own' },
+        { topic: eventsTopic('gw-b'), payload: SENTINEL },
+      ]);
     });
 
     it("mosquitto_sub as gw-a is denied gw-b's down/ and receives nothing the service sends there", async () => {

@@ -88,7 +88,7 @@ export class Feeder {
   constructor(
     private readonly db: Kysely<CloudSchema>,
     private readonly hooks: readonly IngestHook[],
-    /** A replaced gateway database starts a new epoch (DESIGN.md section 6 rule 1). */
+    /** A replaced gateway database starts a new epoch (docs/uplink-contract.md, delivery rule 1). */
     private readonly epoch: string = EPOCH,
   ) {}
 

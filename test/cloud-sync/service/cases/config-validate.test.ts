@@ -14,7 +14,7 @@ import { DEFAULT_CASES_CONFIG, type CasesConfig } from '../../../../cloud-sync/s
 const defaults = (): CasesConfig => structuredClone(DEFAULT_CASES_CONFIG);
 
 describe('validateCasesConfig', () => {
-  it('accepts the DOMAIN.md defaults and a county code', () => {
+  it('accepts the docs/domain.md defaults and a county code', () => {
     assert.deepEqual(validateCasesConfig(defaults()), []);
     assert.deepEqual(validateCasesConfig({ ...defaults(), countyCode: '110105' }), []);
     assertValidCasesConfig(defaults());

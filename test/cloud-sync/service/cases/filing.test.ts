@@ -140,7 +140,7 @@ for (const backend of BACKENDS) {
       assert.equal(row.maintenance_unit, 'drainage-maint');
       assert.equal(row.reported_at, T.toISOString());
       assert.equal(row.filed_at, T.toISOString());
-      // DOMAIN.md: filing and dispatch within 30 min for a normal case.
+      // docs/domain.md: filing and dispatch within 30 min for a normal case.
       assert.equal(row.dispatch_deadline, plusMinutes(T, 30).toISOString());
       assert.equal(row.activations, 1);
       assert.equal(row.max_level, 1);

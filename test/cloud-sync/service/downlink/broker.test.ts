@@ -1,7 +1,8 @@
 /**
  * The downlink over a real broker: the cloud service with its embedded aedes broker, the ingest
  * consumer's service-account session as the publisher, and an mqtt.js client holding a gateway
- * credential in the gateway's place (DESIGN.md section 6: `down/cmd` QoS 1, `down/config` retained).
+ * credential in the gateway's place (docs/uplink-contract.md: `down/cmd` QoS 1, `down/config`
+ * retained).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * CommandService, ConfigDocumentService and the downlink results hook on a real database (SQLite
  * and PostgreSQL), with a recording publisher in place of the broker; results arrive through
- * ingestBatch exactly as the consumer commits them (DESIGN.md section 6 rule 7).
+ * ingestBatch exactly as the consumer commits them (docs/uplink-contract.md, delivery rule 7).
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';

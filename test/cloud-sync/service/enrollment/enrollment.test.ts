@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { commandTopic, eventsTopic } from '../../../../cloud-sync/contract/topics.js';
 import { verifySecret } from '../../../../cloud-sync/service/broker/credentials.js';
@@ -27,6 +26,7 @@ import {
   issueEnrollmentToken,
 } from '../../../../cloud-sync/service/enrollment/tokens.js';
 import { requireCommand } from '../../../helpers/peers.js';
+import { waitFor as waitUntil } from '../../../helpers/wait.js';
 import {
   MemoryLogger,
   openTempDb,
@@ -426,9 +426,9 @@ describe('embedded broker backed by the enrollment database', () => {
     await run('mosquitto_pub', [...base, ...auth, '-t', eventsTopic('gw-b'), '-m', 'forged-by-a']);
     const own = await run('mosquitto_pub', [...base, ...auth, '-t', eventsTopic('gw-a'), '-m', 'own-of-a']);
     assert.equal(own.code, 0, own.stderr);
-    const deadline = Date.now() + 3000;
-    while (received.length === 0 && Date.now() < deadline) await sleep(20);
-    await sleep(200);
+    // own-of-a is the sentinel: the broker had refused forged-by-a before that mosquitto_pub
+    // exited, so had it routed it, the subscriber would have had it first.
+    await waitUntil('own-of-a at the service', () => received.length > 0, { timeoutMs: 3000 });
     assert.deepEqual(received, [{ topic: eventsTopic('gw-a'), payload: 'own-of-a' }]);
 
     const gwA = await connect(a.mqtt.clientId, a.mqtt.username, a.mqtt.password);
@@ -445,9 +445,9 @@ describe('embedded broker backed by the enrollment database', () => {
     assert.deepEqual(granted, [0x80, 1]);
     await svc.publishAsync(commandTopic('gw-b'), 'for-b', { qos: 1 });
     await svc.publishAsync(commandTopic('gw-a'), 'for-a', { qos: 1 });
-    const until = Date.now() + 3000;
-    while (gotByA.length === 0 && Date.now() < until) await sleep(20);
-    await sleep(200);
+    // for-a is the sentinel: published (and acknowledged) after for-b on the same connection, it
+    // reaches gw-a after for-b would have.
+    await waitUntil('for-a at gw-a', () => gotByA.length > 0, { timeoutMs: 3000 });
     assert.deepEqual(gotByA, [commandTopic('gw-a')]);
   });
 });

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -29,7 +28,9 @@ import {
 } from '../../../../cloud-sync/service/enrollment/mosquitto-files.js';
 import { redeemEnrollmentToken } from '../../../../cloud-sync/service/enrollment/redeem.js';
 import { issueEnrollmentToken } from '../../../../cloud-sync/service/enrollment/tokens.js';
+import { freePort } from '../../../helpers/net.js';
 import { MissingPeerError, requireCommand } from '../../../helpers/peers.js';
+import { waitFor as waitUntil } from '../../../helpers/wait.js';
 import { MemoryLogger, openTempDb, type TempDb } from './harness.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -45,22 +46,6 @@ function run(command: string, args: string[], timeoutMs = 8000): Promise<RunResu
     execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A port that was free a moment ago (mosquitto cannot be told to pick one itself). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        address !== null && typeof address === 'object'
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
     });
   });
 }
@@ -138,12 +123,10 @@ describe('generated files on a real mosquitto 2.0', () => {
   }
 
   async function waitFor(predicate: () => boolean, what: string, ms = 4000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!predicate()) {
-      if (Date.now() > deadline)
-        assert.fail(`${what} did not happen within ${ms} ms; broker log:\n${brokerLog}`);
-      await sleep(20);
-    }
+    await waitUntil(what, predicate, {
+      timeoutMs: ms,
+      message: () => `${what} did not happen within ${ms} ms; broker log:\n${brokerLog}`,
+    });
   }
 
   before(async () => {
@@ -280,8 +263,9 @@ describe('generated files on a real mosquitto 2.0', () => {
     assert.equal(own.code, 0, own.stderr);
     assert.doesNotMatch(own.stderr, /not authorized/i);
 
+    // own-of-a is the sentinel: mosquitto had refused forged-by-a (PUBACK 0x87) before own-of-a
+    // was sent, so had it routed it, the service would have had it first.
     await waitFor(() => received.length >= 1, "A's own publish reaching the service");
-    await sleep(300);
     assert.deepEqual(received, [{ topic: eventsTopic('gw-a'), payload: 'own-of-a' }]);
     assert.match(brokerLog, /Denied PUBLISH from gw-a .*kerbside\/v1\/gw-b\/up\/events/);
   });
@@ -345,7 +329,12 @@ describe('generated files on a real mosquitto 2.0', () => {
       ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
     ]);
     assert.equal(hijack.code, 0, hijack.stderr);
-    await sleep(300);
+    // A round trip on B's connection after the hijack: had mosquitto handed B's session to A, it
+    // would have closed B's connection before this PUBACK.
+    await Promise.race([
+      gwB.publishAsync(eventsTopic('gw-b'), 'still-connected', { qos: 1 }),
+      new Promise<void>((resolve) => gwB.once('close', () => resolve())),
+    ]);
     assert.equal(bClosed, false, 'use_username_as_clientid keeps sessions apart');
   });
 

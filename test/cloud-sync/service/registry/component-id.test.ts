@@ -1,6 +1,6 @@
 /**
- * Component ids (registry/component-id.ts, DOMAIN.md "Component ids"): 16 digits split into county,
- * major class, subclass and serial; checked against the configured county and class table.
+ * Component ids (registry/component-id.ts, docs/domain.md "Component ids"): 16 digits split into
+ * county, major class, subclass and serial; checked against the configured county and class table.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

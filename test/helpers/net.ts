@@ -1,0 +1,24 @@
+/**
+ * Sockets in tests (issue 11): the one place that finds a free port. Importing this makes a test
+ * an integration test (test/tiers.ts).
+ */
+import { createServer } from 'node:net';
+
+/**
+ * A loopback TCP port that was free a moment ago, for peers that cannot be told to pick one
+ * themselves (mosquitto, PostgreSQL, modbus-serial's ServerTCP, which reads 0 as 502). Another
+ * process may still take it before the caller binds it.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port assigned'));
+      });
+    });
+  });
+}
