@@ -63,3 +63,14 @@ export function isConstraintError(error: unknown): boolean {
     error.code.startsWith('SQLITE_CONSTRAINT')
   );
 }
+
+/** SQLite's "database or disk is full" (SQLITE_FULL), or the store's own STORE_DISK_FULL. */
+export function isDiskFull(error: unknown): boolean {
+  if (isStoreError(error, 'STORE_DISK_FULL')) return true;
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('SQLITE_FULL')
+  );
+}

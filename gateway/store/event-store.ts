@@ -30,7 +30,7 @@ import type { DevicePollResult } from '../bus/types.js';
 import { Aggregates, type AggregateStage } from './aggregates.js';
 import { AlarmRecords } from './alarm-records.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
-import { StoreError, isConstraintError, isStoreError } from './errors.js';
+import { StoreError, isConstraintError, isDiskFull } from './errors.js';
 import { EventRows } from './event-rows.js';
 import {
   DownlinkRows,
@@ -1106,17 +1106,6 @@ function clipEvent(event: GatewayEventBody): string {
     return `(${event.kind} event that cannot be serialised: ${error instanceof Error ? error.message : String(error)})`;
   }
   return text.length > 500 ? `${text.slice(0, 500)}...` : text;
-}
-
-/** SQLite's "database or disk is full" (SQLITE_FULL), as better-sqlite3 reports it. */
-export function isDiskFull(error: unknown): boolean {
-  if (isStoreError(error, 'STORE_DISK_FULL')) return true;
-  return (
-    error instanceof Error &&
-    'code' in error &&
-    typeof error.code === 'string' &&
-    error.code.startsWith('SQLITE_FULL')
-  );
 }
 
 function checkRange(method: string, seq: number, limit: number): void {

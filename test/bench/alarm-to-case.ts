@@ -38,6 +38,7 @@ import {
   tempDataDir,
   validConfig,
 } from '../helpers/gateway-harness.js';
+import { parseIntegerOptions } from './options.js';
 
 interface Options {
   samples: number;
@@ -46,20 +47,11 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { samples: 200, pollMs: 500, devices: 2 };
-  const names: Record<string, keyof Options> = {
-    '--samples': 'samples',
-    '--poll-ms': 'pollMs',
-    '--devices': 'devices',
-  };
-  for (let i = 0; i < args.length; i += 2) {
-    const key = names[args[i] ?? ''];
-    const value = Number(args[i + 1]);
-    if (key === undefined || !Number.isInteger(value) || value < 1)
-      throw new RangeError(`bad option ${args[i]} ${args[i + 1]}`);
-    options[key] = value;
-  }
-  return options;
+  return parseIntegerOptions<Options>(
+    args,
+    { samples: 200, pollMs: 500, devices: 2 },
+    { '--samples': 'samples', '--poll-ms': 'pollMs', '--devices': 'devices' },
+  );
 }
 
 /** The gateway id configDocument gives the cabinet. */

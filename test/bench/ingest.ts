@@ -30,6 +30,7 @@ import { GATEWAY_MIGRATIONS } from '../../gateway/store/migrations/gateway.js';
 import { TelemetryReporter } from '../../gateway/telemetry/reporter.js';
 import { ManualClock } from '../../simulators/clock.js';
 import { SimulatedDevice } from '../../simulators/simulated-device.js';
+import { parseIntegerOptions } from './options.js';
 
 interface Options {
   polls: number;
@@ -37,16 +38,11 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { polls: 4000, cycle: 40 };
-  for (let i = 0; i < args.length; i += 2) {
-    const value = Number(args[i + 1]);
-    if (!Number.isInteger(value) || value <= 0)
-      throw new RangeError(`option ${args[i]} needs a positive integer`);
-    if (args[i] === '--polls') options.polls = value;
-    else if (args[i] === '--cycle') options.cycle = value;
-    else throw new RangeError(`unknown option ${args[i]}`);
-  }
-  return options;
+  return parseIntegerOptions<Options>(
+    args,
+    { polls: 4000, cycle: 40 },
+    { '--polls': 'polls', '--cycle': 'cycle' },
+  );
 }
 
 const DEVICES: Array<{ id: string; profile: string; scenario: string }> = [

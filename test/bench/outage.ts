@@ -48,6 +48,7 @@ import {
   type ScenarioDevice,
   type ScenarioHarness,
 } from '../helpers/gateway-harness.js';
+import { parseIntegerOptions } from './options.js';
 
 interface Options {
   outageS: number;
@@ -58,22 +59,17 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { outageS: 60, quota: 200, evictRows: 20, pollMs: 200, seed: 20261208 };
-  const names: Record<string, keyof Options> = {
-    '--outage-s': 'outageS',
-    '--quota': 'quota',
-    '--evict-rows': 'evictRows',
-    '--poll-ms': 'pollMs',
-    '--seed': 'seed',
-  };
-  for (let i = 0; i < args.length; i += 2) {
-    const key = names[args[i] ?? ''];
-    const value = Number(args[i + 1]);
-    if (key === undefined || !Number.isInteger(value) || value < 1)
-      throw new RangeError(`bad option ${args[i]} ${args[i + 1]}`);
-    options[key] = value;
-  }
-  return options;
+  return parseIntegerOptions<Options>(
+    args,
+    { outageS: 60, quota: 200, evictRows: 20, pollMs: 200, seed: 20261208 },
+    {
+      '--outage-s': 'outageS',
+      '--quota': 'quota',
+      '--evict-rows': 'evictRows',
+      '--poll-ms': 'pollMs',
+      '--seed': 'seed',
+    },
+  );
 }
 
 /** The gateway id configDocument gives the cabinet. */

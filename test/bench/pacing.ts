@@ -10,7 +10,7 @@
  *
  * Options: --rounds 60 (sleeps, and reads per register count)
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { encodeRequest } from '../../drivers/modbus/pdu.js';
@@ -18,6 +18,8 @@ import { encodeRtuFrame } from '../../drivers/modbus/rtu.js';
 import type { SerialSettings } from '../../drivers/transport/transport.js';
 import { startSimulation, type Simulation } from '../../simulators/index.js';
 import { rtuReplyDelayMs, sleepUntil } from '../../simulators/pacing.js';
+import { parseIntegerOptions } from './options.js';
+import { transact } from '../simulators/helpers.js';
 
 const LINE: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 };
 const TURNAROUND_MS = 2;
@@ -29,14 +31,7 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { rounds: 60 };
-  for (let i = 0; i < args.length; i += 2) {
-    const value = Number(args[i + 1]);
-    if (args[i] !== '--rounds' || !Number.isInteger(value) || value < 1)
-      throw new RangeError(`bad option ${args[i]} ${args[i + 1]}`);
-    options.rounds = value;
-  }
-  return options;
+  return parseIntegerOptions<Options>(args, { rounds: 60 }, { '--rounds': 'rounds' });
 }
 
 function median(values: number[]): number {
@@ -57,23 +52,6 @@ async function sleepLateness(rounds: number, sleep: (deadline: number) => Promis
     lateness.push(performance.now() - deadline);
   }
   return lateness;
-}
-
-/** Sends one raw RTU request on a socket; resolves with ms until `expectedBytes` have come back. */
-function transact(socket: Socket, frame: Buffer, expectedBytes: number): Promise<number> {
-  return new Promise((resolve) => {
-    let got = 0;
-    const onData = (chunk: Buffer): void => {
-      got += chunk.length;
-      if (got >= expectedBytes) {
-        socket.off('data', onData);
-        resolve(performance.now() - start);
-      }
-    };
-    socket.on('data', onData);
-    const start = performance.now();
-    socket.write(frame);
-  });
 }
 
 /** Round-trip times of `rounds` reads of `quantity` input registers from unit 1 on `busId`. */

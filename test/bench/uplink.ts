@@ -38,6 +38,7 @@ import { openGatewayStore, type GatewayStore } from '../../gateway/store/event-s
 import { Uplink } from '../../gateway/uplink/uplink.js';
 import { testConfig } from '../cloud-sync/service/service-helpers.js';
 import { seededRandom } from '../helpers/random.js';
+import { parseIntegerOptions } from './options.js';
 
 interface Options {
   events: number;
@@ -48,23 +49,17 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { events: 100_000, batch: 1000, window: 4, cycle: 500, rawWindow: 100 };
-  const names: Record<string, keyof Options> = {
-    '--events': 'events',
-    '--batch': 'batch',
-    '--window': 'window',
-    '--cycle': 'cycle',
-    '--raw-window': 'rawWindow',
-  };
-  for (let i = 0; i < args.length; i += 2) {
-    const key = names[args[i] ?? ''];
-    if (key === undefined) throw new RangeError(`unknown option ${args[i]}`);
-    const value = Number(args[i + 1]);
-    if (!Number.isInteger(value) || value <= 0)
-      throw new RangeError(`option ${args[i]} needs a positive integer`);
-    options[key] = value;
-  }
-  return options;
+  return parseIntegerOptions<Options>(
+    args,
+    { events: 100_000, batch: 1000, window: 4, cycle: 500, rawWindow: 100 },
+    {
+      '--events': 'events',
+      '--batch': 'batch',
+      '--window': 'window',
+      '--cycle': 'cycle',
+      '--raw-window': 'rawWindow',
+    },
+  );
 }
 
 const GATEWAY = 'bench-gw';

@@ -28,14 +28,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { hashSecret, MemoryCredentialStore } from '../../cloud-sync/service/broker/credentials.js';
-import { startCloudService, type CloudService } from '../../cloud-sync/service/service.js';
+import type { CloudService } from '../../cloud-sync/service/service.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { GATEWAY_DB_FILE } from '../../gateway/store/event-store.js';
 import { HELD_MARKER_FILE } from '../../gateway/store/held-marker.js';
 import { RESERVE_FILE } from '../../gateway/store/storage-guard.js';
 import type { UplinkOptions } from '../../gateway/uplink/uplink.js';
-import { testConfig } from '../cloud-sync/service/service-helpers.js';
+import { GW, startCloud, uplinkTo } from '../gateway/downlink/helpers.js';
 import {
   configDocument,
   shippedProfiles,
@@ -47,9 +46,8 @@ import {
   writeConfigFile,
   type ScenarioSimulation,
 } from '../helpers/gateway-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
-const GW = 'gw-scenario';
-const SECRET = 'disk-full-uplink-secret-0123456789abcdef0123';
 const GAS = 'gas-vault';
 const MIB = 1024 * 1024;
 const silent = pino({ level: 'silent' });
@@ -140,26 +138,11 @@ describe('disk full: the cabinet stays visible and keeps every decision', () => 
   before(async () => {
     disk = mountSmallDisk(32);
     cloudDir = mkdtempSync(join(tmpdir(), 'kerbside-disk-full-cloud-'));
-    const credentials = new MemoryCredentialStore();
-    credentials.set(GW, { hash: await hashSecret(SECRET), disabled: false });
-    cloud = await startCloudService(testConfig(cloudDir, { mqtt: { embedded: { port: 0 } } }), {
-      logger: silent,
-      credentials,
-      processMetrics: false,
-    });
+    cloud = await startCloud(cloudDir);
     simulation = await startScenarioSimulation([tcpEndpoint('lan')], gasDevices);
     simulation.device(GAS).hold('h2s', 0.5);
-    const uplink: UplinkOptions = {
-      gatewayId: GW,
-      url: `mqtt://127.0.0.1:${cloud.mqttPort ?? 0}`,
-      username: GW,
-      password: SECRET,
-      version: '0.1.0-test',
-      pollIntervalMs: 50,
-      // Long: the storage status must reach the cloud when it changes, not at the next interval.
-      statusIntervalMs: 60_000,
-      reconnect: { initialMs: 50, maxMs: 300 },
-    };
+    // A long status interval: the storage status must reach the cloud when it changes.
+    const uplink: UplinkOptions = { ...uplinkTo(cloud), statusIntervalMs: 60_000 };
     gateway = new Gateway(validConfig(configDocument(simulation, disk)), shippedProfiles(), silent, {
       uplink,
       summaryIntervalMs: 0,
@@ -202,11 +185,9 @@ describe('disk full: the cabinet stays visible and keeps every decision', () => 
   }
 
   async function cloudSees(state: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while ((await cloudStorageState()) !== state) {
-      if (Date.now() > deadline) throw new Error(`the cloud never saw storage ${state}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitFor(`the cloud seeing storage ${state}`, async () => (await cloudStorageState()) === state, {
+      timeoutMs: 15_000,
+    });
   }
 
   it('filled up: the storage alarm is committed and in up/status, alarms and acknowledgements still recorded', async () => {
@@ -273,14 +254,16 @@ describe('disk full: the cabinet stays visible and keeps every decision', () => 
     // One gap event reports all the telemetry dropped while storage was short.
     const dropped = gateway.metricsSnapshot().pipeline?.droppedTelemetryEvents ?? 0;
     assert.ok(dropped > 0, 'telemetry was dropped while short');
-    let gaps: Array<{ count: number; reason: string }> = [];
-    const deadline = Date.now() + 15_000;
-    while (gaps.length === 0) {
-      if (Date.now() > deadline)
-        throw new Error('the gap event of the dropped telemetry never reached the cloud');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      gaps = (await gapEvents()).filter((gap) => /not stored while storage was short/.test(gap.reason));
-    }
+    const gaps = await waitFor(
+      'the gap event of the dropped telemetry in the cloud',
+      async () => {
+        const found = (await gapEvents()).filter((gap) =>
+          /not stored while storage was short/.test(gap.reason),
+        );
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
     assert.equal(gaps.length, 1);
     assert.equal(gaps[0]?.count, dropped);
     simulation.device(GAS).hold('h2s', 0.5);

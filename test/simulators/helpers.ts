@@ -16,6 +16,7 @@ import { ManualClock } from '../../simulators/clock.js';
 import { ProfileCatalogue } from '../../simulators/profiles.js';
 import type { ScenarioPlan } from '../../simulators/scenarios/plan.js';
 import { SimulatedDevice } from '../../simulators/simulated-device.js';
+import type { Socket } from 'node:net';
 
 export const GAS = 'gas-detector/anqi-gd300';
 export const COVER = 'manhole-cover/anjing-mc200';
@@ -107,4 +108,21 @@ export async function tcpClient(port: number): Promise<ModbusClient> {
   const transport = new TcpTransport({ host: '127.0.0.1', port, connectTimeoutMs: 2000 });
   await transport.open();
   return new ModbusClient({ transport, framing: 'tcp' });
+}
+
+/** Sends one raw RTU request on a socket; resolves with ms until `expectedBytes` have come back. */
+export function transact(socket: Socket, frame: Buffer, expectedBytes: number): Promise<number> {
+  return new Promise((resolve) => {
+    let got = 0;
+    const onData = (chunk: Buffer): void => {
+      got += chunk.length;
+      if (got >= expectedBytes) {
+        socket.off('data', onData);
+        resolve(performance.now() - start);
+      }
+    };
+    socket.on('data', onData);
+    const start = performance.now();
+    socket.write(frame);
+  });
 }

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeRequest } from '../../drivers/modbus/pdu.js';
 import { encodeRtuFrame } from '../../drivers/modbus/rtu.js';
@@ -16,26 +16,9 @@ import type { SerialSettings } from '../../drivers/transport/transport.js';
 import { startSimulation, type Simulation } from '../../simulators/index.js';
 import { rtuReplyDelayMs, rtuTransactionWireMs, sleepUntil } from '../../simulators/pacing.js';
 import { requireCommand } from '../helpers/peers.js';
-import { GAS, rtuClient } from './helpers.js';
+import { GAS, rtuClient, transact } from './helpers.js';
 
 const LINE: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 };
-
-/** Sends one raw RTU request on a socket; resolves with ms until `expectedBytes` have come back. */
-function transact(socket: Socket, frame: Buffer, expectedBytes: number): Promise<number> {
-  return new Promise((resolve) => {
-    let got = 0;
-    const onData = (chunk: Buffer): void => {
-      got += chunk.length;
-      if (got >= expectedBytes) {
-        socket.off('data', onData);
-        resolve(performance.now() - start);
-      }
-    };
-    socket.on('data', onData);
-    const start = performance.now();
-    socket.write(frame);
-  });
-}
 
 describe('wire time arithmetic', () => {
   it('matches (20 + 2N) * 11 / baud + turnaround for a read of N registers', () => {
