@@ -130,6 +130,10 @@ describe('npm start: the demo', () => {
       assert.equal(statSync(file).mode & 0o777, 0o600, 'the accounts file is readable by its owner only');
       const stored = JSON.parse(readFileSync(file, 'utf8')) as Array<{ username: string; password: string }>;
       assert.deepEqual(new Map(stored.map((a) => [a.username, a.password])), firstAccounts);
+      // The banner comes before the uplink's first batch: wait for delivery, or the second run
+      // below would have no epoch to keep (a slow CI machine stopped the demo before it).
+      await waitForOutput(run, /uplink connected/);
+      await waitUntil(() => cloudFacts(dataDir).events > 0, 'events of the first run in the cloud');
     } finally {
       assert.equal(await run.stop(), 0, run.output());
     }
