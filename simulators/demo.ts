@@ -25,7 +25,8 @@ import { createGatewayRegistry } from '../gateway/metrics/metrics.js';
 import { buildMetricsApp } from '../gateway/metrics/server.js';
 import type { CloudService } from '../cloud-sync/service/service.js';
 import { startDemoCloud } from './demo-cloud.js';
-import { formatIssue, loadProfileDirectory } from '../gateway/profiles/loader.js';
+import { formatIssue } from '../cloud-sync/contract/errors.js';
+import { loadProfileDirectory } from '../gateway/profiles/loader.js';
 import { startSimulation, type Simulation } from './index.js';
 import { onStopSignals } from '../runtime/signals.js';
 

@@ -26,24 +26,19 @@ import {
 } from './schemas.js';
 import type { Ack, Command, ConfigDocument, EventsBatch, Status } from './types.js';
 import type { OutboxEvent } from './events.js';
+import type { Issue } from './errors.js';
 
 // ajv and ajv-formats are CommonJS: under NodeNext the default import is module.exports, whose
 // `default` is the class / plugin.
 const Ajv = AjvModule.default;
 const addFormats = addFormatsModule.default;
 
-export interface ContractIssue {
-  /** JSON Pointer to the offending value ('' is the whole message). */
-  pointer: string;
-  message: string;
-}
-
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: ContractIssue[] };
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: Issue[] };
 
 /** Enough to see what is wrong with a message; a batch of 1000 bad events need not list 1000. */
 const MAX_ISSUES = 50;
 
-type Semantic<T> = (value: T) => ContractIssue[];
+type Semantic<T> = (value: T) => Issue[];
 
 class Validator<T> {
   private compiled: ValidateFunction | undefined;
@@ -111,7 +106,7 @@ function nestsDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-function fail(errors: ContractIssue[]): { ok: false; errors: ContractIssue[] } {
+function fail(errors: Issue[]): { ok: false; errors: Issue[] } {
   return { ok: false, errors: errors.slice(0, MAX_ISSUES) };
 }
 
@@ -145,7 +140,7 @@ function decodePayload(payload: string | Uint8Array): ParseResult<unknown> {
   }
 }
 
-function tooLarge(bytes: number): { ok: false; errors: ContractIssue[] } {
+function tooLarge(bytes: number): { ok: false; errors: Issue[] } {
   return fail([
     { pointer: '', message: `payload is ${bytes} bytes, more than the limit of ${MAX_PAYLOAD_BYTES}` },
   ]);
@@ -165,8 +160,8 @@ function escapeToken(token: string): string {
 }
 
 /** ajv errors as pointers to the offending value and plain messages. */
-function toIssues(errors: ErrorObject[]): ContractIssue[] {
-  const issues: ContractIssue[] = [];
+function toIssues(errors: ErrorObject[]): Issue[] {
+  const issues: Issue[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
     const issue = toIssue(error);
@@ -178,7 +173,7 @@ function toIssues(errors: ErrorObject[]): ContractIssue[] {
   return issues;
 }
 
-function toIssue(error: ErrorObject): ContractIssue {
+function toIssue(error: ErrorObject): Issue {
   const params = error.params as Record<string, unknown>;
   const at = error.instancePath;
   switch (error.keyword) {
@@ -218,7 +213,7 @@ function toIssue(error: ErrorObject): ContractIssue {
  * the batch's last seq; a batch breaking them is refused whole rather than half-committed. Every
  * event must belong to the batch's lane (docs/uplink-lanes.md).
  */
-function checkBatch(batch: EventsBatch): ContractIssue[] {
+function checkBatch(batch: EventsBatch): Issue[] {
   const issues = checkEnvelope(batch);
   const lane = batch.lane ?? 'priority';
   const ids = new Set<string>();
@@ -239,7 +234,7 @@ export interface InvalidEvent {
   /** The event as it arrived. */
   raw: unknown;
   /** Pointers relative to the event (`/periodStartMs`, not `/events/3/periodStartMs`). */
-  issues: ContractIssue[];
+  issues: Issue[];
 }
 
 /** A batch split into the events to commit (`batch.events`) and those to set aside. */
@@ -256,8 +251,8 @@ type EnvelopeBatch = Omit<EventsBatch, 'events'> & {
  * Seq order over every event, valid or not (docs/uplink-contract.md, delivery rules 1 and 2): the
  * cloud moves its lastCommitted past an invalid event only because its seq is known and in order.
  */
-function checkEnvelope(batch: { after: number; events: ReadonlyArray<{ seq: number }> }): ContractIssue[] {
-  const issues: ContractIssue[] = [];
+function checkEnvelope(batch: { after: number; events: ReadonlyArray<{ seq: number }> }): Issue[] {
+  const issues: Issue[] = [];
   let previous: number | null = null;
   batch.events.forEach((event, index) => {
     const at = `/events/${index}/seq`;
@@ -278,8 +273,8 @@ function checkEnvelope(batch: { after: number; events: ReadonlyArray<{ seq: numb
 }
 
 /** Per-event checks beyond the schema: its lane, an id unique in the batch, a gap's range. */
-function checkEventInBatch(event: OutboxEvent, lane: string, ids: Set<string>): ContractIssue[] {
-  const issues: ContractIssue[] = [];
+function checkEventInBatch(event: OutboxEvent, lane: string, ids: Set<string>): Issue[] {
+  const issues: Issue[] = [];
   const eventLane = LANE_OF_CLASS[EVENT_CLASS[event.kind]];
   if (eventLane !== lane) {
     issues.push({
@@ -299,8 +294,8 @@ function readableString(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : null;
 }
 
-function checkCommand(command: Command): ContractIssue[] {
-  const issues: ContractIssue[] = [];
+function checkCommand(command: Command): Issue[] {
+  const issues: Issue[] = [];
   // A command that expires before it was issued can never run: refuse it as malformed.
   if (!(Date.parse(command.expiresAt) > Date.parse(command.issuedAt))) {
     issues.push({ pointer: '/expiresAt', message: 'expiresAt must be later than issuedAt' });

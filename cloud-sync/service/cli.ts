@@ -541,10 +541,7 @@ export async function runCloudAdmin(argv: string[], io: Io): Promise<number> {
     }
     if (isRegistryError(error)) {
       io.err(`error: ${error.message}\n`);
-      for (const issue of error.issues)
-        io.err(
-          `  ${issue.index === undefined ? '' : `record ${issue.index}: `}${issue.pointer} ${issue.message}\n`,
-        );
+      for (const issue of error.issues) io.err(`  ${issue.pointer} ${issue.message}\n`);
       return error.code === 'REGISTRY_INVALID' ? EXIT.usage : EXIT.failure;
     }
     if (isCloudConfigError(error)) {

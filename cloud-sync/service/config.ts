@@ -18,6 +18,7 @@ import { resolveCasesConfig, type CasesConfig } from './cases/config.js';
 import { underPointer } from './cases/config-error.js';
 import { validateCasesConfig } from './cases/config-validate.js';
 import { CLOUD_CONFIG_SCHEMA, LOG_LEVELS } from './config-schema.js';
+import { formatIssue, type Issue } from '../contract/errors.js';
 
 // ajv is CommonJS: under NodeNext the default import is module.exports, whose `default` is the class.
 const Ajv = AjvModule.default;
@@ -52,18 +53,12 @@ export interface CloudServiceConfig {
   cases: CasesConfig;
 }
 
-export interface ConfigIssue {
-  /** JSON Pointer into the configuration document; '' for the whole document. */
-  pointer: string;
-  message: string;
-}
-
 export class CloudConfigError extends Error {
   override readonly name = 'CloudConfigError';
   readonly code = 'CLOUD_CONFIG_INVALID';
 
   constructor(
-    readonly issues: ConfigIssue[],
+    readonly issues: Issue[],
     readonly file: string | null,
   ) {
     super(
@@ -73,10 +68,6 @@ export class CloudConfigError extends Error {
       ].join('\n'),
     );
   }
-}
-
-export function formatIssue(issue: ConfigIssue): string {
-  return `${issue.pointer === '' ? '(document)' : issue.pointer}: ${issue.message}`;
 }
 
 export const DEFAULTS = {
@@ -108,7 +99,7 @@ function escapeToken(token: string): string {
   return token.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
-function toIssue(error: ErrorObject): ConfigIssue {
+function toIssue(error: ErrorObject): Issue {
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case 'required':
@@ -206,7 +197,7 @@ export function resolveDocument(
   }
 
   validator ??= new Ajv({ allErrors: true, strict: true }).compile(CLOUD_CONFIG_SCHEMA);
-  const issues: ConfigIssue[] = [];
+  const issues: Issue[] = [];
   if (!validator(doc)) issues.push(...(validator.errors ?? []).map(toIssue));
 
   const d = doc as {

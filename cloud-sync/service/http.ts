@@ -26,6 +26,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { queueOpenApi } from './auth/openapi.js';
+import type { Issue } from '../contract/errors.js';
 
 export interface HealthCheck {
   ok: boolean;
@@ -77,12 +78,6 @@ export const API_PREFIX = '/api/';
 /** The querystring schema of a route that takes no query parameter. */
 export const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
 
-/** One problem of a request, by JSON pointer into the part it was found in (query, body ...). */
-export interface RequestIssue {
-  pointer: string;
-  message: string;
-}
-
 /** The request parts fastify validates, as a caller names what it sent in each. */
 const PART_WORDS: Readonly<Record<string, string>> = {
   querystring: 'a parameter of this route',
@@ -95,7 +90,7 @@ const PART_WORDS: Readonly<Record<string, string>> = {
 export function requestIssues(
   errors: readonly FastifySchemaValidationError[],
   part: string | undefined,
-): RequestIssue[] {
+): Issue[] {
   return errors.map((e) => {
     const missing = e.keyword === 'required' ? `/${String(e.params['missingProperty'])}` : '';
     const extra = e.keyword === 'additionalProperties' ? `/${String(e.params['additionalProperty'])}` : '';
@@ -112,7 +107,7 @@ export function requestIssues(
 }
 
 /** One line naming every issue, e.g. `the request querystring is invalid: /stat is not a parameter of this route`. */
-export function requestIssuesMessage(part: string | undefined, issues: readonly RequestIssue[]): string {
+export function requestIssuesMessage(part: string | undefined, issues: readonly Issue[]): string {
   const list = issues.map((issue) => `${issue.pointer} ${issue.message}`.trim());
   return `the request ${part ?? 'input'} is invalid: ${list.join('; ')}`;
 }
@@ -125,7 +120,7 @@ export function requestIssuesMessage(part: string | undefined, issues: readonly 
 export function validationAnswer(
   code: string,
   error: FastifyError,
-): { error: string; message: string; issues: RequestIssue[] } {
+): { error: string; message: string; issues: Issue[] } {
   const issues = requestIssues(error.validation ?? [], error.validationContext);
   return { error: code, message: requestIssuesMessage(error.validationContext, issues), issues };
 }

@@ -18,7 +18,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { pino, type Logger } from 'pino';
-import { CloudConfigError, formatIssue, loadCloudConfig, type CloudServiceConfig } from './config.js';
+import { formatIssue } from '../contract/errors.js';
+import { CloudConfigError, loadCloudConfig, type CloudServiceConfig } from './config.js';
 import { CloudServiceError } from './errors.js';
 import { startCloudService, type CloudService } from './service.js';
 import { productionDeps } from './wiring.js';

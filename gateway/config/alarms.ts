@@ -8,13 +8,13 @@
 import { overrideProblems, profileRuleKinds } from '../alarms/rules.js';
 import { escapePointerToken } from '../profiles/json-source.js';
 import type { LoadedProfile } from '../profiles/types.js';
-import type { ConfigIssue } from './errors.js';
 import { isObj, type Obj } from './json-object.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 export function checkAlarmOverrides(
   doc: Obj,
   profiles: ReadonlyMap<string, LoadedProfile>,
-  issues: ConfigIssue[],
+  issues: Issue[],
 ): void {
   const devices = doc['devices'];
   if (!Array.isArray(devices)) return;

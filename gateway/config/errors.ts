@@ -4,21 +4,14 @@
  * each with the JSON pointer (RFC 6901) of the offending value and, when read from a file, its
  * line: the installer fixes everything in one go instead of one error per start attempt.
  */
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 export type ConfigErrorCode =
   | 'CONFIG_UNREADABLE' // the file could not be read
   | 'CONFIG_INVALID'; // the text is not JSON, or the document breaks the schema or a semantic rule
 
-export interface ConfigIssue {
-  /** JSON pointer to the offending value, e.g. "/devices/3/unitId"; "" for the whole document. */
-  pointer: string;
-  message: string;
-  /** 1-based line in the file, when the document was read from a file. */
-  line?: number;
-}
-
 /** One line per issue, `file:line pointer: message`, the form editors and terminals link to. */
-export function formatConfigIssue(issue: ConfigIssue, file?: string): string {
+export function formatConfigIssue(issue: Issue, file?: string): string {
   const place = file === undefined ? '' : issue.line === undefined ? `${file} ` : `${file}:${issue.line} `;
   return `${place}${issue.pointer === '' ? '(document)' : issue.pointer}: ${issue.message}`;
 }
@@ -26,18 +19,18 @@ export function formatConfigIssue(issue: ConfigIssue, file?: string): string {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   readonly code: ConfigErrorCode;
-  readonly issues: ConfigIssue[];
+  readonly issues: Issue[];
   /** The configuration file, when there is one. */
   readonly file: string | undefined;
 
-  constructor(code: ConfigErrorCode, issues: ConfigIssue[], file?: string, options?: { cause?: unknown }) {
+  constructor(code: ConfigErrorCode, issues: Issue[], file?: string, options?: { cause?: unknown }) {
     super(ConfigError.summarise(issues, file), options);
     this.code = code;
     this.issues = issues;
     this.file = file;
   }
 
-  private static summarise(issues: ConfigIssue[], file: string | undefined): string {
+  private static summarise(issues: Issue[], file: string | undefined): string {
     const head = `invalid gateway configuration${file === undefined ? '' : ` ${file}`} (${issues.length} issue${issues.length === 1 ? '' : 's'})`;
     return [head, ...issues.map((issue) => `  ${formatConfigIssue(issue, file)}`)].join('\n');
   }

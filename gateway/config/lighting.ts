@@ -20,9 +20,9 @@ import type {
   VerificationConfig,
 } from '../lighting/types.js';
 import type { LoadedProfile } from '../profiles/types.js';
-import type { ConfigIssue } from './errors.js';
 import type { SiteConfig } from './types.js';
 import { isObj, type Obj } from './json-object.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 function objects(value: unknown): Array<{ index: number; item: Obj }> {
   if (!Array.isArray(value)) return [];
@@ -60,11 +60,7 @@ interface KnownTargets {
   lamps: Set<string>;
 }
 
-export function checkLighting(
-  doc: Obj,
-  profiles: ReadonlyMap<string, LoadedProfile>,
-  issues: ConfigIssue[],
-): void {
+export function checkLighting(doc: Obj, profiles: ReadonlyMap<string, LoadedProfile>, issues: Issue[]): void {
   const lighting = doc['lighting'];
   if (!isObj(lighting)) return;
 
@@ -120,7 +116,7 @@ function checkDevices(
   doc: Obj,
   lighting: Obj,
   profiles: ReadonlyMap<string, LoadedProfile>,
-  issues: ConfigIssue[],
+  issues: Issue[],
 ): KnownTargets {
   const known: KnownTargets = { devices: new Set(), loops: new Set(), lamps: new Set() };
   const devices = deviceProfiles(doc);
@@ -209,7 +205,7 @@ function checkDevices(
   return known;
 }
 
-function checkRules(lighting: Obj, known: KnownTargets, issues: ConfigIssue[]): void {
+function checkRules(lighting: Obj, known: KnownTargets, issues: Issue[]): void {
   const firstId = new Map<string, number>();
   for (const { index, item } of objects(lighting['rules'])) {
     const at = `/lighting/rules/${index}`;

@@ -17,10 +17,10 @@
  */
 import { fromPointer, toPointer, type RemoteConfig } from '../../cloud-sync/contract/config-document.js';
 import type { LoadedProfile } from '../profiles/types.js';
-import type { ConfigIssue } from './errors.js';
 import { isObj, type Obj } from './json-object.js';
 import type { GatewayConfig } from './types.js';
 import { validateGatewayConfig, type ValidateOptions } from './validate.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 /** Device settings a document or an override may change (the rest needs a restart). */
 export const DEVICE_OVERLAY_FIELDS: readonly string[] = ['pollIntervalMs', 'name', 'location'];
@@ -32,7 +32,7 @@ export interface PointerValue {
 }
 
 export type OverlayValidation =
-  { ok: true; config: GatewayConfig; merged: Obj } | { ok: false; issues: ConfigIssue[] };
+  { ok: true; config: GatewayConfig; merged: Obj } | { ok: false; issues: Issue[] };
 
 /**
  * The file (as read, before defaults) with `document` and then `overrides` laid over it, checked
@@ -61,9 +61,9 @@ export function overlaid(
   fileDocument: unknown,
   document: RemoteConfig | null,
   overrides: readonly PointerValue[],
-): { merged: Obj; issues: ConfigIssue[] } {
+): { merged: Obj; issues: Issue[] } {
   const merged: Obj = isObj(fileDocument) ? structuredClone(fileDocument) : {};
-  const issues: ConfigIssue[] = [];
+  const issues: Issue[] = [];
   if (document !== null) mergeDocument(merged, document, issues);
   for (const { pointer, value } of overrides) {
     const problem = setAtDocumentPointer(merged, pointer, value);
@@ -72,7 +72,7 @@ export function overlaid(
   return { merged, issues };
 }
 
-function mergeDocument(merged: Obj, document: RemoteConfig, issues: ConfigIssue[]): void {
+function mergeDocument(merged: Obj, document: RemoteConfig, issues: Issue[]): void {
   for (const [deviceId, rules] of Object.entries(document.alarms ?? {})) {
     const device = deviceEntry(merged, deviceId);
     if (device === undefined) {
@@ -125,10 +125,10 @@ function deviceIndex(merged: Obj, deviceId: string): number {
  * Where a document pointer lives in the file's shape, as path segments; or an issue when the
  * pointer names nothing an overlay may change.
  */
-export function filePathOf(merged: Obj, pointer: string): string[] | ConfigIssue {
+export function filePathOf(merged: Obj, pointer: string): string[] | Issue {
   const segments = fromPointer(pointer);
   const [area, key, ...rest] = segments;
-  const bad = (message: string): ConfigIssue => ({ pointer, message });
+  const bad = (message: string): Issue => ({ pointer, message });
   if (!pointer.startsWith('/') || area === undefined || key === undefined)
     return bad(
       'must name a setting: /alarms/<device>/<rule>[/<field>], /devices/<device>/<field> or /lighting/<key>',
@@ -156,7 +156,7 @@ export function filePathOf(merged: Obj, pointer: string): string[] | ConfigIssue
 }
 
 /** Sets (or, for null, removes) the value at a document pointer in the merged file document. */
-export function setAtDocumentPointer(merged: Obj, pointer: string, value: unknown): ConfigIssue | null {
+export function setAtDocumentPointer(merged: Obj, pointer: string, value: unknown): Issue | null {
   const path = filePathOf(merged, pointer);
   if (!Array.isArray(path)) return path;
   let node: unknown = merged;

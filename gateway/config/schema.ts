@@ -7,7 +7,7 @@ import AjvModule from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import schema from './schema.json' with { type: 'json' };
 import { escapePointerToken } from '../profiles/json-source.js';
-import type { ConfigIssue } from './errors.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 // ajv is CommonJS: under NodeNext the default import is module.exports, whose `default` is the class.
 const Ajv = AjvModule.default;
@@ -29,10 +29,10 @@ function getValidator(): ValidateFunction {
  * Checks `doc` against the schema and fills in defaults IN PLACE (pass a copy). Returns every
  * violation, translated into a pointer to the offending value and a plain message.
  */
-export function checkSchema(doc: unknown): ConfigIssue[] {
+export function checkSchema(doc: unknown): Issue[] {
   const validate = getValidator();
   if (validate(doc)) return [];
-  const issues: ConfigIssue[] = [];
+  const issues: Issue[] = [];
   const seen = new Set<string>();
   for (const error of validate.errors ?? []) {
     const issue = toIssue(error, doc);
@@ -55,7 +55,7 @@ const PATTERN_HINTS: Record<string, string> = {
 };
 
 /** Returns null for errors that only repeat another one. */
-function toIssue(error: ErrorObject, doc: unknown): ConfigIssue | null {
+function toIssue(error: ErrorObject, doc: unknown): Issue | null {
   const params = error.params as Record<string, unknown>;
   const pointer = error.instancePath;
   const actual = describeValue(valueAt(doc, pointer));

@@ -7,11 +7,11 @@
  */
 import type { LoadedProfile } from '../profiles/types.js';
 import { checkAlarmOverrides } from './alarms.js';
-import type { ConfigIssue } from './errors.js';
 import { checkLighting } from './lighting.js';
 import { checkStorage } from './storage.js';
 import { checkStrain } from './strain.js';
 import { isObj, type Obj } from './json-object.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 /** The object items of doc[key], with their index (non-objects are the schema's business). */
 function objectItems(doc: Obj, key: string): Array<{ index: number; item: Obj }> {
@@ -32,9 +32,9 @@ function int(item: Obj, key: string): number | undefined {
 
 const SERIAL_KINDS = new Set(['rtu', 'rtu-over-tcp']);
 
-export function checkSemantics(doc: unknown, profiles: ReadonlyMap<string, LoadedProfile>): ConfigIssue[] {
+export function checkSemantics(doc: unknown, profiles: ReadonlyMap<string, LoadedProfile>): Issue[] {
   if (!isObj(doc)) return [];
-  const issues: ConfigIssue[] = [];
+  const issues: Issue[] = [];
   const busKinds = checkBuses(doc, issues);
   checkDevices(doc, busKinds, profiles, issues);
   checkAlarmOverrides(doc, profiles, issues);
@@ -45,7 +45,7 @@ export function checkSemantics(doc: unknown, profiles: ReadonlyMap<string, Loade
 }
 
 /** Returns the kind of each bus id (first definition wins). */
-function checkBuses(doc: Obj, issues: ConfigIssue[]): Map<string, string> {
+function checkBuses(doc: Obj, issues: Issue[]): Map<string, string> {
   const kinds = new Map<string, string>();
   const firstById = new Map<string, number>();
   const firstByEndpoint = new Map<string, number>();
@@ -110,7 +110,7 @@ function checkDevices(
   doc: Obj,
   busKinds: ReadonlyMap<string, string>,
   profiles: ReadonlyMap<string, LoadedProfile>,
-  issues: ConfigIssue[],
+  issues: Issue[],
 ): void {
   const firstById = new Map<string, number>();
   const firstByUnit = new Map<string, { index: number; id: string }>();

@@ -3,10 +3,10 @@
  * Like semantic.ts they read the document defensively (the schema may have found problems too).
  * The schema pass has filled its defaults in by then, so an absent quota reads as its default.
  */
-import type { ConfigIssue } from './errors.js';
 import { isObj } from './json-object.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
-export function checkStorage(doc: unknown, issues: ConfigIssue[]): void {
+export function checkStorage(doc: unknown, issues: Issue[]): void {
   if (!isObj(doc) || !isObj(doc['storage'])) return;
   const outbox = doc['storage']['outbox'];
   if (!isObj(outbox)) return;

@@ -5,8 +5,8 @@
  */
 import { escapePointerToken } from '../profiles/json-source.js';
 import type { LoadedProfile } from '../profiles/types.js';
-import type { ConfigIssue } from './errors.js';
 import { isObj, type Obj } from './json-object.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 const STRAIN_POINT = /^strain_\d+$/;
 
@@ -27,11 +27,7 @@ function deviceProfiles(doc: Obj): Map<string, string | undefined> {
   return map;
 }
 
-export function checkStrain(
-  doc: Obj,
-  profiles: ReadonlyMap<string, LoadedProfile>,
-  issues: ConfigIssue[],
-): void {
+export function checkStrain(doc: Obj, profiles: ReadonlyMap<string, LoadedProfile>, issues: Issue[]): void {
   const entries = doc['strain'];
   if (!Array.isArray(entries)) return;
   const devices = deviceProfiles(doc);
@@ -65,7 +61,7 @@ function checkChannels(
   at: string,
   device: string,
   profile: LoadedProfile,
-  issues: ConfigIssue[],
+  issues: Issue[],
 ): void {
   const points = profile.points.filter((p) => p.child === null && STRAIN_POINT.test(p.id)).map((p) => p.id);
   if (points.length === 0) {
@@ -105,7 +101,7 @@ function checkChannels(
   }
 }
 
-function checkThresholds(entry: Obj, at: string, issues: ConfigIssue[]): void {
+function checkThresholds(entry: Obj, at: string, issues: Issue[]): void {
   const trigger = num(entry, 'triggerMicrostrain');
   const release = num(entry, 'releaseMicrostrain');
   // A release at or above the trigger would end every event at the sample that starts it.

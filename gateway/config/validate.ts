@@ -6,7 +6,6 @@ import { isAbsolute, resolve } from 'node:path';
 import type { BusConfig } from '../bus/types.js';
 import type { LogLevel } from '../logger.js';
 import type { LoadedProfile } from '../profiles/types.js';
-import type { ConfigIssue } from './errors.js';
 import { resolveLighting, type LightingDocument } from './lighting.js';
 import { checkSchema } from './schema.js';
 import { checkSemantics } from './semantic.js';
@@ -19,8 +18,9 @@ import type {
   GatewayConfig,
   SiteConfig,
 } from './types.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
-export type ConfigValidation = { ok: true; config: GatewayConfig } | { ok: false; issues: ConfigIssue[] };
+export type ConfigValidation = { ok: true; config: GatewayConfig } | { ok: false; issues: Issue[] };
 
 export interface ValidateOptions {
   /** Folder a relative dataDir is resolved against. Default: the working directory. */
@@ -78,7 +78,7 @@ function topLevelRank(key: string): number {
 }
 
 /** Document order: issues about earlier parts of the file come first. */
-function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+function sortIssues(issues: Issue[]): Issue[] {
   const key = (pointer: string): Array<string | number> =>
     pointer
       .split('/')

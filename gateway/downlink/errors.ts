@@ -3,7 +3,7 @@
  * stable code): commands from the cloud, configuration documents and the technician's local
  * overrides.
  */
-import type { ConfigIssue } from '../config/errors.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 export type DownlinkErrorCode =
   | 'DOWNLINK_NOT_RUNNING' // the gateway is not started (no store, engine or buses)
@@ -16,12 +16,12 @@ export type DownlinkErrorCode =
 export class DownlinkError extends Error {
   override readonly name = 'DownlinkError';
   /** Pointers in the configuration document's shape (cloud-sync/contract/config-document.ts). */
-  readonly issues: ConfigIssue[];
+  readonly issues: Issue[];
 
   constructor(
     readonly code: DownlinkErrorCode,
     message: string,
-    options: { issues?: ConfigIssue[]; cause?: unknown } = {},
+    options: { issues?: Issue[]; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.issues = options.issues ?? [];

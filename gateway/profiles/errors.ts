@@ -4,30 +4,16 @@
  * each naming the file, the JSON pointer (RFC 6901) of the offending value and, where known, its
  * line.
  */
-
-export interface ProfileIssue {
-  file: string;
-  /** JSON pointer into the document, e.g. "/points/3/max"; "" for the whole document. */
-  pointer: string;
-  /** 1-based line in the file, when the file text is known. */
-  line?: number;
-  message: string;
-}
+import { formatIssue, type Issue } from '../../cloud-sync/contract/errors.js';
 
 export type ProfileErrorCode = 'PROFILE_INVALID';
-
-/** One line per issue, in the `file:line pointer: message` form editors and terminals link to. */
-export function formatIssue(issue: ProfileIssue): string {
-  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}`;
-  return `${where} ${issue.pointer === '' ? '(document)' : issue.pointer}: ${issue.message}`;
-}
 
 export class ProfileError extends Error {
   override readonly name = 'ProfileError';
   readonly code: ProfileErrorCode = 'PROFILE_INVALID';
-  readonly issues: ProfileIssue[];
+  readonly issues: Issue[];
 
-  constructor(issues: ProfileIssue[], options: { message?: string; cause?: unknown } = {}) {
+  constructor(issues: Issue[], options: { message?: string; cause?: unknown } = {}) {
     super(
       options.message ?? ProfileError.summarise(issues),
       options.cause === undefined ? undefined : { cause: options.cause },
@@ -35,7 +21,7 @@ export class ProfileError extends Error {
     this.issues = issues;
   }
 
-  private static summarise(issues: ProfileIssue[]): string {
+  private static summarise(issues: Issue[]): string {
     const files = [...new Set(issues.map((i) => i.file))].join(', ');
     const head = `invalid device profile (${issues.length} issue${issues.length === 1 ? '' : 's'}) in ${files}`;
     return [head, ...issues.map((i) => `  ${formatIssue(i)}`)].join('\n');

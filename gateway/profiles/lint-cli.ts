@@ -5,7 +5,8 @@
  *   npx tsx gateway/profiles/lint-cli.ts [dir]
  */
 import { resolve } from 'node:path';
-import { formatIssue, loadProfileDirectory } from './loader.js';
+import { formatIssue } from '../../cloud-sync/contract/errors.js';
+import { loadProfileDirectory } from './loader.js';
 
 const arg = process.argv[2];
 const { profiles, issues } = arg === undefined ? loadProfileDirectory() : loadProfileDirectory(resolve(arg));

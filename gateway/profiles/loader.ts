@@ -1,7 +1,7 @@
 /**
  * Loads device profiles: parse (with a source map for line numbers) -> JSON Schema -> semantic
  * lint -> expansion of templates and defaults into a LoadedProfile. Every problem found on the way
- * is a ProfileIssue naming file, JSON pointer and line; loading fails with one ProfileError that
+ * is a Issue naming file, JSON pointer and line; loading fails with one ProfileError that
  * carries all of them (ARCHITECTURE.md, "Models we imitate": "every error printed", as Zigbee2MQTT
  * does for settings).
  *
@@ -11,7 +11,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ProfileError } from './errors.js';
-import type { ProfileIssue } from './errors.js';
 import { expandProfile } from './expand.js';
 import { parseJsonSource } from './json-source.js';
 import type { Finding, SourceDocument } from './json-source.js';
@@ -20,9 +19,9 @@ import type { TemplateLookup } from './lint.js';
 import { defaultProfileDirectory } from './paths.js';
 import { validateProfileSchema, validateTemplateSchema } from './schema.js';
 import type { LoadedProfile, ProfileDocument, TemplateDocument } from './types.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
-export { ProfileError, formatIssue, isProfileError } from './errors.js';
-export type { ProfileIssue } from './errors.js';
+export { ProfileError, isProfileError } from './errors.js';
 export { defaultProfileDirectory } from './paths.js';
 
 export interface ProfileLoadOptions {
@@ -45,12 +44,12 @@ export interface TemplateLoadOptions {
 export interface ProfileDirectory {
   /** Valid profiles by id; a profile with any issue is left out. */
   profiles: Map<string, LoadedProfile>;
-  issues: ProfileIssue[];
+  issues: Issue[];
 }
 
 /** Every issue of a profile text (empty when it loads); template issues are included. */
-export function lintProfile(text: string, file: string, options: ProfileLoadOptions = {}): ProfileIssue[] {
-  const templateIssues: ProfileIssue[] = [];
+export function lintProfile(text: string, file: string, options: ProfileLoadOptions = {}): Issue[] {
+  const templateIssues: Issue[] = [];
   const result = analyseProfile(
     text,
     file,
@@ -61,13 +60,13 @@ export function lintProfile(text: string, file: string, options: ProfileLoadOpti
 }
 
 /** Every issue of a template text (empty when it is valid). */
-export function lintTemplate(text: string, file: string, options: TemplateLoadOptions = {}): ProfileIssue[] {
+export function lintTemplate(text: string, file: string, options: TemplateLoadOptions = {}): Issue[] {
   return analyseTemplate(text, file, options.checkLayout ?? true).issues;
 }
 
 /** Loads a profile from text; throws ProfileError listing every issue. */
 export function loadProfileText(text: string, file: string, options: ProfileLoadOptions = {}): LoadedProfile {
-  const templateIssues: ProfileIssue[] = [];
+  const templateIssues: Issue[] = [];
   const result = analyseProfile(
     text,
     file,
@@ -104,7 +103,7 @@ export function loadTemplateFile(file: string, options: TemplateLoadOptions = {}
  * cannot stop the gateway from polling the devices whose profiles are fine.
  */
 export function loadProfileDirectory(dir: string = defaultProfileDirectory()): ProfileDirectory {
-  const issues: ProfileIssue[] = [];
+  const issues: Issue[] = [];
   const profiles = new Map<string, LoadedProfile>();
   if (!isDirectory(dir)) {
     return { profiles, issues: [{ file: dir, pointer: '', message: 'profile directory does not exist' }] };
@@ -155,7 +154,7 @@ export function loadProfileDirectory(dir: string = defaultProfileDirectory()): P
 }
 
 interface Analysis<T> {
-  issues: ProfileIssue[];
+  issues: Issue[];
   value?: T;
 }
 
@@ -222,11 +221,7 @@ function layoutFindings(doc: ProfileDocument, file: string): Finding[] {
   return findings;
 }
 
-function lookupFor(
-  file: string,
-  options: ProfileLoadOptions,
-  templateIssues: ProfileIssue[],
-): TemplateLookup {
+function lookupFor(file: string, options: ProfileLoadOptions, templateIssues: Issue[]): TemplateLookup {
   const given = options.templates;
   if (given !== undefined) return (name) => given.get(name);
   const dir = options.templatesDir ?? join(dirname(file), '..', 'templates');
@@ -246,7 +241,7 @@ function lookupFor(
   };
 }
 
-function attach(file: string, source: SourceDocument, findings: readonly Finding[]): ProfileIssue[] {
+function attach(file: string, source: SourceDocument, findings: readonly Finding[]): Issue[] {
   return findings.map((f) => {
     const line = source.lineOf(f.pointer);
     return line === undefined
@@ -259,13 +254,13 @@ function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    const issue: ProfileIssue = { file, pointer: '', message: `cannot read file: ${errorMessage(err)}` };
+    const issue: Issue = { file, pointer: '', message: `cannot read file: ${errorMessage(err)}` };
     throw new ProfileError([issue], { cause: err });
   }
 }
 
 /** Reads a file or records why not; the empty text then adds a "malformed JSON" issue of its own. */
-function readTextOr(file: string, issues: ProfileIssue[]): string {
+function readTextOr(file: string, issues: Issue[]): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {

@@ -23,7 +23,7 @@ import {
   type Lane,
   type OutboxEvent,
 } from '../../cloud-sync/contract/events.js';
-import { validateEventBody, type ContractIssue } from '../../cloud-sync/contract/validate.js';
+import { validateEventBody } from '../../cloud-sync/contract/validate.js';
 import { StorageGuard, type StorageGuardOptions, type StorageState } from './storage-guard.js';
 import type { AlarmRecord, Instant } from '../alarms/types.js';
 import type { DevicePollResult } from '../bus/types.js';
@@ -64,6 +64,7 @@ import {
   type StoreRetention,
 } from './retention.js';
 import { UptimeClock, systemClock, type StoreClock } from './uptime-clock.js';
+import { formatIssue, type Issue } from '../../cloud-sync/contract/errors.js';
 
 export const GATEWAY_DB_FILE = 'kerbside.db';
 
@@ -1066,7 +1067,7 @@ function fileSize(path: string): number {
 
 interface RefusedEvent {
   event: GatewayEventBody;
-  issues: ContractIssue[];
+  issues: Issue[];
 }
 
 /**
@@ -1090,10 +1091,8 @@ function checkEvents(events: readonly GatewayEventBody[]): {
   return { valid, refused };
 }
 
-function describeIssues(issues: readonly ContractIssue[]): string[] {
-  return issues
-    .slice(0, 5)
-    .map((issue) => `${issue.pointer === '' ? '(event)' : issue.pointer}: ${issue.message}`);
+function describeIssues(issues: readonly Issue[]): string[] {
+  return issues.slice(0, 5).map(formatIssue);
 }
 
 /** Enough of a refused event to find its source, never a multi-kilobyte dump in one log line. */

@@ -13,7 +13,8 @@
  */
 import { DateTime, IANAZone } from 'luxon';
 import type { WorkingCalendarConfig } from './config.js';
-import { CasesConfigError, type ConfigIssue } from './config-error.js';
+import { CasesConfigError } from './config-error.js';
+import type { Issue } from '../../contract/errors.js';
 
 const MS_PER_MINUTE = 60_000;
 const MS_PER_DAY = 86_400_000;
@@ -73,8 +74,8 @@ export function isoWeekday(date: string): number {
  * Every problem of a calendar configuration, pointers relative to the calendar object
  * (config-validate.ts places them under `/calendar`). Empty when the calendar is usable.
  */
-export function calendarIssues(config: WorkingCalendarConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+export function calendarIssues(config: WorkingCalendarConfig): Issue[] {
+  const issues: Issue[] = [];
   if (typeof config.timeZone !== 'string' || !IANAZone.isValidZone(config.timeZone)) {
     issues.push({
       pointer: '/timeZone',

@@ -4,21 +4,16 @@
  * configuration, so an operator fixes the whole file in one go instead of one complaint per
  * restart.
  */
-
-/** One problem in a cases configuration; `pointer` is an RFC 6901 JSON pointer ('' = the whole). */
-export interface ConfigIssue {
-  pointer: string;
-  message: string;
-}
+import type { Issue } from '../../contract/errors.js';
 
 export type CasesConfigErrorCode = 'CASES_CONFIG_INVALID';
 
 export class CasesConfigError extends Error {
   override readonly name = 'CasesConfigError';
   readonly code: CasesConfigErrorCode = 'CASES_CONFIG_INVALID';
-  readonly issues: ConfigIssue[];
+  readonly issues: Issue[];
 
-  constructor(issues: ConfigIssue[], context = 'cases configuration') {
+  constructor(issues: Issue[], context = 'cases configuration') {
     super(
       `${context} is invalid: ${issues.map((issue) => `${issue.pointer || '/'}: ${issue.message}`).join('; ')}`,
     );
@@ -27,6 +22,6 @@ export class CasesConfigError extends Error {
 }
 
 /** Prefixes every issue's pointer, e.g. the calendar's own issues placed under `/calendar`. */
-export function underPointer(prefix: string, issues: ConfigIssue[]): ConfigIssue[] {
+export function underPointer(prefix: string, issues: Issue[]): Issue[] {
   return issues.map((issue) => ({ pointer: `${prefix}${issue.pointer}`, message: issue.message }));
 }

@@ -7,7 +7,8 @@
  */
 import { calendarIssues } from './calendar.js';
 import type { Allowance, CasesConfig } from './config.js';
-import { CasesConfigError, underPointer, type ConfigIssue } from './config-error.js';
+import { CasesConfigError, underPointer } from './config-error.js';
+import type { Issue } from '../../contract/errors.js';
 
 const CLASS_CODE_RE = /^\d{4}$/;
 const COUNTY_CODE_RE = /^\d{6}$/;
@@ -16,7 +17,7 @@ function checkUnique(
   ids: unknown[],
   pointer: (index: number) => string,
   what: string,
-  issues: ConfigIssue[],
+  issues: Issue[],
 ): void {
   const seen = new Map<unknown, number>();
   ids.forEach((id, index) => {
@@ -30,7 +31,7 @@ function checkUnique(
   });
 }
 
-function checkAllowance(allowance: Allowance | undefined, pointer: string, issues: ConfigIssue[]): void {
+function checkAllowance(allowance: Allowance | undefined, pointer: string, issues: Issue[]): void {
   if (allowance === undefined || typeof allowance.minutes !== 'number' || !(allowance.minutes > 0)) {
     issues.push({ pointer: `${pointer}/minutes`, message: 'must be a positive number of minutes' });
   } else if (!Number.isFinite(allowance.minutes)) {
@@ -42,8 +43,8 @@ const positive = (value: unknown): boolean =>
   typeof value === 'number' && Number.isFinite(value) && value > 0;
 
 /** Every semantic problem of `config` (empty when usable), pointers relative to the `cases` section. */
-export function validateCasesConfig(config: CasesConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+export function validateCasesConfig(config: CasesConfig): Issue[] {
+  const issues: Issue[] = [];
 
   if (
     config.countyCode !== null &&

@@ -21,18 +21,14 @@ import type { Logger } from 'pino';
 import { EVENT_CLASS, type Lane } from '../../contract/events.js';
 import { ackTopic, allGatewaysFilter, parseTopic } from '../../contract/topics.js';
 import type { Ack, EventsBatch, Status } from '../../contract/types.js';
-import {
-  parseStatus,
-  sortEventsBatch,
-  type ContractIssue,
-  type InvalidEvent,
-} from '../../contract/validate.js';
+import { parseStatus, sortEventsBatch, type InvalidEvent } from '../../contract/validate.js';
 import { SERVICE_USERNAME_PREFIX } from '../broker/acl.js';
 import type { CloudSchema } from '../db/schema.js';
 import { ingestBatch, UnserialisableEventsError, type IngestHook } from '../ingest.js';
 import type { CloudMetrics } from '../metrics.js';
 import { KeyedSerialQueue } from './queue.js';
 import { upsertGatewayStatus } from './status.js';
+import type { Issue } from '../../contract/errors.js';
 
 export interface ConsumerOptions {
   /** `mqtt://host:port` or `mqtts://host:port`. */
@@ -107,7 +103,7 @@ function clip(text: string): string {
   return text.length > LOG_TEXT_MAX ? `${text.slice(0, LOG_TEXT_MAX)}...` : text;
 }
 
-function summariseIssues(errors: ContractIssue[]): { issues: string[]; issueCount: number } {
+function summariseIssues(errors: Issue[]): { issues: string[]; issueCount: number } {
   return {
     issues: errors
       .slice(0, LOG_ISSUES)

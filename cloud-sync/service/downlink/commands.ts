@@ -18,12 +18,13 @@ import type { Logger } from 'pino';
 import { MAX_PAYLOAD_BYTES } from '../../contract/schemas.js';
 import { commandTopic } from '../../contract/topics.js';
 import type { Command } from '../../contract/types.js';
-import { validateCommand, type ContractIssue } from '../../contract/validate.js';
+import { validateCommand } from '../../contract/validate.js';
 import type { CommandsTable } from '../db/case-tables.js';
 import type { CloudSchema } from '../db/schema.js';
 import { DownlinkError } from './errors.js';
 import { requireSendableGateway } from './gateways.js';
 import type { DownlinkPublisher } from './publisher.js';
+import type { Issue } from '../../contract/errors.js';
 
 export const COMMAND_STATUSES = [
   'pending',
@@ -158,7 +159,7 @@ export class CommandService {
    */
   async issue(input: IssueCommandInput): Promise<CommandRecord> {
     await requireSendableGateway(this.db, input.gatewayId);
-    const issues: ContractIssue[] = [];
+    const issues: Issue[] = [];
     const ttlS = input.ttlS ?? DEFAULT_COMMAND_TTL_S;
     if (!Number.isInteger(ttlS) || ttlS < 1 || ttlS > MAX_COMMAND_TTL_S) {
       issues.push({

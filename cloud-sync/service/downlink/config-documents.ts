@@ -18,12 +18,13 @@ import { canonicalJson, configDocumentHash, type RemoteConfig } from '../../cont
 import { MAX_PAYLOAD_BYTES } from '../../contract/schemas.js';
 import { configTopic } from '../../contract/topics.js';
 import type { ConfigDocument } from '../../contract/types.js';
-import { validateConfigDocument, type ContractIssue } from '../../contract/validate.js';
+import { validateConfigDocument } from '../../contract/validate.js';
 import type { ConfigOverridesTable, ConfigVersionsTable } from '../db/case-tables.js';
 import type { CloudSchema } from '../db/schema.js';
 import { DownlinkError } from './errors.js';
 import { requireGateway } from './gateways.js';
 import type { DownlinkPublisher } from './publisher.js';
+import type { Issue } from '../../contract/errors.js';
 
 export const CONFIG_STATUSES = ['pending', 'applied', 'rejected', 'rolled_back', 'superseded'] as const;
 export type ConfigStatus = (typeof CONFIG_STATUSES)[number];
@@ -44,7 +45,7 @@ export interface ConfigVersionRecord {
   status: ConfigStatus;
   resultAt: string | null;
   /** The gateway's reasons for rejected / rolled_back; null otherwise. */
-  errors: ContractIssue[] | null;
+  errors: Issue[] | null;
 }
 
 /** A technician's local change on the cabinet, from a config_override event. */
@@ -108,7 +109,7 @@ export function toConfigVersionRecord(row: Selectable<ConfigVersionsTable>): Con
     restoresVersion: row.restores_version === null ? null : Number(row.restores_version),
     status: row.status as ConfigStatus,
     resultAt: row.result_at,
-    errors: row.errors === null ? null : (JSON.parse(row.errors) as ContractIssue[]),
+    errors: row.errors === null ? null : (JSON.parse(row.errors) as Issue[]),
   };
 }
 
@@ -134,7 +135,7 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** Issues of the whole message moved into the document's shape (`/document/alarms/x` -> `/alarms/x`). */
-function documentIssues(issues: readonly ContractIssue[]): ContractIssue[] {
+function documentIssues(issues: readonly Issue[]): Issue[] {
   return issues.map((issue) => ({
     pointer: issue.pointer.startsWith('/document') ? issue.pointer.slice('/document'.length) : issue.pointer,
     message: issue.message,

@@ -3,7 +3,7 @@
  * with a stable code). Each code maps to one HTTP status in routes.ts, so the services can be
  * called from the API, the CLI or a test and fail the same way everywhere.
  */
-import type { ContractIssue } from '../../contract/validate.js';
+import type { Issue } from '../../contract/errors.js';
 
 export type DownlinkErrorCode =
   /** The command or document breaks the contract (contract/schemas.ts); `issues` lists every problem. 400. */
@@ -19,12 +19,12 @@ export class DownlinkError extends Error {
   override readonly name = 'DownlinkError';
   readonly code: DownlinkErrorCode;
   /** For DOWNLINK_INVALID: every problem found, each with a JSON Pointer (RFC 6901). */
-  readonly issues: readonly ContractIssue[];
+  readonly issues: readonly Issue[];
 
   constructor(
     code: DownlinkErrorCode,
     message: string,
-    options: { issues?: readonly ContractIssue[]; cause?: unknown } = {},
+    options: { issues?: readonly Issue[]; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;

@@ -30,7 +30,7 @@ import { GATEWAY_ID_PATTERN } from '../../contract/topics.js';
 import type { CommandAction } from '../../contract/types.js';
 import { operatorOf, type Role } from '../auth/roles.js';
 import type { CloudSchema } from '../db/schema.js';
-import { requestIssues, requestIssuesMessage, type RequestIssue } from '../http.js';
+import { requestIssues, requestIssuesMessage } from '../http.js';
 import {
   COMMAND_STATUSES,
   DEFAULT_COMMAND_TTL_S,
@@ -41,6 +41,7 @@ import {
 import { CONFIG_STATUSES, type ConfigDocumentService } from './config-documents.js';
 import { DOWNLINK_HTTP_STATUS, DownlinkError, isDownlinkError } from './errors.js';
 import { requireGateway } from './gateways.js';
+import type { Issue } from '../../contract/errors.js';
 
 export interface DownlinkRoutesOptions {
   commands: CommandService;
@@ -292,7 +293,7 @@ interface RollbackBody {
  * fastify's request validation errors as contract-style issues (pointer into the request part). An
  * unknown or missing `action` fails the discriminator: named at its own pointer with the choices.
  */
-function validationIssues(error: FastifyError): RequestIssue[] {
+function validationIssues(error: FastifyError): Issue[] {
   const discriminator = (v: FastifySchemaValidationError): boolean => v.keyword === 'discriminator';
   const validation = error.validation ?? [];
   return [

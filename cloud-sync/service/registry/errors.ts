@@ -3,6 +3,7 @@
  * stable code). Each code maps to one HTTP status; an invalid component or import lists every issue
  * (with the record's index in a bulk import), so a whole file is fixed in one pass.
  */
+import type { Issue } from '../../contract/errors.js';
 
 export type RegistryErrorCode =
   /** The component id, a field or an import record is invalid (every issue listed). */
@@ -11,14 +12,6 @@ export type RegistryErrorCode =
   | 'REGISTRY_CONFLICT'
   /** No component with that id. */
   | 'REGISTRY_NOT_FOUND';
-
-/** One problem; `pointer` is an RFC 6901 JSON pointer into the body (or into the import record). */
-export interface RegistryIssue {
-  /** Index of the record in a bulk import; absent for a single component. */
-  index?: number;
-  pointer: string;
-  message: string;
-}
 
 const STATUS: Readonly<Record<RegistryErrorCode, number>> = {
   REGISTRY_INVALID: 400,
@@ -31,9 +24,9 @@ export class RegistryError extends Error {
   readonly code: RegistryErrorCode;
   /** The HTTP status this error is answered with. */
   readonly status: number;
-  readonly issues: RegistryIssue[];
+  readonly issues: Issue[];
 
-  constructor(code: RegistryErrorCode, message: string, issues: RegistryIssue[] = []) {
+  constructor(code: RegistryErrorCode, message: string, issues: Issue[] = []) {
     super(message);
     this.code = code;
     this.status = STATUS[code];
@@ -43,13 +36,4 @@ export class RegistryError extends Error {
 
 export function isRegistryError(error: unknown): error is RegistryError {
   return error instanceof RegistryError;
-}
-
-/** "3 issues: /gridCell: ...; /latitude: ..." for messages and logs. */
-export function describeIssues(issues: RegistryIssue[]): string {
-  const lines = issues.map(
-    (issue) =>
-      `${issue.index === undefined ? '' : `record ${issue.index} `}${issue.pointer || '/'}: ${issue.message}`,
-  );
-  return `${issues.length} issue${issues.length === 1 ? '' : 's'}: ${lines.join('; ')}`;
 }

@@ -16,7 +16,8 @@ import type { ComponentsTable } from '../db/case-tables.js';
 import type { CloudSchema } from '../db/schema.js';
 import { recordAudit } from '../enrollment/audit.js';
 import { componentIdIssues, gridCellIssue, splitComponentId } from './component-id.js';
-import { describeIssues, RegistryError, type RegistryIssue } from './errors.js';
+import { describeIssues, type Issue } from '../../contract/errors.js';
+import { RegistryError } from './errors.js';
 
 type Db = Kysely<CloudSchema> | Transaction<CloudSchema>;
 
@@ -114,8 +115,8 @@ const isText = (value: unknown): value is string =>
  * Every problem of one component: the id against the configured county and class table (pointer
  * `/componentId`), then each field of `input` (pointers into it). Empty when valid.
  */
-export function componentIssues(componentId: unknown, input: unknown, config: CasesConfig): RegistryIssue[] {
-  const issues: RegistryIssue[] = componentIdIssues(componentId, config).map((message) => ({
+export function componentIssues(componentId: unknown, input: unknown, config: CasesConfig): Issue[] {
+  const issues: Issue[] = componentIdIssues(componentId, config).map((message) => ({
     pointer: '/componentId',
     message,
   }));
@@ -305,13 +306,16 @@ export async function importComponents(
   actor: string,
   now: Date = new Date(),
 ): Promise<ImportResult> {
-  const issues: RegistryIssue[] = [];
+  const issues: Issue[] = [];
   const valid: Array<{ index: number; record: ComponentRecord }> = [];
   const ids = new Map<string, number>();
   const devices = new Map<string, number>();
   records.forEach((record, index) => {
     const componentId = (record as { componentId?: unknown } | null)?.componentId;
-    const found = componentIssues(componentId, record, config).map((issue) => ({ ...issue, index }));
+    const found = componentIssues(componentId, record, config).map((issue) => ({
+      ...issue,
+      pointer: `/${index}${issue.pointer}`,
+    }));
     if (found.length > 0) {
       issues.push(...found);
       return;
@@ -320,8 +324,7 @@ export async function importComponents(
     const firstId = ids.get(checked.componentId);
     if (firstId !== undefined) {
       issues.push({
-        index,
-        pointer: '/componentId',
+        pointer: `/${index}/componentId`,
         message: `${checked.componentId} is also record ${firstId}`,
       });
       return;
@@ -330,8 +333,7 @@ export async function importComponents(
     const firstDevice = devices.get(deviceKey);
     if (firstDevice !== undefined) {
       issues.push({
-        index,
-        pointer: '/deviceId',
+        pointer: `/${index}/deviceId`,
         message: `device ${checked.deviceId} of gateway ${checked.gatewayId} is also record ${firstDevice}`,
       });
       return;
@@ -345,8 +347,7 @@ export async function importComponents(
     const holder = await holderOf(db, record.gatewayId, record.deviceId);
     if (holder !== null && holder !== record.componentId) {
       issues.push({
-        index,
-        pointer: '/deviceId',
+        pointer: `/${index}/deviceId`,
         message: `device ${record.deviceId} of gateway ${record.gatewayId} is already component ${holder}`,
       });
     }

@@ -23,7 +23,6 @@ import {
   sortEventsBatch,
   validateEventBody,
   validateEventsBatch,
-  type ContractIssue,
   type ParseResult,
 } from '../../../cloud-sync/contract/validate.js';
 import {
@@ -42,8 +41,9 @@ import {
   sampleEvents,
   uuidFor,
 } from './samples.js';
+import type { Issue } from '../../../cloud-sync/contract/errors.js';
 
-function errorsOf<T>(result: ParseResult<T>): ContractIssue[] {
+function errorsOf<T>(result: ParseResult<T>): Issue[] {
   if (result.ok) assert.fail('expected the message to be refused');
   return result.errors;
 }

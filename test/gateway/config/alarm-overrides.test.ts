@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveAlarmRules } from '../../../gateway/alarms/rules.js';
-import type { ConfigIssue } from '../../../gateway/config/errors.js';
 import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import { loadProfileDirectory } from '../../../gateway/profiles/loader.js';
 import type { LoadedProfile } from '../../../gateway/profiles/types.js';
 import { fakeProfile, validDocument } from './fixtures.js';
+import type { Issue } from '../../../cloud-sync/contract/errors.js';
 
 function gasProfile(): LoadedProfile {
   return {
@@ -69,7 +69,7 @@ function withAlarms(alarms: unknown, device = 0): Record<string, unknown> {
 
 function issuesOf(doc: unknown): string[] {
   const result = validateGatewayConfig(doc, PROFILES, { baseDir: '/srv' });
-  return result.ok ? [] : result.issues.map((i: ConfigIssue) => `${i.pointer}: ${i.message}`);
+  return result.ok ? [] : result.issues.map((i: Issue) => `${i.pointer}: ${i.message}`);
 }
 
 describe('device alarm overrides in the gateway config', () => {

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { planBuses } from '../../../gateway/config/bus-plan.js';
-import { ConfigError, formatConfigIssue, type ConfigIssue } from '../../../gateway/config/errors.js';
+import { ConfigError, formatConfigIssue } from '../../../gateway/config/errors.js';
 import { loadGatewayConfig } from '../../../gateway/config/load.js';
 import type { GatewayConfig } from '../../../gateway/config/types.js';
 import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import { loadProfileDirectory } from '../../../gateway/profiles/loader.js';
 import { DEFAULT_OUTBOX_QUOTAS } from '../../../gateway/store/outbox.js';
 import { PROFILES, validDocument } from './fixtures.js';
+import type { Issue } from '../../../cloud-sync/contract/errors.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'kerbside-config-'));
@@ -27,18 +28,18 @@ function valid(doc: unknown): GatewayConfig {
   return result.config;
 }
 
-function issuesOf(doc: unknown): ConfigIssue[] {
+function issuesOf(doc: unknown): Issue[] {
   const result = validateGatewayConfig(doc, PROFILES);
   assert.equal(result.ok, false, 'expected the config to be rejected');
   return result.ok ? [] : result.issues;
 }
 
 /** Issues as "pointer: message" lines, for readable assertion failures. */
-function lines(issues: ConfigIssue[]): string[] {
+function lines(issues: Issue[]): string[] {
   return issues.map((i) => `${i.pointer}: ${i.message}`);
 }
 
-function hasIssue(issues: ConfigIssue[], pointer: string, pattern: RegExp): void {
+function hasIssue(issues: Issue[], pointer: string, pattern: RegExp): void {
   assert.ok(
     issues.some((i) => i.pointer === pointer && pattern.test(i.message)),
     `no issue at ${pointer} matching ${pattern}; got:\n  ${lines(issues).join('\n  ')}`,

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConfigError, formatConfigIssue, type ConfigIssue } from '../../../gateway/config/errors.js';
+import { ConfigError, formatConfigIssue } from '../../../gateway/config/errors.js';
 import { loadGatewayConfig } from '../../../gateway/config/load.js';
 import { GATEWAY_CONFIG_SCHEMA, valueAt } from '../../../gateway/config/schema.js';
 import type { GatewayConfig } from '../../../gateway/config/types.js';
@@ -16,6 +16,7 @@ import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import { DEFAULT_OUTBOX_QUOTAS, OUTBOX_CLASSES } from '../../../gateway/store/outbox.js';
 import { DEFAULT_STORE_RETENTION } from '../../../gateway/store/retention.js';
 import { PROFILES, validDocument } from './fixtures.js';
+import type { Issue } from '../../../cloud-sync/contract/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kerbside-outbox-config-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -37,7 +38,7 @@ function valid(doc: unknown): GatewayConfig {
 function issueLines(doc: unknown): string[] {
   const result = validateGatewayConfig(doc, PROFILES);
   assert.equal(result.ok, false, 'expected the config to be rejected');
-  return result.ok ? [] : result.issues.map((i: ConfigIssue) => `${i.pointer}: ${i.message}`);
+  return result.ok ? [] : result.issues.map((i: Issue) => `${i.pointer}: ${i.message}`);
 }
 
 /** The `default` of each property of a schema object node. */

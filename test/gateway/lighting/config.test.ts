@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { ConfigIssue } from '../../../gateway/config/errors.js';
 import { loadGatewayConfig } from '../../../gateway/config/load.js';
 import type { GatewayConfig } from '../../../gateway/config/types.js';
 import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import { loadProfileDirectory } from '../../../gateway/profiles/loader.js';
+import type { Issue } from '../../../cloud-sync/contract/errors.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const { profiles } = loadProfileDirectory();
@@ -34,13 +34,13 @@ function valid(document: unknown): GatewayConfig {
   return result.config;
 }
 
-function issues(document: unknown): ConfigIssue[] {
+function issues(document: unknown): Issue[] {
   const result = validateGatewayConfig(document, profiles, { baseDir: '/srv' });
   assert.equal(result.ok, false, 'expected the configuration to be rejected');
   return result.ok ? [] : result.issues;
 }
 
-function hasIssue(list: ConfigIssue[], pointer: string, pattern: RegExp): void {
+function hasIssue(list: Issue[], pointer: string, pattern: RegExp): void {
   assert.ok(
     list.some((i) => i.pointer === pointer && pattern.test(i.message)),
     `no issue at ${pointer} matching ${pattern}; got:\n  ${list.map((i) => `${i.pointer}: ${i.message}`).join('\n  ')}`,

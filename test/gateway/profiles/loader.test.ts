@@ -13,7 +13,6 @@ import {
   loadProfileText,
   loadTemplateText,
 } from '../../../gateway/profiles/loader.js';
-import type { ProfileIssue } from '../../../gateway/profiles/loader.js';
 import type {
   DataType,
   DeviceFamily,
@@ -21,6 +20,7 @@ import type {
   TemplateDocument,
   WordOrder,
 } from '../../../gateway/profiles/types.js';
+import type { Issue } from '../../../cloud-sync/contract/errors.js';
 
 const FAMILIES: DeviceFamily[] = ['lamp-concentrator', 'manhole-cover', 'gas-detector', 'bridge-strain'];
 const PROFILE_DIR = defaultProfileDirectory();
@@ -213,13 +213,13 @@ const point = (doc: ProfileDocument, i: number): Loose => doc.points[i] as unkno
 const block = (doc: ProfileDocument, i: number): Loose => doc.blocks?.[i] as unknown as Loose;
 const rule = (doc: ProfileDocument, i: number): Loose => doc.alarms?.[i] as unknown as Loose;
 
-function lintDoc(doc: unknown, file = FILE): { text: string; issues: ProfileIssue[] } {
+function lintDoc(doc: unknown, file = FILE): { text: string; issues: Issue[] } {
   const text = JSON.stringify(doc, null, 2);
   return { text, issues: lintProfile(text, file, { templates: TEMPLATES }) };
 }
 
 /** Asserts an issue at exactly `pointer` in `file`, whose line shows the named property. */
-function assertIssueAt(text: string, issues: ProfileIssue[], pointer: string, file = FILE): ProfileIssue {
+function assertIssueAt(text: string, issues: Issue[], pointer: string, file = FILE): Issue {
   const issue = issues.find((i) => i.pointer === pointer);
   assert.ok(issue, `expected an issue at ${pointer}, got ${JSON.stringify(issues, null, 2)}`);
   assert.equal(issue.file, file);
@@ -581,7 +581,7 @@ describe('profile lint', () => {
 
 describe('template lint', () => {
   const TFILE = '/virtual/templates/test-node.json';
-  const lint = (doc: unknown): { text: string; issues: ProfileIssue[] } => {
+  const lint = (doc: unknown): { text: string; issues: Issue[] } => {
     const text = JSON.stringify(doc, null, 2);
     return { text, issues: lintTemplate(text, TFILE) };
   };
@@ -671,7 +671,7 @@ describe('profile files and directories on disk', () => {
     const { profiles, issues } = loadProfileDirectory(dir);
     assert.equal(profiles.size, 0);
     assert.deepEqual(
-      issues.map((i) => [basename(i.file), i.pointer]),
+      issues.map((i) => [basename(i.file ?? ''), i.pointer]),
       [
         [basename(templateFile), '/points/1/id'],
         [basename(profileFile), '/blocks/0/template'],

@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ConfigIssue } from '../../../gateway/config/errors.js';
 import type { GatewayConfig } from '../../../gateway/config/types.js';
 import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import type { LoadedProfile } from '../../../gateway/profiles/types.js';
 import { fakeProfile } from '../config/fixtures.js';
 import { profile } from '../../helpers/bus-harness.js';
+import type { Issue } from '../../../cloud-sync/contract/errors.js';
 
 const PROFILES: ReadonlyMap<string, LoadedProfile> = new Map([
   ['qiaoce-vw8', profile('qiaoce-vw8')],
@@ -35,13 +35,13 @@ function valid(doc: unknown): GatewayConfig {
   return result.config;
 }
 
-function issuesOf(doc: unknown): ConfigIssue[] {
+function issuesOf(doc: unknown): Issue[] {
   const result = validateGatewayConfig(doc, PROFILES);
   assert.equal(result.ok, false, 'expected the config to be rejected');
   return result.ok ? [] : result.issues;
 }
 
-function hasIssue(issues: ConfigIssue[], pointer: string, pattern: RegExp): void {
+function hasIssue(issues: Issue[], pointer: string, pattern: RegExp): void {
   assert.ok(
     issues.some((i) => i.pointer === pointer && pattern.test(i.message)),
     `no issue at ${pointer} matching ${pattern}; got:\n  ${issues.map((i) => `${i.pointer}: ${i.message}`).join('\n  ')}`,
