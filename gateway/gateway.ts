@@ -13,22 +13,37 @@
  *
  * The downlink (gateway/downlink, docs/commands.md, docs/config-downlink.md): cloud commands and
  * configuration documents arrive through the uplink; the technician's local overrides through
- * setLocalOverride / clearLocalOverride / reloadConfigFile. A configuration change is built in
- * full first, then swapped into the alarm engine, the lighting controller and the bus schedulers
- * synchronously (swapConfig), and undone as a whole if any of them refuses.
+ * setLocalOverride / clearLocalOverride / reloadConfigFile. A configuration change is swapped into
+ * the running modules as a whole by downlink/config-swap.ts.
+ *
+ * Every write to the store goes through ONE Committer (store/committer.ts), built here and handed
+ * to each writer: the pipeline, the downlink, and this file's own start-up records.
+ *
+ * This file is lifecycle and wiring only: the periodic summary is metrics/summary.ts, the
+ * configuration swap downlink/config-swap.ts.
  */
 import type { Logger } from 'pino';
 import type { SerialSettings } from '../drivers/transport/transport.js';
 import { AlarmEngine } from './alarms/engine.js';
-import { derivedRule, resolveAlarmRules } from './alarms/rules.js';
-import type { AlarmRule, AlarmTopology, EngineOutput, Instant, OperatorAction } from './alarms/types.js';
+import { derivedRule } from './alarms/rules.js';
+import type { AlarmRule, AlarmTopology, OperatorAction } from './alarms/types.js';
 import { BusScheduler } from './bus/scheduler.js';
 import type { BusConfig, BusCounters, BusDeviceConfig, DevicePollResult, PointValue } from './bus/types.js';
 import { planBuses, type BusPlan } from './config/bus-plan.js';
 import type { GatewayConfig } from './config/types.js';
 import { EventBus } from './events/event-bus.js';
-import { LightingController, type PreparedLighting } from './lighting/controller.js';
+import { LightingController } from './lighting/controller.js';
+import {
+  alarmsByState,
+  busSummary,
+  emptyTally,
+  SummaryLog,
+  tallyPoll,
+  type GatewaySummary,
+  type PollTally,
+} from './metrics/summary.js';
 import { Pipeline, type AlarmOperationName, type StopOutcome } from './pipeline/pipeline.js';
+import { createCommitter, type Committer } from './store/committer.js';
 import { HeldMarker, type HeldNote } from './store/held-marker.js';
 import type { ShelveOptions } from './alarms/engine.js';
 import type { LoadedProfile } from './profiles/types.js';
@@ -42,10 +57,13 @@ import { StrainAnalyzer } from './strain/analyzer.js';
 import { TelemetryReporter } from './telemetry/reporter.js';
 import { Uplink, type UplinkOptions, type UplinkStats } from './uplink/uplink.js';
 import { CommandHandler, type CommandStats } from './downlink/commands.js';
+import { alarmRulesOf, ConfigSwap } from './downlink/config-swap.js';
 import { DownlinkError } from './downlink/errors.js';
 import { ConfigDownlink, type ConfigSource, type ReloadSummary } from './downlink/remote-config.js';
 import type { LocalOverrideRow } from './store/downlink-rows.js';
-import type { CommitResult } from './store/event-store.js';
+
+/** The summary's shapes stay importable from here, where they were first (metrics/summary.ts). */
+export type { BusSummary, GatewaySummary } from './metrics/summary.js';
 
 /** What the gateway needs of a bus scheduler (BusScheduler implements it). */
 export interface PollingBus {
@@ -87,37 +105,6 @@ export interface GatewayOptions {
   configSource?: ConfigSource;
 }
 
-/** Poll outcomes of one bus since the previous summary. */
-interface PollTally {
-  polls: number;
-  good: number;
-  partial: number;
-  failed: number;
-  /** Failed requests (one poll may have several). */
-  errors: number;
-}
-
-export interface BusSummary extends PollTally {
-  busId: string;
-  devices: { healthy: number; degraded: number; dead: number };
-  timeouts: number;
-  crcErrors: number;
-  exceptions: number;
-  utilisation: number;
-}
-
-export interface GatewaySummary {
-  buses: BusSummary[];
-  store: GatewayStoreStats | null;
-  pipeline: {
-    bufferedPolls: number;
-    pendingEvents: number;
-    droppedPolls: number;
-    droppedCycles: number;
-  } | null;
-  alarms: Record<string, number>;
-}
-
 interface RunningBus {
   id: string;
   bus: PollingBus;
@@ -125,8 +112,6 @@ interface RunningBus {
   tally: PollTally;
   unsubscribe: () => void;
 }
-
-const emptyTally = (): PollTally => ({ polls: 0, good: 0, partial: 0, failed: 0, errors: 0 });
 
 export class Gateway {
   /** Typed events, announced after each commit (ARCHITECTURE.md, "The event bus"). */
@@ -138,11 +123,11 @@ export class Gateway {
   private uplink: Uplink | undefined;
   private commands: CommandHandler | undefined;
   private configDownlink: ConfigDownlink | undefined;
-  /** The configuration in force: the file's, with the document and local overrides over it. */
-  private effective: GatewayConfig;
+  /** Holds the configuration in force (file, document, local overrides) while running. */
+  private configSwap: ConfigSwap | undefined;
   private stopUplinkNotify: (() => void) | undefined;
   private buses: RunningBus[] = [];
-  private summaryTimer: NodeJS.Timeout | undefined;
+  private summaryLog: SummaryLog | undefined;
   private running = false;
   private heldMarker: HeldMarker | undefined;
 
@@ -153,7 +138,6 @@ export class Gateway {
     private readonly options: GatewayOptions = {},
   ) {
     this.events = new EventBus(logger);
-    this.effective = config;
   }
 
   /**
@@ -173,17 +157,27 @@ export class Gateway {
       ...(this.options.storageGuard === undefined ? {} : { storage: this.options.storageGuard }),
     });
     this.store = store;
-    const heldMarker = this.openHeldMarker(store);
+    // The one commit path of every writer below (store/committer.ts).
+    const committer = createCommitter(store, this.events);
+    const heldMarker = this.openHeldMarker(committer);
     const deviceProfiles = new Map(plans.flatMap((p) => p.devices.map((d) => [d.id, d.profile] as const)));
     const engine = new AlarmEngine(
-      this.alarmRules(plans, this.config),
+      alarmRulesOf(plans, this.config),
       store.loadAlarmRecords(),
       topologyOf(plans),
     );
     this.engine = engine;
     this.lighting = this.createLighting(deviceProfiles);
+    this.configSwap = new ConfigSwap(this.config, {
+      profiles: this.profiles,
+      engine,
+      lighting: this.lighting,
+      busOf: (deviceId) => this.buses.find((b) => b.deviceIds.has(deviceId))?.bus,
+      logger: this.logger,
+    });
     this.pipeline = new Pipeline({
       store,
+      committer,
       engine,
       telemetry: new TelemetryReporter({ profiles: deviceProfiles }),
       strain: new Map(
@@ -205,7 +199,7 @@ export class Gateway {
       storageRule: storageRule(this.config.gatewayId),
       ...(heldMarker === null ? {} : { heldMarker }),
     });
-    if (store.quarantine !== null) this.raiseQuarantineAlarm(store);
+    if (store.quarantine !== null) this.raiseQuarantineAlarm(store, committer);
     this.running = true;
 
     try {
@@ -217,18 +211,19 @@ export class Gateway {
     }
     this.pipeline.start();
     this.lighting?.start();
-    this.startDownlink(store);
+    this.startDownlink(store, committer);
     this.startUplink(store);
     this.logger.info(
       { file: store.path, epoch: store.epoch, alarms: engine.records().length },
       'gateway started',
     );
 
-    const every = this.options.summaryIntervalMs ?? 30_000;
-    if (every > 0) {
-      this.summaryTimer = setInterval(() => this.logSummary(), every);
-      this.summaryTimer.unref();
-    }
+    this.summaryLog = new SummaryLog(
+      () => this.summary(),
+      this.logger,
+      this.options.summaryIntervalMs ?? 30_000,
+    );
+    this.summaryLog.start();
   }
 
   /**
@@ -239,8 +234,8 @@ export class Gateway {
   async stop(): Promise<StopOutcome> {
     if (!this.running) return NOTHING_LOST;
     this.running = false;
-    clearInterval(this.summaryTimer);
-    this.summaryTimer = undefined;
+    this.summaryLog?.stop();
+    this.summaryLog = undefined;
     await this.lighting
       ?.stop()
       .catch((error: unknown) => this.logger.error({ err: error }, 'lighting did not stop cleanly'));
@@ -278,7 +273,7 @@ export class Gateway {
     this.uplink = undefined;
     this.commands = undefined;
     this.configDownlink = undefined;
-    this.effective = this.config;
+    this.configSwap = undefined;
     const stats = this.store?.stats();
     this.store?.close();
     // The full store statistics are ~2 KB of JSON: the info line keeps what tells a clean stop
@@ -353,21 +348,13 @@ export class Gateway {
   }
 
   /** Command handling and, with a configSource, configuration documents; both before the uplink. */
-  private startDownlink(store: GatewayStore): void {
+  private startDownlink(store: GatewayStore, committer: Committer): void {
     const logger = this.logger.child({ module: 'downlink' });
-    const committed = (result: CommitResult): void => {
-      if (result.firstSeq !== null && result.lastSeq !== null)
-        this.events.emit('store:committed', {
-          fromSeq: result.firstSeq,
-          toSeq: result.lastSeq,
-          count: result.count,
-        });
-    };
     this.commands = new CommandHandler({
       store,
+      committer,
       lighting: () => this.lighting ?? null,
       operateAlarm: (op, key, action, shelve) => this.operateAlarm(op, key, action, shelve),
-      committed,
       logger,
     });
     const interrupted = this.commands.recoverInterrupted();
@@ -378,9 +365,13 @@ export class Gateway {
     this.configDownlink = new ConfigDownlink(
       {
         store,
+        committer,
         profiles: this.profiles,
-        swap: (config, now) => this.swapConfig(config, now),
-        committed,
+        swap: (config, now) => {
+          if (this.configSwap === undefined)
+            throw new DownlinkError('DOWNLINK_NOT_RUNNING', 'the gateway is not running');
+          return this.configSwap.swap(config, now);
+        },
         statusChanged: () => this.uplink?.refreshStatus(),
         logger,
       },
@@ -410,7 +401,7 @@ export class Gateway {
 
   /** The configuration in force (file, document, local overrides). */
   effectiveConfig(): GatewayConfig {
-    return this.effective;
+    return this.configSwap?.current() ?? this.config;
   }
 
   /**
@@ -456,91 +447,6 @@ export class Gateway {
     return this.configDownlink;
   }
 
-  /**
-   * Builds every module's part of `next` first (alarm rules, lighting plan, poll intervals)
-   * without touching the running modules, then swaps them in synchronously with no await in
-   * between; if one throws, the ones already swapped are undone and DOWNLINK_SWAP_FAILED thrown.
-   */
-  private swapConfig(next: GatewayConfig, now: Instant): { output: EngineOutput; undo: () => void } {
-    const engine = this.engine;
-    if (engine === undefined) throw new DownlinkError('DOWNLINK_NOT_RUNNING', 'the gateway is not running');
-    if ((this.lighting === undefined) !== (next.lighting === null)) {
-      throw new DownlinkError(
-        'DOWNLINK_INVALID',
-        'lighting control cannot be added or removed without a restart',
-        {
-          issues: [
-            {
-              pointer: '/lighting',
-              message: 'adding or removing lighting control needs a restart of the gateway',
-            },
-          ],
-        },
-      );
-    }
-    // Build: a failure here has changed nothing, so the change is refused, not rolled back.
-    let rules: AlarmRule[];
-    let lighting: PreparedLighting | null;
-    try {
-      rules = this.alarmRules(planBuses(next, this.profiles), next);
-      lighting =
-        this.lighting !== undefined && next.lighting !== null ? this.lighting.prepare(next.lighting) : null;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new DownlinkError('DOWNLINK_INVALID', message, {
-        issues: [{ pointer: '', message }],
-        cause: error,
-      });
-    }
-    const current = new Map(this.effective.devices.map((d) => [d.id, d.pollIntervalMs]));
-    const polls = next.devices.filter((d) => current.get(d.id) !== d.pollIntervalMs);
-    for (const device of polls) {
-      const running = this.buses.find((b) => b.deviceIds.has(device.id));
-      if (running !== undefined && running.bus.setPollInterval === undefined)
-        throw new DownlinkError(
-          'DOWNLINK_INVALID',
-          `the bus of ${device.id} cannot change its poll interval`,
-          {
-            issues: [
-              {
-                pointer: `/devices/${device.id}/pollIntervalMs`,
-                message: 'this bus cannot change a poll interval without a restart',
-              },
-            ],
-          },
-        );
-    }
-    // Swap, synchronously.
-    const undos: Array<() => void> = [];
-    const previous = this.effective;
-    try {
-      if (lighting !== null && this.lighting !== undefined) undos.push(this.lighting.reconfigure(lighting));
-      const swapped = engine.replaceRules(rules, now);
-      undos.push(swapped.undo);
-      for (const device of polls) {
-        const running = this.buses.find((b) => b.deviceIds.has(device.id));
-        const undo = running?.bus.setPollInterval?.(device.id, device.pollIntervalMs);
-        if (undo !== undefined) undos.push(undo);
-      }
-      this.effective = next;
-      undos.push(() => (this.effective = previous));
-      const undoAll = (): void => {
-        for (const undo of [...undos].reverse()) undo();
-      };
-      return { output: swapped.output, undo: undoAll };
-    } catch (error) {
-      for (const undo of undos.reverse()) undo();
-      const message = error instanceof Error ? error.message : String(error);
-      this.logger.error(
-        { err: error },
-        'configuration change refused by a module; the previous configuration was restored',
-      );
-      throw new DownlinkError('DOWNLINK_SWAP_FAILED', `configuration change rolled back: ${message}`, {
-        cause: error,
-      });
-    }
-  }
-
   /** The current alarm records (for the web UI and CLI). */
   alarms(): ReturnType<AlarmEngine['records']> {
     return this.engine?.records() ?? [];
@@ -548,32 +454,17 @@ export class Gateway {
 
   /** Poll tallies since the previous summary (reset by this call), bus counters and store stats. */
   summary(): GatewaySummary {
-    const buses = this.buses.map((running): BusSummary => {
-      const counters = running.bus.counters();
-      const devices = { healthy: 0, degraded: 0, dead: 0 };
-      for (const device of counters.devices) devices[device.health]++;
+    const buses = this.buses.map((running) => {
       const tally = running.tally;
       running.tally = emptyTally();
-      return {
-        busId: running.id,
-        ...tally,
-        devices,
-        timeouts: counters.timeouts,
-        crcErrors: counters.crcErrors,
-        exceptions: counters.exceptions,
-        utilisation: Math.round(counters.utilisation * 1000) / 1000,
-      };
+      return busSummary(running.id, tally, running.bus.counters());
     });
-    const alarms: Record<string, number> = {};
-    for (const record of this.engine?.records() ?? []) alarms[record.state] = (alarms[record.state] ?? 0) + 1;
-    return { buses, store: this.store?.stats() ?? null, pipeline: this.pipeline?.stats() ?? null, alarms };
-  }
-
-  private alarmRules(plans: BusPlan[], config: GatewayConfig): AlarmRule[] {
-    const overrides = new Map(config.devices.map((d) => [d.id, d.alarms]));
-    return plans.flatMap((plan) =>
-      plan.devices.flatMap((d) => resolveAlarmRules(d.id, d.profile, overrides.get(d.id))),
-    );
+    return {
+      buses,
+      store: this.store?.stats() ?? null,
+      pipeline: this.pipeline?.stats() ?? null,
+      alarms: alarmsByState(this.engine?.records() ?? []),
+    };
   }
 
   private createLighting(deviceProfiles: ReadonlyMap<string, LoadedProfile>): LightingController | undefined {
@@ -604,7 +495,7 @@ export class Gateway {
    * waited for a full disk, the priority lane gets a gap event saying which interval may be
    * missing. Without a marker (no room even for it) the gateway runs on and says so.
    */
-  private openHeldMarker(store: GatewayStore): HeldMarker | null {
+  private openHeldMarker(committer: Committer): HeldMarker | null {
     const marker = new HeldMarker(this.config.dataDir);
     let left: HeldNote | null;
     try {
@@ -619,7 +510,7 @@ export class Gateway {
       `the previous run stopped while ${left.events} decided events waited in memory for a full disk; ` +
       'decisions of this interval may be missing';
     try {
-      store.commitCycle({
+      committer.commit({
         lostDecisions: {
           count: left.events,
           fromWallMs: left.sinceWallMs,
@@ -634,11 +525,11 @@ export class Gateway {
     return marker;
   }
 
-  private raiseQuarantineAlarm(store: GatewayStore): void {
+  private raiseQuarantineAlarm(store: GatewayStore, committer: Committer): void {
     const rule = quarantineRule(this.config.gatewayId);
     const now = store.now();
     const output = this.engine?.setDerivedCondition(rule, true, 1, null, now);
-    if (output) store.commitCycle({ events: [...output.transitions], alarmRecords: output.records, at: now });
+    if (output) committer.commit({ events: [...output.transitions], alarmRecords: output.records, at: now });
     this.logger.error(
       { quarantine: store.quarantine },
       'the gateway database was damaged and replaced; alarm raised',
@@ -677,46 +568,8 @@ export class Gateway {
   }
 
   private onPoll(running: RunningBus, result: DevicePollResult): void {
-    const tally = running.tally;
-    tally.polls++;
-    tally[result.quality]++;
-    tally.errors += result.errors.length;
+    tallyPoll(running.tally, result);
     this.pipeline?.onPoll(result);
-  }
-
-  private logSummary(): void {
-    try {
-      const summary = this.summary();
-      const total = summary.buses.reduce(
-        (sum, b) => ({
-          polls: sum.polls + b.polls,
-          failed: sum.failed + b.failed,
-          errors: sum.errors + b.errors,
-          degradedDevices: sum.degradedDevices + b.devices.degraded,
-          deadDevices: sum.deadDevices + b.devices.dead,
-        }),
-        { polls: 0, failed: 0, errors: 0, degradedDevices: 0, deadDevices: 0 },
-      );
-      const readingsWritten = summary.store?.readingsWritten ?? 0;
-      const bufferedPolls = summary.pipeline?.bufferedPolls ?? 0;
-      const outbox = summary.store?.outbox.count ?? 0;
-      // Every 30 s for the life of a cabinet: the info line is the few numbers a person scans for
-      // (the whole summary was 1.8 KB of JSON); per bus, store and alarm detail is at debug.
-      this.logger.debug(summary, 'summary detail');
-      const storage = summary.store?.storage;
-      const short = storage !== undefined && storage.state !== 'ok';
-      const line =
-        `summary: ${total.polls} polls, ${total.failed} failed, ${total.errors} request errors; ` +
-        `${total.degradedDevices} devices degraded, ${total.deadDevices} dead; ` +
-        `${readingsWritten} readings stored, ${bufferedPolls} buffered, ${outbox} events in the outbox` +
-        (short ? `; STORAGE ${storage.state.toUpperCase()}: ${storage.reason ?? ''}` : '');
-      const fields = { ...total, readingsWritten, bufferedPolls, outbox, storage: storage?.state ?? null };
-      // Storage short is something a person must fix: the summary says it at warn, every time.
-      if (short) this.logger.warn(fields, line);
-      else this.logger.info(fields, line);
-    } catch (error) {
-      this.logger.error({ err: error }, 'summary failed');
-    }
   }
 }
 

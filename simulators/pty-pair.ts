@@ -8,6 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { KerbsideError, type ErrorCatalogue } from '../cloud-sync/contract/errors.js';
 
 export interface PtyPair {
   /** Path of one end, e.g. /dev/pts/3 (give it to the simulator). */
@@ -18,9 +19,20 @@ export interface PtyPair {
   close(): Promise<void>;
 }
 
-export class PtyPairError extends Error {
+export const PTY_PAIR_ERRORS = {
+  PTY_UNAVAILABLE: {
+    means:
+      'No pseudo-terminal pair could be made on this machine (no /dev/ptmx, neither socat nor python3 works).',
+  },
+} as const satisfies ErrorCatalogue<string>;
+
+export type PtyPairErrorCode = keyof typeof PTY_PAIR_ERRORS;
+
+export class PtyPairError extends KerbsideError<PtyPairErrorCode> {
   override readonly name = 'PtyPairError';
-  readonly code = 'PTY_UNAVAILABLE';
+  constructor(message: string) {
+    super(PTY_PAIR_ERRORS, 'PTY_UNAVAILABLE', message);
+  }
 }
 
 function commandExists(command: string): boolean {

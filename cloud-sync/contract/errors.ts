@@ -62,6 +62,25 @@ export abstract class KerbsideError<Code extends string = string> extends Error 
   }
 }
 
+/**
+ * The class of an area whose errors carry nothing beyond the base:
+ * `export class CaseError extends errorClass('CaseError', CASE_ERRORS) {}`. Its codes are the
+ * catalogue's and its `status` comes from there. A class that carries more (a file, the issues of
+ * a whole document) extends KerbsideError with a constructor of its own.
+ */
+export function errorClass<Code extends string>(
+  name: string,
+  catalogue: ErrorCatalogue<Code>,
+): new (code: Code, message: string, options?: KerbsideErrorOptions) => KerbsideError<Code> {
+  return class extends KerbsideError<Code> {
+    override readonly name: string = name;
+
+    constructor(code: Code, message: string, options?: KerbsideErrorOptions) {
+      super(catalogue, code, message, options);
+    }
+  };
+}
+
 export function isKerbsideError(value: unknown): value is KerbsideError {
   return value instanceof KerbsideError;
 }
@@ -89,10 +108,4 @@ export const CONTRACT_ERRORS = {
 
 export type ContractErrorCode = keyof typeof CONTRACT_ERRORS;
 
-export class ContractError extends KerbsideError<ContractErrorCode> {
-  override readonly name = 'ContractError';
-
-  constructor(code: ContractErrorCode, message: string) {
-    super(CONTRACT_ERRORS, code, message);
-  }
-}
+export class ContractError extends errorClass('ContractError', CONTRACT_ERRORS) {}

@@ -4,9 +4,8 @@
  * message from a peer is expected and must not crash a broker hook or the uplink. Errors name the
  * offending value with a JSON Pointer (RFC 6901) so a log line says exactly what was wrong.
  */
-import AjvModule from 'ajv';
-import type { ErrorObject, SchemaValidateFunction, ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
+import { createAjv, issuesOf, type Ajv, type IssueWords } from './ajv.js';
 import { ContractError } from './errors.js';
 import { GATEWAY_ID_PATTERN } from './topics.js';
 import { EVENT_CLASS, LANE_OF_CLASS, type GatewayEventBody } from './events.js';
@@ -28,11 +27,6 @@ import type { Ack, Command, ConfigDocument, EventsBatch, Status } from './types.
 import type { OutboxEvent } from './events.js';
 import type { Issue } from './errors.js';
 
-// ajv and ajv-formats are CommonJS: under NodeNext the default import is module.exports, whose
-// `default` is the class / plugin.
-const Ajv = AjvModule.default;
-const addFormats = addFormatsModule.default;
-
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: Issue[] };
 
 /** Enough to see what is wrong with a message; a batch of 1000 bad events need not list 1000. */
@@ -51,7 +45,7 @@ class Validator<T> {
   validate(value: unknown): ParseResult<T> {
     // Compiled on first use, so importing the contract (the gateway does) costs nothing.
     this.compiled ??= getAjv().compile(this.schema);
-    if (!this.compiled(value)) return fail(toIssues(this.compiled.errors ?? []));
+    if (!this.compiled(value)) return fail(issuesOf(this.compiled.errors ?? [], CONTRACT_WORDS));
     // Only a value that passed the schema reaches the semantic checks, so it has the type T.
     const typed = value as T;
     const issues = this.semantic(typed);
@@ -64,46 +58,12 @@ class Validator<T> {
   }
 }
 
-let ajv: InstanceType<typeof Ajv> | undefined;
+let ajv: Ajv | undefined;
 
-function getAjv(): InstanceType<typeof Ajv> {
-  if (ajv === undefined) {
-    // allErrors: report every problem at once. allowUnionTypes: `type: ['number', 'null']` is
-    // how the schemas spell a nullable field.
-    ajv = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true });
-    addFormats(ajv, ['date-time']);
-    ajv.addKeyword({ keyword: 'maxDepth', schemaType: 'number', errors: true, validate: maxDepth });
-  }
+/** One validator for every message type, created on first use (ajv.ts has the settings). */
+function getAjv(): Ajv {
+  ajv ??= createAjv();
   return ajv;
-}
-
-/**
- * The `maxDepth` keyword of the free-form fields (schemas.ts MAX_DEPTH). A keyword rather than a
- * check per message type: it sits on each free-form field in the schema, so it applies wherever
- * that field is validated (an event body, an event in a batch, a config document) and ajv points
- * its error at the field itself, e.g. `/events/0/detail`.
- */
-const maxDepth: SchemaValidateFunction = (limit: number, data: unknown): boolean => {
-  if (!nestsDeeperThan(data, limit)) return true;
-  maxDepth.errors = [
-    { keyword: 'maxDepth', params: { limit }, message: `nests deeper than ${limit} levels` },
-  ];
-  return false;
-};
-
-/**
- * Whether objects and arrays nest more than `limit` levels in `value` (`{}` is 1 level). Without
- * recursion, since the values it exists to refuse are deep enough to overflow the stack, and it
- * stops at the first container past the limit; at worst it visits each value of the message once.
- */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: Array<{ value: unknown; level: number }> = [{ value, level: 1 }];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (next.value === null || typeof next.value !== 'object') continue;
-    if (next.level > limit) return true;
-    for (const child of Object.values(next.value)) pending.push({ value: child, level: next.level + 1 });
-  }
-  return false;
 }
 
 function fail(errors: Issue[]): { ok: false; errors: Issue[] } {
@@ -146,66 +106,16 @@ function tooLarge(bytes: number): { ok: false; errors: Issue[] } {
   ]);
 }
 
-/** Patterns explained in words: the regular expression itself helps nobody reading a log. */
-const PATTERN_WORDS: Record<string, string> = {
-  [UUID_PATTERN]: 'must be a lower-case UUID',
-  [HASH_PATTERN]: 'must be a lower-case hex SHA-256 (64 characters)',
-  [GATEWAY_ID_PATTERN]:
-    'must be a gateway id: 2-63 lower-case letters, digits or hyphens, not starting with a hyphen',
+/** How issues of a message are worded; patterns in words, as the expression helps nobody reading a log. */
+const CONTRACT_WORDS: IssueWords = {
+  unknownProperty: 'is not a field of this message',
+  patterns: {
+    [UUID_PATTERN]: 'must be a lower-case UUID',
+    [HASH_PATTERN]: 'must be a lower-case hex SHA-256 (64 characters)',
+    [GATEWAY_ID_PATTERN]:
+      'must be a gateway id: 2-63 lower-case letters, digits or hyphens, not starting with a hyphen',
+  },
 };
-
-/** RFC 6901: `~` and `/` inside a reference token are escaped. */
-function escapeToken(token: string): string {
-  return token.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
-/** ajv errors as pointers to the offending value and plain messages. */
-function toIssues(errors: ErrorObject[]): Issue[] {
-  const issues: Issue[] = [];
-  const seen = new Set<string>();
-  for (const error of errors) {
-    const issue = toIssue(error);
-    const key = `${issue.pointer}\u0000${issue.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    issues.push(issue);
-  }
-  return issues;
-}
-
-function toIssue(error: ErrorObject): Issue {
-  const params = error.params as Record<string, unknown>;
-  const at = error.instancePath;
-  switch (error.keyword) {
-    case 'required':
-      // Point at the field that is missing, not at its parent: that is what the reader looks for.
-      return { pointer: `${at}/${escapeToken(String(params['missingProperty']))}`, message: 'is required' };
-    case 'additionalProperties':
-      return {
-        pointer: `${at}/${escapeToken(String(params['additionalProperty']))}`,
-        message: 'is not a field of this message',
-      };
-    case 'discriminator': {
-      const tag = String(params['tag']);
-      let message = `must be a string`;
-      if (params['tagValue'] === undefined) message = 'is required';
-      else if (params['error'] === 'mapping')
-        message = `unknown ${tag} ${JSON.stringify(params['tagValue'])}`;
-      return { pointer: `${at}/${escapeToken(tag)}`, message };
-    }
-    case 'enum':
-      return { pointer: at, message: `must be one of ${JSON.stringify(params['allowedValues'])}` };
-    case 'pattern':
-      return {
-        pointer: at,
-        message: PATTERN_WORDS[String(params['pattern'])] ?? error.message ?? 'bad pattern',
-      };
-    case 'const':
-      return { pointer: at, message: `must be ${JSON.stringify(params['allowedValue'])}` };
-    default:
-      return { pointer: at, message: error.message ?? `fails ${error.keyword}` };
-  }
-}
 
 /**
  * docs/uplink-contract.md, delivery rules 1 and 2: seqs strictly increase within a batch and all

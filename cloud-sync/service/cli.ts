@@ -25,6 +25,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Kysely } from 'kysely';
+import { KerbsideError, type ErrorCatalogue } from '../contract/errors.js';
 import { isGatewayId } from '../contract/topics.js';
 import { openCloudDatabase } from './db/open.js';
 import type { CloudSchema } from './db/schema.js';
@@ -44,8 +45,21 @@ import { recordAudit, type AuditEntry } from './enrollment/audit.js';
 
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
+export const CLOUD_ADMIN_ERRORS = {
+  CLOUD_ADMIN_USAGE: {
+    means: "Bad arguments to `npm run cloud-admin`, found after commander's own parsing (exit code 2).",
+  },
+} as const satisfies ErrorCatalogue<string>;
+
+type CloudAdminErrorCode = keyof typeof CLOUD_ADMIN_ERRORS;
+
 /** Bad arguments found after commander's own parsing: reported like commander's, exit 2. */
-class UsageError extends Error {}
+class UsageError extends KerbsideError<CloudAdminErrorCode> {
+  override readonly name = 'UsageError';
+  constructor(message: string) {
+    super(CLOUD_ADMIN_ERRORS, 'CLOUD_ADMIN_USAGE', message);
+  }
+}
 
 /** A list as JSON (--json) or one line per row of its non-empty columns, or a line saying it is empty. */
 function printList<T>(

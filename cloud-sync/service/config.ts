@@ -12,16 +12,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import AjvModule from 'ajv';
-import type { ErrorObject } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { resolveCasesConfig, type CasesConfig } from './cases/config.js';
 import { underPointer } from './cases/config-error.js';
 import { validateCasesConfig } from './cases/config-validate.js';
 import { CLOUD_CONFIG_SCHEMA, LOG_LEVELS } from './config-schema.js';
-import { formatIssue, type Issue } from '../contract/errors.js';
-
-// ajv is CommonJS: under NodeNext the default import is module.exports, whose `default` is the class.
-const Ajv = AjvModule.default;
+import { createAjv, issuesOf } from '../contract/ajv.js';
+import { formatIssue, KerbsideError, type ErrorCatalogue, type Issue } from '../contract/errors.js';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -53,19 +50,31 @@ export interface CloudServiceConfig {
   cases: CasesConfig;
 }
 
-export class CloudConfigError extends Error {
+export const CLOUD_CONFIG_ERRORS = {
+  CLOUD_CONFIG_INVALID: {
+    means: 'The cloud service configuration (file and environment) is invalid; `issues` lists every problem.',
+  },
+} as const satisfies ErrorCatalogue<string>;
+
+export type CloudConfigErrorCode = keyof typeof CLOUD_CONFIG_ERRORS;
+
+export class CloudConfigError extends KerbsideError<CloudConfigErrorCode> {
   override readonly name = 'CloudConfigError';
-  readonly code = 'CLOUD_CONFIG_INVALID';
+  // Narrowed to the mutable Issue[] the constructor takes: callers hand the list on as it is.
+  declare readonly issues: Issue[];
 
   constructor(
-    readonly issues: Issue[],
+    issues: Issue[],
     readonly file: string | null,
   ) {
     super(
+      CLOUD_CONFIG_ERRORS,
+      'CLOUD_CONFIG_INVALID',
       [
         `invalid cloud service configuration${file === null ? '' : ` ${file}`} (${issues.length} issue${issues.length === 1 ? '' : 's'})`,
         ...issues.map((issue) => `  ${formatIssue(issue)}`),
       ].join('\n'),
+      { issues },
     );
   }
 }
@@ -93,36 +102,7 @@ const ENV_OVERRIDES = [
 
 type Doc = Record<string, unknown>;
 
-let validator: ReturnType<InstanceType<typeof Ajv>['compile']> | undefined;
-
-function escapeToken(token: string): string {
-  return token.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
-function toIssue(error: ErrorObject): Issue {
-  const params = error.params as Record<string, unknown>;
-  switch (error.keyword) {
-    case 'required':
-      return {
-        pointer: `${error.instancePath}/${escapeToken(String(params['missingProperty']))}`,
-        message: 'is required',
-      };
-    case 'additionalProperties':
-      return {
-        pointer: `${error.instancePath}/${escapeToken(String(params['additionalProperty']))}`,
-        message: 'is not a configuration field (check the spelling)',
-      };
-    case 'enum':
-      return {
-        pointer: error.instancePath,
-        message: `must be one of ${JSON.stringify(params['allowedValues'])}`,
-      };
-    case 'pattern':
-      return { pointer: error.instancePath, message: `must match ${String(params['pattern'])}` };
-    default:
-      return { pointer: error.instancePath, message: error.message ?? `fails ${error.keyword}` };
-  }
-}
+let validator: ValidateFunction | undefined;
 
 function section(doc: Doc, key: string): Doc {
   const value = doc[key];
@@ -196,9 +176,15 @@ export function resolveDocument(
     if (name === 'DATABASE_URL') delete target['sqlitePath'];
   }
 
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(CLOUD_CONFIG_SCHEMA);
+  validator ??= createAjv().compile(CLOUD_CONFIG_SCHEMA);
   const issues: Issue[] = [];
-  if (!validator(doc)) issues.push(...(validator.errors ?? []).map(toIssue));
+  if (!validator(doc)) {
+    issues.push(
+      ...issuesOf(validator.errors ?? [], {
+        unknownProperty: 'is not a configuration field (check the spelling)',
+      }),
+    );
+  }
 
   const d = doc as {
     database?: { sqlitePath?: string; url?: string };

@@ -6,13 +6,21 @@
  * OpenAPI plugin is queued first so that these routes and every later one appear in
  * GET /api/v1/openapi.json (auth/openapi.ts). Loopback by default: nothing is exposed by accident.
  *
- * Request rules of every API route (under /api/): a parameter, field or path parameter the route
- * does not declare is refused with 400, never silently dropped. Each querystring schema is closed
- * (a route that declares none takes no parameter: NO_QUERY), bodies are closed by their own
- * schemas, and the validator keeps unknown properties (`removeAdditional: false`) so that the
- * closed schemas refuse them. A refusal names what was wrong by pointer (`/stat`): the route
- * plugins' error handlers answer `{error: CODE, message, issues: [{pointer, message}]}`
- * (validationAnswer), routes without one get fastify's shape with the same message.
+ * Request rules of every API route (under /api/), one policy for the whole API:
+ * - A parameter, field or path parameter the route does not declare is refused with 400, never
+ *   silently dropped. Each querystring schema is closed (a route that declares none takes no
+ *   parameter: NO_QUERY), bodies are closed by their own schemas, and the validators keep unknown
+ *   properties (`removeAdditional: false`) so that the closed schemas refuse them.
+ * - A body is checked as sent: no coercion (a string "5" for an integer field is refused, as is
+ *   "true" for a boolean), since a JSON body can say what it means and an operator's mistyped
+ *   request must not run as something else. The schema's defaults are filled in. Querystring, path
+ *   parameters and headers are text on the wire, so they alone are coerced to their declared types.
+ *   Both validators come from the project's one factory (contract/ajv.ts), chosen by request part.
+ * - Every error answer, of every route, has one shape, `{error: CODE, message, issues?}`, from one
+ *   error handler (answerError): an area's error with its own status and code; a request failing
+ *   its schema 400 REQUEST_INVALID with `issues` by pointer (`/stat`); the HTTP layer's own
+ *   refusals (malformed or empty JSON, 413, 415) their status with an API_ERRORS code; an unknown
+ *   route 404 API_NOT_FOUND; anything else 500 API_INTERNAL, its text in the log, not the answer.
  */
 import Fastify, {
   LogController,
@@ -25,8 +33,10 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { ApiError, type ApiErrorCode } from './api/errors.js';
 import { queueOpenApi } from './auth/openapi.js';
-import type { Issue } from '../contract/errors.js';
+import { createAjv, issuesOf } from '../contract/ajv.js';
+import { isKerbsideError, type Issue, type KerbsideError } from '../contract/errors.js';
 
 export interface HealthCheck {
   ok: boolean;
@@ -87,42 +97,14 @@ const PART_WORDS: Readonly<Record<string, string>> = {
 };
 
 /** The issues of a schema validation failure of one request part. */
-export function requestIssues(
-  errors: readonly FastifySchemaValidationError[],
-  part: string | undefined,
-): Issue[] {
-  return errors.map((e) => {
-    const missing = e.keyword === 'required' ? `/${String(e.params['missingProperty'])}` : '';
-    const extra = e.keyword === 'additionalProperties' ? `/${String(e.params['additionalProperty'])}` : '';
-    return {
-      pointer: `${e.instancePath}${missing}${extra}`,
-      message:
-        extra !== ''
-          ? `is not ${PART_WORDS[part ?? ''] ?? 'allowed here'}`
-          : missing !== ''
-            ? 'is required'
-            : (e.message ?? `fails ${e.keyword}`),
-    };
-  });
+function requestIssues(errors: readonly FastifySchemaValidationError[], part: string | undefined): Issue[] {
+  return issuesOf(errors, { unknownProperty: `is not ${PART_WORDS[part ?? ''] ?? 'allowed here'}` });
 }
 
 /** One line naming every issue, e.g. `the request querystring is invalid: /stat is not a parameter of this route`. */
-export function requestIssuesMessage(part: string | undefined, issues: readonly Issue[]): string {
+function requestIssuesMessage(part: string | undefined, issues: readonly Issue[]): string {
   const list = issues.map((issue) => `${issue.pointer} ${issue.message}`.trim());
   return `the request ${part ?? 'input'} is invalid: ${list.join('; ')}`;
-}
-
-/**
- * The API's answer to a request that fails its route's schema, under the area's code
- * (`CASE_INVALID`, `AUTH_INVALID_ARGUMENT` ...): `{error, message, issues}`. For the route plugins'
- * error handlers, when `error.validation` is set.
- */
-export function validationAnswer(
-  code: string,
-  error: FastifyError,
-): { error: string; message: string; issues: Issue[] } {
-  const issues = requestIssues(error.validation ?? [], error.validationContext);
-  return { error: code, message: requestIssuesMessage(error.validationContext, issues), issues };
 }
 
 /** `issues` in an error response schema (a schema without it would drop them from the answer). */
@@ -134,6 +116,77 @@ export const issuesSchema = {
     properties: { pointer: { type: 'string' }, message: { type: 'string' } },
   },
 } as const;
+
+/** The one error answer of the API; for a route's error response schemas. */
+export const errorAnswerSchema = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: { error: { type: 'string' }, message: { type: 'string' }, issues: issuesSchema },
+} as const;
+
+/** What the API answers for an error: the status and `{error: CODE, message, issues?}`. */
+interface ErrorAnswer {
+  status: number;
+  code: string;
+  message: string;
+  issues: readonly Issue[];
+}
+
+/** fastify's own refusals of a request, before any route ran, by fastify's error code. */
+const FASTIFY_REFUSALS: Readonly<Record<string, ApiErrorCode>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'API_BODY_MALFORMED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'API_BODY_EMPTY',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'API_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'API_UNSUPPORTED_MEDIA_TYPE',
+};
+
+function answerOf(error: KerbsideError, status: number): ErrorAnswer {
+  return { status, code: error.code, message: error.message, issues: error.issues };
+}
+
+/**
+ * An area's error, with the status its catalogue declares (contract/errors.ts: every area's error
+ * is a KerbsideError); one without a status is no answer for a client, so the caller makes it a 500.
+ */
+function areaAnswer(error: unknown): ErrorAnswer | undefined {
+  if (!isKerbsideError(error) || error.status === undefined) return undefined;
+  return answerOf(error, error.status);
+}
+
+/** The answer to every error of every route (see the header): one place, one shape. */
+function answerError(error: FastifyError, request: FastifyRequest): ErrorAnswer {
+  if (error.validation !== undefined) {
+    const part = error.validationContext;
+    const issues = requestIssues(error.validation, part);
+    return answerOf(new ApiError('REQUEST_INVALID', requestIssuesMessage(part, issues), { issues }), 400);
+  }
+  const area = areaAnswer(error);
+  if (area !== undefined) {
+    // An area's 5xx (a programming error such as AUTH_UNGUARDED_ROUTE) is a fault to look into.
+    if (area.status >= 500) request.log.error({ err: error }, 'internal error');
+    return area;
+  }
+  // fastify's own refusals of a malformed request (its codes are FST_*): a 4xx with fastify's
+  // words, which say what was wrong with the request and nothing of the service. Another error
+  // that merely carries a 4xx statusCode (a client library's) is the service's fault, below.
+  const status = error.statusCode;
+  // Typed as FastifyError, but whatever a route throws arrives here: `code` may be absent.
+  const fastifyCode: unknown = error.code;
+  if (
+    typeof fastifyCode === 'string' &&
+    fastifyCode.startsWith('FST_') &&
+    status !== undefined &&
+    status >= 400 &&
+    status < 500
+  ) {
+    const code = FASTIFY_REFUSALS[fastifyCode] ?? 'API_BAD_REQUEST';
+    return answerOf(new ApiError(code, error.message), status);
+  }
+  // Anything else is a fault of the service: its text (a SQL statement, a path, a stack) stays in
+  // the log (OWASP ASVS v4.0.3 7.4.1: a generic message, no internals).
+  request.log.error({ err: error }, 'internal error');
+  return answerOf(new ApiError('API_INTERNAL', 'internal error'), 500);
+}
 
 /**
  * onRoute: every API route's querystring is closed. A route that declares none gets NO_QUERY; one
@@ -215,13 +268,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       disableRequestLogging: (request) => QUIET_ROUTES.has(request.url),
     }),
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
-    // fastify's default (removeAdditional: true) strips what a closed schema does not name, so a
-    // typo such as ?stat=open would be ignored; kept, the closed schema refuses it. Route plugins
-    // that compile with their own ajv (downlink, enrollment) set the same.
-    ajv: { customOptions: { removeAdditional: false } },
-    // Messages that name the offending pointer, for answers that do not go through validationAnswer.
-    schemaErrorFormatter: (errors: FastifySchemaValidationError[], part: string) =>
-      new Error(requestIssuesMessage(part, requestIssues(errors, part))),
   };
   // With `https`, fastify's type is parameterised by https.Server; these routes (and the plugins
   // registered later) never touch the raw server, so one instance type serves both.
@@ -232,6 +278,34 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
           ...base,
           https: { key: options.https.key, cert: options.https.cert },
         }) as unknown as FastifyInstance);
+
+  // The body policy of the header: bodies as sent, text parts coerced; unknown properties kept by
+  // both (createAjv), so closed schemas refuse them. Every issue at once (allErrors), so that one
+  // 400 tells an operator all that is wrong; the work stays bounded by the body limit (1 MiB) and
+  // the schemas' own limits. Set on the root instance, so every route plugin registered later
+  // inherits it.
+  const bodyAjv = createAjv({ useDefaults: true });
+  const textAjv = createAjv({ useDefaults: true, coerceTypes: 'array' });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema),
+  );
+  // On the root instance: route plugins set no handler of their own, so this one answers for all.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const answer = answerError(error, request);
+    // A 4xx is the client's mistake, answered in full: one debug line, no stack (AccessLogController).
+    if (answer.status < 500)
+      request.log.debug({ statusCode: answer.status, error: answer.message }, 'request refused');
+    return reply.code(answer.status).send({
+      error: answer.code,
+      message: answer.message,
+      ...(answer.issues.length > 0 ? { issues: answer.issues } : {}),
+    });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    // The path without its query, which may carry what an answer need not repeat (a token).
+    const error = new ApiError('API_NOT_FOUND', `no route ${request.method} ${pathOf(request.url)}`);
+    return reply.code(404).send({ error: error.code, message: error.message });
+  });
 
   // Added now (onRoute hooks apply at once), so it runs for every route registered later, before
   // the OpenAPI plugin's own hook reads the schema.

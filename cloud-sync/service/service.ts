@@ -1,6 +1,7 @@
 /**
  * Composition of the cloud-sync service process (docs/cloud-service.md): database, broker
- * (embedded aedes unless an external one is configured), the ingest consumer and the HTTP endpoint.
+ * (embedded aedes unless an external one is configured), the ingest consumer and the HTTP endpoint
+ * with the whole API (api/build.ts buildApi).
  * `startCloudService` starts them in dependency order and `close()` stops them in reverse, so the
  * consumer finishes (and acks) the batches in process before the database closes.
  */
@@ -23,34 +24,20 @@ import { openCloudDatabase } from './db/open.js';
 import type { CloudSchema } from './db/schema.js';
 import { buildHttpApp, listenHttp, type HealthCheck } from './http.js';
 import { createCloudMetrics, type CloudMetrics } from './metrics.js';
-import { authPlugin } from './auth/plugin.js';
-import { authRoutes } from './auth/routes.js';
+import { buildApi } from './api/build.js';
 import { WorkingCalendar } from './cases/calendar.js';
 import { caseFilingHook } from './cases/filing.js';
-import { deadLetterRoutes } from './dead-letters/routes.js';
-import { kpiRoutes } from './cases/kpi-routes.js';
 import { CaseMonitor } from './cases/monitor.js';
-import { caseRoutes } from './cases/routes.js';
 import { CommandService } from './downlink/commands.js';
 import { ConfigDocumentService } from './downlink/config-documents.js';
 import type { DownlinkPublisher } from './downlink/publisher.js';
 import { downlinkResultsHook } from './downlink/results-hook.js';
 import { downlinkStatusListener, republishAtStart, startCommandExpirySweep } from './downlink/resync.js';
-import { downlinkRoutes } from './downlink/routes.js';
-import { registryRoutes } from './registry/routes.js';
 
-/** What route plugins and credential stores get from the running service. */
+/** What credential stores get from the running service. */
 export interface CloudServiceContext {
   db: Kysely<CloudSchema>;
   logger: Logger;
-}
-
-/** What route plugins also get once the broker runs: what enrollment hands to gateways. */
-export interface CloudRoutesContext extends CloudServiceContext {
-  /** The broker URL gateways connect to. */
-  gatewayMqttUrl: string;
-  /** PEM CA bundle gateways verify the broker with; null: the system trust store. */
-  caBundle: string | null;
 }
 
 export interface CloudServiceDeps {
@@ -60,8 +47,11 @@ export interface CloudServiceDeps {
    * (the database-backed enrollment store). Absent: no gateway can connect (logged at start).
    */
   credentials?: CredentialStore | ((context: CloudServiceContext) => CredentialStore);
-  /** Registers more routes (enrollment, API) on the HTTP app before it listens. */
-  httpRoutes?: (app: FastifyInstance, context: CloudRoutesContext) => void | Promise<void>;
+  /**
+   * Serve enrollment, `POST /api/v1/enroll` (the production wiring does): gateways redeem a token
+   * for the credential `credentials` checks. Off by default.
+   */
+  enrollment?: boolean;
   /** Default process metrics; tests running several services in one process may turn them off. */
   processMetrics?: boolean;
   /** How long start waits for the consumer on the embedded broker (ms). */
@@ -298,24 +288,31 @@ export async function startCloudService(
       },
     });
     closers.push({ name: 'http', close: () => app.close() });
-    // The guard first: it refuses to register a route without an access rule, and guards only the
-    // routes registered after it (docs/auth.md).
-    const authLogger = logger.child({ component: 'auth' });
-    await app.register(authPlugin, { db, logger: authLogger, ...clock });
-    await app.register(authRoutes, { db, logger: authLogger });
-    await app.register(caseRoutes, { db, config: config.cases, calendar, logger: casesLogger, ...clock });
-    await app.register(kpiRoutes, { db, calendar, ...clock });
-    await app.register(registryRoutes, { db, config: config.cases, ...clock });
-    await app.register(downlinkRoutes, { commands, configs, db });
-    await app.register(deadLetterRoutes, { db });
-    if (deps.httpRoutes !== undefined) {
-      const tlsPort = broker?.tlsPort;
-      const embeddedHost = connectHost(config.mqtt.embedded.host);
-      const gatewayMqttUrl =
-        config.enrollment.gatewayMqttUrl ??
-        (broker === null ? mqttUrl : tlsPort === undefined ? mqttUrl : `mqtts://${embeddedHost}:${tlsPort}`);
-      await deps.httpRoutes(app, { ...context, gatewayMqttUrl, caBundle: config.enrollment.caBundle });
-    }
+    // What enrollment hands to gateways: the configured URL, else the embedded broker's TLS
+    // listener when it has one, else the broker the consumer uses.
+    const tlsPort = broker?.tlsPort;
+    const gatewayMqttUrl =
+      config.enrollment.gatewayMqttUrl ??
+      (broker === null || tlsPort === undefined
+        ? mqttUrl
+        : `mqtts://${connectHost(config.mqtt.embedded.host)}:${tlsPort}`);
+    // The whole API, as the route tests assemble it too (api/build.ts).
+    await buildApi(app, {
+      db,
+      ...clock,
+      auth: { logger: logger.child({ component: 'auth' }) },
+      cases: { config: config.cases, calendar, logger: casesLogger },
+      downlink: { commands, configs },
+      ...(deps.enrollment === true
+        ? {
+            enrollment: {
+              mqttUrl: gatewayMqttUrl,
+              caBundle: config.enrollment.caBundle,
+              logger: logger.child({ component: 'enrollment' }),
+            },
+          }
+        : {}),
+    });
     const httpPort = await listenHttp(app, config.http.host, config.http.port);
 
     // Closing runs the closers newest first: http, consumer (finishes and acks the batches in

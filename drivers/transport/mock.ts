@@ -5,10 +5,7 @@
  * the link as a vanished USB adapter or a reset socket would (`simulateDisconnect`).
  */
 import { performance } from 'node:perf_hooks';
-// Known exception to the drivers/transport -> drivers/modbus boundary (eslint.config.js): the
-// transports still throw ModbusError; moving it to a shared driver error module is left open.
-// eslint-disable-next-line no-restricted-imports
-import { ModbusError } from '../modbus/errors.js';
+import { ModbusError } from '../errors.js';
 import type { CloseListener, DataListener, Transport } from './transport.js';
 
 /**

@@ -6,10 +6,7 @@
  * (the adapter usually comes back under the same path).
  */
 import { SerialPort } from 'serialport';
-// Known exception to the drivers/transport -> drivers/modbus boundary (eslint.config.js): the
-// transports still throw ModbusError; moving it to a shared driver error module is left open.
-// eslint-disable-next-line no-restricted-imports
-import { ModbusError } from '../modbus/errors.js';
+import { ModbusError } from '../errors.js';
 import type { CloseListener, DataListener, SerialSettings, Transport } from './transport.js';
 
 export interface SerialTransportOptions {

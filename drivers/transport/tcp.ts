@@ -16,10 +16,7 @@
  * request has a deadline and should fail now, not be sent late.
  */
 import net from 'node:net';
-// Known exception to the drivers/transport -> drivers/modbus boundary (eslint.config.js): the
-// transports still throw ModbusError; moving it to a shared driver error module is left open.
-// eslint-disable-next-line no-restricted-imports
-import { ModbusError } from '../modbus/errors.js';
+import { ModbusError } from '../errors.js';
 import type { CloseListener, DataListener, Transport } from './transport.js';
 
 export interface TcpReconnectOptions {

@@ -9,6 +9,7 @@ import type {
   AlarmStateName,
   AlarmTransitionEvent,
 } from '../../cloud-sync/contract/events.js';
+import { errorClass, type ErrorCatalogue } from '../../cloud-sync/contract/errors.js';
 import type { AlarmKind, AlarmLevel, LocalizedText } from '../profiles/types.js';
 
 export type { AlarmStateName, AlarmPriority };
@@ -107,22 +108,21 @@ export interface OperatorAction {
   reason: string;
 }
 
-export type AlarmErrorCode =
-  | 'ALARM_UNKNOWN'
-  | 'ALARM_ILLEGAL_OPERATION'
-  | 'ALARM_SHELVE_TOO_LONG'
-  | 'ALARM_REASON_REQUIRED'
-  | 'ALARM_RULE_INVALID';
+export const ALARM_ERRORS = {
+  ALARM_UNKNOWN: { means: 'No alarm of that key, or one disabled in the configuration.' },
+  ALARM_ILLEGAL_OPERATION: { means: "An operator action the alarm's ISA-18.2 state does not allow." },
+  ALARM_SHELVE_TOO_LONG: { means: "A timed shelve longer than the engine's maximum shelve time." },
+  ALARM_REASON_REQUIRED: {
+    means: 'An operator action without who did it, or a shelve or removal from service without a reason.',
+  },
+  ALARM_RULE_INVALID: {
+    means: 'An alarm rule that cannot be evaluated (duplicate, wrong kind, bad condition).',
+  },
+} as const satisfies ErrorCatalogue<string>;
 
-export class AlarmError extends Error {
-  override readonly name = 'AlarmError';
-  constructor(
-    readonly code: AlarmErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export type AlarmErrorCode = keyof typeof ALARM_ERRORS;
+
+export class AlarmError extends errorClass('AlarmError', ALARM_ERRORS) {}
 
 /** Where devices sit, so a dark bus or device can suppress what depends on it. */
 export interface AlarmTopology {

@@ -11,6 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { errorClass, type ErrorCatalogue } from '../../cloud-sync/contract/errors.js';
 import { ModbusClient, type TransactionResult } from '../../drivers/modbus/client.js';
 import { ModbusError, isModbusError } from '../../drivers/modbus/errors.js';
 import type { ModbusRequest } from '../../drivers/modbus/pdu.js';
@@ -66,17 +67,18 @@ interface QueuedWrite {
   reject: (error: Error) => void;
 }
 
-/** Errors of the scheduler itself (bad write requests), distinct from wire errors. */
-export class BusError extends Error {
-  override readonly name = 'BusError';
-  constructor(
-    readonly code:
-      'BUS_UNKNOWN_DEVICE' | 'BUS_UNKNOWN_POINT' | 'BUS_NOT_WRITABLE' | 'BUS_OUT_OF_RANGE' | 'BUS_STOPPED',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Errors of the scheduler itself (bad write requests), distinct from wire errors (ModbusError). */
+export const BUS_ERRORS = {
+  BUS_UNKNOWN_DEVICE: { means: 'No device of that id on the bus.' },
+  BUS_UNKNOWN_POINT: { means: 'The device has no point of that key.' },
+  BUS_NOT_WRITABLE: { means: 'A write to a read-only point.' },
+  BUS_OUT_OF_RANGE: { means: 'A value or poll interval outside what the point or scheduler accepts.' },
+  BUS_STOPPED: { means: 'The bus is not running, or stopped while the write was queued.' },
+} as const satisfies ErrorCatalogue<string>;
+
+export type BusErrorCode = keyof typeof BUS_ERRORS;
+
+export class BusError extends errorClass('BusError', BUS_ERRORS) {}
 
 /** Errors worth another attempt right away: the line was noisy, not the request wrong. */
 const RETRYABLE = new Set([

@@ -1,14 +1,20 @@
 /**
- * Errors of the config area (ARCHITECTURE.md, "Invariants": one error class per area with a stable
- * code). A configuration is written by people, so an invalid one is reported as a list of issues,
+ * Errors of the config area (ARCHITECTURE.md, "Invariants": a KerbsideError with a stable code from
+ * the area's catalogue, listed in docs/errors.md). A configuration is written by people, so an invalid one is reported as a list of issues,
  * each with the JSON pointer (RFC 6901) of the offending value and, when read from a file, its
  * line: the installer fixes everything in one go instead of one error per start attempt.
  */
-import type { Issue } from '../../cloud-sync/contract/errors.js';
+import { KerbsideError, type ErrorCatalogue, type Issue } from '../../cloud-sync/contract/errors.js';
 
-export type ConfigErrorCode =
-  | 'CONFIG_UNREADABLE' // the file could not be read
-  | 'CONFIG_INVALID'; // the text is not JSON, or the document breaks the schema or a semantic rule
+export const CONFIG_ERRORS = {
+  CONFIG_UNREADABLE: { means: 'The gateway configuration file could not be read.' },
+  CONFIG_INVALID: {
+    means:
+      'The configuration is not JSON, or breaks the schema or a semantic rule (`issues` lists every problem).',
+  },
+} as const satisfies ErrorCatalogue<string>;
+
+export type ConfigErrorCode = keyof typeof CONFIG_ERRORS;
 
 /** One line per issue, `file:line pointer: message`, the form editors and terminals link to. */
 export function formatConfigIssue(issue: Issue, file?: string): string {
@@ -16,17 +22,13 @@ export function formatConfigIssue(issue: Issue, file?: string): string {
   return `${place}${issue.pointer === '' ? '(document)' : issue.pointer}: ${issue.message}`;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends KerbsideError<ConfigErrorCode> {
   override readonly name = 'ConfigError';
-  readonly code: ConfigErrorCode;
-  readonly issues: Issue[];
   /** The configuration file, when there is one. */
   readonly file: string | undefined;
 
   constructor(code: ConfigErrorCode, issues: Issue[], file?: string, options?: { cause?: unknown }) {
-    super(ConfigError.summarise(issues, file), options);
-    this.code = code;
-    this.issues = issues;
+    super(CONFIG_ERRORS, code, ConfigError.summarise(issues, file), { cause: options?.cause, issues });
     this.file = file;
   }
 

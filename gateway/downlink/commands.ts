@@ -28,14 +28,16 @@ import { AlarmError, type OperatorAction } from '../alarms/types.js';
 import type { OverrideCommand } from '../lighting/types.js';
 import { LightingError } from '../lighting/types.js';
 import type { AlarmOperationName } from '../pipeline/pipeline.js';
-import type { CommitResult, GatewayStore } from '../store/event-store.js';
+import type { Committer, StoreReader } from '../store/committer.js';
 import type { CommandRow } from '../store/downlink-rows.js';
 
 export type CommandStatusName = CommandResultEvent['status'];
 
 /** What the handler needs of the gateway (Gateway implements it; tests may fake it). */
 export interface CommandHost {
-  store: Pick<GatewayStore, 'command' | 'commandsWithStatus' | 'commitCycle' | 'now'>;
+  store: Pick<StoreReader, 'command' | 'commandsWithStatus' | 'now'>;
+  /** The gateway's one commit path (store/committer.ts): commits, then wakes the uplink. */
+  committer: Committer;
   /** null: this gateway has no lighting section (lamp and loop commands are rejected). */
   lighting(): { command(cmd: OverrideCommand): Promise<void> } | null;
   /** Pipeline.operate via the gateway: commits the transitions and the audit record. Throws AlarmError. */
@@ -45,8 +47,6 @@ export interface CommandHost {
     action: OperatorAction,
     shelve?: ShelveOptions,
   ): void;
-  /** Tell the uplink that events were committed. */
-  committed(result: CommitResult): void;
   logger: Logger;
 }
 
@@ -127,7 +127,10 @@ export class CommandHandler {
       return;
     }
     // Committed BEFORE running: a crash from here on is reported at the next start.
-    store.commitCycle({ downlink: [{ kind: 'command', row: { ...row, status: 'running' } }], at: now });
+    this.host.committer.commit({
+      downlink: [{ kind: 'command', row: { ...row, status: 'running' } }],
+      at: now,
+    });
     logger.info(
       { commandId: command.id, action: command.action, target: command.target },
       'running a cloud command',
@@ -210,18 +213,19 @@ export class CommandHandler {
     error: string | null,
   ): void {
     const now = this.host.store.now();
-    const result = this.host.store.commitCycle({
-      downlink: [
-        {
-          kind: 'command',
-          row: { ...row, status, error, finishedMonoMs: now.monoMs, finishedWallMs: now.wallMs },
-        },
-      ],
-      events: [resultEvent(row, status, error)],
-      at: now,
-    });
-    this.count(row.action, status);
-    this.host.committed(result);
+    this.host.committer.commit(
+      {
+        downlink: [
+          {
+            kind: 'command',
+            row: { ...row, status, error, finishedMonoMs: now.monoMs, finishedWallMs: now.wallMs },
+          },
+        ],
+        events: [resultEvent(row, status, error)],
+        at: now,
+      },
+      () => this.count(row.action, status),
+    );
     const log = { commandId: row.id, action: row.action, target: row.target, status, error };
     if (status === 'succeeded') this.host.logger.info(log, 'cloud command succeeded');
     else this.host.logger.warn(log, `cloud command ${status}`);
@@ -232,12 +236,13 @@ export class CommandHandler {
     const now = this.host.store.now();
     const previous = this.host.store.command(envelope.id);
     const error = `command ${envelope.id} was already received (${previous?.status ?? 'unknown'}); not run again`;
-    const result = this.host.store.commitCycle({
-      events: [resultEvent(envelope, 'duplicate', error)],
-      at: now,
-    });
-    this.count(envelope.action, 'duplicate');
-    this.host.committed(result);
+    this.host.committer.commit(
+      {
+        events: [resultEvent(envelope, 'duplicate', error)],
+        at: now,
+      },
+      () => this.count(envelope.action, 'duplicate'),
+    );
     this.host.logger.info(
       { commandId: envelope.id, previous: previous?.status },
       'duplicate command ignored',

@@ -24,12 +24,11 @@ import type { ConfigResultEvent, GatewayEventBody } from '../../cloud-sync/contr
 import type { ConfigDocument } from '../../cloud-sync/contract/types.js';
 import { parseConfigDocument } from '../../cloud-sync/contract/validate.js';
 import type { EngineOutput, Instant } from '../alarms/types.js';
-import type { ConfigIssue } from '../config/errors.js';
 import { filePathOf, overlaid, overlayChanges, restartNeeded, validateOverlaid } from '../config/overlay.js';
 import type { GatewayConfig } from '../config/types.js';
 import type { LoadedProfile } from '../profiles/types.js';
 import type { DownlinkWrite, LocalOverrideRow } from '../store/downlink-rows.js';
-import type { CommitResult, GatewayStore } from '../store/event-store.js';
+import type { Committer, StoreReader } from '../store/committer.js';
 import { DownlinkError, isDownlinkError } from './errors.js';
 import {
   FILE_CHANGE_BY,
@@ -39,6 +38,7 @@ import {
   pointerValues,
   withOverride,
 } from './overrides.js';
+import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 /** The configuration file as read: the base every overlay is laid on. */
 export interface ConfigSource {
@@ -49,10 +49,9 @@ export interface ConfigSource {
 
 /** What the config downlink needs of the gateway (Gateway implements it). */
 export interface ConfigHost {
-  store: Pick<
-    GatewayStore,
-    'commitCycle' | 'now' | 'configVersion' | 'activeConfigVersion' | 'localOverrides'
-  >;
+  store: Pick<StoreReader, 'now' | 'configVersion' | 'activeConfigVersion' | 'localOverrides'>;
+  /** The gateway's one commit path (store/committer.ts): commits, then wakes the uplink. */
+  committer: Committer;
   profiles: ReadonlyMap<string, LoadedProfile>;
   /**
    * Builds the modules' new configuration and swaps it in synchronously. Throws DownlinkError
@@ -61,7 +60,6 @@ export interface ConfigHost {
    * transitions of the swap and the undo of the whole swap.
    */
   swap(config: GatewayConfig, now: Instant): { output: EngineOutput; undo: () => void };
-  committed(result: CommitResult): void;
   /** configVersion moved: refresh up/status. */
   statusChanged(): void;
   logger: Logger;
@@ -73,7 +71,7 @@ interface ActiveDocument {
   document: RemoteConfig;
 }
 
-type Outcome = { ok: true } | { ok: false; rolledBack: boolean; issues: ConfigIssue[] };
+type Outcome = { ok: true } | { ok: false; rolledBack: boolean; issues: Issue[] };
 
 export interface ReloadSummary {
   /** Pointers turned into local overrides. */
@@ -81,7 +79,7 @@ export interface ReloadSummary {
   /** Top-level settings that changed outside the overlay areas (need a restart). */
   restartNeeded: string[];
   /** Why the changes were not applied (empty when they were). */
-  issues: ConfigIssue[];
+  issues: Issue[];
 }
 
 const MAX_RESULT_ERRORS = 100;
@@ -392,7 +390,7 @@ export class ConfigDownlink {
     }
     if (outcome.rolledBack) {
       this.counts.rolled_back++;
-      const result = this.host.store.commitCycle({
+      this.host.committer.commit({
         events: [this.result(doc.version, doc.hash, 'rolled_back', this.activeVersion(), outcome.issues)],
         downlink: [
           {
@@ -402,7 +400,6 @@ export class ConfigDownlink {
         ],
         at: now,
       });
-      this.host.committed(result);
       logger.error(
         { configVersion: doc.version, issues: outcome.issues },
         'configuration document rolled back',
@@ -439,22 +436,25 @@ export class ConfigDownlink {
       const message = error instanceof Error ? error.message : String(error);
       return { ok: false, rolledBack: true, issues: [{ pointer: '', message }] };
     }
-    let result: CommitResult;
     try {
-      result = this.host.store.commitCycle({
-        events: [...swapped.output.transitions, ...swapped.output.chattering, ...extra.events],
-        alarmRecords: swapped.output.records,
-        downlink: extra.downlink,
-        at: now,
-      });
+      this.host.committer.commit(
+        {
+          events: [...swapped.output.transitions, ...swapped.output.chattering, ...extra.events],
+          alarmRecords: swapped.output.records,
+          downlink: extra.downlink,
+          at: now,
+        },
+        // Recorded: the candidate is the state before anyone hears of the commit.
+        () => {
+          this.active = document;
+          this.overrides = overrides;
+        },
+      );
     } catch (error) {
       // Nothing recorded: the running configuration must not differ from the recorded one.
       swapped.undo();
       throw error;
     }
-    this.active = document;
-    this.overrides = overrides;
-    this.host.committed(result);
     return { ok: true };
   }
 
@@ -462,7 +462,7 @@ export class ConfigDownlink {
     version: number,
     hash: string,
     document: RemoteConfig | null,
-    issues: ConfigIssue[],
+    issues: Issue[],
     record: boolean,
   ): void {
     const now = this.host.store.now();
@@ -479,12 +479,11 @@ export class ConfigDownlink {
             },
           ]
         : [];
-    const result = this.host.store.commitCycle({
+    this.host.committer.commit({
       events: [this.result(version, hash, 'rejected', this.activeVersion(), issues)],
       downlink,
       at: now,
     });
-    this.host.committed(result);
     this.host.logger.warn(
       { configVersion: version, issues },
       'configuration document rejected; the previous one stays in force',
@@ -504,7 +503,7 @@ export class ConfigDownlink {
     hash: string,
     status: ConfigResultEvent['status'],
     activeVersion: number | null,
-    issues: ConfigIssue[],
+    issues: Issue[],
   ): ConfigResultEvent {
     return {
       kind: 'config_result',
@@ -532,7 +531,7 @@ function rowOf(
   doc: { version: number; hash: string; document: RemoteConfig },
   now: Instant,
   status: 'rejected' | 'rolled_back',
-  issues: ConfigIssue[],
+  issues: Issue[],
 ): Omit<Extract<DownlinkWrite, { kind: 'config_version' }>['row'], 'previousVersion'> {
   return {
     version: doc.version,
@@ -547,7 +546,7 @@ function rowOf(
   };
 }
 
-function summary(issues: readonly ConfigIssue[]): string {
+function summary(issues: readonly Issue[]): string {
   return issues.map((i) => `${i.pointer === '' ? '(document)' : i.pointer}: ${i.message}`).join('; ');
 }
 

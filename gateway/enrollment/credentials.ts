@@ -5,12 +5,12 @@
  * Both are replaced atomically (temporary file, fsync, rename), so a power cut during enrollment
  * leaves either the old credential or the new one, never half of either.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gatewayClientId, isGatewayId } from '../../cloud-sync/contract/topics.js';
 import type { UplinkOptions } from '../uplink/uplink.js';
 import { GatewayEnrollmentError } from './errors.js';
+import { writeFileAtomic } from '../../runtime/files.js';
 
 export const CREDENTIALS_FILE = 'uplink-credentials.json';
 export const CA_FILE = 'uplink-ca.pem';
@@ -85,33 +85,6 @@ export function credentialProblems(value: unknown): string[] {
   return problems;
 }
 
-/** Writes `path` atomically with `mode`; the directory entry is synced too. */
-async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  try {
-    const handle = await open(temporary, 'wx', mode);
-    try {
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Stores a credential (and CA bundle) in `dataDir`. The CA is written first: the credentials
  * file is what says "enrolled", so it must never point at a CA that is not there yet. Without a
@@ -132,7 +105,7 @@ export async function writeUplinkCredentials(
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const caFile = join(dataDir, CA_FILE);
   if (caBundle === null) await rm(caFile, { force: true });
-  else await writeAtomic(caFile, caBundle.endsWith('\n') ? caBundle : `${caBundle}\n`, 0o644);
+  else await writeFileAtomic(caFile, caBundle.endsWith('\n') ? caBundle : `${caBundle}\n`, 0o644);
   const credentialsFile = join(dataDir, CREDENTIALS_FILE);
   const document: UplinkCredentials = {
     gatewayId: credentials.gatewayId,
@@ -143,8 +116,8 @@ export async function writeUplinkCredentials(
       clientId: credentials.mqtt.clientId,
     },
   };
-  await writeAtomic(credentialsFile, `${JSON.stringify(document, null, 2)}\n`, 0o600);
-  await syncDirectory(dataDir);
+  // writeFileAtomic syncs the directory, so the rename (and the CA's, or its removal) is durable.
+  await writeFileAtomic(credentialsFile, `${JSON.stringify(document, null, 2)}\n`, 0o600);
   return { credentialsFile, caFile: caBundle === null ? null : caFile };
 }
 

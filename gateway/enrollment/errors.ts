@@ -1,29 +1,32 @@
 /**
- * Errors of the gateway's enrollment (ARCHITECTURE.md, "Invariants": one error class per area,
- * stable codes).
+ * Errors of the gateway's enrollment (ARCHITECTURE.md, "Invariants": a KerbsideError with a stable
+ * code from the area's catalogue, listed in docs/errors.md).
  */
+import { errorClass, type ErrorCatalogue } from '../../cloud-sync/contract/errors.js';
 
-export type GatewayEnrollmentErrorCode =
-  /** The cloud refused the token (unknown, used, expired or the gateway is disabled: it never says which). */
-  | 'ENROLL_REFUSED'
-  /** No usable answer: connection, TLS verification, timeout, or an unexpected HTTP status. */
-  | 'ENROLL_TRANSPORT'
-  /** The cloud answered 200 with something that is not a valid enrollment response. */
-  | 'ENROLL_BAD_RESPONSE'
-  /** `uplink-credentials.json` does not exist: the gateway has not been enrolled. */
-  | 'UPLINK_CREDENTIALS_MISSING'
-  /** `uplink-credentials.json` (or the CA file) exists but is unreadable, malformed or too open. */
-  | 'UPLINK_CREDENTIALS_INVALID';
+export const GATEWAY_ENROLLMENT_ERRORS = {
+  ENROLL_REFUSED: {
+    means:
+      'The cloud refused the token (unknown, used, expired or the gateway is disabled: it never says which).',
+  },
+  ENROLL_TRANSPORT: {
+    means:
+      'No usable answer from the cloud: connection, TLS verification, timeout, or an unexpected HTTP status.',
+  },
+  ENROLL_BAD_RESPONSE: {
+    means: 'The cloud answered 200 with something that is not a valid enrollment response.',
+  },
+  UPLINK_CREDENTIALS_MISSING: {
+    means: '`uplink-credentials.json` does not exist: the gateway has not been enrolled.',
+  },
+  UPLINK_CREDENTIALS_INVALID: {
+    means: '`uplink-credentials.json` (or the CA file) exists but is unreadable, malformed or too open.',
+  },
+} as const satisfies ErrorCatalogue<string>;
 
-export class GatewayEnrollmentError extends Error {
-  override readonly name = 'GatewayEnrollmentError';
-  readonly code: GatewayEnrollmentErrorCode;
+export type GatewayEnrollmentErrorCode = keyof typeof GATEWAY_ENROLLMENT_ERRORS;
 
-  constructor(code: GatewayEnrollmentErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class GatewayEnrollmentError extends errorClass('GatewayEnrollmentError', GATEWAY_ENROLLMENT_ERRORS) {}
 
 export function isGatewayEnrollmentError(error: unknown): error is GatewayEnrollmentError {
   return error instanceof GatewayEnrollmentError;

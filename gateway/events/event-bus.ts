@@ -3,8 +3,9 @@
  * way; a module never reaches back up the path, it publishes here instead). Synchronous delivery in
  * subscription order; a throwing listener is logged and does not stop the others or the publisher.
  *
- * Everything here is announced AFTER the commit that made it durable (Pipeline.announce, and the
- * downlink's commits in gateway.ts), never before. Who listens today (ARCHITECTURE.md, "The event
+ * Everything here is announced AFTER the commit that made it durable, never before:
+ * `store:committed` by the one Committer every writer commits through (store/committer.ts), the
+ * rest by Pipeline.announce. Who listens today (ARCHITECTURE.md, "The event
  * bus"): the uplink (`store:committed`, `storage:changed`, wired in gateway.ts) and the demo's
  * console (`alarm:changed`, `strain:overweight`, wired in simulators/demo.ts). The other events
  * have no listener outside the tests yet; they are there for a local web UI, which is not built.
@@ -27,7 +28,7 @@ export interface GatewayEventMap {
   /** A committed alarm transition (pipeline -> the demo's console). */
   'alarm:changed': AlarmTransitionEvent & { wallTimeMs: number; monotonicMs: number };
   'alarm:chattering': AlarmChatteringEvent;
-  /** Events committed to the outbox, seqs inclusive (pipeline, downlink -> uplink: send now). */
+  /** Events committed to the outbox, seqs inclusive (the Committer, for every writer -> uplink: send now). */
   'store:committed': { fromSeq: number; toSeq: number; count: number };
   'lighting:action': LightingActionEvent;
   'strain:vehicle': VehicleEvent;

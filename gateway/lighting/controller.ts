@@ -1,22 +1,13 @@
 /**
  * The lighting controller: every tick it computes what each loop and lamp should be doing
- * (schedule.ts), writes the difference through the profile's writable points (loop_N_command
- * coils, lamp_NN.lamp_switch and lamp_NN.dim_level registers), checks what the cabinet reports
- * against what it was told (verification.ts) and computes the lit and online rates (rates.ts).
+ * (schedule.ts, with the overrides of overrides.ts over it), has the points written where the
+ * device does not hold that yet (point-writer.ts), checks what the cabinet reports against what
+ * it was told (verification.ts) and computes the lit and online rates (rates.ts).
  *
  * It needs nothing beyond the bus: schedules, calendars and overrides all live on the cabinet,
  * so the street keeps switching when the backhaul is down. What it did comes back from tick() as
  * LightingActionEvents for the outbox, which the uplink ships whenever it can.
  *
- * Writes:
- * - A point is written when its desired value differs from what the device is known to hold:
- *   after a restart nothing is known, so the first tick asserts every point (the schedule may
- *   have moved on while the gateway was down).
- * - A poll that started after our last write and shows another value means the device lost it
- *   (power cycle, a hand switch): it is written again with reason 'restore'.
- * - A failed write is retried with exponential backoff (2 s doubling to 60 s), and at once when
- *   the device answers polls again after failing them. The first failure of an intent is
- *   reported as a failed action; later attempts are logged, and the eventual success reported.
  * - Lamps on a loop whose contactor is scheduled off are not written: the contactor switches
  *   them, and their controllers are unpowered (a write would only fail). Lamps on no configured
  *   loop are switched by their own lamp_switch.
@@ -30,12 +21,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { LightingActionEvent } from '../../cloud-sync/contract/events.js';
 import type { Instant } from '../alarms/types.js';
 import type { DevicePollResult, PointValue } from '../bus/types.js';
 import type { LoadedProfile } from '../profiles/types.js';
-import type { CommandState, DeviceSnapshot, PointSnapshot } from './conditions.js';
+import type { DeviceSnapshot, PointSnapshot } from './conditions.js';
 import { localCalendar } from './local-time.js';
+import { LightingOverrides } from './overrides.js';
+import { LightingWriter, sameValue, type PointSpec, type PointWriter } from './point-writer.js';
 import { computeRates } from './rates.js';
 import { desiredState } from './schedule.js';
 import { buildPlan, type LightingPlan } from './targets.js';
@@ -45,19 +37,17 @@ import {
   type DesiredState,
   type LightingConfig,
   type LightingOutput,
-  type LightingReason,
   type Override,
   type OverrideCommand,
 } from './types.js';
 import { verify } from './verification.js';
 
+export type { PointWriter } from './point-writer.js';
+
 export interface LightingDeviceInput {
   id: string;
   profile: LoadedProfile;
 }
-
-/** BusScheduler.write has this shape (gateway/bus/scheduler.ts). */
-export type PointWriter = (deviceId: string, pointKey: string, value: PointValue) => Promise<void>;
 
 export interface LightingControllerOptions {
   config: LightingConfig;
@@ -75,7 +65,6 @@ export interface LightingControllerOptions {
   maxOverrideMs?: number;
 }
 
-const DEFAULT_RETRY = { initialMs: 2_000, maxMs: 60_000 };
 /** How long command() waits for the device's answer to its write. */
 const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
@@ -83,36 +72,6 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 export interface PreparedLighting {
   config: LightingConfig;
   plan: LightingPlan;
-}
-
-/** Someone waiting for the answer to the write of one value on one point (command()). */
-interface WriteWaiter {
-  value: PointValue;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-const DEFAULT_MAX_OVERRIDE_MS = 7 * 24 * 3_600_000;
-
-/** Write state of one writable point. */
-interface PointControl {
-  deviceId: string;
-  pointKey: string;
-  /** Name in events: loop_2 or lamp_03. */
-  target: string;
-  action: 'switch' | 'dim';
-  /** What the schedule wants now; null = leave the point alone. */
-  intent: { value: PointValue; reason: LightingReason } | null;
-  /** A value the device is known to hold since our last write or read-back; undefined = unknown. */
-  confirmed: PointValue | undefined;
-  /** Latest read-back from a poll that started after our last write. */
-  readback: PointSnapshot | undefined;
-  /** Completion time of our last write attempt (ok or failed). */
-  lastWriteMonoMs: number;
-  inFlight: boolean;
-  failures: number;
-  retryAtMonoMs: number;
-  /** What the device holds (read back, else our last successful write) and since when. */
-  held: CommandState | undefined;
 }
 
 interface DeviceState {
@@ -127,19 +86,13 @@ export class LightingController {
   private plan: LightingPlan;
   private config: LightingConfig;
   private readonly profiles: ReadonlyMap<string, LoadedProfile>;
-  private controls = new Map<string, PointControl>();
+  private readonly points: LightingWriter;
+  private readonly overridesTable: LightingOverrides;
   private devices = new Map<string, DeviceState>();
-  private overridesByTarget = new Map<string, Override>();
-  private readonly waiters = new Map<string, WriteWaiter[]>();
   private readonly desiredOnSince = new Map<string, number>();
   private readonly lastCommOk = new Map<string, number>();
-  private readonly pending = new Set<Promise<void>>();
-  private completed: LightingActionEvent[] = [];
-  /** Writes since the bus had none of ours in flight: logged as one line when they are all done. */
-  private applied: { ok: number; failed: number; reasons: Set<LightingReason> } | undefined;
   private previousConditions = new Map<string, DerivedCondition>();
   private readonly monoNow: () => number;
-  private readonly retry: { initialMs: number; maxMs: number };
   private running = false;
   private startedMonoMs = 0;
 
@@ -148,36 +101,48 @@ export class LightingController {
     this.config = options.config;
     this.plan = buildPlan(options.config, this.profiles);
     this.monoNow = options.monoNow ?? (() => performance.now());
-    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.points = new LightingWriter({
+      writer: options.writer,
+      logger: options.logger,
+      monoNow: this.monoNow,
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+    });
+    this.overridesTable = new LightingOverrides({
+      logger: options.logger,
+      monoNow: this.monoNow,
+      ...(options.maxOverrideMs === undefined ? {} : { maxOverrideMs: options.maxOverrideMs }),
+    });
     this.index(this.plan);
   }
 
-  /** (Re)builds the device and point tables of `plan`, keeping the state of what already existed. */
-  private index(plan: LightingPlan): void {
+  /**
+   * (Re)builds the device and point tables of `plan`, keeping the state of what already existed;
+   * returns the undo of the point table.
+   */
+  private index(plan: LightingPlan): () => void {
     const devices = new Map<string, DeviceState>();
-    const controls = new Map<string, PointControl>();
-    const keep = (deviceId: string, pointKey: string, target: string, action: 'switch' | 'dim'): void => {
-      const key = controlKey(deviceId, pointKey);
-      controls.set(key, this.controls.get(key) ?? newControl(deviceId, pointKey, target, action));
-    };
+    const points: PointSpec[] = [];
     for (const device of plan.devices) {
+      const deviceId = device.deviceId;
       const commPoints = new Map<string, string>();
       for (const lamp of device.lamps) if (lamp.commPoint !== null) commPoints.set(lamp.commPoint, lamp.id);
-      const known = this.devices.get(device.deviceId);
+      const known = this.devices.get(deviceId);
       devices.set(
-        device.deviceId,
+        deviceId,
         known === undefined
           ? { values: new Map(), lastHeardMonoMs: null, lastPollFailed: false, commPoints }
           : { ...known, commPoints },
       );
-      for (const loop of device.loops) keep(device.deviceId, loop.commandPoint, loop.name, 'switch');
+      for (const loop of device.loops)
+        points.push({ deviceId, pointKey: loop.commandPoint, target: loop.name, action: 'switch' });
       for (const lamp of device.lamps) {
-        keep(device.deviceId, lamp.switchPoint, lamp.name, 'switch');
-        if (lamp.dimPoint !== null) keep(device.deviceId, lamp.dimPoint, lamp.name, 'dim');
+        points.push({ deviceId, pointKey: lamp.switchPoint, target: lamp.name, action: 'switch' });
+        if (lamp.dimPoint !== null)
+          points.push({ deviceId, pointKey: lamp.dimPoint, target: lamp.name, action: 'dim' });
       }
     }
     this.devices = devices;
-    this.controls = controls;
+    return this.points.reindex(points);
   }
 
   /**
@@ -201,28 +166,18 @@ export class LightingController {
    * the undo that restores the previous configuration exactly (a rolled-back change).
    */
   reconfigure(prepared: PreparedLighting): () => void {
-    const before = {
-      config: this.config,
-      plan: this.plan,
-      controls: this.controls,
-      devices: this.devices,
-      overrides: this.overridesByTarget,
-    };
+    const before = { config: this.config, plan: this.plan, devices: this.devices };
     this.config = prepared.config;
     this.plan = prepared.plan;
-    this.index(prepared.plan);
-    const targets = new Set(this.targets());
-    this.overridesByTarget = new Map([...before.overrides].filter(([target]) => targets.has(target)));
-    for (const target of before.overrides.keys())
-      if (!targets.has(target))
-        this.options.logger.warn({ target }, 'lighting override dropped: its target is no longer configured');
+    const undoPoints = this.index(prepared.plan);
+    const undoOverrides = this.overridesTable.retain(new Set(this.targets()));
     this.options.logger.info({ targets: this.plan.targets.size }, 'lighting configuration changed');
     return () => {
       this.config = before.config;
       this.plan = before.plan;
-      this.controls = before.controls;
       this.devices = before.devices;
-      this.overridesByTarget = before.overrides;
+      undoPoints();
+      undoOverrides();
     };
   }
 
@@ -241,42 +196,34 @@ export class LightingController {
       throw new LightingError('LIGHTING_UNKNOWN_TARGET', `no lamp or loop ${cmd.target} on this cabinet`);
     if (!this.running)
       throw new LightingError('LIGHTING_NOT_WRITTEN', 'the lighting controller is not running');
-    const awaited: Array<{ control: PointControl; value: PointValue }> = [];
-    const control = (pointKey: string | null): PointControl | undefined =>
-      pointKey === null ? undefined : this.controls.get(controlKey(target.deviceId, pointKey));
+    const deviceId = target.deviceId;
+    const awaited: Array<{ pointKey: string; value: PointValue }> = [];
+    const point = (pointKey: string | null): string | undefined =>
+      pointKey !== null && this.points.has(deviceId, pointKey) ? pointKey : undefined;
     if (cmd.action === 'dim') {
-      const dim = target.kind === 'lamp' ? control(target.dimPoint) : undefined;
+      const dim = target.kind === 'lamp' ? point(target.dimPoint) : undefined;
       if (dim === undefined)
         throw new LightingError('LIGHTING_BAD_OVERRIDE', `${cmd.target} has no dim level to set`);
-      awaited.push({ control: dim, value: Math.round(cmd.value ?? this.config.level) });
+      awaited.push({ pointKey: dim, value: Math.round(cmd.value ?? this.config.level) });
     } else {
-      const point = control(target.kind === 'loop' ? target.commandPoint : target.switchPoint);
-      if (point === undefined)
+      const switched = point(target.kind === 'loop' ? target.commandPoint : target.switchPoint);
+      if (switched === undefined)
         throw new LightingError('LIGHTING_UNKNOWN_TARGET', `${cmd.target} cannot be switched`);
-      awaited.push({ control: point, value: cmd.action === 'on' });
+      awaited.push({ pointKey: switched, value: cmd.action === 'on' });
     }
     this.override({ ...cmd, origin: 'command' });
-    const mine: WriteWaiter[] = [];
-    const answers = awaited.map(({ control: c, value }) => {
-      // Forget what we believe the device holds: the command's write must be made and answered.
-      c.confirmed = undefined;
-      c.readback = undefined;
-      return new Promise<void>((resolve, reject) => {
-        const key = controlKey(c.deviceId, c.pointKey);
-        const waiter = { value, resolve, reject };
-        mine.push(waiter);
-        this.waiters.set(key, [...(this.waiters.get(key) ?? []), waiter]);
-      });
-    });
+    // Forget what we believe the device holds: the command's write must be made and answered.
+    const answers = awaited.map(({ pointKey, value }) => this.points.expectAnswer(deviceId, pointKey, value));
     const nowMono = this.monoNow();
     this.drive(this.desiredAt({ monoMs: nowMono, wallMs: Date.now() }), nowMono);
-    for (const { control: c, value } of awaited) {
-      if (c.intent !== null && sameValue(c.intent.value, value)) continue;
+    for (const { pointKey, value } of awaited) {
+      const intent = this.points.intent(deviceId, pointKey);
+      if (intent !== null && sameValue(intent.value, value)) continue;
       const why =
-        c.intent === null && target.kind === 'lamp' && target.loop !== null
+        intent === null && target.kind === 'lamp' && target.loop !== null
           ? `${cmd.target} was not written: its loop ${target.loop} is switched off, so its controller has no power`
           : `${cmd.target} was not written: the schedule wants another value`;
-      this.settleWaiters(c, value, new LightingError('LIGHTING_NOT_WRITTEN', why));
+      this.points.refuse(deviceId, pointKey, value, new LightingError('LIGHTING_NOT_WRITTEN', why));
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -285,37 +232,17 @@ export class LightingController {
           reject(
             new LightingError(
               'LIGHTING_NOT_WRITTEN',
-              `no answer from ${target.deviceId} to the write of ${cmd.target} within ${timeoutMs} ms`,
+              `no answer from ${deviceId} to the write of ${cmd.target} within ${timeoutMs} ms`,
             ),
           ),
         timeoutMs,
       );
     });
     try {
-      await Promise.race([Promise.all(answers), timeout]);
+      await Promise.race([Promise.all(answers.map((a) => a.answered)), timeout]);
     } finally {
       clearTimeout(timer);
-      for (const { control: c } of awaited) {
-        const key = controlKey(c.deviceId, c.pointKey);
-        const left = (this.waiters.get(key) ?? []).filter((w) => !mine.includes(w));
-        if (left.length === 0) this.waiters.delete(key);
-        else this.waiters.set(key, left);
-      }
-    }
-  }
-
-  /** Resolves (error null) or rejects the waiters of `control` for `value`. */
-  private settleWaiters(control: PointControl, value: PointValue, error: Error | null): void {
-    const key = controlKey(control.deviceId, control.pointKey);
-    const list = this.waiters.get(key);
-    if (list === undefined) return;
-    const matching = list.filter((w) => sameValue(w.value, value));
-    const rest = list.filter((w) => !sameValue(w.value, value));
-    if (rest.length === 0) this.waiters.delete(key);
-    else this.waiters.set(key, rest);
-    for (const waiter of matching) {
-      if (error === null) waiter.resolve();
-      else waiter.reject(error);
+      for (const answer of answers) answer.release();
     }
   }
 
@@ -339,7 +266,7 @@ export class LightingController {
     this.running = true;
     this.startedMonoMs = this.monoNow();
     // After a (re)start nothing is known about the devices: assert every point once.
-    for (const control of this.controls.values()) control.confirmed = undefined;
+    this.points.forgetConfirmed();
     this.options.logger.info(
       { devices: this.plan.devices.map((d) => d.deviceId), targets: this.plan.targets.size },
       'lighting controller started',
@@ -350,12 +277,12 @@ export class LightingController {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    await Promise.allSettled([...this.pending]);
+    await this.points.settled();
   }
 
   /** Resolves when no write is in flight (tests; a graceful stop). */
   async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.points.idle();
   }
 
   /** Feed every poll result of every bus; results of other devices are ignored. */
@@ -366,10 +293,7 @@ export class LightingController {
     if (answered) {
       device.lastHeardMonoMs = result.monotonicMs;
       // The device is back: retry its failed writes now instead of waiting out the backoff.
-      if (device.lastPollFailed) {
-        for (const control of this.controls.values())
-          if (control.deviceId === result.deviceId && control.failures > 0) control.retryAtMonoMs = 0;
-      }
+      if (device.lastPollFailed) this.points.retryNow(result.deviceId);
     }
     device.lastPollFailed = !answered;
     for (const reading of result.readings) {
@@ -377,78 +301,30 @@ export class LightingController {
       const lamp = device.commPoints.get(reading.key);
       if (lamp !== undefined && (reading.value === true || reading.value === 1))
         this.lastCommOk.set(lamp, result.monotonicMs);
-      const control = this.controls.get(controlKey(result.deviceId, reading.key));
-      // A poll that started before our last write may show the old value: ignore it.
-      if (control && result.monotonicMs >= control.lastWriteMonoMs) {
-        control.readback = { value: reading.value, monoMs: result.monotonicMs };
-        this.hold(control, reading.value, result.monotonicMs);
-      }
+      this.points.readBack(result.deviceId, reading.key, reading.value, result.monotonicMs);
     }
   }
 
   /**
    * Sets an override of one target (lamp, loop or whole cabinet), replacing any earlier one on the
-   * same target. It wins over every schedule until it expires or is cancelled. Overrides live in
-   * memory on the monotonic clock: a restart ends them (the schedule resumes).
+   * same target (overrides.ts). Throws LightingError for an unknown target or a malformed override.
    */
   override(cmd: OverrideCommand): Override {
-    const bad = (message: string): LightingError => new LightingError('LIGHTING_BAD_OVERRIDE', message);
-    if (!this.targets().includes(cmd.target))
-      throw new LightingError('LIGHTING_UNKNOWN_TARGET', `no lighting target ${cmd.target}`);
-    if (!['on', 'off', 'dim'].includes(cmd.action)) throw bad(`unknown action ${String(cmd.action)}`);
-    if (cmd.action === 'dim' && cmd.value === undefined) throw bad('a dim override needs a value (0..100 %)');
-    if (cmd.action === 'off' && cmd.value !== undefined) throw bad('an off override takes no value');
-    if (cmd.value !== undefined && !(Number.isFinite(cmd.value) && cmd.value >= 0 && cmd.value <= 100))
-      throw bad(`dim level ${cmd.value} is outside 0..100 %`);
-    if ((cmd.expiresAtMonoMs === undefined) === (cmd.durationMs === undefined))
-      throw bad('give exactly one of expiresAtMonoMs and durationMs');
-    if (cmd.by.trim() === '') throw bad('an override needs who (by)');
-    if (cmd.reason.trim() === '') throw bad('an override needs a reason');
-    const now = this.monoNow();
-    const expiresAtMonoMs = cmd.expiresAtMonoMs ?? now + (cmd.durationMs ?? 0);
-    const maxMs = this.options.maxOverrideMs ?? DEFAULT_MAX_OVERRIDE_MS;
-    if (!(expiresAtMonoMs > now)) throw bad('the override has already expired');
-    if (expiresAtMonoMs - now > maxMs) throw bad(`an override may last at most ${maxMs / 3_600_000} h`);
-    const override: Override = {
-      target: cmd.target,
-      action: cmd.action,
-      level: cmd.value === undefined ? null : Math.round(cmd.value),
-      expiresAtMonoMs,
-      by: cmd.by,
-      reason: cmd.reason,
-      origin: cmd.origin ?? 'local',
-    };
-    this.overridesByTarget.set(cmd.target, override);
-    // `level` would collide with pino's own field; in the log it is the dim level it is.
-    const { level: dimLevel, ...logged } = override;
-    this.options.logger.info(
-      { ...logged, dimLevel, remainingMs: expiresAtMonoMs - now },
-      'lighting override set',
-    );
-    return override;
+    return this.overridesTable.set(cmd, this.targets());
   }
 
   /** Ends the override of a target; false if there was none. */
   cancelOverride(target: string, by: string): boolean {
-    const existing = this.overridesByTarget.get(target);
-    if (!existing) return false;
-    this.overridesByTarget.delete(target);
-    this.options.logger.info({ target, by, override: existing }, 'lighting override cancelled');
-    return true;
+    return this.overridesTable.cancel(target, by);
   }
 
   overrides(): Override[] {
-    return [...this.overridesByTarget.values()];
+    return this.overridesTable.list();
   }
 
   tick(now: Instant): LightingOutput {
     const config = this.config;
-    for (const [target, o] of this.overridesByTarget) {
-      if (now.monoMs >= o.expiresAtMonoMs) {
-        this.overridesByTarget.delete(target);
-        this.options.logger.info({ override: o }, 'lighting override expired');
-      }
-    }
+    this.overridesTable.expire(now.monoMs);
     const desired = this.desiredAt(now);
     for (const [target, state] of desired) {
       if (!state.on) this.desiredOnSince.delete(target);
@@ -456,8 +332,7 @@ export class LightingController {
     }
     if (this.running) this.drive(desired, now.monoMs);
 
-    const commanded = (deviceId: string, pointKey: string): CommandState | undefined =>
-      this.controls.get(controlKey(deviceId, pointKey))?.held;
+    const commanded = (deviceId: string, pointKey: string) => this.points.held(deviceId, pointKey);
     const snapshot = (deviceId: string): DeviceSnapshot | undefined => this.devices.get(deviceId);
     const previous = this.previousConditions;
     const checks = verify(
@@ -490,197 +365,36 @@ export class LightingController {
     const conditions = [...checks, ...rates.conditions];
     this.previousConditions = new Map(conditions.map((c) => [c.rule.alarmKey, c]));
 
-    const actions = this.completed;
-    this.completed = [];
     return {
-      actions,
+      actions: this.points.takeActions(),
       conditions,
       desired: [...desired].map(([target, state]) => ({ target, state })),
       rates: rates.report,
     };
   }
 
-  /** Sets every point's intent from the desired states and writes where needed. */
+  /** Sets every point's intent from the desired states; the writer writes where needed. */
   private drive(desired: ReadonlyMap<string, DesiredState>, nowMonoMs: number): void {
+    const want = this.points.want.bind(this.points);
     for (const device of this.plan.devices) {
       // Loops first: a lamp controller on a loop has power only once its contactor is closed.
       for (const loop of device.loops) {
         const state = desired.get(loop.id);
-        if (state) this.want(device.deviceId, loop.commandPoint, state.on, state.reason, nowMonoMs);
+        if (state) want(device.deviceId, loop.commandPoint, state.on, state.reason, nowMonoMs);
       }
       for (const lamp of device.lamps) {
         const state = desired.get(lamp.id);
         const loopOn = lamp.loop === null ? true : (desired.get(lamp.loop)?.on ?? true);
         if (!state || !loopOn) {
-          this.want(device.deviceId, lamp.switchPoint, null, 'astronomical', nowMonoMs);
-          if (lamp.dimPoint !== null)
-            this.want(device.deviceId, lamp.dimPoint, null, 'astronomical', nowMonoMs);
+          want(device.deviceId, lamp.switchPoint, null, 'astronomical', nowMonoMs);
+          if (lamp.dimPoint !== null) want(device.deviceId, lamp.dimPoint, null, 'astronomical', nowMonoMs);
           continue;
         }
         // Level before switch, so a lamp comes on at its level rather than at its last one.
         if (lamp.dimPoint !== null)
-          this.want(
-            device.deviceId,
-            lamp.dimPoint,
-            state.on ? state.dimLevel : null,
-            state.dimReason,
-            nowMonoMs,
-          );
-        this.want(device.deviceId, lamp.switchPoint, state.on, state.reason, nowMonoMs);
+          want(device.deviceId, lamp.dimPoint, state.on ? state.dimLevel : null, state.dimReason, nowMonoMs);
+        want(device.deviceId, lamp.switchPoint, state.on, state.reason, nowMonoMs);
       }
     }
   }
-
-  private want(
-    deviceId: string,
-    pointKey: string,
-    value: PointValue | null,
-    reason: LightingReason,
-    nowMonoMs: number,
-  ): void {
-    const control = this.controls.get(controlKey(deviceId, pointKey));
-    if (!control) return;
-    if (value === null) {
-      control.intent = null;
-      return;
-    }
-    if (control.intent === null || !sameValue(control.intent.value, value)) {
-      // A new intent gets an immediate attempt, whatever the backoff of the previous one.
-      control.intent = { value, reason };
-      control.failures = 0;
-      control.retryAtMonoMs = 0;
-    }
-    if (control.inFlight || nowMonoMs < control.retryAtMonoMs) return;
-    const fresh = control.readback !== undefined && control.readback.monoMs >= control.lastWriteMonoMs;
-    if (fresh && control.readback !== undefined && sameValue(control.readback.value, value)) {
-      control.confirmed = value;
-      return;
-    }
-    if (control.confirmed !== undefined && sameValue(control.confirmed, value)) {
-      if (!fresh) return; // written, not yet read back: nothing to do
-      // Read back different from what we wrote: the device lost it.
-      control.confirmed = undefined;
-      this.write(control, value, 'restore');
-      return;
-    }
-    this.write(control, value, control.intent.reason);
-  }
-
-  private write(control: PointControl, value: PointValue, reason: LightingReason): void {
-    control.inFlight = true;
-    const { deviceId, pointKey } = control;
-    const action = control.action;
-    const event = (ok: boolean, error: string | null): LightingActionEvent => ({
-      kind: 'lighting_action',
-      deviceId,
-      target: control.target,
-      action,
-      value,
-      reason,
-      ok,
-      error,
-    });
-    const attempt = this.options.writer(deviceId, pointKey, value).then(
-      () => {
-        const at = this.monoNow();
-        control.inFlight = false;
-        control.lastWriteMonoMs = at;
-        control.confirmed = value;
-        control.failures = 0;
-        control.retryAtMonoMs = 0;
-        this.hold(control, value, at);
-        this.completed.push(event(true, null));
-        this.settleWaiters(control, value, null);
-        if (this.applied) this.applied.ok++;
-        this.options.logger.debug({ deviceId, pointKey, value, reason }, 'lighting point written');
-      },
-      (error: unknown) => {
-        const at = this.monoNow();
-        const message = error instanceof Error ? error.message : String(error);
-        control.inFlight = false;
-        control.lastWriteMonoMs = at;
-        control.confirmed = undefined;
-        control.failures++;
-        const backoff = Math.min(this.retry.initialMs * 2 ** (control.failures - 1), this.retry.maxMs);
-        control.retryAtMonoMs = at + backoff;
-        this.settleWaiters(control, value, error instanceof Error ? error : new Error(message));
-        if (this.applied) this.applied.failed++;
-        const log = {
-          deviceId,
-          pointKey,
-          value,
-          reason,
-          attempt: control.failures,
-          retryInMs: backoff,
-          err: message,
-        };
-        if (control.failures === 1) {
-          this.completed.push(event(false, message));
-          this.options.logger.warn(log, 'lighting write failed; retrying with backoff');
-        } else {
-          this.options.logger.debug(log, 'lighting write failed again');
-        }
-      },
-    );
-    this.applied ??= { ok: 0, failed: 0, reasons: new Set() };
-    this.applied.reasons.add(reason);
-    this.pending.add(attempt);
-    void attempt.finally(() => {
-      this.pending.delete(attempt);
-      if (this.pending.size === 0) this.logApplied();
-    });
-  }
-
-  /**
-   * One line for a batch of writes (a start asserts dozens of points), not one per point. A batch
-   * that wrote nothing (retries failing again) is debug: each point's first failure warned already.
-   */
-  private logApplied(): void {
-    const applied = this.applied;
-    this.applied = undefined;
-    if (applied === undefined) return;
-    const fields = { writes: applied.ok, failed: applied.failed, reasons: [...applied.reasons] };
-    const message = `lighting applied: ${applied.ok} write${applied.ok === 1 ? '' : 's'}${
-      applied.failed > 0 ? `, ${applied.failed} failed` : ''
-    }`;
-    if (applied.ok > 0) this.options.logger.info(fields, message);
-    else this.options.logger.debug(fields, message);
-  }
-
-  private hold(control: PointControl, value: PointValue, atMonoMs: number): void {
-    if (control.held === undefined || !sameValue(control.held.value, value))
-      control.held = { value, sinceMonoMs: atMonoMs };
-  }
-}
-
-function newControl(
-  deviceId: string,
-  pointKey: string,
-  target: string,
-  action: 'switch' | 'dim',
-): PointControl {
-  return {
-    deviceId,
-    pointKey,
-    target,
-    action,
-    intent: null,
-    confirmed: undefined,
-    readback: undefined,
-    lastWriteMonoMs: -Infinity,
-    inFlight: false,
-    failures: 0,
-    retryAtMonoMs: 0,
-    held: undefined,
-  };
-}
-
-function controlKey(deviceId: string, pointKey: string): string {
-  return `${deviceId}\u0000${pointKey}`;
-}
-
-/** Booleans and 0/1 compare equal: a bool held in a whole register may decode either way. */
-function sameValue(a: PointValue, b: PointValue): boolean {
-  if (typeof a === typeof b) return a === b;
-  return Number(a) === Number(b);
 }

@@ -12,6 +12,7 @@
  *
  * Everything here is pure: a local calendar date and coordinates in, UTC instants (ms) out.
  */
+import { errorClass, type ErrorCatalogue } from '../../cloud-sync/contract/errors.js';
 
 /** Zenith of official sunrise/sunset, degrees (NOAA; docs/domain.md Astronomical switching). */
 export const OFFICIAL_ZENITH_DEG = 90.833;
@@ -27,15 +28,14 @@ export type SunTimes =
   | { type: 'polar_day'; solarNoonUtcMs: number }
   | { type: 'polar_night'; solarNoonUtcMs: number };
 
-export class SunError extends Error {
-  override readonly name = 'SunError';
-  constructor(
-    readonly code: 'SUN_BAD_DATE' | 'SUN_BAD_COORDINATES',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export const SUN_ERRORS = {
+  SUN_BAD_DATE: { means: 'A date that is not a calendar date (YYYY-MM-DD).' },
+  SUN_BAD_COORDINATES: { means: 'A latitude outside ±90° or a longitude outside ±180°.' },
+} as const satisfies ErrorCatalogue<string>;
+
+export type SunErrorCode = keyof typeof SUN_ERRORS;
+
+export class SunError extends errorClass('SunError', SUN_ERRORS) {}
 
 const MS_PER_DAY = 86_400_000;
 /** Julian Day of the Unix epoch (1970-01-01T00:00Z). */

@@ -6,6 +6,7 @@
  * Target ids name what is switched: `${deviceId}:loop_2` (a loop contactor), `${deviceId}:lamp_03`
  * (one single-lamp controller), or `${deviceId}` (the whole cabinet, for rules and overrides).
  */
+import { errorClass, type ErrorCatalogue } from '../../cloud-sync/contract/errors.js';
 import type { LightingActionEvent } from '../../cloud-sync/contract/events.js';
 import type { AlarmRule } from '../alarms/types.js';
 
@@ -193,19 +194,22 @@ export interface LightingOutput {
   rates: RatesReport;
 }
 
-export type LightingErrorCode =
-  | 'LIGHTING_UNKNOWN_TARGET'
-  | 'LIGHTING_BAD_OVERRIDE'
-  | 'LIGHTING_BAD_CONFIG'
-  // A commanded write was not made or not answered (controller not running, lamp unpowered, timeout).
-  | 'LIGHTING_NOT_WRITTEN';
+export const LIGHTING_ERRORS = {
+  LIGHTING_UNKNOWN_TARGET: {
+    means: 'No lamp or loop of that name on this cabinet, or one that cannot be switched.',
+  },
+  LIGHTING_BAD_OVERRIDE: {
+    means: 'An override the target cannot take (e.g. a dim level for a lamp without dimming).',
+  },
+  LIGHTING_BAD_CONFIG: {
+    means: 'A lighting configuration that cannot run (e.g. a lighting device without a profile).',
+  },
+  LIGHTING_NOT_WRITTEN: {
+    means:
+      'A commanded write was not made or not answered (controller not running, lamp unpowered, timeout).',
+  },
+} as const satisfies ErrorCatalogue<string>;
 
-export class LightingError extends Error {
-  override readonly name = 'LightingError';
-  constructor(
-    readonly code: LightingErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export type LightingErrorCode = keyof typeof LIGHTING_ERRORS;
+
+export class LightingError extends errorClass('LightingError', LIGHTING_ERRORS) {}

@@ -6,9 +6,10 @@
  * order: communication and readings through the alarm engine, report-by-exception telemetry,
  * strain analysis and lighting feedback for each buffered poll; then the timers (alarm delays,
  * stale data, shelve expiry, telemetry aggregates, lighting schedule and verification). Everything
- * that produced is committed with the polls' readings by one GatewayStore.commitCycle(), so an
- * alarm transition, its history row and its outbox event are durable together with the reading
- * that caused it, or not at all (docs/alarms.md).
+ * that produced is committed with the polls' readings in one store transaction (through the
+ * gateway's one Committer, store/committer.ts), so an alarm transition, its history row and its
+ * outbox event are durable together with the reading that caused it, or not at all
+ * (docs/alarms.md).
  *
  * If a commit fails (disk full, I/O error) the computed cycle is held and committed later, in
  * order, each held cycle with its own time: the in-memory state already moved on, so the effects
@@ -34,7 +35,8 @@ import type { DevicePollResult } from '../bus/types.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { DerivedCondition } from '../lighting/types.js';
 import { isStoreError } from '../store/errors.js';
-import type { GatewayStore, CommitResult, DroppedTelemetry } from '../store/event-store.js';
+import type { Committer, StoreReader } from '../store/committer.js';
+import type { CommitResult, DroppedTelemetry } from '../store/event-store.js';
 import type { RawWindowRequest } from '../store/raw-windows.js';
 import type { StrainOutput } from '../strain/types.js';
 import type { TelemetryReporter } from '../telemetry/reporter.js';
@@ -52,7 +54,10 @@ export interface LightingStage {
 }
 
 export interface PipelineOptions {
-  store: GatewayStore;
+  /** Read side of the store (clocks, storage state); writes go through `committer` only. */
+  store: StoreReader;
+  /** The gateway's one commit path: commits a cycle, then announces `store:committed`. */
+  committer: Committer;
   engine: AlarmEngine;
   telemetry: TelemetryReporter;
   /** Strain analyzers by device id. */
@@ -446,18 +451,25 @@ export class Pipeline {
       // Storage fine again: the first cycle stored reports what was dropped meanwhile.
       const report = storage.state === 'ok' ? this.unreportedTelemetry : null;
       try {
-        const result = this.options.store.commitCycle({
-          polls: cycle.polls,
-          events: cycle.events,
-          alarmRecords: [...cycle.records.values()],
-          windows: cycle.windows,
-          at: cycle.at,
-          ...(report === null ? {} : { droppedTelemetry: report }),
-        });
-        this.held.shift();
-        if (report !== null) this.unreportedTelemetry = null;
-        this.lastCommit = result;
-        this.announce(cycle, result);
+        this.options.committer.commit(
+          {
+            polls: cycle.polls,
+            events: cycle.events,
+            alarmRecords: [...cycle.records.values()],
+            windows: cycle.windows,
+            at: cycle.at,
+            ...(report === null ? {} : { droppedTelemetry: report }),
+          },
+          (result) => {
+            // The books first, then the announcement: a listener may act at once (an operator
+            // action calls operate(), which commits what is held) and must not find this cycle
+            // still held.
+            this.held.shift();
+            if (report !== null) this.unreportedTelemetry = null;
+            this.lastCommit = result;
+            this.announce(cycle);
+          },
+        );
       } catch (error) {
         if (isStoreError(error) && error.code === 'STORE_INVALID_INPUT') {
           // A value the schema refuses is a bug, and retrying it would block every later commit:
@@ -498,10 +510,11 @@ export class Pipeline {
     if (report === null || this.options.store.storageState().state !== 'ok') return;
     try {
       const at = this.options.store.now();
-      const result = this.options.store.commitCycle({ droppedTelemetry: report, at });
-      this.unreportedTelemetry = null;
-      this.lastCommit = result;
-      this.announce(emptyCycle(at), result);
+      // A gap event only: nothing to announce but the commit itself, which the committer does.
+      this.options.committer.commit({ droppedTelemetry: report, at }, (result) => {
+        this.unreportedTelemetry = null;
+        this.lastCommit = result;
+      });
     } catch (error) {
       this.logFailure(error);
     }
@@ -542,8 +555,11 @@ export class Pipeline {
     return { stored, lostEvents, lostByKind, lostAlarms: [...lostAlarms].slice(0, 50), error };
   }
 
-  /** After a commit: tell the rest of the gateway (the uplink; a web UI later) what is now durable. */
-  private announce(cycle: PendingCycle, result: CommitResult): void {
+  /**
+   * After a commit: tell the rest of the gateway (a web UI later) what is now durable. The
+   * committer announces `store:committed` (the uplink's wake-up) right after this.
+   */
+  private announce(cycle: PendingCycle): void {
     const { events } = this.options;
     const now = cycle.at;
     for (const event of cycle.events) {
@@ -555,12 +571,5 @@ export class Pipeline {
       else if (event.kind === 'lighting_action') events.emit('lighting:action', event);
     }
     for (const poll of cycle.polls) events.emit('poll:result', poll);
-    if (result.firstSeq !== null && result.lastSeq !== null) {
-      events.emit('store:committed', {
-        fromSeq: result.firstSeq,
-        toSeq: result.lastSeq,
-        count: result.count,
-      });
-    }
   }
 }

@@ -1,24 +1,33 @@
 /**
- * Errors of the profile area (ARCHITECTURE.md, "Invariants": one error class per area with a stable
- * code). A profile is data written by people, so an invalid one is reported as a list of issues,
+ * Errors of the profile area (ARCHITECTURE.md, "Invariants": a KerbsideError with a stable code from
+ * the area's catalogue, listed in docs/errors.md). A profile is data written by people, so an invalid one is reported as a list of issues,
  * each naming the file, the JSON pointer (RFC 6901) of the offending value and, where known, its
  * line.
  */
-import { formatIssue, type Issue } from '../../cloud-sync/contract/errors.js';
+import {
+  formatIssue,
+  KerbsideError,
+  type ErrorCatalogue,
+  type Issue,
+} from '../../cloud-sync/contract/errors.js';
 
-export type ProfileErrorCode = 'PROFILE_INVALID';
+export const PROFILE_ERRORS = {
+  PROFILE_INVALID: {
+    means:
+      'A device profile breaks its schema or a semantic rule (`issues` names each file, pointer and line).',
+  },
+} as const satisfies ErrorCatalogue<string>;
 
-export class ProfileError extends Error {
+export type ProfileErrorCode = keyof typeof PROFILE_ERRORS;
+
+export class ProfileError extends KerbsideError<ProfileErrorCode> {
   override readonly name = 'ProfileError';
-  readonly code: ProfileErrorCode = 'PROFILE_INVALID';
-  readonly issues: Issue[];
 
   constructor(issues: Issue[], options: { message?: string; cause?: unknown } = {}) {
-    super(
-      options.message ?? ProfileError.summarise(issues),
-      options.cause === undefined ? undefined : { cause: options.cause },
-    );
-    this.issues = issues;
+    super(PROFILE_ERRORS, 'PROFILE_INVALID', options.message ?? ProfileError.summarise(issues), {
+      cause: options.cause,
+      issues,
+    });
   }
 
   private static summarise(issues: Issue[]): string {

@@ -1,26 +1,39 @@
 /**
- * Errors of the store area (ARCHITECTURE.md, "Invariants": one error class per area with a stable
- * code). The gateway refuses to run on a database it cannot trust (docs/storage.md, "Quarantine"),
+ * Errors of the store area (ARCHITECTURE.md, "Invariants": a KerbsideError with a stable code from
+ * the area's catalogue, listed in docs/errors.md). The gateway refuses to run on a database it cannot trust (docs/storage.md, "Quarantine"),
  * so most of these end start-up; the code tells the operator (and the quarantine logic,
  * quarantine.ts) why.
  */
+import { KerbsideError, type ErrorCatalogue } from '../../cloud-sync/contract/errors.js';
 
-export type StoreErrorCode =
-  | 'STORE_OPEN_FAILED' // the file could not be opened or created (permissions, missing directory)
-  | 'STORE_MISCONFIGURED' // a pragma did not read back as set (e.g. journal_mode is not wal)
-  | 'STORE_CORRUPT' // quick_check failed, or SQLite says the file is not a (sound) database
-  | 'STORE_TOO_NEW' // the schema version is newer than this code knows (a downgrade)
-  | 'STORE_MIGRATION_FAILED' // a migration failed; the transaction was rolled back
+export const STORE_ERRORS = {
+  STORE_OPEN_FAILED: {
+    means: 'The database file could not be opened or created (permissions, missing directory).',
+  },
+  STORE_MISCONFIGURED: { means: 'A pragma did not read back as set (e.g. journal_mode is not wal).' },
+  STORE_CORRUPT: { means: 'quick_check failed, or SQLite says the file is not a (sound) database.' },
+  STORE_TOO_NEW: { means: 'The schema version is newer than this code knows (a downgrade).' },
+  STORE_MIGRATION_FAILED: { means: 'A migration failed; its transaction was rolled back.' },
   // The next three leave nothing of the failed commit behind. Retrying the same input may
   // succeed after WRITE_FAILED (disk full, I/O error) and OUTBOX_FULL (once the cloud
   // acknowledges), never after INVALID_INPUT (a value the schema refuses: a programming error).
-  | 'STORE_WRITE_FAILED'
-  | 'STORE_DISK_FULL' // a write failed for want of space even after the storage reserve was released
-  | 'STORE_OUTBOX_FULL' // a never-evicted outbox class reached its quota
-  | 'STORE_INVALID_INPUT'
-  | 'STORE_ACK_INVALID' // an acknowledgement names a seq this database never assigned
-  | 'STORE_QUARANTINE_FAILED' // a damaged database could not be moved aside
-  | 'STORE_CLOSED'; // the store was used after close()
+  STORE_WRITE_FAILED: {
+    means:
+      'A commit failed (disk full, I/O error) and left nothing behind; the same input may succeed later.',
+  },
+  STORE_DISK_FULL: { means: 'A write failed for want of space even after the storage reserve was released.' },
+  STORE_OUTBOX_FULL: {
+    means: 'A never-evicted outbox class reached its quota; retry once the cloud acknowledges.',
+  },
+  STORE_INVALID_INPUT: {
+    means: 'A value the schema refuses (a programming error); nothing was stored and a retry cannot help.',
+  },
+  STORE_ACK_INVALID: { means: 'An acknowledgement names a seq this database never assigned.' },
+  STORE_QUARANTINE_FAILED: { means: 'A damaged database could not be moved aside.' },
+  STORE_CLOSED: { means: 'The store was used after close().' },
+} as const satisfies ErrorCatalogue<string>;
+
+export type StoreErrorCode = keyof typeof STORE_ERRORS;
 
 export interface StoreErrorDetails {
   /** Database file the error is about. */
@@ -28,14 +41,12 @@ export interface StoreErrorDetails {
   cause?: unknown;
 }
 
-export class StoreError extends Error {
+export class StoreError extends KerbsideError<StoreErrorCode> {
   override readonly name = 'StoreError';
-  readonly code: StoreErrorCode;
   readonly file: string | undefined;
 
   constructor(code: StoreErrorCode, message: string, details: StoreErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
+    super(STORE_ERRORS, code, message, { cause: details.cause });
     this.file = details.file;
   }
 }

@@ -1,23 +1,19 @@
 /**
- * Errors of the strain area (ARCHITECTURE.md, "Invariants": one error class per area with a stable
- * code). The configuration is checked when the gateway configuration is loaded
+ * Errors of the strain area (ARCHITECTURE.md, "Invariants": a KerbsideError with a stable code from
+ * the area's catalogue, listed in docs/errors.md). The configuration is checked when the gateway configuration is loaded
  * (gateway/config/strain.ts); the analyzer checks again so that a configuration built in code
  * cannot run with a release threshold above the trigger or a load factor of zero.
  */
+import { errorClass, type ErrorCatalogue } from '../../cloud-sync/contract/errors.js';
 
-export type StrainErrorCode =
-  | 'STRAIN_CONFIG_INVALID' // thresholds, load factor or levels that cannot work
-  | 'STRAIN_CALIBRATION_INVALID'; // a calibration run without a positive weight or peak
+export const STRAIN_ERRORS = {
+  STRAIN_CONFIG_INVALID: { means: 'Strain thresholds, load factor or levels that cannot work.' },
+  STRAIN_CALIBRATION_INVALID: { means: 'A calibration run without a positive weight or peak.' },
+} as const satisfies ErrorCatalogue<string>;
 
-export class StrainError extends Error {
-  override readonly name = 'StrainError';
-  readonly code: StrainErrorCode;
+export type StrainErrorCode = keyof typeof STRAIN_ERRORS;
 
-  constructor(code: StrainErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export class StrainError extends errorClass('StrainError', STRAIN_ERRORS) {}
 
 export function isStrainError(value: unknown, code?: StrainErrorCode): value is StrainError {
   return value instanceof StrainError && (code === undefined || value.code === code);

@@ -22,14 +22,12 @@ import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { hashSecret, MemoryCredentialStore } from '../../cloud-sync/service/broker/credentials.js';
 import { createOperator } from '../../cloud-sync/service/auth/operators.js';
 import { createSession } from '../../cloud-sync/service/auth/sessions.js';
 import { upsertComponent } from '../../cloud-sync/service/registry/registry.js';
-import { startCloudService, type CloudService } from '../../cloud-sync/service/service.js';
+import type { CloudService } from '../../cloud-sync/service/service.js';
 import { DEFAULT_CASES_CONFIG } from '../../cloud-sync/service/cases/config.js';
 import { Gateway } from '../../gateway/gateway.js';
-import { testConfig } from '../cloud-sync/service/service-helpers.js';
 import {
   configDocument,
   shippedProfiles,
@@ -38,6 +36,7 @@ import {
   tempDataDir,
   validConfig,
 } from '../helpers/gateway-harness.js';
+import { startCloud } from '../helpers/system-harness.js';
 import { parseIntegerOptions } from './options.js';
 
 interface Options {
@@ -77,16 +76,7 @@ function percentile(sorted: number[], p: number): number {
 export async function main(args: string[]): Promise<void> {
   const options = parseOptions(args);
   const cloudDir = tempDataDir('bench-a2c-cloud');
-  const credentials = new MemoryCredentialStore();
-  credentials.set(GW, { hash: await hashSecret(SECRET), disabled: false });
-  const cloud: CloudService = await startCloudService(
-    testConfig(cloudDir, { mqtt: { embedded: { port: 0 } } }),
-    {
-      logger: pino({ level: 'silent' }),
-      credentials,
-      processMetrics: false,
-    },
-  );
+  const cloud: CloudService = await startCloud(cloudDir, { gateways: { [GW]: SECRET } });
 
   const probes: Probe[] = [];
   for (let i = 1; i <= options.devices; i++) {

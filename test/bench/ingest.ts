@@ -24,6 +24,7 @@ import { Pipeline } from '../../gateway/pipeline/pipeline.js';
 import { loadProfileDirectory } from '../../gateway/profiles/loader.js';
 import type { LoadedProfile } from '../../gateway/profiles/types.js';
 import { openDatabase } from '../../gateway/store/database.js';
+import { createCommitter } from '../../gateway/store/committer.js';
 import { openGatewayStore } from '../../gateway/store/event-store.js';
 import { applyMigrations } from '../../gateway/store/migrate.js';
 import { GATEWAY_MIGRATIONS } from '../../gateway/store/migrations/gateway.js';
@@ -128,6 +129,7 @@ function runOurs(
   events.on('alarm:changed', () => transitions++);
   const pipeline = new Pipeline({
     store,
+    committer: createCommitter(store, events),
     engine,
     telemetry: new TelemetryReporter({ profiles: deviceProfiles }),
     strain: new Map(),

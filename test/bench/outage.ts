@@ -31,15 +31,13 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import type { GapEvent, Lane } from '../../cloud-sync/contract/events.js';
-import { hashSecret, MemoryCredentialStore } from '../../cloud-sync/service/broker/credentials.js';
-import { startCloudService, type CloudService } from '../../cloud-sync/service/service.js';
+import type { CloudService } from '../../cloud-sync/service/service.js';
 import {
   DEFAULT_RECONNECT_POLICY,
   PREVIOUS_RECONNECT_POLICY,
   reconnectCeilingMs,
   type ReconnectPolicy,
 } from '../../gateway/uplink/reconnect.js';
-import { testConfig } from '../cloud-sync/service/service-helpers.js';
 import { describeSpread, fleetReturnDelaysMs, seededRandom, spreadOf } from '../gateway/uplink/fleet.js';
 import {
   startScenario,
@@ -48,6 +46,7 @@ import {
   type ScenarioDevice,
   type ScenarioHarness,
 } from '../helpers/gateway-harness.js';
+import { startCloud as startSystemCloud } from '../helpers/system-harness.js';
 import { parseIntegerOptions } from './options.js';
 
 interface Options {
@@ -93,18 +92,16 @@ async function until(probe: () => boolean, timeoutMs = PHASE_TIMEOUT_MS): Promis
 
 /** The cloud service; `onListening` hears the embedded broker's "listening" log line. */
 async function startCloud(dir: string, port: number, onListening: () => void): Promise<CloudService> {
-  const credentials = new MemoryCredentialStore();
-  credentials.set(GW, { hash: await hashSecret(SECRET), disabled: false });
   const watch = new Writable({
     write(chunk: Buffer, _encoding, done) {
       if (chunk.toString('utf8').includes('"msg":"embedded mqtt broker listening"')) onListening();
       done();
     },
   });
-  return startCloudService(testConfig(dir, { mqtt: { embedded: { port } } }), {
+  return startSystemCloud(dir, {
+    gateways: { [GW]: SECRET },
+    mqttPort: port,
     logger: pino({ level: 'info' }, watch),
-    credentials,
-    processMetrics: false,
   });
 }
 

@@ -19,7 +19,7 @@ import type { SerialSettings } from '../../drivers/transport/transport.js';
 import { startSimulation, type Simulation } from '../../simulators/index.js';
 import { rtuReplyDelayMs, sleepUntil } from '../../simulators/pacing.js';
 import { parseIntegerOptions } from './options.js';
-import { transact } from '../simulators/helpers.js';
+import { transact } from '../simulators/transport-helpers.js';
 
 const LINE: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 };
 const TURNAROUND_MS = 2;

@@ -1,21 +1,22 @@
 /**
- * The end-to-end harness of the scenario tests (test/scenarios): REAL simulators (Modbus RTU on a
- * socat pseudo-terminal pair at 115200 baud, Modbus TCP on a loopback port) polled by a REAL
- * gateway, either in this process (`new Gateway(config, profiles, logger)`, so a test can also
- * listen to `gateway.events`) or as the real program (`node --import tsx gateway/main.ts`, so a
- * test can kill -9 it), plus read-only access to what the gateway COMMITTED in kerbside.db.
+ * The gateway side of the end-to-end tests (test/scenarios, and test/integration through
+ * system-harness.ts): REAL simulators (Modbus RTU on a socat pseudo-terminal pair at 115200 baud,
+ * Modbus TCP on a loopback port) polled by a REAL gateway, either in this process
+ * (`new Gateway(config, profiles, logger)`, so a test can also listen to `gateway.events`, send it
+ * configuration documents, stop and restart it) or as the real program
+ * (`node --import tsx gateway/main.ts`, started through process.ts, so a test can kill -9 it),
+ * plus read-only access to what the gateway COMMITTED in kerbside.db.
  *
  * Waiting is always on a condition with a deadline (waitUntil), never a bare sleep: a scenario
  * that is slow on a loaded machine takes longer, it does not fail.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import type { AlarmTransitionEvent, GatewayEventBody } from '../../cloud-sync/contract/events.js';
@@ -37,9 +38,8 @@ import {
 } from '../../simulators/index.js';
 import { busConfigFor, FAST_SERIAL } from './bus-harness.js';
 import { requireCommand } from './peers.js';
+import { Child, spawnTsx } from './process.js';
 import { waitFor, type WaitOptions as SharedWaitOptions } from './wait.js';
-
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 let profileCache: Map<string, LoadedProfile> | undefined;
 
@@ -506,13 +506,22 @@ export interface ScenarioOptions {
 
 export type AlarmChange = GatewayEventMap['alarm:changed'];
 
+/**
+ * Simulators and an in-process gateway polling them. The gateway is started with its
+ * configuration document as `configSource`, so that the cloud's configuration documents and
+ * technician overrides can be laid over it (docs/downlink.md); it can be stopped and started again
+ * on the same data folder and simulators.
+ */
 export interface ScenarioHarness {
   simulation: ScenarioSimulation;
-  gateway: Gateway;
+  /** The running gateway; throws while it is stopped (stopGateway). */
+  readonly gateway: Gateway;
   config: GatewayConfig;
+  /** The configuration document the gateway was started with. */
+  document: Record<string, unknown>;
   dataDir: string;
   db: CommittedDb;
-  /** Every `alarm:changed` the gateway published, in order. */
+  /** Every `alarm:changed` the gateway published, in order (across restarts). */
   changes: AlarmChange[];
   /** Every `strain:overweight` the gateway published. */
   overweight: Array<GatewayEventMap['strain:overweight']>;
@@ -534,10 +543,14 @@ export interface ScenarioHarness {
     predicate: (t: CommittedTransition) => boolean,
     options?: { afterId?: number; timeoutMs?: number },
   ): Promise<CommittedTransition>;
+  /** Stops the gateway only (the simulators and the data folder stay, for a restart). */
+  stopGateway(): Promise<void>;
+  /** Starts a new gateway on the same data folder and simulators (default: the same options). */
+  restart(options?: GatewayOptions): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** A pino logger keeping warn and worse in memory. */
+/** A pino logger keeping warn and worse (SCENARIO_LOG_LEVEL) in memory. */
 function memoryLogger(lines: string[]): Logger {
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -565,40 +578,51 @@ export async function startScenario(options: ScenarioOptions): Promise<ScenarioH
   const cleanup = async (): Promise<void> => {
     db.close();
     await gateway?.stop();
+    gateway = undefined;
     await simulation.sim.stop();
     if (process.env['KERBSIDE_KEEP_SCENARIO_DATA'] === undefined)
       rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    const config = validConfig(configDocument(simulation, dataDir, options.config));
+    const document = configDocument(simulation, dataDir, options.config);
+    const config = validConfig(document);
     options.beforeStart?.(dataDir, simulation);
     const logs: string[] = [];
-    gateway = new Gateway(config, shippedProfiles(), memoryLogger(logs), {
-      summaryIntervalMs: 0,
-      ...options.gatewayOptions,
-    });
     const changes: AlarmChange[] = [];
     const overweight: Array<GatewayEventMap['strain:overweight']> = [];
     const pollWaiters = new Set<(poll: DevicePollResult) => void>();
-    gateway.events.on('alarm:changed', (e) => changes.push(e));
-    gateway.events.on('strain:overweight', (e) => overweight.push(e));
-    gateway.events.on('poll:result', (poll) => {
-      for (const waiter of [...pollWaiters]) waiter(poll);
-    });
-    await gateway.start();
-    const running = gateway;
 
+    const launch = async (extra: GatewayOptions): Promise<Gateway> => {
+      const started = new Gateway(validConfig(document), shippedProfiles(), memoryLogger(logs), {
+        summaryIntervalMs: 0,
+        configSource: { document: structuredClone(document), baseDir: dataDir },
+        ...extra,
+      });
+      started.events.on('alarm:changed', (e) => changes.push(e));
+      started.events.on('strain:overweight', (e) => overweight.push(e));
+      started.events.on('poll:result', (poll) => {
+        for (const waiter of [...pollWaiters]) waiter(poll);
+      });
+      await started.start();
+      return started;
+    };
+
+    gateway = await launch(options.gatewayOptions ?? {});
     const harness: ScenarioHarness = {
       simulation,
-      gateway: running,
+      get gateway(): Gateway {
+        if (gateway === undefined) throw new Error('the gateway is stopped');
+        return gateway;
+      },
       config,
+      document,
       dataDir,
       db,
       changes,
       overweight,
       logs,
       device: (id) => simulation.device(id),
-      committedPoll(deviceId, predicate = () => true, timeoutMs = 10_000) {
+      committedPoll(deviceId, predicate = () => true, timeoutMs = 15_000) {
         const after = performance.now();
         return new Promise((resolve, reject) => {
           const timer = setTimeout(() => {
@@ -625,6 +649,15 @@ export async function startScenario(options: ScenarioOptions): Promise<ScenarioH
             `committed since history id ${afterId}:\n${describeTransitions(db.transitions({ afterId }))}`,
         });
       },
+      async stopGateway() {
+        await gateway?.stop();
+        gateway = undefined;
+      },
+      async restart(extra = options.gatewayOptions ?? {}) {
+        await gateway?.stop();
+        gateway = undefined;
+        gateway = await launch(extra);
+      },
       stop: cleanup,
     };
     for (const device of options.devices)
@@ -640,6 +673,8 @@ export async function startScenario(options: ScenarioOptions): Promise<ScenarioH
 
 export interface GatewayProcess {
   child: ChildProcess;
+  /** The process (test/helpers/process.ts): wait on its output, signal it. */
+  process: Child;
   /** stdout and stderr so far. */
   output(): string;
   /** Resolves when the process has exited. */
@@ -655,16 +690,8 @@ export function writeConfigFile(dir: string, document: unknown): string {
 
 /** Runs `node --import tsx gateway/main.ts --config <configPath>` from the repository root. */
 export function spawnGateway(configPath: string): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts', '--config', configPath], {
-    cwd: REPO,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnTsx('gateway', 'gateway/main.ts', ['--config', configPath], {
+    env: { LOG_LEVEL: 'warn' },
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output: () => output, exited };
+  return { child: child.proc, process: child, output: () => child.output, exited: child.exited };
 }

@@ -1,8 +1,8 @@
 /**
- * Sockets in tests (issue 11): the one place that finds a free port. Importing this makes a test
+ * Sockets in tests (issue 11): the one place that finds a free port and probes one. Importing this makes a test
  * an integration test (test/tiers.ts).
  */
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 
 /**
  * A loopback TCP port that was free a moment ago, for peers that cannot be told to pick one
@@ -20,5 +20,17 @@ export function freePort(): Promise<number> {
         else reject(new Error('no port assigned'));
       });
     });
+  });
+}
+
+/** Whether something accepts a TCP connection on the loopback `port` now. */
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }

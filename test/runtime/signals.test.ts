@@ -4,11 +4,11 @@
  * and time from a clock moved by hand, so no test waits; one test sends real signals to a child.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPEAT_WINDOW_MS, onStopSignals, type StopSignal } from '../../runtime/signals.js';
+import { spawnTsx } from '../helpers/process.js';
 
 interface Logged {
   level: 'info' | 'warn';
@@ -103,47 +103,22 @@ describe('onStopSignals', () => {
   });
 
   it('listens on the real process: a doubled SIGINT stops once, a late one forces exit 1', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('./stop-child.ts', import.meta.url))],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    const waiters = new Set<() => void>();
-    const waitFor = (pattern: RegExp, on: () => string): Promise<void> =>
-      new Promise((resolve) => {
-        const check = (): void => {
-          if (!pattern.test(on())) return;
-          waiters.delete(check);
-          resolve();
-        };
-        waiters.add(check);
-        check();
-      });
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-      for (const waiter of waiters) waiter();
+    const child = spawnTsx('stop-child', fileURLToPath(new URL('./stop-child.ts', import.meta.url)), [], {
+      stdin: 'pipe',
     });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      for (const waiter of waiters) waiter();
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-
-    await waitFor(/^ready$/m, () => stdout);
-    child.kill('SIGINT');
-    await waitFor(/^stop SIGINT$/m, () => stdout);
+    await child.waitForOutput(/^ready$/m, { stream: 'stdout' });
+    child.proc.kill('SIGINT');
+    await child.waitForOutput(/^stop SIGINT$/m, { stream: 'stdout' });
     // Sent only after the first was handled: two at once may merge into one pending signal.
-    child.kill('SIGINT');
-    await waitFor(/same stop request/, () => stderr);
+    child.proc.kill('SIGINT');
+    await child.waitForOutput(/same stop request/, { stream: 'stderr' });
     // Past the window on the child's clock: the next one is a person pressing again.
-    child.stdin.write(`advance ${DEFAULT_REPEAT_WINDOW_MS + 1}\n`);
-    await waitFor(/^advanced /m, () => stdout);
-    child.kill('SIGINT');
-    assert.equal(await exited, 1, `stdout:\n${stdout}\nstderr:\n${stderr}`);
-    assert.equal(stdout.match(/^stop /gm)?.length, 1, stdout);
-    assert.match(stderr, /forcing exit/);
-    child.stdin.end();
+    child.send(`advance ${DEFAULT_REPEAT_WINDOW_MS + 1}`);
+    await child.waitForOutput(/^advanced /m, { stream: 'stdout' });
+    const { code } = await child.signal('SIGINT');
+    assert.equal(code, 1, `stdout:\n${child.stdout}\nstderr:\n${child.stderr}`);
+    assert.equal(child.stdout.match(/^stop /gm)?.length, 1, child.stdout);
+    assert.match(child.stderr, /forcing exit/);
+    child.proc.stdin?.end();
   });
 });

@@ -34,7 +34,7 @@ import { GATEWAY_DB_FILE } from '../../gateway/store/event-store.js';
 import { HELD_MARKER_FILE } from '../../gateway/store/held-marker.js';
 import { RESERVE_FILE } from '../../gateway/store/storage-guard.js';
 import type { UplinkOptions } from '../../gateway/uplink/uplink.js';
-import { GW, startCloud, uplinkTo } from '../gateway/downlink/helpers.js';
+import { GW, startCloud, uplinkTo } from '../helpers/system-harness.js';
 import {
   configDocument,
   shippedProfiles,

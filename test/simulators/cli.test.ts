@@ -4,7 +4,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,10 @@ import { TcpTransport } from '../../drivers/transport/tcp.js';
 import { parseUnitList } from '../../simulators/cli.js';
 import { parseSimulationFile } from '../../simulators/config.js';
 import { SimulatorError } from '../../simulators/errors.js';
+import { runTsx, spawnTsx } from '../helpers/process.js';
 import { waitFor as waitUntil } from '../helpers/wait.js';
-import { GAS, tcpClient } from './helpers.js';
+import { GAS } from './helpers.js';
+import { tcpClient } from './transport-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'kerbside-sim-cli-'));
@@ -29,18 +31,9 @@ interface Outcome {
 }
 
 function sim(args: string[]): { child: ChildProcess; done: Promise<Outcome>; stdout: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'simulators/cli.ts', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<Outcome>((resolve) =>
-    child.once('exit', (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done, stdout: () => stdout };
+  const child = spawnTsx('sim', 'simulators/cli.ts', args);
+  const done = child.exited.then(({ code }) => ({ code, stdout: child.stdout, stderr: child.stderr }));
+  return { child: child.proc, done, stdout: () => child.stdout };
 }
 
 /** The ```json blocks of docs/simulators.md, in order: the simulator's config, then a gateway's. */
@@ -180,19 +173,9 @@ describe('sim CLI runs', () => {
 
     const gatewayFile = join(tmp, 'docs-gateway.json');
     writeFileSync(gatewayFile, gatewayExample);
-    const check = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'gateway/main.ts', '--config', gatewayFile, '--check'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    check.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    check.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const checked = await new Promise<number | null>((resolve) => check.once('exit', resolve));
-    assert.equal(checked, 0, output);
+    const check = await runTsx('gateway/main.ts', ['--config', gatewayFile, '--check']);
+    const output = check.stdout + check.stderr;
+    assert.equal(check.code, 0, output);
     assert.match(output, /is valid: 2 buses, 3 devices/);
   });
 

@@ -7,16 +7,14 @@
  *    the same gateway database (epoch), and its uplink delivers to the same cloud database.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { spawnTsx } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BANNER_END = 'Ctrl-C stops everything.';
 
 interface DemoRun {
@@ -28,30 +26,23 @@ interface DemoRun {
 }
 
 function startDemo(dataDir: string): DemoRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'simulators/demo.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, KERBSIDE_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnTsx('demo', 'simulators/demo.ts', [], {
+    env: { KERBSIDE_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
   });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const banner = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      const end = output.indexOf(BANNER_END);
-      if (end >= 0) resolve(output.slice(0, end + BANNER_END.length));
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then((code) => reject(new Error(`the demo exited (${code}) before its banner:\n${output}`)));
-  });
+  const end = new RegExp(`^[\\s\\S]*?${BANNER_END.replace(/[.]/g, '\\.')}`);
+  const banner = child
+    .waitForOutput(end, { timeoutMs: 120_000 })
+    .then((match) => match[0])
+    .catch((error: unknown) => {
+      if (child.alive) throw error;
+      throw new Error(`the demo exited (${child.proc.exitCode}) before its banner:\n${child.output}`, {
+        cause: error,
+      });
+    });
   return {
-    output: () => output,
+    output: () => child.output,
     banner,
-    stop: () => {
-      child.kill('SIGINT');
-      return exited;
-    },
+    stop: async () => (await child.signal('SIGINT')).code,
   };
 }
 

@@ -14,7 +14,8 @@ import { SimulatorError } from '../../simulators/errors.js';
 import { parseFault } from '../../simulators/faults.js';
 import { startSimulation, type Simulation } from '../../simulators/index.js';
 import { requireCommand } from '../helpers/peers.js';
-import { COVER, expectModbusError, GAS, rtuClient } from './helpers.js';
+import { COVER, expectModbusError, GAS } from './helpers.js';
+import { rtuClient } from './transport-helpers.js';
 
 const LINE: SerialSettings = { baudRate: 38400, dataBits: 8, parity: 'even', stopBits: 1 };
 // Generous: the test machines are shared, and a paced reply at 38400 baud needs only ~10 ms.

@@ -1,6 +1,9 @@
-/** Shared bits of the simulator tests: profiles from the real device-profiles/, devices on a manual clock. */
+/**
+ * Shared bits of the simulator tests: profiles from the real device-profiles/, devices on a manual
+ * clock. Nothing here opens a port, so the pure simulator suites stay in the unit tier
+ * (test/tiers.ts); the clients on real transports are in ./transport-helpers.ts.
+ */
 import assert from 'node:assert/strict';
-import { ModbusClient } from '../../drivers/modbus/client.js';
 import { isModbusError, type ModbusError, type ModbusErrorCode } from '../../drivers/modbus/errors.js';
 import {
   decodeResponse,
@@ -8,15 +11,11 @@ import {
   type ModbusRequest,
   type ModbusResponse,
 } from '../../drivers/modbus/pdu.js';
-import { SerialTransport } from '../../drivers/transport/serial.js';
-import { TcpTransport } from '../../drivers/transport/tcp.js';
-import type { SerialSettings } from '../../drivers/transport/transport.js';
 import type { LoadedProfile } from '../../gateway/profiles/types.js';
 import { ManualClock } from '../../simulators/clock.js';
 import { ProfileCatalogue } from '../../simulators/profiles.js';
 import type { ScenarioPlan } from '../../simulators/scenarios/plan.js';
 import { SimulatedDevice } from '../../simulators/simulated-device.js';
-import type { Socket } from 'node:net';
 
 export const GAS = 'gas-detector/anqi-gd300';
 export const COVER = 'manhole-cover/anjing-mc200';
@@ -94,35 +93,4 @@ export async function expectModbusError(
     return error;
   }
   assert.fail(`expected ${code}, but the request succeeded`);
-}
-
-/** A gateway-side RTU client on a serial path (one end of a pty pair). */
-export async function rtuClient(path: string, serial: SerialSettings): Promise<ModbusClient> {
-  const transport = new SerialTransport({ path, serial });
-  await transport.open();
-  return new ModbusClient({ transport, framing: 'rtu', serial });
-}
-
-/** A gateway-side Modbus TCP client. */
-export async function tcpClient(port: number): Promise<ModbusClient> {
-  const transport = new TcpTransport({ host: '127.0.0.1', port, connectTimeoutMs: 2000 });
-  await transport.open();
-  return new ModbusClient({ transport, framing: 'tcp' });
-}
-
-/** Sends one raw RTU request on a socket; resolves with ms until `expectedBytes` have come back. */
-export function transact(socket: Socket, frame: Buffer, expectedBytes: number): Promise<number> {
-  return new Promise((resolve) => {
-    let got = 0;
-    const onData = (chunk: Buffer): void => {
-      got += chunk.length;
-      if (got >= expectedBytes) {
-        socket.off('data', onData);
-        resolve(performance.now() - start);
-      }
-    };
-    socket.on('data', onData);
-    const start = performance.now();
-    socket.write(frame);
-  });
 }

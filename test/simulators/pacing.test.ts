@@ -16,7 +16,8 @@ import type { SerialSettings } from '../../drivers/transport/transport.js';
 import { startSimulation, type Simulation } from '../../simulators/index.js';
 import { rtuReplyDelayMs, rtuTransactionWireMs, sleepUntil } from '../../simulators/pacing.js';
 import { requireCommand } from '../helpers/peers.js';
-import { GAS, rtuClient, transact } from './helpers.js';
+import { GAS } from './helpers.js';
+import { rtuClient, transact } from './transport-helpers.js';
 
 const LINE: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 };
 

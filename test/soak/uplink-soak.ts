@@ -1,5 +1,5 @@
 /**
- * Soak of the uplink under kill -9: the crash loop of test/uplink/crash-loop.test.ts (a gateway
+ * Soak of the uplink under kill -9: the crash loop of test/integration/crash-loop.test.ts (a gateway
  * process and a cloud process, SIGKILLed at random moments in turn and restarted), for many rounds
  * or a wall-clock duration, then drain and the invariant check. Prints progress, the invariant
  * report as JSON, and exits 0 when nothing was lost or duplicated, 1 otherwise, 2 for bad arguments.
@@ -11,8 +11,8 @@
  * --keep leaves the temp dirs (databases, for a post-mortem) and prints where they are.
  */
 import { parseArgs } from 'node:util';
-import { describeReport } from '../uplink/invariants.js';
-import { runCrashLoop, tempRoot, type CrashLoopResult } from '../uplink/harness.js';
+import { describeReport } from '../integration/invariants.js';
+import { runCrashLoop, tempRoot, type CrashLoopResult } from '../integration/crash-harness.js';
 
 function range(text: string, name: string): [number, number] {
   const match = /^(\d+)-(\d+)$/.exec(text);

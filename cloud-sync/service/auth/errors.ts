@@ -1,49 +1,40 @@
 /**
- * Errors of operator accounts and sessions (ARCHITECTURE.md, "Invariants": one error class per area
- * with a stable code). The HTTP layer maps each code to one status (AUTH_HTTP_STATUS) and answers
- * `{ error: code, message }`; the CLI maps AUTH_INVALID_ARGUMENT to exit code 2, the rest to 1.
+ * Errors of operator accounts and sessions (ARCHITECTURE.md, "Invariants": a KerbsideError with a
+ * stable code from the area's catalogue, listed in docs/errors.md). Each code has one HTTP status
+ * and the API answers `{ error: code, message }`; the CLI maps AUTH_INVALID_ARGUMENT to exit code 2,
+ * the rest to 1.
  */
+import { errorClass, type ErrorCatalogue } from '../../contract/errors.js';
 
-export type AuthErrorCode =
-  /** A username, role set, unit or password breaks the account rules (400). */
-  | 'AUTH_INVALID_ARGUMENT'
-  /** No such operator (404). */
-  | 'AUTH_NOT_FOUND'
-  /** The operator exists already, or the change would lock its own admin out (409). */
-  | 'AUTH_CONFLICT'
-  /** Wrong credentials: unknown user, disabled user or wrong password, never saying which (401). */
-  | 'AUTH_FAILED'
-  /** No valid session on a non-public route (401). */
-  | 'AUTH_REQUIRED'
-  /** Signed in, but none of the route's roles (403). */
-  | 'AUTH_FORBIDDEN'
-  /** Too many login attempts from one address (429). */
-  | 'AUTH_RATE_LIMITED'
-  /** A route was registered without `config.access` (thrown at registration, a programming error). */
-  | 'AUTH_UNGUARDED_ROUTE';
+export const AUTH_ERRORS = {
+  AUTH_INVALID_ARGUMENT: {
+    means: 'A username, role set, unit or password breaks the account rules.',
+    status: 400,
+  },
+  AUTH_NOT_FOUND: { means: 'No such operator.', status: 404 },
+  AUTH_CONFLICT: {
+    means: 'The operator exists already, or the change would lock its own admin out.',
+    status: 409,
+  },
+  AUTH_FAILED: {
+    means: 'Wrong credentials: unknown user, disabled user or wrong password, never saying which.',
+    status: 401,
+  },
+  AUTH_REQUIRED: { means: 'No valid session on a non-public route.', status: 401 },
+  AUTH_FORBIDDEN: { means: "Signed in, but none of the route's roles.", status: 403 },
+  AUTH_RATE_LIMITED: { means: 'Too many login attempts from one address.', status: 429 },
+  AUTH_UNGUARDED_ROUTE: {
+    means: 'A route was registered without `config.access` (thrown at registration, a programming error).',
+    status: 500,
+  },
+} as const satisfies ErrorCatalogue<string>;
 
-export const AUTH_HTTP_STATUS: Record<AuthErrorCode, number> = {
-  AUTH_INVALID_ARGUMENT: 400,
-  AUTH_NOT_FOUND: 404,
-  AUTH_CONFLICT: 409,
-  AUTH_FAILED: 401,
-  AUTH_REQUIRED: 401,
-  AUTH_FORBIDDEN: 403,
-  AUTH_RATE_LIMITED: 429,
-  AUTH_UNGUARDED_ROUTE: 500,
-};
+export type AuthErrorCode = keyof typeof AUTH_ERRORS;
 
-export class AuthError extends Error {
-  override readonly name = 'AuthError';
-  readonly code: AuthErrorCode;
-  /** fastify's error handler and @fastify/rate-limit read the status from here. */
-  readonly statusCode: number;
-
-  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.statusCode = AUTH_HTTP_STATUS[code];
-  }
+export class AuthError extends errorClass('AuthError', AUTH_ERRORS) {
+  // Every auth code has a status (AUTH_ERRORS). fastify's default error handler reads `status`
+  // too, so an AuthError thrown from a hook or by @fastify/rate-limit is answered with it.
+  declare readonly status: number;
 }
 
 export function isAuthError(error: unknown): error is AuthError {

@@ -13,12 +13,12 @@
  * never in a log or audit detail.
  */
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CloudSchema } from '../db/schema.js';
 import { listAudit, type AuditFilter } from '../enrollment/audit.js';
-import { issuesSchema, validationAnswer } from '../http.js';
-import { AuthError, authErrorSchema, isAuthError } from './errors.js';
+import { errorAnswerSchema } from '../http.js';
+import { AuthError } from './errors.js';
 import {
   createOperator,
   listOperators,
@@ -43,12 +43,6 @@ export interface AuthRoutesOptions {
 
 const AUDIT_DEFAULT_LIMIT = 100;
 const AUDIT_MAX_LIMIT = 1000;
-
-/** A 400 answer: the common error shape, with the issues of a request that fails its schema. */
-const invalidSchema = {
-  ...authErrorSchema,
-  properties: { ...authErrorSchema.properties, issues: issuesSchema },
-} as const;
 
 const roleList = { type: 'array', items: { type: 'string', enum: [...ROLES] }, uniqueItems: true } as const;
 
@@ -177,16 +171,6 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   });
   const rateLimited = { max: limit.max, timeWindow: limit.timeWindowMs };
 
-  // Every answer of these routes has the common error shape { error: CODE, message }.
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (isAuthError(error))
-      return reply.code(error.statusCode).send({ error: error.code, message: error.message });
-    if (error.validation !== undefined) {
-      return reply.code(400).send(validationAnswer('AUTH_INVALID_ARGUMENT', error));
-    }
-    throw error;
-  });
-
   function answerSession(request: FastifyRequest, reply: FastifyReply, token: string): void {
     reply.header('cache-control', 'no-store');
     reply.header(
@@ -215,9 +199,9 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
             additionalProperties: false,
             properties: { ...sessionSchema.properties, operator: authenticatedSchema },
           },
-          400: invalidSchema,
-          401: authErrorSchema,
-          429: authErrorSchema,
+          400: errorAnswerSchema,
+          401: errorAnswerSchema,
+          429: errorAnswerSchema,
         },
       },
     },
@@ -301,7 +285,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
           additionalProperties: false,
           properties: { currentPassword: passwordField, newPassword: passwordField },
         },
-        response: { 200: sessionSchema, 400: invalidSchema, 429: authErrorSchema },
+        response: { 200: sessionSchema, 400: errorAnswerSchema, 429: errorAnswerSchema },
       },
     },
     async (request, reply) => {
@@ -368,8 +352,8 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
               password: { type: 'string', description: 'The generated password, shown only here' },
             },
           },
-          400: invalidSchema,
-          409: authErrorSchema,
+          400: errorAnswerSchema,
+          409: errorAnswerSchema,
         },
       },
     },
@@ -424,9 +408,9 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
             additionalProperties: false,
             properties: { operator: operatorSchema },
           },
-          400: invalidSchema,
-          404: authErrorSchema,
-          409: authErrorSchema,
+          400: errorAnswerSchema,
+          404: errorAnswerSchema,
+          409: errorAnswerSchema,
         },
       },
     },
@@ -462,7 +446,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
             additionalProperties: false,
             properties: { password: { type: 'string', description: 'shown only here' } },
           },
-          404: authErrorSchema,
+          404: errorAnswerSchema,
         },
       },
     },
@@ -499,7 +483,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
             additionalProperties: false,
             properties: { entries: { type: 'array', items: auditEntrySchema } },
           },
-          400: invalidSchema,
+          400: errorAnswerSchema,
         },
       },
     },

@@ -1,23 +1,32 @@
 /**
- * The error of an invalid cases configuration (ARCHITECTURE.md, "Invariants": one error class per
- * area with a stable code). It carries every issue found, each with a JSON pointer into the
+ * The error of an invalid cases configuration (ARCHITECTURE.md, "Invariants": a KerbsideError with a
+ * stable code from the area's catalogue, listed in docs/errors.md). It carries every issue found, each with a JSON pointer into the
  * configuration, so an operator fixes the whole file in one go instead of one complaint per
  * restart.
  */
-import type { Issue } from '../../contract/errors.js';
+import { KerbsideError, type ErrorCatalogue, type Issue } from '../../contract/errors.js';
 
-export type CasesConfigErrorCode = 'CASES_CONFIG_INVALID';
+export const CASES_CONFIG_ERRORS = {
+  CASES_CONFIG_INVALID: {
+    means:
+      'The cases configuration (calendar, deadlines, categories) is invalid; `issues` lists every problem.',
+  },
+} as const satisfies ErrorCatalogue<string>;
 
-export class CasesConfigError extends Error {
+export type CasesConfigErrorCode = keyof typeof CASES_CONFIG_ERRORS;
+
+export class CasesConfigError extends KerbsideError<CasesConfigErrorCode> {
   override readonly name = 'CasesConfigError';
-  readonly code: CasesConfigErrorCode = 'CASES_CONFIG_INVALID';
-  readonly issues: Issue[];
+  // Narrowed to the mutable Issue[] the constructor takes: callers hand the list on as it is.
+  declare readonly issues: Issue[];
 
   constructor(issues: Issue[], context = 'cases configuration') {
     super(
+      CASES_CONFIG_ERRORS,
+      'CASES_CONFIG_INVALID',
       `${context} is invalid: ${issues.map((issue) => `${issue.pointer || '/'}: ${issue.message}`).join('; ')}`,
+      { issues },
     );
-    this.issues = issues;
   }
 }
 

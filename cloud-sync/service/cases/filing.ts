@@ -13,7 +13,7 @@ import type { Transaction } from 'kysely';
 import type { AlarmTransitionEvent, OutboxEvent } from '../../contract/events.js';
 import type { ComponentsTable } from '../db/case-tables.js';
 import type { CloudSchema } from '../db/schema.js';
-import type { IngestHook, IngestHookContext } from '../ingest.js';
+import type { IngestHook, IngestHookContext } from '../ingest/ingest.js';
 import type { WorkingCalendar } from './calendar.js';
 import {
   componentColumns,

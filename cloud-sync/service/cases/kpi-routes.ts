@@ -7,11 +7,13 @@
  * Any signed-in operator may ask; an operator whose only role is owner_unit sees the figures of its
  * own unit (docs/auth.md: a responsible unit sees only its own cases), whatever it asks for.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { operatorOf, type AuthenticatedOperator } from '../auth/roles.js';
 import type { CloudSchema } from '../db/schema.js';
+import { errorAnswerSchema } from '../http.js';
 import type { WorkingCalendar } from './calendar.js';
+import { CaseError } from './errors.js';
 import { groupKpis, periods, type KpiBucket, type KpiGroupBy, type KpiPeriod } from './kpi.js';
 import { loadKpiCases } from './kpi-query.js';
 
@@ -25,11 +27,8 @@ export interface KpiRoutesOptions {
 /** At most this many period buckets per request (a year of days, or 33 years of months). */
 export const MAX_KPI_BUCKETS = 400;
 
-const errorSchema = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-} as const;
+/** `issues` included: a request failing the querystring schema is answered with them (http.ts). */
+const errorSchema = errorAnswerSchema;
 
 const count = { type: 'integer', minimum: 0 } as const;
 const nullableNumber = { type: ['number', 'null'] } as const;
@@ -126,12 +125,6 @@ function restrictedUnit(operator: AuthenticatedOperator): string | null | undefi
 export async function kpiRoutes(app: FastifyInstance, opts: KpiRoutesOptions): Promise<void> {
   const now = opts.now ?? (() => new Date());
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    if (error.validation !== undefined)
-      return reply.code(400).send({ error: 'KPI_INVALID', message: error.message });
-    throw error;
-  });
-
   app.get<{ Querystring: KpiQuerystring }>(
     '/api/v1/kpis',
     {
@@ -153,24 +146,21 @@ export async function kpiRoutes(app: FastifyInstance, opts: KpiRoutesOptions): P
         response: { 200: responseSchema, 400: errorSchema },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const from = new Date(request.query.from);
       const to = new Date(request.query.to);
       const groupBy = request.query.groupBy ?? 'none';
       const bucket = request.query.bucket ?? 'none';
       if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || to.getTime() <= from.getTime()) {
-        return reply.code(400).send({
-          error: 'KPI_INVALID',
-          message: '`from` and `to` must be instants with `from` before `to`',
-        });
+        throw new CaseError('KPI_INVALID', '`from` and `to` must be instants with `from` before `to`');
       }
       const buckets: Array<KpiPeriod & { label: string | null }> =
         bucket === 'none' ? [{ from, to, label: null }] : periods(from, to, bucket, opts.calendar);
       if (buckets.length > MAX_KPI_BUCKETS) {
-        return reply.code(400).send({
-          error: 'KPI_TOO_MANY_BUCKETS',
-          message: `the period holds ${buckets.length} ${bucket} buckets; at most ${MAX_KPI_BUCKETS} per request`,
-        });
+        throw new CaseError(
+          'KPI_TOO_MANY_BUCKETS',
+          `the period holds ${buckets.length} ${bucket} buckets; at most ${MAX_KPI_BUCKETS} per request`,
+        );
       }
       const ownerUnit = restrictedUnit(operatorOf(request));
       const at = now();

@@ -8,11 +8,11 @@
  * CASE_ROLE), then the owner unit, revision and state (workflow.ts). Owner-unit operators see only
  * their unit's cases; a case of another unit is "not found" to them.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { operatorOf, type AuthenticatedOperator } from '../auth/roles.js';
 import type { CloudSchema } from '../db/schema.js';
-import { issuesSchema, validationAnswer } from '../http.js';
+import { issuesSchema } from '../http.js';
 import type { WorkingCalendar } from './calendar.js';
 import { applyCaseAction, caseActivations, caseHistory, getCase, listCases } from './case-store.js';
 import {
@@ -24,7 +24,7 @@ import {
   historyViewSchema,
 } from './case-view.js';
 import type { CasesConfig, Severity } from './config.js';
-import { CaseError, isCaseError } from './errors.js';
+import { CaseError } from './errors.js';
 import type { CaseLogger } from './filing.js';
 import { listOverdue } from './monitor.js';
 import { openCaseByHand } from './open-case.js';
@@ -205,13 +205,6 @@ function sendError(reply: FastifyReply, error: CaseError): FastifyReply {
 export async function caseRoutes(app: FastifyInstance, opts: CaseRoutesOptions): Promise<void> {
   const { db, config, calendar, logger } = opts;
   const now = opts.now ?? (() => new Date());
-
-  // Encapsulated to this plugin: workflow refusals and bad input answer `{ error: CODE, message }`.
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    if (isCaseError(error)) return sendError(reply, error);
-    if (error.validation !== undefined) return reply.code(400).send(validationAnswer('CASE_INVALID', error));
-    throw error;
-  });
 
   /**
    * The detail answer of a case the operator may see; another unit's case is answered like a

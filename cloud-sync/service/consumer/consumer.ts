@@ -24,7 +24,7 @@ import type { Ack, EventsBatch, Status } from '../../contract/types.js';
 import { parseStatus, sortEventsBatch, type InvalidEvent } from '../../contract/validate.js';
 import { SERVICE_USERNAME_PREFIX } from '../broker/acl.js';
 import type { CloudSchema } from '../db/schema.js';
-import { ingestBatch, UnserialisableEventsError, type IngestHook } from '../ingest.js';
+import { ingestBatch, UnserialisableEventsError, type IngestHook } from '../ingest/ingest.js';
 import type { CloudMetrics } from '../metrics.js';
 import { KeyedSerialQueue } from './queue.js';
 import { upsertGatewayStatus } from './status.js';

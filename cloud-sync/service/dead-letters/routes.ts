@@ -4,13 +4,10 @@
  * gateway bug is here, in the log and in kerbside_cloud_dead_letters_total. The monitoring desk and
  * admins read them; nobody edits them (they are evidence).
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CloudSchema } from '../db/schema.js';
-import type { CloudServiceErrorCode } from '../errors.js';
-import { issuesSchema, validationAnswer } from '../http.js';
-
-const REQUEST_INVALID: CloudServiceErrorCode = 'CLOUD_REQUEST_INVALID';
+import { errorAnswerSchema, issuesSchema } from '../http.js';
 
 export interface DeadLetterRoutesOptions {
   db: Kysely<CloudSchema>;
@@ -87,18 +84,10 @@ const deadLetterSchema = {
   },
 } as const;
 
-const errorSchema = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' }, issues: issuesSchema },
-} as const;
+const errorSchema = errorAnswerSchema;
 
 export function deadLetterRoutes(app: FastifyInstance, options: DeadLetterRoutesOptions): void {
   const { db } = options;
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    if (error.validation !== undefined) return reply.code(400).send(validationAnswer(REQUEST_INVALID, error));
-    throw error;
-  });
 
   app.get<{ Querystring: DeadLetterQuery }>(
     '/api/v1/dead-letters',

@@ -16,7 +16,7 @@ import type {
   OutboxEvent,
 } from '../../contract/events.js';
 import type { CloudSchema } from '../db/schema.js';
-import type { IngestHook, IngestHookContext } from '../ingest.js';
+import type { IngestHook, IngestHookContext } from '../ingest/ingest.js';
 import { FINAL_COMMAND_STATUSES, type CommandStatus } from './commands.js';
 
 type Envelope = { id: string; ts: string };

@@ -15,14 +15,7 @@
  */
 // `summary` and `tags` in route schemas are @fastify/swagger's additions to FastifySchema.
 import type {} from '@fastify/swagger';
-import { Ajv } from 'ajv';
-import type {
-  FastifyError,
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  FastifySchemaValidationError,
-} from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { RemoteConfig } from '../../contract/config-document.js';
 import { COMMAND_ACTIONS, COMMAND_PARAMS_SCHEMAS, type JsonSchema } from '../../contract/schemas.js';
@@ -30,7 +23,7 @@ import { GATEWAY_ID_PATTERN } from '../../contract/topics.js';
 import type { CommandAction } from '../../contract/types.js';
 import { operatorOf, type Role } from '../auth/roles.js';
 import type { CloudSchema } from '../db/schema.js';
-import { requestIssues, requestIssuesMessage } from '../http.js';
+import { errorAnswerSchema, issuesSchema } from '../http.js';
 import {
   COMMAND_STATUSES,
   DEFAULT_COMMAND_TTL_S,
@@ -39,9 +32,8 @@ import {
   type CommandStatus,
 } from './commands.js';
 import { CONFIG_STATUSES, type ConfigDocumentService } from './config-documents.js';
-import { DOWNLINK_HTTP_STATUS, DownlinkError, isDownlinkError } from './errors.js';
+import { DownlinkError } from './errors.js';
 import { requireGateway } from './gateways.js';
-import type { Issue } from '../../contract/errors.js';
 
 export interface DownlinkRoutesOptions {
   commands: CommandService;
@@ -63,21 +55,9 @@ const MAX_NOTE = 2048;
 
 // ---- schemas (complete, so the OpenAPI document describes every route) -----------------------
 
-const issueSchema = {
-  type: 'object',
-  required: ['pointer', 'message'],
-  properties: { pointer: { type: 'string' }, message: { type: 'string' } },
-} as const;
+const issueSchema = issuesSchema.items;
 
-const errorSchema = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: {
-    error: { type: 'string' },
-    message: { type: 'string' },
-    issues: { type: 'array', items: issueSchema },
-  },
-} as const;
+const errorSchema = errorAnswerSchema;
 
 const nullableString = { type: ['string', 'null'] } as const;
 
@@ -289,69 +269,12 @@ interface RollbackBody {
   note: string;
 }
 
-/**
- * fastify's request validation errors as contract-style issues (pointer into the request part). An
- * unknown or missing `action` fails the discriminator: named at its own pointer with the choices.
- */
-function validationIssues(error: FastifyError): Issue[] {
-  const discriminator = (v: FastifySchemaValidationError): boolean => v.keyword === 'discriminator';
-  const validation = error.validation ?? [];
-  return [
-    ...validation.filter(discriminator).map((v) => ({
-      pointer: `${v.instancePath}/${String(v.params['tag'])}`,
-      message: `must be one of ${COMMAND_ACTIONS.join(', ')}`,
-    })),
-    ...requestIssues(
-      validation.filter((v) => !discriminator(v)),
-      error.validationContext,
-    ),
-  ];
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function sendError(reply: FastifyReply, error: DownlinkError): FastifyReply {
-  return reply.code(DOWNLINK_HTTP_STATUS[error.code]).send({
-    error: error.code,
-    message: error.message,
-    ...(error.issues.length > 0 ? { issues: error.issues } : {}),
-  });
-}
-
 export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesOptions): Promise<void> {
   const { commands, configs, db } = opts;
-
-  // Bodies are checked as sent: fastify's default validator would coerce types and silently drop
-  // unknown fields, and a command must not run with a field the operator believed was taken. Path
-  // and query strings are text, so they are coerced. Scoped to this plugin (encapsulation).
-  const strict = new Ajv({
-    coerceTypes: false,
-    removeAdditional: false,
-    useDefaults: false,
-    allErrors: true,
-    discriminator: true,
-  });
-  const lenient = new Ajv({ coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: true });
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? strict.compile(schema) : lenient.compile(schema),
-  );
-
-  app.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
-    if (isDownlinkError(error)) return sendError(reply, error);
-    if (error.validation !== undefined) {
-      const issues = validationIssues(error);
-      return sendError(
-        reply,
-        new DownlinkError('DOWNLINK_INVALID', requestIssuesMessage(error.validationContext, issues), {
-          issues,
-        }),
-      );
-    }
-    // Anything else (database down ...) goes to the app's handler: a 500 without internals.
-    throw error;
-  });
 
   // ---- commands ----------------------------------------------------------------------------
 

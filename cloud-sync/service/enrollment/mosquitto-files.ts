@@ -4,8 +4,7 @@
  * a mosquitto.conf that uses them. Generated from the database only: the hashes stored at
  * enrollment are already in mosquitto's format, so no plaintext is needed, ever.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
 import { aclFor, isGatewayId, TOPIC_ROOT } from '../../contract/topics.js';
@@ -13,6 +12,7 @@ import type { CloudSchema } from '../db/schema.js';
 import { EnrollmentError } from './errors.js';
 import { SERVICE_USERNAME_PREFIX } from '../broker/acl.js';
 import { isMosquittoHash } from './mosquitto-hash.js';
+import { writeFileAtomic } from '../../../runtime/files.js';
 
 /** Username of a service account on mosquitto: the same as on the embedded broker (broker/acl.ts). */
 export const MOSQUITTO_SERVICE_USERNAME_PREFIX = SERVICE_USERNAME_PREFIX;
@@ -209,24 +209,6 @@ export function renderMosquittoConf(options: MosquittoConfOptions): string {
   return lines.join('\n');
 }
 
-/** Writes `path` atomically (temporary file, fsync, rename) with `mode`. */
-async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  try {
-    const handle = await open(temporary, 'wx', mode);
-    try {
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-}
-
 export interface WrittenMosquittoFiles {
   passwordFile: string;
   aclFile: string;
@@ -256,8 +238,8 @@ export async function writeMosquittoFiles(
     aclFile: join(out, 'acl'),
     confFile: join(out, 'mosquitto.conf'),
   };
-  await writeAtomic(files.passwordFile, passwd, 0o600);
-  await writeAtomic(files.aclFile, acl, 0o644);
-  await writeAtomic(files.confFile, confText, 0o644);
+  await writeFileAtomic(files.passwordFile, passwd, 0o600);
+  await writeFileAtomic(files.aclFile, acl, 0o644);
+  await writeFileAtomic(files.confFile, confText, 0o644);
   return { ...files, gateways: accounts.gateways.length, services: accounts.services.length };
 }

@@ -5,6 +5,7 @@
  * to the audit trail. Neither the token nor the secret is ever logged.
  */
 import type { Kysely } from 'kysely';
+import { KerbsideError, type ErrorCatalogue } from '../../contract/errors.js';
 import { generateSecret, hashSecret } from '../broker/credentials.js';
 import type { CloudSchema } from '../db/schema.js';
 import { recordAudit } from './audit.js';
@@ -38,13 +39,23 @@ export interface RedeemOptions {
   now?: Date;
 }
 
+export const REDEEM_ERRORS = {
+  ENROLL_TOKEN_REFUSED: {
+    means:
+      'A redemption refused inside its transaction, thrown to roll it back; never leaves redeem.ts (the caller gets a refused result).',
+  },
+} as const satisfies ErrorCatalogue<string>;
+
+type RedeemErrorCode = keyof typeof REDEEM_ERRORS;
+
 /** A refusal found inside the transaction; thrown to roll it back, caught below. */
-class Refused extends Error {
+class Refused extends KerbsideError<RedeemErrorCode> {
+  override readonly name = 'Refused';
   constructor(
     readonly reason: RedeemRefusal,
     readonly gatewayId: string,
   ) {
-    super(reason);
+    super(REDEEM_ERRORS, 'ENROLL_TOKEN_REFUSED', reason);
   }
 }
 

@@ -4,11 +4,12 @@
  * `app.register(enrollmentRoutes, { db, mqttUrl, caBundle })`; serve it over HTTPS in production,
  * the token and the returned secret are both bearer credentials.
  */
-import { Ajv } from 'ajv';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Kysely } from 'kysely';
 import { gatewayClientId } from '../broker/acl.js';
 import type { CloudSchema } from '../db/schema.js';
+import { errorAnswerSchema } from '../http.js';
+import { EnrollmentError } from './errors.js';
 import { redeemEnrollmentToken, type EnrollmentLogger } from './redeem.js';
 
 export interface EnrollmentRoutesOptions {
@@ -26,16 +27,11 @@ export interface EnrollmentRoutesOptions {
 /** Tokens are 43 characters; the bound only keeps garbage out of the hash and the log. */
 const MAX_TOKEN_LENGTH = 256;
 
-const errorSchema = {
-  type: 'object',
-  required: ['statusCode', 'error', 'message'],
-  properties: {
-    statusCode: { type: 'integer' },
-    code: { type: 'string' },
-    error: { type: 'string' },
-    message: { type: 'string' },
-  },
-} as const;
+/*
+ * A refused token is ENROLL_REFUSED (401), one answer for every reason, see below. A body failing
+ * its schema is the API's REQUEST_INVALID answer (http.ts), whose body policy (no coercion: a
+ * number 12 is not the token "12"; unknown fields refused) a credential endpoint needs.
+ */
 
 const enrollSchema = {
   body: {
@@ -65,8 +61,8 @@ const enrollSchema = {
         caBundle: { type: ['string', 'null'] },
       },
     },
-    400: errorSchema,
-    401: errorSchema,
+    400: errorAnswerSchema,
+    401: errorAnswerSchema,
   },
 } as const;
 
@@ -81,12 +77,6 @@ export const enrollmentRoutes: FastifyPluginAsync<EnrollmentRoutesOptions> = asy
   const { db, mqttUrl, caBundle } = options;
   const now = options.now ?? (() => new Date());
 
-  // fastify's default validator coerces types (a number 12 would become the token "12") and
-  // strips unknown properties; a credential endpoint should refuse such bodies instead. The
-  // compiler set here applies to this plugin's routes only (fastify encapsulation).
-  const ajv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false });
-  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
-
   app.post<{ Body: EnrollBody }>('/api/v1/enroll', enrollRoute, async (request, reply) => {
     // The response holds a secret: no cache anywhere may keep it.
     reply.header('cache-control', 'no-store');
@@ -99,11 +89,7 @@ export const enrollmentRoutes: FastifyPluginAsync<EnrollmentRoutesOptions> = asy
     if (!result.ok) {
       // One answer for every refusal: a caller must not learn whether a token exists, was used or
       // expired. The specific reason is in the log and the audit trail.
-      return reply.code(401).send({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message: 'enrollment refused: the token is not valid',
-      });
+      throw new EnrollmentError('ENROLL_REFUSED', 'enrollment refused: the token is not valid');
     }
     return {
       gatewayId: result.gatewayId,

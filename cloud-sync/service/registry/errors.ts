@@ -1,36 +1,32 @@
 /**
- * Errors of the component registry (ARCHITECTURE.md, "Invariants": one error class per area with a
- * stable code). Each code maps to one HTTP status; an invalid component or import lists every issue
+ * Errors of the component registry (ARCHITECTURE.md, "Invariants": a KerbsideError with a stable
+ * code from the area's catalogue, listed in docs/errors.md). Each code has one HTTP status; an
+ * invalid component or import lists every issue
  * (with the record's index in a bulk import), so a whole file is fixed in one pass.
  */
-import type { Issue } from '../../contract/errors.js';
+import { KerbsideError, type ErrorCatalogue, type Issue } from '../../contract/errors.js';
 
-export type RegistryErrorCode =
-  /** The component id, a field or an import record is invalid (every issue listed). */
-  | 'REGISTRY_INVALID'
-  /** The (gatewayId, deviceId) pair already belongs to another component id. */
-  | 'REGISTRY_CONFLICT'
-  /** No component with that id. */
-  | 'REGISTRY_NOT_FOUND';
+export const REGISTRY_ERRORS = {
+  REGISTRY_INVALID: {
+    means: 'The component id, a field or an import record is invalid (`issues` lists every problem).',
+    status: 400,
+  },
+  REGISTRY_CONFLICT: {
+    means: 'The (gatewayId, deviceId) pair already belongs to another component id.',
+    status: 409,
+  },
+  REGISTRY_NOT_FOUND: { means: 'No component with that id.', status: 404 },
+} as const satisfies ErrorCatalogue<string>;
 
-const STATUS: Readonly<Record<RegistryErrorCode, number>> = {
-  REGISTRY_INVALID: 400,
-  REGISTRY_CONFLICT: 409,
-  REGISTRY_NOT_FOUND: 404,
-};
+export type RegistryErrorCode = keyof typeof REGISTRY_ERRORS;
 
-export class RegistryError extends Error {
+export class RegistryError extends KerbsideError<RegistryErrorCode> {
   override readonly name = 'RegistryError';
-  readonly code: RegistryErrorCode;
-  /** The HTTP status this error is answered with. */
-  readonly status: number;
-  readonly issues: Issue[];
+  // Every registry code has a status (REGISTRY_ERRORS), so routes answer with it as it is.
+  declare readonly status: number;
 
   constructor(code: RegistryErrorCode, message: string, issues: Issue[] = []) {
-    super(message);
-    this.code = code;
-    this.status = STATUS[code];
-    this.issues = issues;
+    super(REGISTRY_ERRORS, code, message, { issues });
   }
 }
 

@@ -12,12 +12,10 @@
  * Errors: 400 REGISTRY_INVALID with every issue, 404 REGISTRY_NOT_FOUND, 409 REGISTRY_CONFLICT when
  * the device already belongs to another component id.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CasesConfig } from '../cases/config.js';
 import type { CloudSchema } from '../db/schema.js';
-import { validationAnswer } from '../http.js';
-import { isRegistryError } from './errors.js';
 import {
   DEFAULT_LIST_LIMIT,
   deleteComponent,
@@ -137,21 +135,6 @@ interface IdParams {
 export async function registryRoutes(app: FastifyInstance, opts: RegistryRoutesOptions): Promise<void> {
   const { db, config } = opts;
   const now = opts.now ?? (() => new Date());
-
-  // Every error answer has the common shape { error: CODE, message } (plus issues when invalid).
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    if (isRegistryError(error)) {
-      return reply.code(error.status).send({
-        error: error.code,
-        message: error.message,
-        ...(error.issues.length > 0 ? { issues: error.issues } : {}),
-      });
-    }
-    if (error.validation !== undefined) {
-      return reply.code(400).send(validationAnswer('REGISTRY_INVALID', error));
-    }
-    throw error;
-  });
 
   app.get<{ Querystring: ComponentFilter }>(
     '/api/v1/components',

@@ -141,8 +141,8 @@ describe('payload problems', () => {
   });
 
   it('a JSON value of the wrong type at the root', () => {
-    assertIssue(parseAck('[]'), '', /must be object/);
-    assertIssue(parseAck('null'), '', /must be object/);
+    assertIssue(parseAck('[]'), '', /must be an object/);
+    assertIssue(parseAck('null'), '', /must be an object/);
   });
 
   it('throws ContractError only for programmer misuse (a payload that is not a string or bytes)', () => {

@@ -4,18 +4,15 @@
  * start an empty second database) unless --create asks for one.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { runCloudAdmin } from '../../../cloud-sync/service/cli.js';
 import { openCloudDatabase } from '../../../cloud-sync/service/db/open.js';
+import { spawnTsx } from '../../helpers/process.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-/** tsx by absolute URL, so the programs below can run with a working directory outside the repo. */
-const TSX = import.meta.resolve('tsx');
 const tmp = mkdtempSync(join(tmpdir(), 'kerbside-admin-db-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const freshDir = (): string => mkdtempSync(join(tmp, 'case-'));
@@ -30,32 +27,25 @@ async function admin(
   return { code, out, err };
 }
 
-/** Runs a program of the repository with `cwd` as its working directory; resolves on exit. */
+/** Runs a program of the repository with `cwd` as its working directory (test/helpers/process.ts). */
 function program(
   file: string,
   args: string[],
   cwd: string,
 ): {
-  child: ReturnType<typeof spawn>;
+  child: ChildProcess;
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
 } {
   // The parent's database overrides must not choose the child's database.
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL' && name !== 'MQTT_URL'),
-  );
-  const child = spawn(process.execPath, ['--import', TSX, join(REPO, file), ...args], {
-    cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+  const child = spawnTsx(file, file, args, { cwd, unset: ['DATABASE_URL', 'MQTT_URL'] });
+  return {
+    child: child.proc,
+    stdout: () => child.stdout,
+    stderr: () => child.stderr,
+    exited: child.exited.then((exit) => exit.code),
+  };
 }
 
 describe('cloud-admin: which database', () => {

@@ -3,7 +3,7 @@
  * and main.ts run as a child process (exit 2 on a bad file, a clean start and SIGTERM stop).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CloudConfigError, loadCloudConfig } from '../../../cloud-sync/service/config.js';
 import { waitFor } from './service-helpers.js';
-import { freePort } from '../../uplink/harness.js';
+import { freePort } from '../../helpers/net.js';
+import { spawnTsx } from '../../helpers/process.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const MAIN = join(ROOT, 'cloud-sync/service/main.ts');
@@ -125,20 +126,18 @@ describe('cloud service configuration', () => {
     env: NodeJS.ProcessEnv = {},
   ): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
     // The overrides of the parent's environment must not leak into the child's configuration.
-    const overrides = new Set(['DATABASE_URL', 'MQTT_URL', 'MQTT_SERVICE_SECRET', 'LOG_LEVEL']);
-    const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !overrides.has(name)));
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    const child = spawnTsx('cloud main', MAIN, args, {
       cwd: ROOT,
-      env: { ...cleanEnv, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      unset: ['DATABASE_URL', 'MQTT_URL', 'MQTT_SERVICE_SECRET', 'LOG_LEVEL'],
     });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
-    return { child, out: () => stdout, err: () => stderr, exited };
+    children.add(child.proc);
+    return {
+      child: child.proc,
+      out: () => child.stdout,
+      err: () => child.stderr,
+      exited: child.exited.then((exit) => exit.code),
+    };
   }
 
   it('main.ts exits 2 on a bad configuration file and prints each pointer', async () => {
@@ -146,7 +145,7 @@ describe('cloud service configuration', () => {
     const run = runMain(['--config', file]);
     assert.equal(await run.exited, 2);
     assert.match(run.err(), /invalid cloud service configuration/);
-    assert.match(run.err(), /\/http\/port: must be integer/);
+    assert.match(run.err(), /\/http\/port: must be an integer/);
     assert.match(run.err(), /\/mqtt\/embeded: is not a configuration field/);
   });
 

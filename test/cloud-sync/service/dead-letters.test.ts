@@ -182,7 +182,7 @@ describe('dead letters: one bad event never blocks a lane', () => {
     ]);
     const telemetry = body.deadLetters.find((d) => d.lane === 'telemetry');
     assert.deepEqual(JSON.parse(telemetry?.raw ?? 'null'), poisonFor('telemetry', 3));
-    assert.deepEqual(telemetry?.reasons, [{ pointer: '/periodStartMs', message: 'must be integer' }]);
+    assert.deepEqual(telemetry?.reasons, [{ pointer: '/periodStartMs', message: 'must be an integer' }]);
 
     assert.equal((await get('/api/v1/dead-letters', dispatcher)).status, 403);
     assert.equal((await get('/api/v1/dead-letters?gateway=x', monitoring)).status, 400);

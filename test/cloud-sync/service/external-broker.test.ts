@@ -7,15 +7,14 @@
  * broker's ACL and password file are tested elsewhere). Killing the broker turns /healthz to 503.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCloudService, type CloudService } from '../../../cloud-sync/service/service.js';
-import { freePort } from '../../helpers/net.js';
+import { canConnect, freePort } from '../../helpers/net.js';
 import { requireCommand } from '../../helpers/peers.js';
+import { spawnProcess, type Child } from '../../helpers/process.js';
 import {
   EPOCH,
   FakeGateway,
@@ -28,22 +27,10 @@ import {
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 describe('cloud service with an external mosquitto broker and a shared subscription', () => {
   let dir: string;
   let port: number;
-  let mosquitto: ChildProcess | null = null;
-  let mosquittoLog = '';
+  let mosquitto: Child | null = null;
   const services: CloudService[] = [];
   const gateways: FakeGateway[] = [];
   const logs = [memoryLogger(), memoryLogger()];
@@ -54,9 +41,9 @@ describe('cloud service with an external mosquitto broker and a shared subscript
     port = await freePort();
     const conf = join(dir, 'mosquitto.conf');
     writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    mosquitto = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    mosquitto.stderr?.on('data', (chunk: Buffer) => (mosquittoLog += chunk.toString('utf8')));
-    await waitFor(() => canConnect(port), 5000, `mosquitto listening (log: ${mosquittoLog})`);
+    mosquitto = spawnProcess('mosquitto', MOSQUITTO, ['-c', conf]);
+    const started = mosquitto;
+    await waitFor(() => canConnect(port), 5000, `mosquitto listening (log: ${started.stderr})`);
   });
 
   after(async () => {
@@ -64,8 +51,7 @@ describe('cloud service with an external mosquitto broker and a shared subscript
       await Promise.all(gateways.map((g) => g.close()));
       await Promise.all(services.map((s) => s.close()));
     } finally {
-      if (mosquitto !== null && mosquitto.exitCode === null && mosquitto.signalCode === null)
-        mosquitto.kill('SIGKILL');
+      await mosquitto?.kill9();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -137,7 +123,7 @@ describe('cloud service with an external mosquitto broker and a shared subscript
     const service = services[0] as CloudService;
     const healthy = await fetch(`http://127.0.0.1:${service.httpPort}/healthz`);
     assert.equal(healthy.status, 200);
-    mosquitto?.kill('SIGTERM');
+    mosquitto?.proc.kill('SIGTERM');
     await waitFor(
       async () => (await fetch(`http://127.0.0.1:${service.httpPort}/healthz`)).status === 503,
       10_000,

@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { statusTopic } from '../../../cloud-sync/contract/topics.js';
 import {
@@ -155,8 +154,21 @@ describe('cloud service (embedded broker, SQLite)', () => {
     await gw.publish(makeBatch(OTHER, 0, [1])); // names another gateway than the topic's
     await gw.publish(makeBatch(GW, 6, [7]));
     assert.deepEqual(await gw.ack(1), { epoch: EPOCH, lane: 'priority', upTo: 7 });
-    await sleep(200);
-    assert.equal(gw.acks.length, 1, `only the good batch is acked, got ${JSON.stringify(gw.acks)}`);
+    // The sentinel: a telemetry batch published after the bad ones. Their batches were handled
+    // before the good one (invalid ones on arrival, the rest in the same per-lane queue), so any ack
+    // of theirs went out before ack #1 and arrives before the sentinel's (MQTT 3.1.1 section 4.6).
+    const sentinel = { epoch: EPOCH, lane: 'telemetry', upTo: 8 };
+    await gw.publish(makeBatch(GW, 7, [8], { lane: 'telemetry' }));
+    await waitFor(
+      () => gw.acks.some((a) => JSON.stringify(a) === JSON.stringify(sentinel)),
+      5000,
+      "the sentinel's ack",
+    );
+    assert.deepEqual(
+      gw.acks,
+      [{ epoch: EPOCH, lane: 'priority', upTo: 7 }, sentinel],
+      `only the good batch (and the sentinel) is acked, got ${JSON.stringify(gw.acks)}`,
+    );
     assert.equal(await countEvents(OTHER, 'priority'), 0, 'nothing stored under the foreign gateway');
     const afterScrape = await scrape(service.httpPort);
     const delta = (outcome: string): number =>
@@ -164,7 +176,7 @@ describe('cloud service (embedded broker, SQLite)', () => {
       sampleValue(before, `${M}batches_total`, { outcome });
     assert.equal(delta('invalid'), 2);
     assert.equal(delta('refused'), 1);
-    assert.equal(delta('accepted'), 1);
+    assert.equal(delta('accepted'), 2, 'the good batch and the sentinel');
     // One line per bad message, with the reason as JSON pointers; never the payload itself.
     const invalid = lines
       .filter((l) => l.includes('invalid up/events batch'))
@@ -191,11 +203,20 @@ describe('cloud service (embedded broker, SQLite)', () => {
         5000,
         'db_error counted',
       );
-      await sleep(100);
-      assert.equal(gw.acks.length, 0, 'no ack for an uncommitted batch');
+      // The sentinel: a batch without lane (priority: the same queue) ahead of lastCommitted (7),
+      // answered from gateway_streams alone (the events table is still hidden) with an ack that
+      // echoes no lane. An ack of the failed batch would have gone out before it, and arrived first.
+      const sentinel = { epoch: EPOCH, upTo: 7 };
+      await gw.publish(makeBatch(GW, 100, [101], { omitLane: true }));
+      await waitFor(() => gw.acks.some((a) => a.lane === undefined), 5000, "the sentinel's ack");
+      assert.deepEqual(
+        gw.acks,
+        [sentinel],
+        `no ack for an uncommitted batch, only the sentinel's: got ${JSON.stringify(gw.acks)}`,
+      );
       side.exec('ALTER TABLE events_hidden RENAME TO events');
       await gw.publish(batch); // the gateway resends what was never acked
-      assert.deepEqual(await gw.ack(1), { epoch: EPOCH, lane: 'priority', upTo: 9 });
+      assert.deepEqual(await gw.ack(2), { epoch: EPOCH, lane: 'priority', upTo: 9 });
       assert.equal(await countEvents(GW, 'priority'), 9);
     } finally {
       side.close();

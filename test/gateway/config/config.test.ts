@@ -158,12 +158,12 @@ describe('validateGatewayConfig: every problem at once', () => {
     const issues = issuesOf(doc);
     const expected: Array<[string, RegExp]> = [
       ['/gatewayId', /lower-case letters and digits separated by single hyphens, not "Gateway 1"/],
-      ['/site', /missing required property 'name'/],
+      ['/site/name', /is required/],
       ['/site', /'latitude' needs 'longitude'/],
       ['/site/latitude', /must be <= 90, not 95/],
       ['/dataDir', /must not be empty/],
       ['/log/level', /must be one of "fatal", .*"silent", not "loud"/],
-      ['/buses/0', /missing required property 'path'/],
+      ['/buses/0/path', /is required/],
       ['/buses/0/serial/baudRate', /must be one of 1200, .* not 9601/],
       ['/buses/0/serial/parity', /must be one of "none", "even", "odd", not "mark"/],
       ['/buses/1/port', /must be >= 1, not 0/],
@@ -175,8 +175,8 @@ describe('validateGatewayConfig: every problem at once', () => {
       ['/devices/1/id', /separated by single '-' or '_', not "gas 2"/],
       ['/devices/1/unitId', /must be an integer, not "2"/],
       ['/devices/1/colour', /unknown property 'colour'/],
-      ['/devices/2', /missing required property 'id'/],
-      ['/devices/2', /missing required property 'profile'/],
+      ['/devices/2/id', /is required/],
+      ['/devices/2/profile', /is required/],
       ['/storage/rawRetention/maxRows', /must be >= 1000, not 10/],
       ['/extra', /unknown property 'extra'/],
     ];

@@ -24,7 +24,7 @@ import {
   uplinkTo,
   waitUntil,
   type DownlinkHarness,
-} from './helpers.js';
+} from '../../helpers/system-harness.js';
 
 const LC = 'lighting';
 const GAS = 'gas';

@@ -21,7 +21,7 @@ import {
   uplinkTo,
   waitUntil,
   type DownlinkHarness,
-} from './helpers.js';
+} from '../../helpers/system-harness.js';
 
 const GAS = 'gas';
 const KEY = `${GAS}:h2s_high`;

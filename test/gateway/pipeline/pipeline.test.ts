@@ -15,6 +15,7 @@ import type { DevicePollResult } from '../../../gateway/bus/types.js';
 import { EventBus } from '../../../gateway/events/event-bus.js';
 import { Pipeline, type StrainStage } from '../../../gateway/pipeline/pipeline.js';
 import { loadProfileDirectory } from '../../../gateway/profiles/loader.js';
+import { createCommitter } from '../../../gateway/store/committer.js';
 import { openGatewayStore } from '../../../gateway/store/event-store.js';
 import { TelemetryReporter } from '../../../gateway/telemetry/reporter.js';
 
@@ -56,6 +57,7 @@ describe('pipeline', () => {
     events.on('alarm:changed', (t) => changed.push(`${t.alarmKey} ${t.to} ${t.level}`));
     const pipeline = new Pipeline({
       store,
+      committer: createCommitter(store, events),
       engine,
       telemetry: new TelemetryReporter({ profiles: new Map([['gas', gasProfile]]) }),
       strain: new Map([['gas', broken]]),

@@ -297,7 +297,7 @@ describe('GatewayStore: the uplink contract checked before the outbox', () => {
     const [line] = lines;
     assert.equal(lines.length, 1);
     assert.equal(line?.['kind'], 'strain_statistics');
-    assert.deepEqual(line?.['issues'], ['/periodStartMs: must be integer']);
+    assert.deepEqual(line?.['issues'], ['/periodStartMs: must be an integer']);
   });
 });
 

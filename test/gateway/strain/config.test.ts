@@ -78,8 +78,8 @@ describe('strain configuration', () => {
     ]);
     hasIssue(
       issuesOf(documentWith([{ device: 'pier-3-strain', material: 'concrete' }])),
-      '/strain/0',
-      /missing required property 'loadFactorTonnesPerMicrostrain'/,
+      '/strain/0/loadFactorTonnesPerMicrostrain',
+      /is required/,
     );
   });
 

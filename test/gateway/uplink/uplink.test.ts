@@ -17,7 +17,7 @@ import { openGatewayStore, type GatewayStore } from '../../../gateway/store/even
 import { Uplink, type UplinkOptions } from '../../../gateway/uplink/uplink.js';
 import { DEFAULT_RECONNECT_POLICY, reconnectCeilingMs } from '../../../gateway/uplink/reconnect.js';
 import { seededRandom } from './fleet.js';
-import { freePort } from '../../uplink/harness.js';
+import { freePort } from '../../helpers/net.js';
 import { makeTestCa } from '../../cloud-sync/service/enrollment/harness.js';
 import { testConfig, waitFor } from '../../cloud-sync/service/service-helpers.js';
 import { tempDirs, telemetry, transition } from '../store/helpers.js';

@@ -1,14 +1,17 @@
 /**
  * Request rules of the whole cloud API (issue 9 part 5, cloud-sync/service/http.ts): a query
  * parameter or body field a route does not declare is refused with 400 naming it, never silently
- * dropped (`GET /api/v1/cases?stat=open` is not the case list). The routes are read from the
- * service's own OpenAPI document, so a route added later is covered without editing this test. Also
+ * dropped (`GET /api/v1/cases?stat=open` is not the case list), and a body is taken as sent: a
+ * string where the schema asks for an integer or a boolean is refused, not coerced (issue 11). The
+ * routes are read from the service's own OpenAPI document, so a route added later is covered
+ * without editing this test. Also
  * the paths people are given work in full: the OpenAPI document and sign-in, and a case by the number
  * printed in logs and messages.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { ROLES, type Role } from '../../../../cloud-sync/service/auth/roles.js';
 import { startCloudService, type CloudService } from '../../../../cloud-sync/service/service.js';
@@ -27,6 +30,7 @@ interface JsonSchemaDoc {
   additionalProperties?: unknown;
   properties?: Record<string, unknown>;
   oneOf?: JsonSchemaDoc[];
+  discriminator?: { propertyName: string };
 }
 
 interface OperationDoc {
@@ -86,6 +90,27 @@ function emptyBodyFits(schema: JsonSchemaDoc | undefined): boolean {
     schema === undefined ||
     (schema.oneOf === undefined && (schema.required ?? []).length === 0 && (schema.minProperties ?? 0) === 0)
   );
+}
+
+/**
+ * The fields a body needs to be read at all: for a `oneOf` with a discriminator, the tag of its first
+ * branch (without it the body fails the discriminator before any branch looks at its fields).
+ */
+function tagOf(schema: JsonSchemaDoc): Record<string, unknown> {
+  const tag = schema.discriminator?.propertyName;
+  const first = schema.oneOf?.[0];
+  if (tag === undefined || first === undefined) return {};
+  const property = first.properties?.[tag] as JsonSchemaDoc | undefined;
+  return { [tag]: property?.enum?.[0] };
+}
+
+/** The top-level integer, number and boolean fields of a body (of its first branch for a `oneOf`). */
+function scalarFieldsOf(schema: JsonSchemaDoc): Array<{ name: string; type: string }> {
+  const branch = schema.oneOf?.[0] ?? schema;
+  return Object.entries(branch.properties ?? {}).flatMap(([name, property]) => {
+    const type = (property as JsonSchemaDoc).type;
+    return type === 'integer' || type === 'number' || type === 'boolean' ? [{ name, type }] : [];
+  });
 }
 
 describe('request rules of the whole cloud API', () => {
@@ -188,7 +213,7 @@ describe('request rules of the whole cloud API', () => {
     });
     assert.equal(typo.statusCode, 400);
     assert.deepEqual(typo.json(), {
-      error: 'CASE_INVALID',
+      error: 'REQUEST_INVALID',
       message: 'the request querystring is invalid: /stat is not a parameter of this route',
       issues: [{ pointer: '/stat', message: 'is not a parameter of this route' }],
     });
@@ -234,11 +259,69 @@ describe('request rules of the whole cloud API', () => {
       payload: { displayName: 'Ines', disable: true },
     });
     assert.equal(patched.statusCode, 400, patched.body);
-    assert.equal(patched.json<ErrorAnswer>().error, 'AUTH_INVALID_ARGUMENT');
+    assert.equal(patched.json<ErrorAnswer>().error, 'REQUEST_INVALID');
     assert.match(patched.json<ErrorAnswer>().message, /\/disable is not a field of this request/);
     assert.deepEqual(patched.json<ErrorAnswer>().issues, [
       { pointer: '/disable', message: 'is not a field of this request' },
     ]);
+  });
+
+  it('refuses an unknown body field on every route with a body, naming it', async () => {
+    let checked = 0;
+    for (const { method, path, op } of operations) {
+      const schema = bodySchemaOf(op);
+      if (schema === undefined) continue;
+      const response = await cloud.http.inject({
+        method: method as 'POST',
+        url: urlOf(path),
+        headers: callerOf(op, writeHeaders),
+        payload: { ...tagOf(schema), [UNKNOWN]: 1 },
+      });
+      const what = `${method} ${path} {${UNKNOWN}}`;
+      const answer = response.json<ErrorAnswer>();
+      assert.equal(response.statusCode, 400, `${what} answered ${response.statusCode}: ${response.body}`);
+      assert.equal(answer.error, 'REQUEST_INVALID', what);
+      assert.match(answer.message, new RegExp(`/${UNKNOWN} is not a field of this request`), what);
+      assert.ok(
+        answer.issues?.some(
+          (i) => i.pointer === `/${UNKNOWN}` && i.message === 'is not a field of this request',
+        ),
+        `${what}: an issue points at it: ${JSON.stringify(answer.issues)}`,
+      );
+      checked++;
+    }
+    assert.ok(checked >= 20, `only ${checked} bodies checked`);
+  });
+
+  it('refuses a string for an integer, number or boolean body field instead of coercing it', async () => {
+    let checked = 0;
+    for (const { method, path, op } of operations) {
+      const schema = bodySchemaOf(op);
+      if (schema === undefined) continue;
+      for (const { name, type } of scalarFieldsOf(schema)) {
+        const response: LightMyRequestResponse = await cloud.http.inject({
+          method: method as 'POST',
+          url: urlOf(path),
+          headers: callerOf(op, writeHeaders),
+          payload: { ...tagOf(schema), [name]: type === 'boolean' ? 'true' : '5' },
+        });
+        const what = `${method} ${path} {${name}: string}`;
+        const answer = response.json<ErrorAnswer>();
+        assert.equal(response.statusCode, 400, `${what} answered ${response.statusCode}: ${response.body}`);
+        assert.equal(answer.error, 'REQUEST_INVALID', what);
+        assert.ok(
+          answer.issues?.some(
+            (i) =>
+              // `a number or null` for a nullable field (OpenAPI 3.0 shows it as `nullable`)
+              i.pointer === `/${name}` && new RegExp(`^must be an? ${type}\\b`).test(i.message),
+          ),
+          `${what}: an issue points at it: ${JSON.stringify(answer.issues)}`,
+        );
+        checked++;
+      }
+    }
+    // revision and minutes of the case actions, disabled of an operator, ttlS of a command ...
+    assert.ok(checked >= 5, `only ${checked} integer, number or boolean body fields checked`);
   });
 
   it('answers the OpenAPI document and sign-in at their full paths', async () => {

@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { authRoutes } from '../../../../cloud-sync/service/auth/routes.js';
 import { runCloudAdmin } from '../../../../cloud-sync/service/cli.js';
 import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
 import { listAudit } from '../../../../cloud-sync/service/enrollment/audit.js';
-import { buildGuardedApp, MemoryLogger } from './harness.js';
+import { buildTestApi } from '../api/harness.js';
+import { MemoryLogger } from './harness.js';
 
 interface Captured {
   code: number;
@@ -40,9 +40,8 @@ describe('cloud-admin operator', () => {
   /** Signs in over the real HTTP routes against the same database file; returns the status. */
   async function httpLogin(username: string, password: string): Promise<number> {
     const db = await openCloudDatabase({ sqlitePath: dbFile });
-    const app = await buildGuardedApp(db);
+    const app = await buildTestApi(db, { authLogger: new MemoryLogger() });
     try {
-      await app.register(authRoutes, { db, logger: new MemoryLogger() });
       const response = await app.inject({
         method: 'POST',
         url: '/api/v1/auth/login',

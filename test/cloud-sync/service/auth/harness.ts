@@ -1,18 +1,15 @@
 /**
  * Shared pieces of the auth tests, usable by any route test: a migrated SQLite database in a temp
- * dir, an operator with a live session (`signIn`), and a fastify app with the auth plugin
- * registered first. Usage in a route test:
+ * dir and an operator with a live session (`signIn`). The app a route test injects against is the
+ * real API assembly (../api/harness.ts buildTestApi). Usage in a route test:
  *
- *   const app = await buildGuardedApp(db);
- *   await app.register(myRoutes, { db });
+ *   const app = await buildTestApi(db);
  *   const { headers } = await signIn(db, { username: 'disp.wang', roles: ['dispatcher'] });
  *   await app.inject({ method: 'POST', url: '/api/v1/...', headers, payload: {...} });
  */
 import { openTempCloudDb, type TempCloudDb } from '../../../helpers/cloud-db.js';
-import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { createOperator } from '../../../../cloud-sync/service/auth/operators.js';
-import { authPlugin } from '../../../../cloud-sync/service/auth/plugin.js';
 import type { Role } from '../../../../cloud-sync/service/auth/roles.js';
 import { createSession } from '../../../../cloud-sync/service/auth/sessions.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
@@ -65,18 +62,4 @@ export async function signIn(
     token: session.token,
     headers: { authorization: `Bearer ${session.token}` },
   };
-}
-
-/** A bare fastify app with the auth plugin registered (register routes after this). */
-export async function buildGuardedApp(
-  db: Kysely<CloudSchema>,
-  options: { now?: () => Date; logger?: MemoryLogger } = {},
-): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
-  await app.register(authPlugin, {
-    db,
-    logger: options.logger ?? new MemoryLogger(),
-    ...(options.now === undefined ? {} : { now: options.now }),
-  });
-  return app;
 }

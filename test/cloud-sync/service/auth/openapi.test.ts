@@ -6,12 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
-import { authPlugin } from '../../../../cloud-sync/service/auth/plugin.js';
+import { buildApi } from '../../../../cloud-sync/service/api/build.js';
 import { registerOpenApi } from '../../../../cloud-sync/service/auth/openapi.js';
-import { authRoutes } from '../../../../cloud-sync/service/auth/routes.js';
-import { enrollmentRoutes } from '../../../../cloud-sync/service/enrollment/routes.js';
-import { buildHttpApp } from '../../../../cloud-sync/service/http.js';
+import { testApiDeps, testHttpApp } from '../api/harness.js';
 import { MemoryLogger, openTempDb, type TempDb } from './harness.js';
 
 interface Operation {
@@ -30,10 +27,7 @@ describe('OpenAPI document', () => {
 
   before(async () => {
     temp = await openTempDb();
-    app = buildHttpApp({
-      registry: new Registry(),
-      health: async () => ({ database: { ok: true }, mqtt: { ok: true } }),
-    });
+    app = testHttpApp();
     // onRoute hooks are added at once: this one sees every route registered from here on.
     app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) {
@@ -41,14 +35,8 @@ describe('OpenAPI document', () => {
       }
     });
     await registerOpenApi(app); // a second registration (buildHttpApp did one) is a no-op
-    const logger = new MemoryLogger();
-    await app.register(authPlugin, { db: temp.db, logger });
-    await app.register(authRoutes, { db: temp.db, logger });
-    await app.register(enrollmentRoutes, {
-      db: temp.db,
-      mqttUrl: 'mqtts://mqtt.test.invalid:8883',
-      caBundle: null,
-    });
+    const enrollment = { mqttUrl: 'mqtts://mqtt.test.invalid:8883', caBundle: null };
+    await buildApi(app, testApiDeps(temp.db, { authLogger: new MemoryLogger(), enrollment }));
     await app.ready();
   });
 

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { authRoutes } from '../../../../cloud-sync/service/auth/routes.js';
 import { listAudit } from '../../../../cloud-sync/service/enrollment/audit.js';
-import { buildGuardedApp, MemoryLogger, openTempDb, signIn, TEST_PASSWORD, type TempDb } from './harness.js';
+import { buildTestApi } from '../api/harness.js';
+import { MemoryLogger, openTempDb, signIn, TEST_PASSWORD, type TempDb } from './harness.js';
 
 const okSchema = {
   response: {
@@ -24,7 +24,7 @@ describe('auth plugin', () => {
   beforeEach(async () => {
     temp = await openTempDb();
     logger = new MemoryLogger();
-    app = await buildGuardedApp(temp.db, { logger });
+    app = await buildTestApi(temp.db, { authLogger: logger });
     await app.register(async (scope) => {
       scope.get(
         '/api/v1/things/:thingId',
@@ -151,7 +151,6 @@ describe('auth plugin', () => {
   });
 
   it('never writes a password into the audit trail', async () => {
-    await app.register(authRoutes, { db: temp.db, logger });
     const admin = await signIn(temp.db, { username: 'admin.chen', roles: ['admin'] });
     const chosen = 'a-chosen-password-42';
     await app.inject({

@@ -3,7 +3,6 @@
  * third-party mosquitto_pub / mosquitto_sub (Debian mosquitto-clients).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -19,6 +18,7 @@ import {
   type EmbeddedBroker,
 } from '../../../../cloud-sync/service/broker/embedded.js';
 import { requireCommand } from '../../../helpers/peers.js';
+import { run } from '../../../helpers/process.js';
 import { waitFor as waitUntil } from '../../../helpers/wait.js';
 
 const SECRET_A = generateSecret();
@@ -48,22 +48,6 @@ async function waitFor(predicate: () => boolean, ms = 2000): Promise<void> {
     timeoutMs: ms,
     intervalMs: 10,
     message: () => 'condition not met in time',
-  });
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a peer asynchronously (the broker lives in this process, so spawnSync would deadlock). */
-function run(command: string, args: string[], timeoutMs = 5000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
   });
 }
 

@@ -16,7 +16,11 @@ import { validateEventsBatch } from '../../../../cloud-sync/contract/validate.js
 import type { CaseLogger } from '../../../../cloud-sync/service/cases/filing.js';
 import type { ComponentsTable } from '../../../../cloud-sync/service/db/case-tables.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
-import { ingestBatch, type IngestHook, type IngestResult } from '../../../../cloud-sync/service/ingest.js';
+import {
+  ingestBatch,
+  type IngestHook,
+  type IngestResult,
+} from '../../../../cloud-sync/service/ingest/ingest.js';
 
 export const GW = 'cab-7';
 export const EPOCH = '5a1c9e20-3b4d-4e6f-8a9b-0c1d2e3f4a5b';

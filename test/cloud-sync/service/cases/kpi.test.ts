@@ -18,9 +18,9 @@ import {
   type KpiFigures,
 } from '../../../../cloud-sync/service/cases/kpi.js';
 import { loadKpiCases } from '../../../../cloud-sync/service/cases/kpi-query.js';
-import { kpiRoutes } from '../../../../cloud-sync/service/cases/kpi-routes.js';
 import type { CaseHistoryTable, CasesTable } from '../../../../cloud-sync/service/db/case-tables.js';
-import { buildGuardedApp, openTempDb, signIn, type TempDb } from '../auth/harness.js';
+import { buildTestApi } from '../api/harness.js';
+import { openTempDb, signIn, type TempDb } from '../auth/harness.js';
 
 const FROM = new Date('2024-06-01T00:00:00.000Z');
 const TO = new Date('2024-07-01T00:00:00.000Z');
@@ -511,12 +511,7 @@ describe('case KPIs (SQLite and HTTP)', () => {
       detail: null,
     });
     await temp.db.insertInto('case_history').values(history).execute();
-    app = await buildGuardedApp(temp.db);
-    await app.register(kpiRoutes, {
-      db: temp.db,
-      calendar: new WorkingCalendar(DEFAULT_CASES_CONFIG.calendar),
-      now: () => NOW,
-    });
+    app = await buildTestApi(temp.db, { now: () => NOW });
   });
 
   after(async () => {
@@ -614,7 +609,7 @@ describe('case KPIs (SQLite and HTTP)', () => {
       headers,
     });
     assert.equal(badGroup.statusCode, 400);
-    assert.equal(badGroup.json().error, 'KPI_INVALID');
+    assert.equal(badGroup.json().error, 'REQUEST_INVALID');
     const tooMany = await app.inject({
       method: 'GET',
       url: `/api/v1/kpis?from=2020-01-01T00:00:00.000Z&to=2024-01-01T00:00:00.000Z&bucket=day`,

@@ -12,9 +12,9 @@ import { WorkingCalendar } from '../../../../cloud-sync/service/cases/calendar.j
 import type { CaseView, HistoryView } from '../../../../cloud-sync/service/cases/case-view.js';
 import { DEFAULT_CASES_CONFIG } from '../../../../cloud-sync/service/cases/config.js';
 import { caseFilingHook } from '../../../../cloud-sync/service/cases/filing.js';
-import { caseRoutes } from '../../../../cloud-sync/service/cases/routes.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
-import { buildGuardedApp, signIn, type SignedIn } from '../auth/harness.js';
+import { buildTestApi } from '../api/harness.js';
+import { signIn, type SignedIn } from '../auth/harness.js';
 import {
   alarmEvent,
   at,
@@ -55,8 +55,7 @@ describe('case API', () => {
     opened = await openSqlite();
     db = opened.db;
     clock = T;
-    app = await buildGuardedApp(db);
-    await app.register(caseRoutes, { db, config, calendar, logger: memoryLogger(), now: () => clock });
+    app = await buildTestApi(db, { cases: { config, calendar, logger: memoryLogger() }, now: () => clock });
     await app.ready();
     feeder = new Feeder(db, [caseFilingHook({ config, calendar, logger: memoryLogger() })]);
     await registerComponent(db, {
@@ -259,7 +258,7 @@ describe('case API', () => {
       headers: mona.headers,
     });
     assert.equal(bad.statusCode, 400);
-    assert.equal(bad.json<{ error: string }>().error, 'CASE_INVALID');
+    assert.equal(bad.json<{ error: string }>().error, 'REQUEST_INVALID');
   });
 
   it('finds a case by the number printed in logs and messages, under the same rules as by id', async () => {
@@ -354,19 +353,19 @@ describe('case API', () => {
     assert.equal(asked.handleDeadline, plusMinutes(T, 240).toISOString());
     const granted = await act(dirk, id, 'extend', { minutes: 60, note: 'granted' });
     assert.equal(granted.handleDeadline, plusMinutes(T, 300).toISOString());
-    await refused(dirk, id, 'extend', { minutes: 'soon', note: 'x' }, 400, 'CASE_INVALID');
-    await refused(dirk, id, 'extend', { note: 'how long?' }, 400, 'CASE_INVALID');
+    await refused(dirk, id, 'extend', { minutes: 'soon', note: 'x' }, 400, 'REQUEST_INVALID');
+    await refused(dirk, id, 'extend', { note: 'how long?' }, 400, 'REQUEST_INVALID');
   });
 
   it('return to the dispatcher and cancellation need a reason', async () => {
     const id = await fileFromAlarm();
     await act(dirk, id, 'dispatch');
-    await refused(olga, id, 'request-return', {}, 400, 'CASE_INVALID');
+    await refused(olga, id, 'request-return', {}, 400, 'REQUEST_INVALID');
     await act(olga, id, 'request-return', { note: 'this is a water-supply cover' });
     const returned = await act(dirk, id, 'return', { note: 'wrong unit' });
     assert.equal(returned.state, 'filed');
     assert.equal(returned.handleDeadline, null);
-    await refused(mona, id, 'cancel', {}, 400, 'CASE_INVALID');
+    await refused(mona, id, 'cancel', {}, 400, 'REQUEST_INVALID');
     assert.equal((await act(mona, id, 'cancel', { note: 'duplicate of another case' })).state, 'cancelled');
     // An action with no body at all is fine where nothing is required.
     const missing = await post(dirk, `/api/v1/cases/${id}/dispatch`);

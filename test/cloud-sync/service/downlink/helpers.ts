@@ -13,7 +13,7 @@ import { validateEventsBatch } from '../../../../cloud-sync/contract/validate.js
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import type { DownlinkPublisher } from '../../../../cloud-sync/service/downlink/publisher.js';
 import { downlinkResultsHook } from '../../../../cloud-sync/service/downlink/results-hook.js';
-import { ingestBatch, type IngestResult } from '../../../../cloud-sync/service/ingest.js';
+import { ingestBatch, type IngestResult } from '../../../../cloud-sync/service/ingest/ingest.js';
 
 export const GW = 'cab-12';
 export const OTHER_GW = 'cab-13';

@@ -8,18 +8,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { configDocumentHash } from '../../../../cloud-sync/contract/config-document.js';
-import { registerOpenApi } from '../../../../cloud-sync/service/auth/openapi.js';
 import { createOperator } from '../../../../cloud-sync/service/auth/operators.js';
-import { authPlugin } from '../../../../cloud-sync/service/auth/plugin.js';
 import { createSession } from '../../../../cloud-sync/service/auth/sessions.js';
 import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import { CommandService } from '../../../../cloud-sync/service/downlink/commands.js';
 import { ConfigDocumentService } from '../../../../cloud-sync/service/downlink/config-documents.js';
-import { downlinkRoutes } from '../../../../cloud-sync/service/downlink/routes.js';
+import { buildTestApi } from '../api/harness.js';
 import { Clock, enrollGateway, GW, RecordingPublisher, ResultUplink, silentLogger } from './helpers.js';
 
 const SWITCH = { on: false, durationS: 900, reason: 'lamp post knocked over' };
@@ -52,10 +50,7 @@ describe('downlink routes', () => {
     uplink = new ResultUplink(db, clock);
     const commands = new CommandService({ db, publisher, logger: silentLogger });
     const configs = new ConfigDocumentService({ db, publisher, logger: silentLogger });
-    app = Fastify();
-    await registerOpenApi(app);
-    await app.register(authPlugin, { db, logger: silentLogger });
-    await app.register(downlinkRoutes, { commands, configs, db });
+    app = await buildTestApi(db, { authLogger: silentLogger, downlink: { commands, configs } });
     await app.ready();
   });
 
@@ -156,7 +151,7 @@ describe('downlink routes', () => {
         params: { level: -5, durationS: 100_000 },
       });
       assert.equal(bad.statusCode, 400);
-      assert.equal(bad.json().error, 'DOWNLINK_INVALID');
+      assert.equal(bad.json().error, 'REQUEST_INVALID');
       assert.deepEqual(
         bad
           .json()
@@ -206,7 +201,8 @@ describe('downlink routes', () => {
       assert.deepEqual(unknown.json().issues, [
         {
           pointer: '/action',
-          message: 'must be one of lamp.switch, lamp.dim, loop.switch, alarm.acknowledge, alarm.shelve',
+          message:
+            'unknown action "lamp.blink": must be one of "lamp.switch", "lamp.dim", "loop.switch", "alarm.acknowledge", "alarm.shelve"',
         },
       ]);
       // lamp.dim's params on lamp.switch: the branch of the action is what checks them.

@@ -1,6 +1,5 @@
 /** `npm run cloud-admin`: tokens, gateways, service accounts and broker files; exit 2 on bad arguments. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCloudAdmin } from '../../../../cloud-sync/service/cli.js';
 import { listAudit } from '../../../../cloud-sync/service/enrollment/audit.js';
 import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
+import { runTsx } from '../../../helpers/process.js';
 import { MemoryLogger, postEnroll, startEnrollmentServer } from './harness.js';
 
 interface Captured {
@@ -168,25 +168,11 @@ describe('cloud-admin', () => {
   });
 
   it('runs as a program: exit code 2 for bad arguments', async () => {
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'cloud-sync/service/cli.ts',
-          'token',
-          'create',
-          '--gateway',
-          'NOPE',
-          '--by',
-          'li',
-        ],
-        { encoding: 'utf8', timeout: 20_000, env: { ...process.env, DATABASE_URL: '' } },
-        (error, _stdout, stderr) =>
-          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
-      );
-    });
+    const result = await runTsx(
+      'cloud-sync/service/cli.ts',
+      ['token', 'create', '--gateway', 'NOPE', '--by', 'li'],
+      { timeoutMs: 20_000, env: { DATABASE_URL: '' } },
+    );
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /gateway id/);
   });

@@ -4,7 +4,6 @@
  * credential store behind the embedded broker (mqtt.js and mosquitto_pub as clients).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { commandTopic, eventsTopic } from '../../../../cloud-sync/contract/topics.js';
@@ -26,6 +25,7 @@ import {
   issueEnrollmentToken,
 } from '../../../../cloud-sync/service/enrollment/tokens.js';
 import { requireCommand } from '../../../helpers/peers.js';
+import { run } from '../../../helpers/process.js';
 import { waitFor as waitUntil } from '../../../helpers/wait.js';
 import {
   MemoryLogger,
@@ -46,8 +46,7 @@ interface EnrollAnswer {
 }
 
 const GENERIC_REFUSAL = {
-  statusCode: 401,
-  error: 'Unauthorized',
+  error: 'ENROLL_REFUSED',
   message: 'enrollment refused: the token is not valid',
 };
 
@@ -218,7 +217,7 @@ describe('enrollment over HTTP', () => {
     const cases: { body: string; type?: string; message: RegExp }[] = [
       { body: '{}', message: /token/ },
       { body: '{"token": 12}', message: /token.*string/ },
-      { body: '{"token": ""}', message: /token.*(fewer|at least|short)/i },
+      { body: '{"token": ""}', message: /token.*(fewer|at least|short|empty)/i },
       { body: JSON.stringify({ token: 'a'.repeat(257) }), message: /token.*(more|longer|at most)/i },
       { body: '{"token": "abc"', message: /JSON/i },
       { body: '[]', message: /object/ },
@@ -309,22 +308,6 @@ describe('enrollment over HTTP', () => {
     }
   });
 });
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a peer asynchronously (the broker lives in this process, so spawnSync would deadlock). */
-function run(command: string, args: string[], timeoutMs = 5000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('embedded broker backed by the enrollment database', () => {
   let temp: TempDb;

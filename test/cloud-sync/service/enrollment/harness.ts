@@ -4,12 +4,14 @@
  * (selfsigned), and a logger that keeps what it was told.
  */
 import { openTempCloudDb, type TempCloudDb } from '../../../helpers/cloud-db.js';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
+import { Registry } from 'prom-client';
 import { generate } from 'selfsigned';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import type { EnrollmentLogger } from '../../../../cloud-sync/service/enrollment/redeem.js';
 import { enrollmentRoutes } from '../../../../cloud-sync/service/enrollment/routes.js';
+import { buildHttpApp } from '../../../../cloud-sync/service/http.js';
 
 export interface LogLine {
   level: 'info' | 'warn';
@@ -74,12 +76,12 @@ export async function startEnrollmentServer(options: {
   tls?: { key: string; cert: string };
   now?: () => Date;
 }): Promise<EnrollmentServer> {
-  // The https and http instances differ only in their raw server type, which nothing here uses.
-  const app = (
-    options.tls
-      ? Fastify({ logger: false, https: { key: options.tls.key, cert: options.tls.cert } })
-      : Fastify({ logger: false })
-  ) as FastifyInstance;
+  // The service's HTTP app, whose request rules (validators, error answers) the route relies on.
+  const app = buildHttpApp({
+    registry: new Registry(),
+    health: async () => ({ database: { ok: true }, mqtt: { ok: true } }),
+    ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
+  });
   await app.register(enrollmentRoutes, {
     db: options.db,
     mqttUrl: options.mqttUrl ?? 'mqtts://mqtt.test.invalid:8883',

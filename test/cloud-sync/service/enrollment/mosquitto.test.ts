@@ -5,12 +5,10 @@
  * cloud's service account is an mqtt.js client on the service listener.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { commandTopic, eventsTopic } from '../../../../cloud-sync/contract/topics.js';
 import {
@@ -30,30 +28,17 @@ import { redeemEnrollmentToken } from '../../../../cloud-sync/service/enrollment
 import { issueEnrollmentToken } from '../../../../cloud-sync/service/enrollment/tokens.js';
 import { freePort } from '../../../helpers/net.js';
 import { MissingPeerError, requireCommand } from '../../../helpers/peers.js';
+import { run, spawnProcess, type Child } from '../../../helpers/process.js';
 import { waitFor as waitUntil } from '../../../helpers/wait.js';
 import { MemoryLogger, openTempDb, type TempDb } from './harness.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], timeoutMs = 8000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('generated files on a real mosquitto 2.0', () => {
   let temp: TempDb;
-  let broker: ChildProcess | undefined;
-  let brokerLog = '';
+  let broker: Child | undefined;
+  /** What mosquitto logged so far (-v: every connection, subscription and refusal). */
+  const brokerLog = (): string => broker?.output ?? '';
   let gatewayPort: number;
   let servicePort: number;
   const secrets = new Map<string, string>();
@@ -125,7 +110,7 @@ describe('generated files on a real mosquitto 2.0', () => {
   async function waitFor(predicate: () => boolean, what: string, ms = 4000): Promise<void> {
     await waitUntil(what, predicate, {
       timeoutMs: ms,
-      message: () => `${what} did not happen within ${ms} ms; broker log:\n${brokerLog}`,
+      message: () => `${what} did not happen within ${ms} ms; broker log:\n${brokerLog()}`,
     });
   }
 
@@ -146,27 +131,21 @@ describe('generated files on a real mosquitto 2.0', () => {
     servicePort = await freePort();
     await writeFiles();
 
-    const child = spawn(MOSQUITTO, ['-c', join(temp.dir, 'mosquitto', 'mosquitto.conf'), '-v'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    broker = child;
-    child.stdout.on('data', (chunk: Buffer) => (brokerLog += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (brokerLog += chunk.toString('utf8')));
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    const deadline = Date.now() + 5000;
-    while (!/mosquitto version [0-9.]+ running/.test(brokerLog)) {
-      if (exited || Date.now() > deadline) assert.fail(`mosquitto did not start:\n${brokerLog}`);
-      await sleep(20);
-    }
+    broker = spawnProcess('mosquitto', MOSQUITTO, [
+      '-c',
+      join(temp.dir, 'mosquitto', 'mosquitto.conf'),
+      '-v',
+    ]);
+    await broker.waitForOutput(/mosquitto version [0-9.]+ running/, { timeoutMs: 5000 });
   });
 
   after(async () => {
     await Promise.all(clients.map((client) => client.endAsync(true).catch(() => undefined)));
-    if (broker !== undefined && broker.exitCode === null && broker.signalCode === null) {
-      const exited = new Promise<void>((resolve) => broker?.once('exit', () => resolve()));
-      broker.kill('SIGTERM');
-      await Promise.race([exited, sleep(3000).then(() => broker?.kill('SIGKILL'))]);
+    if (broker?.alive === true) {
+      const running = broker;
+      const timer = setTimeout(() => running.proc.kill('SIGKILL'), 3000);
+      await running.signal('SIGTERM');
+      clearTimeout(timer);
     }
     await temp?.close();
   });
@@ -184,7 +163,7 @@ describe('generated files on a real mosquitto 2.0', () => {
       assert.ok(isMosquittoHash(line.slice(line.indexOf(':') + 1)), line.split(':')[0]);
     assert.equal(statSync(join(dir, 'passwd')).mode & 0o777, 0o600);
     // mosquitto logs "removing entry" for every hash it cannot decode (wrong salt or hash length).
-    assert.doesNotMatch(brokerLog, /removing entry|Invalid password hash/i);
+    assert.doesNotMatch(brokerLog(), /removing entry|Invalid password hash/i);
     const conf = readFileSync(join(dir, 'mosquitto.conf'), 'utf8');
     assert.match(conf, /^allow_anonymous false$/m);
     assert.match(conf, /^use_username_as_clientid true$/m);
@@ -267,50 +246,42 @@ describe('generated files on a real mosquitto 2.0', () => {
     // was sent, so had it routed it, the service would have had it first.
     await waitFor(() => received.length >= 1, "A's own publish reaching the service");
     assert.deepEqual(received, [{ topic: eventsTopic('gw-a'), payload: 'own-of-a' }]);
-    assert.match(brokerLog, /Denied PUBLISH from gw-a .*kerbside\/v1\/gw-b\/up\/events/);
+    assert.match(brokerLog(), /Denied PUBLISH from gw-a .*kerbside\/v1\/gw-b\/up\/events/);
   });
 
   it("gateway A subscribed to B's down/ receives none of B's commands, but its own", async () => {
     const svc = await service('cmd');
-    let out = '';
-    const logStart = brokerLog.length;
-    const sub = spawn(
-      'mosquitto_sub',
-      [
-        ...gatewayArgs('gw-a'),
-        ...[
-          '-q',
-          '1',
-          '-t',
-          'kerbside/v1/gw-b/down/#',
-          '-t',
-          'kerbside/v1/+/down/#',
-          '-t',
-          'kerbside/v1/gw-a/down/#',
-        ],
-        ...['-C', '1', '-W', '6', '-v'],
+    const logStart = brokerLog().length;
+    const sub = spawnProcess('mosquitto_sub', 'mosquitto_sub', [
+      ...gatewayArgs('gw-a'),
+      ...[
+        '-q',
+        '1',
+        '-t',
+        'kerbside/v1/gw-b/down/#',
+        '-t',
+        'kerbside/v1/+/down/#',
+        '-t',
+        'kerbside/v1/gw-a/down/#',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    sub.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    sub.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => sub.once('exit', (code) => resolve(code)));
+      ...['-C', '1', '-W', '6', '-v'],
+    ]);
     try {
       // mosquitto_sub's own output is block-buffered on a pipe; the broker's log says when it is subscribed.
       await waitFor(
-        () => brokerLog.slice(logStart).includes('Sending SUBACK to gw-a'),
+        () => brokerLog().slice(logStart).includes('Sending SUBACK to gw-a'),
         'the SUBACK to mosquitto_sub',
       );
       // B's command first: if A could read it, it would be the one message mosquitto_sub prints.
       await svc.publishAsync(commandTopic('gw-b'), 'secret-cmd-for-b', { qos: 1 });
       await svc.publishAsync(commandTopic('gw-a'), 'cmd-for-a', { qos: 1 });
-      const code = await exited;
-      assert.equal(code, 0, out);
+      const { code } = await sub.exited;
+      assert.equal(code, 0, sub.output);
     } finally {
-      if (sub.exitCode === null) sub.kill('SIGKILL');
+      await sub.kill9();
     }
-    assert.doesNotMatch(out, /secret-cmd-for-b/);
-    assert.match(out, /^kerbside\/v1\/gw-a\/down\/cmd cmd-for-a$/m);
+    assert.doesNotMatch(sub.output, /secret-cmd-for-b/);
+    assert.match(sub.output, /^kerbside\/v1\/gw-a\/down\/cmd cmd-for-a$/m);
   });
 
   it("gateway A connecting with B's client id does not take over B's session", async () => {
@@ -341,10 +312,22 @@ describe('generated files on a real mosquitto 2.0', () => {
   it('a gateway disabled later is refused after the files are regenerated and mosquitto reloaded', async () => {
     await setGatewayDisabled(temp.db, { gatewayId: 'gw-b', disabled: true, by: 'test' });
     await writeFiles();
-    const before = brokerLog.length;
-    broker?.kill('SIGHUP');
-    await waitFor(() => /Reloading config/i.test(brokerLog.slice(before)), 'the reload');
-    await sleep(200);
+    const before = brokerLog().length;
+    broker?.proc.kill('SIGHUP');
+    await waitFor(() => /Reloading config/i.test(brokerLog().slice(before)), 'the reload');
+    // The sentinel: a connection mosquitto accepts after it logged the reload. Its one thread
+    // reads the files right after that line, so once gw-a's publish is through, the reloaded
+    // files decide every later connection.
+    const stillOk = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      '-q',
+      '1',
+      '-t',
+      eventsTopic('gw-a'),
+      '-m',
+      'x',
+    ]);
+    assert.equal(stillOk.code, 0, stillOk.stderr);
     const refused = await run('mosquitto_pub', [
       ...gatewayArgs('gw-b'),
       '-q',
@@ -356,15 +339,5 @@ describe('generated files on a real mosquitto 2.0', () => {
     ]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /not authorized/i);
-    const stillOk = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      '-q',
-      '1',
-      '-t',
-      eventsTopic('gw-a'),
-      '-m',
-      'x',
-    ]);
-    assert.equal(stillOk.code, 0, stillOk.stderr);
   });
 });

@@ -18,8 +18,8 @@ import {
   upsertComponent,
   type ComponentInput,
 } from '../../../../cloud-sync/service/registry/registry.js';
-import { registryRoutes } from '../../../../cloud-sync/service/registry/routes.js';
-import { buildGuardedApp, openTempDb, signIn, type TempDb } from '../auth/harness.js';
+import { buildTestApi } from '../api/harness.js';
+import { openTempDb, signIn, type TempDb } from '../auth/harness.js';
 
 const CONFIG: CasesConfig = { ...structuredClone(DEFAULT_CASES_CONFIG), countyCode: '110105' };
 const NOW = new Date('2024-06-03T01:00:00.000Z');
@@ -180,8 +180,7 @@ describe('component registry (HTTP)', () => {
 
   before(async () => {
     temp = await openTempDb('kerbside-registry-http-');
-    app = await buildGuardedApp(temp.db);
-    await app.register(registryRoutes, { db: temp.db, config: CONFIG, now: () => NOW });
+    app = await buildTestApi(temp.db, { cases: { config: CONFIG }, now: () => NOW });
     admin = (await signIn(temp.db, { username: 'admin.zhang', roles: ['admin'] })).headers;
     dispatcher = (await signIn(temp.db, { username: 'disp.wang', roles: ['dispatcher'] })).headers;
   });
@@ -263,7 +262,7 @@ describe('component registry (HTTP)', () => {
       payload: { gatewayId: 'gw-chaoyang-01' },
     });
     assert.equal(missing.statusCode, 400);
-    assert.equal(missing.json().error, 'REGISTRY_INVALID');
+    assert.equal(missing.json().error, 'REQUEST_INVALID');
 
     const conflict = await app.inject({
       method: 'PUT',

@@ -12,26 +12,16 @@
  *     configuration change is applied, a broken one is rejected and the previous one stays in force.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
-import { pino } from 'pino';
 import { DEFAULT_CASES_CONFIG } from '../../cloud-sync/service/cases/config.js';
-import { issueEnrollmentToken } from '../../cloud-sync/service/enrollment/tokens.js';
 import { upsertComponent } from '../../cloud-sync/service/registry/registry.js';
-import { startCloudService, type CloudService } from '../../cloud-sync/service/service.js';
-import { productionDeps } from '../../cloud-sync/service/wiring.js';
-import { loadUplinkCredentials, uplinkConnection } from '../../gateway/enrollment/credentials.js';
-import { enroll } from '../../gateway/enrollment/enroll.js';
-import type { UplinkOptions } from '../../gateway/uplink/uplink.js';
+import type { CloudService } from '../../cloud-sync/service/service.js';
 import { signIn } from '../cloud-sync/service/auth/harness.js';
-import { testConfig, waitFor } from '../cloud-sync/service/service-helpers.js';
-import { startDownlinkGateway, type DownlinkHarness } from '../gateway/downlink/helpers.js';
-import { tcpEndpoint, tempDataDir } from '../helpers/gateway-harness.js';
+import { waitFor } from '../cloud-sync/service/service-helpers.js';
+import { tcpEndpoint, type ScenarioHarness } from '../helpers/gateway-harness.js';
+import { GW, startSystem, type SystemHarness } from '../helpers/system-harness.js';
 
-const GW = 'gw-scenario';
 const GAS = 'gas-vault';
 const LC = 'lighting';
 const UNLISTED = 'gas-unlisted';
@@ -40,6 +30,16 @@ const UNIT = 'drainage-co';
 const CASES = {
   categories: DEFAULT_CASES_CONFIG.categories.map((c) => ({ ...c, sensorVerifyAfterS: 1 })),
   monitorIntervalS: 3600,
+};
+
+/**
+ * The cloud's clock (startCloudService's `now`, which ingest, the case monitor and the command
+ * service read): the test moves it instead of waiting for real time to pass. The gateway keeps
+ * the real wall clock.
+ */
+const cloudClock = {
+  offsetMs: 0,
+  now: (): Date => new Date(Date.now() + cloudClock.offsetMs),
 };
 
 type Role = 'monitoring' | 'dispatcher' | 'owner_unit' | 'inspector' | 'admin';
@@ -53,25 +53,8 @@ interface Api {
   ): Promise<{ status: number; body: T }>;
 }
 
-async function startCloudWithGateway(
-  dir: string,
-): Promise<{ cloud: CloudService; uplink: UplinkOptions; api: Api }> {
-  const cloud = await startCloudService(testConfig(dir, { mqtt: { embedded: { port: 0 } }, cases: CASES }), {
-    ...productionDeps(pino({ level: 'silent' })),
-    processMetrics: false,
-  });
-  // Enrolled the way an installer does it (docs/enrollment.md): token, then redeem over HTTP.
-  const credentialDir = mkdtempSync(join(tmpdir(), 'kerbside-case-e2e-cred-'));
-  const { token } = await issueEnrollmentToken(cloud.db, { gatewayId: GW, createdBy: 'test' });
-  await enroll({ url: `http://127.0.0.1:${cloud.httpPort}/`, token, dataDir: credentialDir });
-  const uplink: UplinkOptions = {
-    ...uplinkConnection(await loadUplinkCredentials(credentialDir)),
-    version: '0.1.0-test',
-    pollIntervalMs: 50,
-    reconnect: { initialMs: 50, maxMs: 300 },
-  };
-  rmSync(credentialDir, { recursive: true, force: true });
-
+/** Operators signed in with each role, calling the HTTP API in process (fastify inject). */
+async function operatorApi(cloud: CloudService): Promise<Api> {
   const headers = new Map<Role, Record<string, string>>();
   for (const role of ['monitoring', 'dispatcher', 'owner_unit', 'inspector', 'admin'] as const) {
     const signed = await signIn(cloud.db, {
@@ -81,7 +64,7 @@ async function startCloudWithGateway(
     });
     headers.set(role, signed.headers);
   }
-  const api: Api = {
+  return {
     async call<T>(role: Role, method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown) {
       const options: InjectOptions = { method, url, headers: headers.get(role) ?? {} };
       if (body !== undefined) options.payload = body as InjectOptions['payload'];
@@ -89,7 +72,6 @@ async function startCloudWithGateway(
       return { status: response.statusCode, body: response.json<T>() };
     },
   };
-  return { cloud, uplink, api };
 }
 
 interface CaseView {
@@ -109,18 +91,14 @@ interface CaseView {
 }
 
 describe('case service end to end: simulators -> gateway -> cloud -> operators', () => {
-  const dirs: string[] = [];
+  let system: SystemHarness;
   let cloud: CloudService;
   let api: Api;
-  let h: DownlinkHarness;
+  let h: ScenarioHarness;
 
-  before(async () => {
-    const dir = tempDataDir('case-e2e-cloud');
-    dirs.push(dir);
-    const started = await startCloudWithGateway(dir);
-    cloud = started.cloud;
-    api = started.api;
-    await upsertComponent(cloud.db, { ...DEFAULT_CASES_CONFIG }, '3301060120000007', {
+  /** The component the gas detector is registered as, before the gateway starts. */
+  async function registerGas(db: CloudService['db']): Promise<void> {
+    await upsertComponent(db, { ...DEFAULT_CASES_CONFIG }, '3301060120000007', {
       gatewayId: GW,
       deviceId: GAS,
       family: 'gas-detector',
@@ -133,8 +111,17 @@ describe('case service end to end: simulators -> gateway -> cloud -> operators',
       ownerUnit: UNIT,
       maintenanceUnit: 'maintenance-co',
     });
-    h = await startDownlinkGateway({
+  }
+
+  before(async () => {
+    // Enrolled the way an installer does it (docs/enrollment.md): token, then redeem over HTTP.
+    system = await startSystem({
       name: 'case-e2e',
+      cloud: { enrollment: 'token', config: { cases: CASES }, now: cloudClock.now },
+      beforeGateway: async (started) => {
+        api = await operatorApi(started);
+        await registerGas(started.db);
+      },
       buses: [tcpEndpoint('lan')],
       devices: [
         {
@@ -176,17 +163,15 @@ describe('case service end to end: simulators -> gateway -> cloud -> operators',
           devices: [{ device: LC, roadClass: 'main', loops: [{ loop: 1, phase: 'a', lamps: ['lamp_01'] }] }],
         },
       },
-      gatewayOptions: { uplink: started.uplink },
     });
+    cloud = system.cloud;
+    h = system.site;
     h.simulation.device(GAS).hold('h2s', 0.5);
     h.simulation.device(UNLISTED).hold('h2s', 0.5);
-    await waitFor(() => h.gateway.metricsSnapshot().uplink?.connected === true, 15_000, 'uplink connected');
   });
 
   after(async () => {
-    await h?.stop();
-    await cloud?.close();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    await system?.stop();
   });
 
   async function casesOf(deviceId: string): Promise<CaseView[]> {
@@ -232,7 +217,7 @@ describe('case service end to end: simulators -> gateway -> cloud -> operators',
   async function sensorVerify(id: string): Promise<void> {
     h.simulation.device(GAS).hold('h2s', 0.5);
     await caseUntil('the alarm back to normal in the case', (c) => c.id === id && !c.alarmActive);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    cloudClock.offsetMs += 1100; // 1.1 s later on the cloud's clock
     await cloud.caseMonitor.runOnce();
     const verified = (await casesOf(GAS)).find((c) => c.id === id);
     assert.ok(verified?.sensorVerifiedAt, 'sensor-verified after staying normal past feedback');
@@ -343,6 +328,7 @@ describe('case service end to end: simulators -> gateway -> cloud -> operators',
     id: string;
     status: string;
     error: string | null;
+    expiresAt: string;
   }
 
   async function commandUntil(id: string, statuses: string[]): Promise<CommandView> {
@@ -415,20 +401,36 @@ describe('case service end to end: simulators -> gateway -> cloud -> operators',
     assert.equal(lc.get('loop_1_command'), false, 'the concentrator switched loop 1 off');
 
     // The cabinet is away while a command's life runs out: when it is back, it must not run it.
+    // Issued 2.5 s ago on the cabinet's wall clock, its 1 s life has run out by the time the
+    // cabinet is back (the cloud's clock is set back for this one request, then restored).
+    // A restart ends the override above (gateway/lighting/overrides.ts), so the schedule switches
+    // loop 1 on again; the expired command would switch it off for 600 s, overriding the schedule,
+    // had it run. So "loop 1 back on" is what shows it was not run.
     await h.stopGateway();
-    const expiring = await api.call<CommandView>('dispatcher', 'POST', `/api/v1/gateways/${GW}/commands`, {
-      action: 'loop.switch',
-      target: `${LC}:loop_1`,
-      params: { on: true, durationS: 600, reason: 'restore' },
-      ttlS: 1,
-    });
+    const offsetMs = cloudClock.offsetMs;
+    cloudClock.offsetMs = -2500;
+    const expiring = await api
+      .call<CommandView>('dispatcher', 'POST', `/api/v1/gateways/${GW}/commands`, {
+        action: 'loop.switch',
+        target: `${LC}:loop_1`,
+        params: { on: false, durationS: 600, reason: 'cable repair, second visit' },
+        ttlS: 1,
+      })
+      .finally(() => (cloudClock.offsetMs = offsetMs));
     assert.equal(expiring.status, 201);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.ok(
+      Date.parse(expiring.body.expiresAt) < Date.now(),
+      `expired on the cabinet's clock before it is back: ${expiring.body.expiresAt}`,
+    );
     await h.restart();
     // The broker held the command for the gateway's persistent session; the gateway refuses it.
     const expired = await commandUntil(expiring.body.id, ['expired', 'succeeded', 'failed']);
     assert.equal(expired.status, 'expired');
-    assert.equal(lc.get('loop_1_command'), false, 'the expired command did not switch the loop');
+    await waitFor(
+      () => lc.get('loop_1_command') === true,
+      10_000,
+      'the schedule switched loop 1 on again: the expired command did not run',
+    );
   });
 
   it('a configuration change is applied; a broken one is rejected and the previous stays in force', async () => {

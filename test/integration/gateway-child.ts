@@ -9,7 +9,7 @@
  * if a SIGKILL follows. A line `stop` on stdin stops producing (the uplink keeps draining); the end
  * of stdin (the parent died or closed it) exits.
  *
- * Usage: node --import tsx test/uplink/gateway-child.ts <json options>
+ * Usage: node --import tsx test/integration/gateway-child.ts <json options>
  *   {dataDir, gatewayId, url, password, periodMs?, telemetryPerCycle?, telemetryQuota?, ackTimeoutMs?}
  */
 import { createInterface } from 'node:readline';

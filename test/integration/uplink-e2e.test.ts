@@ -12,19 +12,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
-import { pino } from 'pino';
-import type { GapEvent } from '../../cloud-sync/contract/events.js';
-import { hashSecret, MemoryCredentialStore } from '../../cloud-sync/service/broker/credentials.js';
-import { startCloudService, type CloudService } from '../../cloud-sync/service/service.js';
-import { ManualClock } from '../../simulators/index.js';
-import { testConfig, waitFor } from '../cloud-sync/service/service-helpers.js';
-import { startScenario, tcpEndpoint, tempDataDir, type ScenarioHarness } from '../helpers/gateway-harness.js';
-import type { UplinkOptions } from '../../gateway/uplink/uplink.js';
 import { rmSync } from 'node:fs';
+import type { GapEvent } from '../../cloud-sync/contract/events.js';
+import type { CloudService } from '../../cloud-sync/service/service.js';
+import type { UplinkOptions } from '../../gateway/uplink/uplink.js';
+import { ManualClock } from '../../simulators/index.js';
+import { waitFor } from '../cloud-sync/service/service-helpers.js';
+import { startScenario, tcpEndpoint, tempDataDir, type ScenarioHarness } from '../helpers/gateway-harness.js';
+import { cloudRows, GW, startCloud as startSystemCloud, uplinkTo } from '../helpers/system-harness.js';
 
-const GW = 'gw-scenario';
-const SECRET = 'scenario-uplink-secret-0123456789abcdef012345';
-const silent = pino({ level: 'silent' });
 const TIMELINE_S = [0, 42, 66, 125, 150, 175];
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -36,28 +32,11 @@ after(() => {
   for (const dir of cloudDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The cloud (test/helpers/system-harness.ts), closed after the test; a restart takes its old port. */
 async function startCloud(dir: string, port = 0): Promise<CloudService> {
-  const credentials = new MemoryCredentialStore();
-  credentials.set(GW, { hash: await hashSecret(SECRET), disabled: false });
-  const cloud = await startCloudService(testConfig(dir, { mqtt: { embedded: { port } } }), {
-    logger: silent,
-    credentials,
-    processMetrics: false,
-  });
+  const cloud = await startSystemCloud(dir, { mqttPort: port });
   cleanups.push(() => cloud.close());
   return cloud;
-}
-
-function uplinkTo(port: number): UplinkOptions {
-  return {
-    gatewayId: GW,
-    url: `mqtt://127.0.0.1:${port}`,
-    username: GW,
-    password: SECRET,
-    version: '0.1.0-test',
-    pollIntervalMs: 50,
-    reconnect: { initialMs: 50, maxMs: 300 },
-  };
 }
 
 async function startGasScenario(
@@ -94,17 +73,6 @@ async function runLeak(h: ScenarioHarness, clock: ManualClock, steps: number[]):
   }
 }
 
-async function cloudEvents(
-  cloud: CloudService,
-): Promise<Array<{ event_id: string; kind: string; lane: string; seq: number; body: string }>> {
-  const rows = await cloud.db
-    .selectFrom('events')
-    .select(['event_id', 'kind', 'lane', 'seq', 'body'])
-    .where('gateway_id', '=', GW)
-    .execute();
-  return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
-}
-
 function outboxEmpty(h: ScenarioHarness): boolean {
   return h.gateway.metricsSnapshot().store?.outbox.count === 0;
 }
@@ -115,14 +83,14 @@ describe('uplink end to end: simulators -> gateway -> embedded broker -> cloud',
     cloudDirs.push(cloudDir);
     const cloud = await startCloud(cloudDir);
     const clock = new ManualClock();
-    const h = await startGasScenario(clock, uplinkTo(cloud.mqttPort ?? 0));
+    const h = await startGasScenario(clock, uplinkTo(cloud));
     await runLeak(h, clock, TIMELINE_S);
 
     const committed = h.db.transitions({ deviceId: 'gas-vault' });
     assert.ok(committed.length >= 8, `the leak raised and cleared alarms (${committed.length} transitions)`);
     await waitFor(() => outboxEmpty(h), 15_000, 'the gateway outbox acknowledged');
 
-    const events = await cloudEvents(cloud);
+    const events = await cloudRows(cloud);
     const transitions = events.filter((e) => e.kind === 'alarm_transition');
     assert.deepEqual(
       transitions.map((e) => e.event_id).sort(),
@@ -210,7 +178,7 @@ describe('uplink end to end: simulators -> gateway -> embedded broker -> cloud',
     );
     assert.equal(drained?.telemetryEvicted, evicted, 'no eviction while the cloud was reachable');
 
-    const events = await cloudEvents(cloud);
+    const events = await cloudRows(cloud);
     assert.equal(new Set(events.map((e) => e.event_id)).size, events.length, 'no event twice');
     const committed = h.db.transitions({ deviceId: 'gas-vault' });
     assert.deepEqual(

@@ -8,7 +8,7 @@
  * stderr. The end of stdin (the parent died or closed it) stops it cleanly; SIGKILL is the point.
  *
  * Usage: KERBSIDE_E2E_GATEWAYS='cab-1:secret,cab-2:secret' \
- *          node --import tsx test/uplink/cloud-child.ts <config.json>
+ *          node --import tsx test/integration/cloud-child.ts <config.json>
  */
 import { pino } from 'pino';
 import { hashSecret, MemoryCredentialStore } from '../../cloud-sync/service/broker/credentials.js';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { requireCommand } from '../helpers/peers.js';
 import { describeReport } from './invariants.js';
-import { runCrashLoop, tempRoot } from './harness.js';
+import { runCrashLoop, tempRoot } from './crash-harness.js';
 
 const dirs = tempRoot('kerbside-crash-loop-');
 after(dirs.cleanup);

@@ -20,7 +20,7 @@ import {
   type GatewayEvidence,
   type LedgerEntry,
 } from './invariants.js';
-import { tempRoot } from './harness.js';
+import { tempRoot } from './crash-harness.js';
 
 const dirs = tempRoot('kerbside-invariants-');
 after(dirs.cleanup);

@@ -1,4 +1,4 @@
-import { CLOUD_DB_BACKENDS, testPostgres, type OpenedDatabase } from '../../helpers/cloud-db.js';
+import { CLOUD_DB_BACKENDS, testPostgres, type OpenedDatabase } from '../../../helpers/cloud-db.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,14 +9,14 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import pg from 'pg';
-import type { GatewayEventBody, Lane, OutboxEvent } from '../../../cloud-sync/contract/events.js';
-import type { EventsBatch } from '../../../cloud-sync/contract/types.js';
-import { validateEventsBatch } from '../../../cloud-sync/contract/validate.js';
-import { createDialect, openCloudDatabase } from '../../../cloud-sync/service/db/open.js';
-import { MIGRATIONS } from '../../../cloud-sync/service/db/migrations.js';
-import type { CloudSchema } from '../../../cloud-sync/service/db/schema.js';
-import { CloudServiceError, type CloudServiceErrorCode } from '../../../cloud-sync/service/errors.js';
-import { ingestBatch, type IngestResult } from '../../../cloud-sync/service/ingest.js';
+import type { GatewayEventBody, Lane, OutboxEvent } from '../../../../cloud-sync/contract/events.js';
+import type { EventsBatch } from '../../../../cloud-sync/contract/types.js';
+import { validateEventsBatch } from '../../../../cloud-sync/contract/validate.js';
+import { createDialect, openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
+import { MIGRATIONS } from '../../../../cloud-sync/service/db/migrations.js';
+import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
+import { CloudServiceError, type CloudServiceErrorCode } from '../../../../cloud-sync/service/errors.js';
+import { ingestBatch, type IngestResult } from '../../../../cloud-sync/service/ingest/ingest.js';
 
 const GW = 'cab-12';
 const EPOCH_A = '7d0c2a6e-1f3b-4c5d-9e8f-0a1b2c3d4e5f';

@@ -1,14 +1,13 @@
 /**
- * Process plumbing of the end-to-end uplink tests and the soak: child programs started with tsx
- * (gateway-child.ts, cloud-child.ts), a real mosquitto, free ports, the ledger collected from the
- * gateways' stdout, and the crash loop shared by crash-loop.test.ts and test/soak/uplink-soak.ts.
+ * The crash harness of the system tests: the child programs (gateway-child.ts, cloud-child.ts),
+ * started as processes (test/helpers/process.ts) so that they can be killed with SIGKILL, a real
+ * mosquitto, the ledger collected from the gateways' stdout, and the crash loop shared by
+ * crash-loop.test.ts and test/soak/uplink-soak.ts.
  *
  * Every child reads its stdin: closing it asks for a clean stop, and if this process dies (even by
  * SIGKILL) the pipe closes and the child ends by itself, so no child outlives its test for long.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,25 +19,14 @@ import {
   type InvariantReport,
   type LedgerEntry,
 } from './invariants.js';
-import { freePort } from '../helpers/net.js';
+import { canConnect, freePort } from '../helpers/net.js';
+import { Child, spawnProcess, spawnTsx } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
-export { freePort };
+export { Child };
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const REPO = join(HERE, '..', '..');
 export const MOSQUITTO = '/usr/sbin/mosquitto';
-
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** test/helpers/wait.ts, polling every 50 ms. */
 export async function waitUntil(
@@ -53,71 +41,7 @@ export async function waitUntil(
   });
 }
 
-/** A child process whose stdout lines and stderr are kept. */
-export class Child {
-  readonly lines: string[] = [];
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private buffered = '';
-
-  constructor(
-    readonly name: string,
-    readonly proc: ChildProcess,
-    onLine?: (line: string) => void,
-  ) {
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      this.buffered += chunk.toString('utf8');
-      const lines = this.buffered.split('\n');
-      // Only whole lines count: a line cut by a SIGKILL is not a report.
-      this.buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        this.lines.push(line);
-        onLine?.(line);
-      }
-    });
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      this.stderr += chunk.toString('utf8');
-      if (this.stderr.length > 200_000) this.stderr = this.stderr.slice(-100_000);
-    });
-    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get alive(): boolean {
-    return this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  /** Waits for a stdout line starting with `prefix`; fails early if the child exits. */
-  async waitLine(prefix: string, ms: number): Promise<string> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = this.lines.find((l) => l.startsWith(prefix));
-      if (found !== undefined) return found;
-      if (!this.alive) throw new Error(`${this.name} exited before "${prefix}": ${this.stderr.slice(-2000)}`);
-      if (Date.now() > deadline)
-        throw new Error(`${this.name}: no "${prefix}" within ${ms} ms: ${this.stderr}`);
-      await sleep(20);
-    }
-  }
-
-  send(line: string): void {
-    this.proc.stdin?.write(`${line}\n`);
-  }
-
-  async kill9(): Promise<void> {
-    if (this.alive) this.proc.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /** Closes stdin (a clean stop), then SIGKILLs after `ms` if the child is still there. */
-  async stop(ms = 10_000): Promise<void> {
-    if (!this.alive) return;
-    this.proc.stdin?.end();
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), ms);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
-
+/** Starts a child program of this folder under tsx, its stdin a pipe (see above). */
 export function spawnTs(
   name: string,
   file: string,
@@ -125,12 +49,7 @@ export function spawnTs(
   env: Record<string, string> = {},
   onLine?: (line: string) => void,
 ): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(HERE, file), ...args], {
-    cwd: REPO,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  return new Child(name, proc, onLine);
+  return spawnTsx(name, join(HERE, file), args, { env, stdin: 'pipe', ...(onLine ? { onLine } : {}) });
 }
 
 export interface GatewaySpec {
@@ -188,12 +107,12 @@ export async function startMosquitto(dir: string): Promise<{ port: number; child
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
   // A shell between us and mosquitto that kills it when our pipe closes (even if we are SIGKILLed).
-  const proc = spawn(
+  const child = spawnProcess(
+    'mosquitto',
     'sh',
     ['-c', '"$0" -c "$1" & pid=$!; trap "kill -9 $pid" EXIT; read -r _; exit 0', MOSQUITTO, conf],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+    { stdin: 'pipe' },
   );
-  const child = new Child('mosquitto', proc);
   await waitUntil(() => canConnect(port), 10_000, `mosquitto listening (${child.stderr})`);
   return { port, child };
 }

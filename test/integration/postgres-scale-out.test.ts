@@ -27,7 +27,7 @@ import {
   waitUntil,
   type Child,
   type CloudStarted,
-} from './harness.js';
+} from './crash-harness.js';
 import { checkDeployment, describeReport, gatewayDrained, type LedgerEntry } from './invariants.js';
 
 const dirs = tempRoot('kerbside-scale-out-');
@@ -133,8 +133,13 @@ describe('two cloud instances on PostgreSQL behind mosquitto, one killed mid-str
     await a.child.kill9();
     const ledgerAtKill = ledger.length;
     const bAtKill = await committed(b.httpPort);
-    // Keep streaming into the survivor for a while.
-    await sleep(2500);
+    // Keep streaming into the survivor until it has taken over: more than 100 new events in the
+    // ledger and committed by b (asserted below), whatever the speed of the machine.
+    await waitUntil(
+      async () => ledger.length > ledgerAtKill + 100 && (await committed(b.httpPort)) > bAtKill + 100,
+      30_000,
+      'the survivor took over the stream',
+    );
     for (const gw of gateways) gw.send('stop');
     await Promise.all(gateways.map((gw) => gw.waitLine('STOPPED', 5000)));
     await waitUntil(

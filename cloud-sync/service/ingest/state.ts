@@ -5,8 +5,8 @@
  * docs/uplink-contract.md, delivery rule 3) cannot move them backwards.
  */
 import type { Transaction } from 'kysely';
-import type { AlarmTransitionEvent, OutboxEvent, TelemetryEvent } from '../contract/events.js';
-import type { CloudSchema } from './db/schema.js';
+import type { AlarmTransitionEvent, OutboxEvent, TelemetryEvent } from '../../contract/events.js';
+import type { CloudSchema } from '../db/schema.js';
 
 /** Where an event came from, for the state rows' provenance columns. */
 export interface EventOrigin {

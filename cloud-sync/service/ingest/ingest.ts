@@ -8,11 +8,11 @@
  * taken from the topic, and publishes `down/ack {epoch, lane, upTo}` only after this resolves.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { EVENT_CLASS, type Lane, type OutboxEvent } from '../contract/events.js';
-import type { EventsBatch } from '../contract/types.js';
-import type { InvalidEvent } from '../contract/validate.js';
-import type { CloudSchema } from './db/schema.js';
-import { CloudServiceError } from './errors.js';
+import { EVENT_CLASS, type Lane, type OutboxEvent } from '../../contract/events.js';
+import type { EventsBatch } from '../../contract/types.js';
+import type { InvalidEvent } from '../../contract/validate.js';
+import type { CloudSchema } from '../db/schema.js';
+import { CloudServiceError } from '../errors.js';
 import { applyBatchToState } from './state.js';
 
 /** Why a batch was refused. */

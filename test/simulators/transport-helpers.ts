@@ -1,0 +1,41 @@
+/**
+ * The simulator tests' clients on real transports (a pty for RTU, loopback TCP) and a raw RTU
+ * round trip on a socket. Importing this makes a test an integration test (test/tiers.ts); the pure
+ * helpers are in ./helpers.ts.
+ */
+import type { Socket } from 'node:net';
+import { ModbusClient } from '../../drivers/modbus/client.js';
+import { SerialTransport } from '../../drivers/transport/serial.js';
+import { TcpTransport } from '../../drivers/transport/tcp.js';
+import type { SerialSettings } from '../../drivers/transport/transport.js';
+
+/** A gateway-side RTU client on a serial path (one end of a pty pair). */
+export async function rtuClient(path: string, serial: SerialSettings): Promise<ModbusClient> {
+  const transport = new SerialTransport({ path, serial });
+  await transport.open();
+  return new ModbusClient({ transport, framing: 'rtu', serial });
+}
+
+/** A gateway-side Modbus TCP client. */
+export async function tcpClient(port: number): Promise<ModbusClient> {
+  const transport = new TcpTransport({ host: '127.0.0.1', port, connectTimeoutMs: 2000 });
+  await transport.open();
+  return new ModbusClient({ transport, framing: 'tcp' });
+}
+
+/** Sends one raw RTU request on a socket; resolves with ms until `expectedBytes` have come back. */
+export function transact(socket: Socket, frame: Buffer, expectedBytes: number): Promise<number> {
+  return new Promise((resolve) => {
+    let got = 0;
+    const onData = (chunk: Buffer): void => {
+      got += chunk.length;
+      if (got >= expectedBytes) {
+        socket.off('data', onData);
+        resolve(performance.now() - start);
+      }
+    };
+    socket.on('data', onData);
+    const start = performance.now();
+    socket.write(frame);
+  });
+}
