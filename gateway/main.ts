@@ -20,7 +20,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import type { Logger } from 'pino';
-import { isConfigError, formatConfigIssue } from './config/errors.js';
+import { formatConfigIssue, ConfigError } from './config/errors.js';
 import {
   loadGatewayConfigWithSource,
   readGatewayConfigDocument,
@@ -38,7 +38,7 @@ import { isStoreError } from './store/errors.js';
 import { loadUplinkCredentials, uplinkConnection } from './enrollment/credentials.js';
 import type { UplinkOptions } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
-import { onStopSignals } from '../runtime/signals.js';
+import { exitWith, onStopSignals, stopOnCrash } from '../runtime/signals.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2, store: 3, notStored: 4 } as const;
 
@@ -90,7 +90,7 @@ function loadConfig(
   try {
     return loadGatewayConfigWithSource(path, profiles);
   } catch (error) {
-    if (!isConfigError(error)) throw error;
+    if (!(error instanceof ConfigError)) throw error;
     const count = error.issues.length;
     process.stderr.write(
       `invalid gateway configuration ${path} (${count} issue${count === 1 ? '' : 's'}):\n`,
@@ -259,24 +259,8 @@ function waitForStop(gateway: Gateway, logger: Logger, configPath: string): Prom
       onStop: (signal) => stop(signal, EXIT.ok),
       onForce: () => finish(EXIT.failure),
     });
-    // A bug somewhere must not leave buffered readings unwritten: stop as cleanly as possible.
-    process.on('uncaughtException', (error) => {
-      logger.fatal({ err: error }, 'uncaught exception');
-      stop('uncaughtException', EXIT.failure);
-    });
-    process.on('unhandledRejection', (reason) => {
-      logger.fatal({ err: reason }, 'unhandled promise rejection');
-      stop('unhandledRejection', EXIT.failure);
-    });
+    stopOnCrash(logger, (reason) => stop(reason, EXIT.failure));
   });
 }
 
-run(process.argv).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(
-      `fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(EXIT.failure);
-  },
-);
+exitWith(run(process.argv));

@@ -102,3 +102,43 @@ export function onStopSignals(options: StopSignalOptions): () => void {
     for (const { signal, listener } of listeners) source.off(signal, listener);
   };
 }
+
+/** The level a crash is logged at; a pino Logger fits. */
+export interface CrashLogger {
+  fatal(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * A bug (an uncaught exception, an unhandled rejection) must not leave a service's buffered work
+ * half done: it is logged at fatal and the service stops as cleanly as it can, through the same
+ * `stop` a stop signal uses, which then exits with code 1.
+ */
+export function stopOnCrash(
+  logger: CrashLogger,
+  stop: (reason: 'uncaughtException' | 'unhandledRejection') => void,
+): void {
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    stop('uncaughtException');
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled promise rejection');
+    stop('unhandledRejection');
+  });
+}
+
+/**
+ * Runs a program's main and exits with the code it resolves to. A main that rejects is a bug or a
+ * failure before logging was set up: its stack goes to stderr and the exit code is 1.
+ */
+export function exitWith(main: Promise<number>): void {
+  void main.then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(
+        `fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}

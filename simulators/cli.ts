@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { pino, type Logger } from 'pino';
-import { isProfileError } from '../gateway/profiles/loader.js';
+import { ProfileError } from '../gateway/profiles/loader.js';
 import { parseSimulationFile } from './config.js';
 import { SimulatorError } from './errors.js';
 import { FAULT_MODES, formatFault, parseFault } from './faults.js';
@@ -32,7 +32,7 @@ import {
 } from './index.js';
 import { listScenarios } from './scenarios/index.js';
 import { parsePlan } from './scenarios/plan.js';
-import { onStopSignals } from '../runtime/signals.js';
+import { exitWith, onStopSignals } from '../runtime/signals.js';
 
 interface CliOptions {
   list?: boolean;
@@ -373,7 +373,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    if (error instanceof SimulatorError || isProfileError(error)) {
+    if (error instanceof SimulatorError || error instanceof ProfileError) {
       console.error(`sim: ${error.message}`);
       return 2;
     }
@@ -386,11 +386,5 @@ export async function main(argv: string[]): Promise<number> {
 
 // Run only when executed, not when imported by a test.
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error('sim: failed:', error);
-      process.exit(1);
-    },
-  );
+  exitWith(main(process.argv.slice(2)));
 }

@@ -30,11 +30,11 @@ import { isGatewayId } from '../contract/topics.js';
 import { openCloudDatabase } from './db/open.js';
 import type { CloudSchema } from './db/schema.js';
 import { createServiceAccount, listGateways, setGatewayDisabled } from './enrollment/accounts.js';
-import { EnrollmentError, isEnrollmentError } from './enrollment/errors.js';
+import { EnrollmentError } from './enrollment/errors.js';
 import { mosquittoServiceUsername, writeMosquittoFiles } from './enrollment/mosquitto-files.js';
 import { isActorName, issueEnrollmentToken, parseTtl } from './enrollment/tokens.js';
 import { SERVICE_USERNAME_PREFIX } from './broker/acl.js';
-import { isAuthError } from './auth/errors.js';
+import { AuthError } from './auth/errors.js';
 import { CloudConfigError, DEFAULTS, loadCloudConfig } from './config.js';
 import { RegistryError } from './registry/errors.js';
 import { importComponents } from './registry/registry.js';
@@ -79,7 +79,6 @@ function printList<T>(
       );
 }
 
-const isRegistryError = (error: unknown): error is RegistryError => error instanceof RegistryError;
 const isCloudConfigError = (error: unknown): error is CloudConfigError => error instanceof CloudConfigError;
 
 interface Io {
@@ -415,7 +414,7 @@ function buildProgram(io: Io): Command {
       await recordAudit(db, { ...entry, outcome: 'ok', source: 'cli' }, new Date());
       return result;
     } catch (error) {
-      const code = isAuthError(error) ? error.code : 'ERROR';
+      const code = error instanceof AuthError ? error.code : 'ERROR';
       await recordAudit(
         db,
         { ...entry, detail: { ...entry.detail, error: code }, outcome: 'failed', source: 'cli' },
@@ -553,7 +552,7 @@ export async function runCloudAdmin(argv: string[], io: Io): Promise<number> {
       io.err(`error: ${error.message}\n`);
       return EXIT.usage;
     }
-    if (isRegistryError(error)) {
+    if (error instanceof RegistryError) {
       io.err(`error: ${error.message}\n`);
       for (const issue of error.issues) io.err(`  ${issue.pointer} ${issue.message}\n`);
       return error.code === 'REGISTRY_INVALID' ? EXIT.usage : EXIT.failure;
@@ -562,11 +561,11 @@ export async function runCloudAdmin(argv: string[], io: Io): Promise<number> {
       io.err(`${error.message}\n`);
       return EXIT.usage;
     }
-    if (isAuthError(error)) {
+    if (error instanceof AuthError) {
       io.err(`error: ${error.message}\n`);
       return error.code === 'AUTH_INVALID_ARGUMENT' ? EXIT.usage : EXIT.failure;
     }
-    if (isEnrollmentError(error)) {
+    if (error instanceof EnrollmentError) {
       io.err(`error: ${error.message}\n`);
       return (error as EnrollmentError).code === 'ENROLL_INVALID_ARGUMENT' ? EXIT.usage : EXIT.failure;
     }

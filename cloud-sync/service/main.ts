@@ -23,7 +23,7 @@ import { CloudConfigError, loadCloudConfig, type CloudServiceConfig } from './co
 import { CloudServiceError } from './errors.js';
 import { startCloudService, type CloudService } from './service.js';
 import { productionDeps } from './wiring.js';
-import { onStopSignals } from '../../runtime/signals.js';
+import { exitWith, onStopSignals, stopOnCrash } from '../../runtime/signals.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2, unavailable: 3 } as const;
 const STOP_TIMEOUT_MS = 15_000;
@@ -167,24 +167,8 @@ function waitForStop(service: CloudService, logger: Logger): Promise<number> {
       onStop: (signal) => stop(signal, EXIT.ok),
       onForce: () => resolve(EXIT.failure),
     });
-    // A bug must not leave batches half-processed: stop as cleanly as possible, then exit 1.
-    process.on('uncaughtException', (error) => {
-      logger.fatal({ err: error }, 'uncaught exception');
-      stop('uncaughtException', EXIT.failure);
-    });
-    process.on('unhandledRejection', (reason) => {
-      logger.fatal({ err: reason }, 'unhandled promise rejection');
-      stop('unhandledRejection', EXIT.failure);
-    });
+    stopOnCrash(logger, (reason) => stop(reason, EXIT.failure));
   });
 }
 
-run(process.argv).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(
-      `fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(EXIT.failure);
-  },
-);
+exitWith(run(process.argv));

@@ -37,7 +37,3 @@ export class ConfigError extends KerbsideError<ConfigErrorCode> {
     return [head, ...issues.map((issue) => `  ${formatConfigIssue(issue, file)}`)].join('\n');
   }
 }
-
-export function isConfigError(value: unknown): value is ConfigError {
-  return value instanceof ConfigError;
-}

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { enroll, enrollEndpoint } from './enroll.js';
-import { isGatewayEnrollmentError } from './errors.js';
+import { GatewayEnrollmentError } from './errors.js';
 
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -94,7 +94,7 @@ export async function runEnrollCli(argv: string[], io: Io): Promise<number> {
     );
     return EXIT.ok;
   } catch (error) {
-    if (isGatewayEnrollmentError(error)) {
+    if (error instanceof GatewayEnrollmentError) {
       io.err(`enrollment failed: ${error.message}\n`);
       return EXIT.failure;
     }

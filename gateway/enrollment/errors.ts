@@ -27,7 +27,3 @@ export const GATEWAY_ENROLLMENT_ERRORS = {
 export type GatewayEnrollmentErrorCode = keyof typeof GATEWAY_ENROLLMENT_ERRORS;
 
 export class GatewayEnrollmentError extends errorClass('GatewayEnrollmentError', GATEWAY_ENROLLMENT_ERRORS) {}
-
-export function isGatewayEnrollmentError(error: unknown): error is GatewayEnrollmentError {
-  return error instanceof GatewayEnrollmentError;
-}

@@ -36,7 +36,3 @@ export class ProfileError extends KerbsideError<ProfileErrorCode> {
     return [head, ...issues.map((i) => `  ${formatIssue(i)}`)].join('\n');
   }
 }
-
-export function isProfileError(value: unknown): value is ProfileError {
-  return value instanceof ProfileError;
-}

@@ -21,7 +21,7 @@ import { validateProfileSchema, validateTemplateSchema } from './schema.js';
 import type { LoadedProfile, ProfileDocument, TemplateDocument } from './types.js';
 import type { Issue } from '../../cloud-sync/contract/errors.js';
 
-export { ProfileError, isProfileError } from './errors.js';
+export { ProfileError } from './errors.js';
 export { defaultProfileDirectory } from './paths.js';
 
 export interface ProfileLoadOptions {

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPEAT_WINDOW_MS, onStopSignals, type StopSignal } from '../../runtime/signals.js';
-import { spawnTsx } from '../helpers/process.js';
+import { runTsx, spawnTsx } from '../helpers/process.js';
 
 interface Logged {
   level: 'info' | 'warn';
@@ -120,5 +120,30 @@ describe('onStopSignals', () => {
     assert.equal(child.stdout.match(/^stop /gm)?.length, 1, child.stdout);
     assert.match(child.stderr, /forcing exit/);
     child.proc.stdin?.end();
+  });
+});
+
+describe('stopOnCrash and exitWith', () => {
+  const child = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
+
+  it('an uncaught exception is logged at fatal and stops the service through its stop, exit 1', async () => {
+    const result = await runTsx(child, ['throw']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /^fatal uncaught exception: a bug$/m);
+    assert.match(result.stdout, /^stop uncaughtException$/m);
+  });
+
+  it('an unhandled rejection, the same way', async () => {
+    const result = await runTsx(child, ['reject']);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /^fatal unhandled promise rejection: a lost promise$/m);
+    assert.match(result.stdout, /^stop unhandledRejection$/m);
+  });
+
+  it('exits with the code the main resolves to, or 1 with the stack when it rejects', async () => {
+    assert.equal((await runTsx(child, ['main-resolves'])).code, 7);
+    const failed = await runTsx(child, ['main-rejects']);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /^fatal: Error: could not start\n\s+at /m);
   });
 });

@@ -37,10 +37,6 @@ export class AuthError extends errorClass('AuthError', AUTH_ERRORS) {
   declare readonly status: number;
 }
 
-export function isAuthError(error: unknown): error is AuthError {
-  return error instanceof AuthError;
-}
-
 /** The JSON body of every auth error answer: `{ error: '<CODE>', message }` (common error shape). */
 export const authErrorSchema = {
   type: 'object',

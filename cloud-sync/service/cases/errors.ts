@@ -43,7 +43,3 @@ export class CaseError extends errorClass('CaseError', CASE_ERRORS) {
   // Every case code has a status (CASE_ERRORS), so routes answer with it as it is.
   declare readonly status: number;
 }
-
-export function isCaseError(error: unknown): error is CaseError {
-  return error instanceof CaseError;
-}

@@ -27,10 +27,6 @@ export class DownlinkError extends errorClass('DownlinkError', CLOUD_DOWNLINK_ER
   declare readonly status: number;
 }
 
-export function isDownlinkError(error: unknown): error is DownlinkError {
-  return error instanceof DownlinkError;
-}
-
 /**
  * HTTP status of each code, a view of CLOUD_DOWNLINK_ERRORS kept for the API's error handler until
  * it answers every KerbsideError with `error.status` (the same numbers); then it goes.

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { Status } from '../../contract/types.js';
 import type { CommandService } from './commands.js';
 import type { ConfigDocumentService } from './config-documents.js';
-import { isDownlinkError } from './errors.js';
+import { DownlinkError } from './errors.js';
 
 export interface DownlinkResyncOptions {
   commands: CommandService;
@@ -46,7 +46,7 @@ async function resyncGateway(options: DownlinkResyncOptions, gatewayId: string):
   } catch (error) {
     // A gateway that is online but not enrolled any more has nothing waiting. Anything else (a
     // database outage) is a failure, and the listener logs it as one.
-    if (isDownlinkError(error) && error.code === 'DOWNLINK_UNKNOWN_GATEWAY') return;
+    if (error instanceof DownlinkError && error.code === 'DOWNLINK_UNKNOWN_GATEWAY') return;
     throw error;
   }
   if (current.latest?.status === 'pending') await options.configs.republish(gatewayId);

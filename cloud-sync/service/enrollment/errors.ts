@@ -23,7 +23,3 @@ export const ENROLLMENT_ERRORS = {
 export type EnrollmentErrorCode = keyof typeof ENROLLMENT_ERRORS;
 
 export class EnrollmentError extends errorClass('EnrollmentError', ENROLLMENT_ERRORS) {}
-
-export function isEnrollmentError(error: unknown): error is EnrollmentError {
-  return error instanceof EnrollmentError;
-}

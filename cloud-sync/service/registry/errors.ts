@@ -29,7 +29,3 @@ export class RegistryError extends KerbsideError<RegistryErrorCode> {
     super(REGISTRY_ERRORS, code, message, { issues });
   }
 }
-
-export function isRegistryError(error: unknown): error is RegistryError {
-  return error instanceof RegistryError;
-}
