@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ModbusError } from '../errors.js';
-import type { CloseListener, DataListener, Transport } from './transport.js';
+import { TransportListeners, type Transport } from './transport.js';
 
 /**
  * What the scripted far end does with one written frame:
@@ -27,7 +27,7 @@ export interface MockRecord {
   at: number;
 }
 
-export class MockTransport implements Transport {
+export class MockTransport extends TransportListeners implements Transport {
   readonly kind = 'mock' as const;
   readonly description: string;
   /** Every frame written, in order, with the time it was handed over. */
@@ -37,12 +37,11 @@ export class MockTransport implements Transport {
 
   private open_ = false;
   private responder: MockResponder | undefined;
-  private readonly dataListeners = new Set<DataListener>();
-  private readonly closeListeners = new Set<CloseListener>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly immediates = new Set<NodeJS.Immediate>();
 
   constructor(description = 'mock') {
+    super();
     this.description = description;
   }
 
@@ -77,17 +76,7 @@ export class MockTransport implements Transport {
     if (!this.open_) return;
     const chunk = Buffer.from(bytes);
     this.deliveries.push({ bytes: chunk, at: performance.now() });
-    for (const listener of [...this.dataListeners]) listener(chunk);
-  }
-
-  onData(listener: DataListener): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
-  }
-
-  onClose(listener: CloseListener): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
+    this.deliverData(chunk);
   }
 
   /** Drops the link as a failure: pending replies are lost and close listeners get `error`. */
@@ -106,7 +95,7 @@ export class MockTransport implements Transport {
     for (const immediate of this.immediates) clearImmediate(immediate);
     this.timers.clear();
     this.immediates.clear();
-    for (const listener of [...this.closeListeners]) listener(error);
+    this.deliverClose(error);
   }
 
   private schedule(reply: MockReply): void {

@@ -7,7 +7,7 @@
  */
 import { SerialPort } from 'serialport';
 import { ModbusError } from '../errors.js';
-import type { CloseListener, DataListener, SerialSettings, Transport } from './transport.js';
+import { TransportListeners, type SerialSettings, type Transport } from './transport.js';
 
 export interface SerialTransportOptions {
   /** Device path, e.g. /dev/ttyUSB0 or /dev/pts/3. */
@@ -32,7 +32,7 @@ function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
-export class SerialTransport implements Transport {
+export class SerialTransport extends TransportListeners implements Transport {
   readonly kind = 'serial' as const;
   readonly description: string;
   readonly path: string;
@@ -45,10 +45,9 @@ export class SerialTransport implements Transport {
   private lastError: Error | undefined;
   /** Rejecters of writes in progress, failed at once if the port closes under them. */
   private readonly pendingWrites = new Set<(error: Error) => void>();
-  private readonly dataListeners = new Set<DataListener>();
-  private readonly closeListeners = new Set<CloseListener>();
 
   constructor(options: SerialTransportOptions) {
+    super();
     this.path = options.path;
     this.settings = { ...(options.serial ?? DEFAULT_SERIAL_SETTINGS) };
     const s = this.settings;
@@ -92,7 +91,7 @@ export class SerialTransport implements Transport {
         this.lastError = undefined;
         port.on('data', (chunk: Buffer) => {
           if (this.port !== port) return;
-          for (const listener of [...this.dataListeners]) listener(chunk);
+          this.deliverData(chunk);
         });
         // serialport reports a vanished device as a 'close' carrying a DisconnectedError.
         port.on('close', (error: Error | null) => this.handleClose(port, error ?? undefined));
@@ -119,7 +118,7 @@ export class SerialTransport implements Transport {
     for (const reject of [...this.pendingWrites])
       reject(reason ?? transportError(`${this.description} was closed`));
     this.pendingWrites.clear();
-    for (const listener of [...this.closeListeners]) listener(reason);
+    this.deliverClose(reason);
   }
 
   /** Resolves once the bytes have left the OS buffer (tcdrain), so the caller can time the line. */
@@ -147,16 +146,6 @@ export class SerialTransport implements Transport {
         else settle();
       });
     });
-  }
-
-  onData(listener: DataListener): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
-  }
-
-  onClose(listener: CloseListener): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,7 @@
  */
 import net from 'node:net';
 import { ModbusError } from '../errors.js';
-import type { CloseListener, DataListener, Transport } from './transport.js';
+import { TransportListeners, type Transport } from './transport.js';
 
 export interface TcpReconnectOptions {
   initialMs: number;
@@ -50,7 +50,7 @@ function transportError(message: string, cause?: unknown): ModbusError {
   return new ModbusError('MODBUS_TRANSPORT', message, cause === undefined ? {} : { cause });
 }
 
-export class TcpTransport implements Transport {
+export class TcpTransport extends TransportListeners implements Transport {
   readonly kind = 'tcp' as const;
   readonly description: string;
 
@@ -61,10 +61,9 @@ export class TcpTransport implements Transport {
   private wanted = false;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private readonly dataListeners = new Set<DataListener>();
-  private readonly closeListeners = new Set<CloseListener>();
 
   constructor(private readonly options: TcpTransportOptions) {
+    super();
     this.description = `${options.host}:${options.port}`;
   }
 
@@ -137,7 +136,7 @@ export class TcpTransport implements Transport {
     let lastError: Error | undefined;
     socket.on('data', (chunk: Buffer) => {
       if (this.socket !== socket) return;
-      for (const listener of [...this.dataListeners]) listener(chunk);
+      this.deliverData(chunk);
     });
     socket.on('error', (error: Error) => {
       lastError = error;
@@ -149,7 +148,7 @@ export class TcpTransport implements Transport {
         `connection to ${this.description} lost: ${lastError?.message ?? 'closed by the peer'}`,
         lastError,
       );
-      for (const listener of [...this.closeListeners]) listener(reason);
+      this.deliverClose(reason);
       this.scheduleReconnect();
     });
     this.socket = socket;
@@ -189,16 +188,6 @@ export class TcpTransport implements Transport {
     });
   }
 
-  onData(listener: DataListener): () => void {
-    this.dataListeners.add(listener);
-    return () => this.dataListeners.delete(listener);
-  }
-
-  onClose(listener: CloseListener): () => void {
-    this.closeListeners.add(listener);
-    return () => this.closeListeners.delete(listener);
-  }
-
   /** Closes the connection and stops reconnecting. Close listeners get no error. */
   async close(): Promise<void> {
     this.wanted = false;
@@ -219,6 +208,6 @@ export class TcpTransport implements Transport {
         socket.end();
       });
     }
-    for (const listener of [...this.closeListeners]) listener(undefined);
+    this.deliverClose(undefined);
   }
 }

@@ -48,3 +48,31 @@ export function characterTimeMs(s: SerialSettings): number {
 export function interFrameSilenceMs(s: SerialSettings): number {
   return s.baudRate > 19200 ? 1.75 : 3.5 * characterTimeMs(s);
 }
+
+/**
+ * The listener bookkeeping every transport shares: onData/onClose as the Transport interface
+ * describes them, and delivery to a copy of the set, so a listener that unsubscribes while being
+ * called does not make the loop skip the next one.
+ */
+export abstract class TransportListeners {
+  private readonly dataListeners = new Set<DataListener>();
+  private readonly closeListeners = new Set<CloseListener>();
+
+  onData(listener: DataListener): () => void {
+    this.dataListeners.add(listener);
+    return () => this.dataListeners.delete(listener);
+  }
+
+  onClose(listener: CloseListener): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  protected deliverData(chunk: Buffer): void {
+    for (const listener of [...this.dataListeners]) listener(chunk);
+  }
+
+  protected deliverClose(reason: Error | undefined): void {
+    for (const listener of [...this.closeListeners]) listener(reason);
+  }
+}
