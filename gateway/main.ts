@@ -38,7 +38,7 @@ import { isStoreError } from './store/errors.js';
 import { loadUplinkCredentials, uplinkConnection } from './enrollment/credentials.js';
 import type { UplinkOptions } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
-import { exitWith, onStopSignals, stopOnCrash } from '../runtime/signals.js';
+import { exitWith, runUntilStopped } from '../runtime/signals.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2, store: 3, notStored: 4 } as const;
 
@@ -213,53 +213,12 @@ function waitForStop(gateway: Gateway, logger: Logger, configPath: string): Prom
       logger.error({ err: error }, 'configuration file re-read failed (SIGHUP); nothing changed');
     }
   };
-  return new Promise((resolve) => {
-    // Keeps the process alive even when nothing else would (a gateway with no buses yet still
-    // serves its other modules); cleared once the gateway has stopped.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    const finish = (code: number): void => {
-      clearInterval(keepAlive);
-      resolve(code);
-    };
-    let stopping = false;
-    /** The exit code once stopped: a failure that asked for the stop keeps its code 1. */
-    let exitCode: number = EXIT.ok;
-    const stop = (reason: string, code: number): void => {
-      if (code !== EXIT.ok) exitCode = code;
-      if (stopping) {
-        // Already stopping (say, an error during the stop): the stop timeout bounds it, and only
-        // the operator's late repeat of the signal (onForce below) cuts it short.
-        logger.warn({ reason }, 'stop requested again while stopping; still stopping cleanly');
-        return;
-      }
-      stopping = true;
-      logger.info({ reason }, 'stopping');
-      const timer = setTimeout(() => {
-        logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop did not finish in time');
-        finish(EXIT.failure);
-      }, STOP_TIMEOUT_MS);
-      gateway.stop().then(
-        (outcome) => {
-          clearTimeout(timer);
-          // Decisions that could not be stored (the disk stayed full): the stop did not succeed.
-          finish(outcome.stored ? exitCode : EXIT.notStored);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          logger.error({ err: error }, 'stop failed');
-          finish(EXIT.failure);
-        },
-      );
-    };
-    process.on('SIGHUP', () => reload());
-    // One Ctrl-C can arrive twice (terminal and wrapper); runtime/signals.ts tells a copy from a
-    // person pressing again at a hung stop, who gets exit 1 at once.
-    onStopSignals({
-      logger,
-      onStop: (signal) => stop(signal, EXIT.ok),
-      onForce: () => finish(EXIT.failure),
-    });
-    stopOnCrash(logger, (reason) => stop(reason, EXIT.failure));
+  process.on('SIGHUP', () => reload());
+  return runUntilStopped({
+    logger,
+    timeoutMs: STOP_TIMEOUT_MS,
+    // Decisions that could not be stored (the disk stayed full): the stop did not succeed.
+    stop: async () => ((await gateway.stop()).stored ? EXIT.ok : EXIT.notStored),
   });
 }
 

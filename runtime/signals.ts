@@ -142,3 +142,68 @@ export function exitWith(main: Promise<number>): void {
     },
   );
 }
+
+/** The levels runUntilStopped logs at; a pino Logger fits. */
+export interface ServiceLogger extends SignalLogger, CrashLogger {
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface RunUntilStoppedOptions {
+  logger: ServiceLogger;
+  /**
+   * Stops the service; resolves with the exit code of a clean stop (0, or a code of the
+   * service's own, such as the gateway's 4 for decisions it could not store).
+   */
+  stop(): Promise<number>;
+  /** A stop that takes longer than this exits 1. */
+  timeoutMs: number;
+}
+
+/**
+ * A long-running service's life after start-up, the same for the gateway and the cloud: the first
+ * stop signal or a crash (stopOnCrash) begins ONE clean stop, bounded by `timeoutMs`; a repeat is
+ * logged and changes nothing but the exit code; a person's late repeat forces exit 1
+ * (onStopSignals). Resolves with the exit code: the stop's own, or 1 when a crash asked for the
+ * stop, the stop failed or it timed out. The process is kept alive until then, even when nothing
+ * else would keep it (a gateway with no buses yet).
+ */
+export function runUntilStopped(options: RunUntilStoppedOptions): Promise<number> {
+  const { logger } = options;
+  return new Promise((resolve) => {
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const finish = (code: number): void => {
+      clearInterval(keepAlive);
+      resolve(code);
+    };
+    let stopping = false;
+    let failed = false;
+    const stop = (reason: string, failure: boolean): void => {
+      failed ||= failure;
+      if (stopping) {
+        // The stop timeout bounds the stop under way; only the operator's late repeat of the
+        // signal (onForce) cuts it short.
+        logger.warn({ reason }, 'stop requested again while stopping; still stopping cleanly');
+        return;
+      }
+      stopping = true;
+      logger.info({ reason }, 'stopping');
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs: options.timeoutMs }, 'stop did not finish in time');
+        finish(1);
+      }, options.timeoutMs);
+      options.stop().then(
+        (code) => {
+          clearTimeout(timer);
+          finish(code === 0 && failed ? 1 : code);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          logger.error({ err: error }, 'stop failed');
+          finish(1);
+        },
+      );
+    };
+    onStopSignals({ logger, onStop: (signal) => stop(signal, false), onForce: () => finish(1) });
+    stopOnCrash(logger, (reason) => stop(reason, true));
+  });
+}

@@ -23,7 +23,7 @@ import { CloudConfigError, loadCloudConfig, type CloudServiceConfig } from './co
 import { CloudServiceError } from './errors.js';
 import { startCloudService, type CloudService } from './service.js';
 import { productionDeps } from './wiring.js';
-import { exitWith, onStopSignals, stopOnCrash } from '../../runtime/signals.js';
+import { exitWith, runUntilStopped } from '../../runtime/signals.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2, unavailable: 3 } as const;
 const STOP_TIMEOUT_MS = 15_000;
@@ -129,45 +129,14 @@ async function run(argv: string[]): Promise<number> {
 
 /** Resolves with the exit code once a signal (or an unexpected error) has stopped the service. */
 function waitForStop(service: CloudService, logger: Logger): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    /** The exit code once stopped: a failure that asked for the stop keeps its code 1. */
-    let exitCode: number = EXIT.ok;
-    const stop = (reason: string, code: number): void => {
-      if (code !== EXIT.ok) exitCode = code;
-      if (stopping) {
-        // Already stopping: the stop timeout bounds it, and only the operator's late repeat of
-        // the signal (onForce below) cuts it short.
-        logger.warn({ reason }, 'stop requested again while stopping; still stopping cleanly');
-        return;
-      }
-      stopping = true;
-      logger.info({ reason }, 'stopping');
-      const timer = setTimeout(() => {
-        logger.error({ timeoutMs: STOP_TIMEOUT_MS }, 'stop did not finish in time');
-        resolve(EXIT.failure);
-      }, STOP_TIMEOUT_MS);
-      service.close().then(
-        () => {
-          clearTimeout(timer);
-          logger.info('stopped');
-          resolve(exitCode);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          logger.error({ err: error }, 'stop failed');
-          resolve(EXIT.failure);
-        },
-      );
-    };
-    // One Ctrl-C can arrive twice (terminal and wrapper); runtime/signals.ts tells a copy from a
-    // person pressing again at a hung stop, who gets exit 1 at once.
-    onStopSignals({
-      logger,
-      onStop: (signal) => stop(signal, EXIT.ok),
-      onForce: () => resolve(EXIT.failure),
-    });
-    stopOnCrash(logger, (reason) => stop(reason, EXIT.failure));
+  return runUntilStopped({
+    logger,
+    timeoutMs: STOP_TIMEOUT_MS,
+    stop: async () => {
+      await service.close();
+      logger.info('stopped');
+      return EXIT.ok;
+    },
   });
 }
 
