@@ -243,13 +243,13 @@ export function renderErrorsDoc(catalogues: readonly Catalogue[]): string {
     '',
     "**Adding a code.** Add a line to the area's catalogue with a one-line `means` (and a `status` if",
     'the API answers it), throw it, and run `npm run docs:errors`. A new area declares',
-    '`export const <AREA>_ERRORS = { ... } as const satisfies ErrorCatalogue<string>`, derives',
-    '`type <Area>ErrorCode = keyof typeof <AREA>_ERRORS` and declares its class with the factory,',
-    "`class <Area>Error extends errorClass('<Area>Error', <AREA>_ERRORS) {}`; a class with fields of its",
-    'own extends `KerbsideError<<Area>ErrorCode>` (`DriverError` in `drivers/`, with',
-    '`DriverErrorCatalogue`) and passes the catalogue to `super()`. The script finds the catalogue by',
-    'its name. test/docs/errors.test.ts fails when this file is out of',
-    'date, when a class extends `Error` itself, and when an error class has codes in no catalogue.',
+    '`export const <AREA>_ERRORS = { ... } as const satisfies ErrorCatalogue<string>` and declares its',
+    "class with the factory, `class <Area>Error extends errorClass('<Area>Error', <AREA>_ERRORS) {}`. A",
+    'class with fields of its own derives `type <Area>ErrorCode = keyof typeof <AREA>_ERRORS`, extends',
+    '`KerbsideError<<Area>ErrorCode>` (`DriverError` in `drivers/`, with `DriverErrorCatalogue`) and',
+    'passes the catalogue to `super()`. The script finds the catalogue by its name.',
+    'test/docs/errors.test.ts fails when this file is out of date, when a class extends `Error` itself,',
+    'and when an error class has codes in no catalogue.',
   ];
   for (const top of SOURCE_DIRS) {
     const inTop = catalogues.filter((catalogue) => catalogue.path.startsWith(`${top}/`));

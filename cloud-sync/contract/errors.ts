@@ -106,6 +106,4 @@ export const CONTRACT_ERRORS = {
   },
 } as const satisfies ErrorCatalogue<string>;
 
-export type ContractErrorCode = keyof typeof CONTRACT_ERRORS;
-
 export class ContractError extends errorClass('ContractError', CONTRACT_ERRORS) {}

@@ -76,8 +76,6 @@ export const BUS_ERRORS = {
   BUS_STOPPED: { means: 'The bus is not running, or stopped while the write was queued.' },
 } as const satisfies ErrorCatalogue<string>;
 
-export type BusErrorCode = keyof typeof BUS_ERRORS;
-
 export class BusError extends errorClass('BusError', BUS_ERRORS) {}
 
 /** Errors worth another attempt right away: the line was noisy, not the request wrong. */

@@ -24,6 +24,4 @@ export const GATEWAY_ENROLLMENT_ERRORS = {
   },
 } as const satisfies ErrorCatalogue<string>;
 
-export type GatewayEnrollmentErrorCode = keyof typeof GATEWAY_ENROLLMENT_ERRORS;
-
 export class GatewayEnrollmentError extends errorClass('GatewayEnrollmentError', GATEWAY_ENROLLMENT_ERRORS) {}

@@ -33,8 +33,6 @@ export const SUN_ERRORS = {
   SUN_BAD_COORDINATES: { means: 'A latitude outside ±90° or a longitude outside ±180°.' },
 } as const satisfies ErrorCatalogue<string>;
 
-export type SunErrorCode = keyof typeof SUN_ERRORS;
-
 export class SunError extends errorClass('SunError', SUN_ERRORS) {}
 
 const MS_PER_DAY = 86_400_000;

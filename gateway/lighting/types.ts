@@ -210,6 +210,4 @@ export const LIGHTING_ERRORS = {
   },
 } as const satisfies ErrorCatalogue<string>;
 
-export type LightingErrorCode = keyof typeof LIGHTING_ERRORS;
-
 export class LightingError extends errorClass('LightingError', LIGHTING_ERRORS) {}

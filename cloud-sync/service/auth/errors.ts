@@ -29,8 +29,6 @@ export const AUTH_ERRORS = {
   },
 } as const satisfies ErrorCatalogue<string>;
 
-export type AuthErrorCode = keyof typeof AUTH_ERRORS;
-
 export class AuthError extends errorClass('AuthError', AUTH_ERRORS) {
   // Every auth code has a status (AUTH_ERRORS). fastify's default error handler reads `status`
   // too, so an AuthError thrown from a hook or by @fastify/rate-limit is answered with it.

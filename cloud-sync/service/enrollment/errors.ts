@@ -20,6 +20,4 @@ export const ENROLLMENT_ERRORS = {
   },
 } as const satisfies ErrorCatalogue<string>;
 
-export type EnrollmentErrorCode = keyof typeof ENROLLMENT_ERRORS;
-
 export class EnrollmentError extends errorClass('EnrollmentError', ENROLLMENT_ERRORS) {}
