@@ -225,17 +225,10 @@ export class ConfigDocumentService {
   /** The applied version, the newest proposed and the local overrides in force. */
   async current(gatewayId: string): Promise<CurrentConfig> {
     await requireGateway(this.db, gatewayId);
-    const latestRow = await this.db
-      .selectFrom('config_versions')
-      .selectAll()
-      .where('gateway_id', '=', gatewayId)
-      .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
     return {
       gatewayId,
       applied: await this.applied(gatewayId),
-      latest: latestRow === undefined ? null : toConfigVersionRecord(latestRow),
+      latest: await this.latest(gatewayId),
       overridesInForce: await this.overridesInForce(gatewayId),
     };
   }
@@ -297,14 +290,19 @@ export class ConfigDocumentService {
 
   private async applied(gatewayId: string): Promise<ConfigVersionRecord | null> {
     // Older applied rows stay `applied` as history; the highest one is what runs.
-    const row = await this.db
-      .selectFrom('config_versions')
-      .selectAll()
-      .where('gateway_id', '=', gatewayId)
-      .where('status', '=', 'applied')
-      .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    return this.newest(gatewayId, 'applied');
+  }
+
+  /** The newest version proposed, whatever its status. */
+  private async latest(gatewayId: string): Promise<ConfigVersionRecord | null> {
+    return this.newest(gatewayId);
+  }
+
+  /** The gateway's highest version (with `status`, the highest of that status), or null. */
+  private async newest(gatewayId: string, status?: ConfigStatus): Promise<ConfigVersionRecord | null> {
+    let query = this.db.selectFrom('config_versions').selectAll().where('gateway_id', '=', gatewayId);
+    if (status !== undefined) query = query.where('status', '=', status);
+    const row = await query.orderBy('version', 'desc').limit(1).executeTakeFirst();
     return row === undefined ? null : toConfigVersionRecord(row);
   }
 
@@ -438,15 +436,8 @@ export class ConfigDocumentService {
    * retained message a gateway finds is always the newest even when two proposals race.
    */
   private async publishLatest(gatewayId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('config_versions')
-      .selectAll()
-      .where('gateway_id', '=', gatewayId)
-      .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    if (row === undefined) return false;
-    const record = toConfigVersionRecord(row);
+    const record = await this.latest(gatewayId);
+    if (record === null) return false;
     const message: ConfigDocument = { version: record.version, hash: record.hash, document: record.document };
     try {
       // Retained (MQTT 3.1.1 section 3.3.1.3): the broker keeps the newest and hands it to the
