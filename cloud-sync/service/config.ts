@@ -264,6 +264,14 @@ export function resolveDocument(
     else if (mqtt.secretFile !== undefined)
       secret = read('/mqtt/secretFile', filePath(mqtt.secretFile)).toString('utf8').trim();
   }
+  /** A TLS key and certificate named by the document at `pointer` (`keyFile`, `certFile`). */
+  const readKeyPair = (
+    pointer: string,
+    tls: { keyFile: string; certFile: string },
+  ): { key: Buffer; cert: Buffer } => ({
+    key: read(`${pointer}/keyFile`, filePath(tls.keyFile)),
+    cert: read(`${pointer}/certFile`, filePath(tls.certFile)),
+  });
   const config: CloudServiceConfig = {
     database:
       d.database?.url !== undefined
@@ -290,21 +298,14 @@ export function resolveDocument(
             ? null
             : {
                 port: embeddedTls.port ?? DEFAULTS.mqttTlsPort,
-                key: read('/mqtt/embedded/tls/keyFile', filePath(embeddedTls.keyFile)),
-                cert: read('/mqtt/embedded/tls/certFile', filePath(embeddedTls.certFile)),
+                ...readKeyPair('/mqtt/embedded/tls', embeddedTls),
               },
       },
     },
     http: {
       host: d.http?.host ?? DEFAULTS.httpHost,
       port: d.http?.port ?? DEFAULTS.httpPort,
-      tls:
-        httpTls === undefined
-          ? null
-          : {
-              key: read('/http/tls/keyFile', filePath(httpTls.keyFile)),
-              cert: read('/http/tls/certFile', filePath(httpTls.certFile)),
-            },
+      tls: httpTls === undefined ? null : readKeyPair('/http/tls', httpTls),
     },
     enrollment: {
       gatewayMqttUrl: d.enrollment?.gatewayMqttUrl ?? null,
