@@ -3,21 +3,11 @@
  * GatewayConfig. The caller's document is never modified.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { BusConfig } from '../bus/types.js';
-import type { LogLevel } from '../logger.js';
 import type { LoadedProfile } from '../profiles/types.js';
 import { resolveLighting, type LightingDocument } from './lighting.js';
 import { checkSchema } from './schema.js';
 import { checkSemantics } from './semantic.js';
-import type {
-  MetricsConfig,
-  UplinkConfig,
-  DeviceAlarmOverrides,
-  DeviceConfig,
-  DeviceLocation,
-  GatewayConfig,
-  SiteConfig,
-} from './types.js';
+import type { DeviceConfig, GatewayConfig } from './types.js';
 import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 export type ConfigValidation = { ok: true; config: GatewayConfig } | { ok: false; issues: Issue[] };
@@ -27,31 +17,19 @@ export interface ValidateOptions {
   baseDir?: string;
 }
 
-/** The document as the schema guarantees it after defaults (only fields without a default may be absent). */
-interface DefaultedDocument {
-  gatewayId: string;
-  site: SiteConfig;
-  dataDir: string;
-  log: { level: LogLevel };
-  metrics: MetricsConfig;
-  uplink: UplinkConfig;
-  buses: BusConfig[];
-  devices: Array<{
-    id: string;
-    bus: string;
-    unitId: number;
-    profile: string;
-    pollIntervalMs?: number;
-    timeoutMs?: number;
-    retries: number;
-    name?: string;
-    location?: DeviceLocation;
-    alarms?: DeviceAlarmOverrides;
-  }>;
-  storage: GatewayConfig['storage'];
-  strain: GatewayConfig['strain'];
+/**
+ * The document as the schema guarantees it after defaults (only fields without a default may be
+ * absent). Derived from GatewayConfig so a new section cannot drift between the two: the sections
+ * resolveConfig copies as they are, devices before their profile defaults, lighting before
+ * resolveLighting (dataDir has the config's type but may still be relative).
+ */
+type DefaultedDocument = Omit<GatewayConfig, 'devices' | 'lighting'> & {
+  devices: Array<
+    Omit<DeviceConfig, 'pollIntervalMs' | 'timeoutMs'> &
+      Partial<Pick<DeviceConfig, 'pollIntervalMs' | 'timeoutMs'>>
+  >;
   lighting?: LightingDocument;
-}
+};
 
 export function validateGatewayConfig(
   doc: unknown,

@@ -18,6 +18,7 @@
  * Pure: the controller passes the snapshot and command states, and the previous conditions so an
  * undecidable check holds its state.
  */
+import type { AlarmRule } from '../alarms/types.js';
 import {
   DERIVED_ON_DELAY_MS,
   condition,
@@ -70,36 +71,8 @@ function verifyLoop(
   previous: ReadonlyMap<string, DerivedCondition>,
 ): DerivedCondition[] {
   const settleMs = input.config.settleS * 1000;
-  const onRule = derivedRule({
-    deviceId: loop.deviceId,
-    ruleKey: `derived.switching_error.${loop.name}`,
-    derivedKind: 'switching_error',
-    family: 'lamp-concentrator',
-    child: null,
-    priority: 'high',
-    setpoint: 1,
-    onDelayMs: DERIVED_ON_DELAY_MS,
-    message: {
-      'zh-CN': `${loopZh(loop)}开灯异常:已命令合闸但未通电`,
-      en: `Loop ${loopNumber(loop)} switching error: commanded on but not energised`,
-    },
-    source: SWITCHING_SOURCE,
-  });
-  const offRule = derivedRule({
-    deviceId: loop.deviceId,
-    ruleKey: `derived.switching_error_off.${loop.name}`,
-    derivedKind: 'switching_error',
-    family: 'lamp-concentrator',
-    child: null,
-    priority: 'medium',
-    setpoint: 1,
-    onDelayMs: DERIVED_ON_DELAY_MS,
-    message: {
-      'zh-CN': `${loopZh(loop)}关灯异常:已命令分闸但仍通电`,
-      en: `Loop ${loopNumber(loop)} switching error: commanded off but still energised`,
-    },
-    source: SWITCHING_SOURCE,
-  });
+  const onRule = switchingRule(loop, 'on');
+  const offRule = switchingRule(loop, 'off');
 
   const command = input.commanded(loop.deviceId, loop.commandPoint);
   if (command === undefined || typeof command.value !== 'boolean')
@@ -137,6 +110,44 @@ function verifyLoop(
       previous,
     ),
   ];
+}
+
+/**
+ * The two switching checks of one loop (TALQ switchingErrorOn/Off) differ only in what follows from
+ * the direction: rule key, priority (docs/lighting.md lists both) and wording.
+ */
+const SWITCHING = {
+  on: {
+    ruleKey: 'switching_error',
+    priority: 'high',
+    zh: '开灯异常:已命令合闸但未通电',
+    en: 'commanded on but not energised',
+  },
+  off: {
+    ruleKey: 'switching_error_off',
+    priority: 'medium',
+    zh: '关灯异常:已命令分闸但仍通电',
+    en: 'commanded off but still energised',
+  },
+} as const;
+
+function switchingRule(loop: LoopTarget, direction: keyof typeof SWITCHING): AlarmRule {
+  const s = SWITCHING[direction];
+  return derivedRule({
+    deviceId: loop.deviceId,
+    ruleKey: `derived.${s.ruleKey}.${loop.name}`,
+    derivedKind: 'switching_error',
+    family: 'lamp-concentrator',
+    child: null,
+    priority: s.priority,
+    setpoint: 1,
+    onDelayMs: DERIVED_ON_DELAY_MS,
+    message: {
+      'zh-CN': `${loopZh(loop)}${s.zh}`,
+      en: `Loop ${loopNumber(loop)} switching error: ${s.en}`,
+    },
+    source: SWITCHING_SOURCE,
+  });
 }
 
 /** A loop without configured lamps always draws when on; with lamps, only if one is switched on above 0 %. */

@@ -49,14 +49,7 @@ export interface ProfileDirectory {
 
 /** Every issue of a profile text (empty when it loads); template issues are included. */
 export function lintProfile(text: string, file: string, options: ProfileLoadOptions = {}): Issue[] {
-  const templateIssues: Issue[] = [];
-  const result = analyseProfile(
-    text,
-    file,
-    lookupFor(file, options, templateIssues),
-    options.checkLayout ?? true,
-  );
-  return [...result.issues, ...templateIssues];
+  return analyseProfileText(text, file, options).issues;
 }
 
 /** Every issue of a template text (empty when it is valid). */
@@ -66,16 +59,9 @@ export function lintTemplate(text: string, file: string, options: TemplateLoadOp
 
 /** Loads a profile from text; throws ProfileError listing every issue. */
 export function loadProfileText(text: string, file: string, options: ProfileLoadOptions = {}): LoadedProfile {
-  const templateIssues: Issue[] = [];
-  const result = analyseProfile(
-    text,
-    file,
-    lookupFor(file, options, templateIssues),
-    options.checkLayout ?? true,
-  );
-  const issues = [...result.issues, ...templateIssues];
-  if (issues.length > 0 || result.value === undefined) throw new ProfileError(issues);
-  return result.value;
+  const { issues, value } = analyseProfileText(text, file, options);
+  if (issues.length > 0 || value === undefined) throw new ProfileError(issues);
+  return value;
 }
 
 /** Loads `<family>/<vendor>-<model>.json`; throws ProfileError listing every issue. */
@@ -158,14 +144,49 @@ interface Analysis<T> {
   value?: T;
 }
 
-function analyseTemplate(text: string, file: string, checkLayout: boolean): Analysis<TemplateDocument> {
+type SchemaChecked<T> = { ok: true; source: SourceDocument; doc: T } | { ok: false; issues: Issue[] };
+
+/**
+ * The first two steps for profiles and templates alike: parse, then the JSON Schema. Lint runs
+ * only on a document that passed, since it assumes the schema's shapes; running it on a misshapen
+ * document would only add noise.
+ */
+function schemaChecked<T>(
+  text: string,
+  file: string,
+  validateSchema: (data: unknown) => Finding[],
+): SchemaChecked<T> {
   const parsed = parseJsonSource(text);
-  if (!parsed.ok) return { issues: [{ file, pointer: '', line: parsed.line, message: parsed.message }] };
+  if (!parsed.ok) {
+    return { ok: false, issues: [{ file, pointer: '', line: parsed.line, message: parsed.message }] };
+  }
   const source = parsed.doc;
-  const schemaFindings = validateTemplateSchema(source.data);
-  // Lint assumes the schema's shapes; running it on a misshapen document would only add noise.
-  if (schemaFindings.length > 0) return { issues: attach(file, source, schemaFindings) };
-  const doc = source.data as TemplateDocument;
+  const schemaFindings = validateSchema(source.data);
+  if (schemaFindings.length > 0) return { ok: false, issues: attach(file, source, schemaFindings) };
+  // The schema accepted it, so it has T's shape.
+  return { ok: true, source, doc: source.data as T };
+}
+
+/** One profile text on its own: its issues followed by those of the templates it names. */
+function analyseProfileText(
+  text: string,
+  file: string,
+  options: ProfileLoadOptions,
+): Analysis<LoadedProfile> {
+  const templateIssues: Issue[] = [];
+  const result = analyseProfile(
+    text,
+    file,
+    lookupFor(file, options, templateIssues),
+    options.checkLayout ?? true,
+  );
+  return { ...result, issues: [...result.issues, ...templateIssues] };
+}
+
+function analyseTemplate(text: string, file: string, checkLayout: boolean): Analysis<TemplateDocument> {
+  const checked = schemaChecked<TemplateDocument>(text, file, validateTemplateSchema);
+  if (!checked.ok) return { issues: checked.issues };
+  const { source, doc } = checked;
   const findings = lintTemplateDocument(doc);
   const name = basename(file, '.json');
   if (checkLayout && doc.id !== name) {
@@ -181,12 +202,9 @@ function analyseProfile(
   lookup: TemplateLookup,
   checkLayout: boolean,
 ): Analysis<LoadedProfile> {
-  const parsed = parseJsonSource(text);
-  if (!parsed.ok) return { issues: [{ file, pointer: '', line: parsed.line, message: parsed.message }] };
-  const source = parsed.doc;
-  const schemaFindings = validateProfileSchema(source.data);
-  if (schemaFindings.length > 0) return { issues: attach(file, source, schemaFindings) };
-  const doc = source.data as ProfileDocument;
+  const checked = schemaChecked<ProfileDocument>(text, file, validateProfileSchema);
+  if (!checked.ok) return { issues: checked.issues };
+  const { source, doc } = checked;
   const findings = lintProfileDocument(doc, lookup);
   if (checkLayout) findings.push(...layoutFindings(doc, file));
   if (findings.length > 0) return { issues: attach(file, source, findings) };

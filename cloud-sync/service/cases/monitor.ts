@@ -6,7 +6,7 @@
  * "Scale"): every change is a conditional update (`escalation_level < level`, `sensor_verified_at
  * is null`) whose row count decides who writes the history row, so each step happens once.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction, UpdateResult } from 'kysely';
 import type { CloudSchema } from '../db/schema.js';
 import type { WorkingCalendar } from './calendar.js';
 import { currentDeadline } from './case-view.js';
@@ -14,7 +14,7 @@ import { insertHistory } from './case-store.js';
 import type { CaseCategory, CasesConfig } from './config.js';
 import { minutesBetween } from './deadlines.js';
 import type { CaseLogger } from './filing.js';
-import type { CaseRow } from './workflow.js';
+import type { CaseRow, HistoryAction } from './workflow.js';
 
 export interface CaseEscalation {
   caseId: string;
@@ -83,6 +83,42 @@ export function escalationLevel(category: CaseCategory, past: number): number {
   return Math.min(category.maxEscalationLevel, 1 + Math.floor(Math.max(0, past) / every));
 }
 
+/** The history row of a monitor step: the step leaves the case in its state. */
+interface MonitorStep {
+  row: CaseRow;
+  at: string;
+  action: HistoryAction;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * One monitor step, once across instances (see the module comment): `claim` is the conditional
+ * update; only the instance whose update changed the row writes the history row, in the same
+ * transaction. False when another instance, or a change since the row was read, came first.
+ */
+async function changeOnce(
+  db: Kysely<CloudSchema>,
+  claim: (trx: Transaction<CloudSchema>) => Promise<UpdateResult>,
+  step: MonitorStep,
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const result = await claim(trx);
+    if (Number(result.numUpdatedRows) !== 1) return false;
+    await insertHistory(trx, {
+      caseId: step.row.id,
+      at: step.at,
+      actor: 'system',
+      role: null,
+      action: step.action,
+      fromState: step.row.state,
+      toState: step.row.state,
+      note: null,
+      detail: step.detail,
+    });
+    return true;
+  });
+}
+
 export class CaseMonitor {
   private readonly options: CaseMonitorOptions;
   private readonly now: () => Date;
@@ -148,27 +184,17 @@ export class CaseMonitor {
       const past = minutesBetween(new Date(deadline), now, mode.workingTime, calendar);
       const level = escalationLevel(category, past);
       if (level <= row.escalation_level) continue;
-      const won = await db.transaction().execute(async (trx) => {
-        const result = await trx
-          .updateTable('cases')
-          .set({ escalation_level: level, updated_at: at })
-          .where('id', '=', row.id)
-          .where('escalation_level', '<', level)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) !== 1) return false;
-        await insertHistory(trx, {
-          caseId: row.id,
-          at,
-          actor: 'system',
-          role: null,
-          action: 'escalation',
-          fromState: row.state,
-          toState: row.state,
-          note: null,
-          detail: { level, deadline, kind },
-        });
-        return true;
-      });
+      const won = await changeOnce(
+        db,
+        (trx) =>
+          trx
+            .updateTable('cases')
+            .set({ escalation_level: level, updated_at: at })
+            .where('id', '=', row.id)
+            .where('escalation_level', '<', level)
+            .executeTakeFirst(),
+        { row, at, action: 'escalation', detail: { level, deadline, kind } },
+      );
       if (!won) continue;
       raised++;
       const escalation: CaseEscalation = {
@@ -213,35 +239,30 @@ export class CaseMonitor {
       const since = Math.max(Date.parse(row.feedback_at), Date.parse(row.alarm_normal_since));
       const normalForS = (now.getTime() - since) / 1000;
       if (normalForS < category.sensorVerifyAfterS) continue;
-      const won = await db.transaction().execute(async (trx) => {
+      const won = await changeOnce(
+        db,
         // The row must still be what was read: not re-activated, not reworked, not verified by another instance.
-        const result = await trx
-          .updateTable('cases')
-          .set({ sensor_verified_at: at, updated_at: at })
-          .where('id', '=', row.id)
-          .where('sensor_verified_at', 'is', null)
-          .where('alarm_active', '=', 0)
-          .where('alarm_normal_since', '=', row.alarm_normal_since)
-          .where('feedback_at', '=', row.feedback_at)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) !== 1) return false;
-        await insertHistory(trx, {
-          caseId: row.id,
+        (trx) =>
+          trx
+            .updateTable('cases')
+            .set({ sensor_verified_at: at, updated_at: at })
+            .where('id', '=', row.id)
+            .where('sensor_verified_at', 'is', null)
+            .where('alarm_active', '=', 0)
+            .where('alarm_normal_since', '=', row.alarm_normal_since)
+            .where('feedback_at', '=', row.feedback_at)
+            .executeTakeFirst(),
+        {
+          row,
           at,
-          actor: 'system',
-          role: null,
           action: 'sensor_verified',
-          fromState: row.state,
-          toState: row.state,
-          note: null,
           detail: {
             feedbackAt: row.feedback_at,
             alarmNormalSince: row.alarm_normal_since,
             normalForS: Math.floor(normalForS),
           },
-        });
-        return true;
-      });
+        },
+      );
       if (!won) continue;
       verified++;
       logger.info({ caseId: row.id, caseNo: row.case_no }, 'case sensor-verified');

@@ -25,7 +25,8 @@ import { CaseError } from './errors.js';
 import { collectTrend, minutesBefore, type CaseEvidence } from './evidence.js';
 import type { Actor, CaseRow } from './workflow.js';
 
-export interface OpenCaseRequest {
+/** What the monitoring centre says about the case it opens (the body of POST /api/v1/cases, routes.ts). */
+export interface OpenCaseFields {
   gatewayId: string;
   deviceId: string;
   category: string;
@@ -36,6 +37,9 @@ export interface OpenCaseRequest {
   condition?: string;
   /** Overrides the component's owner unit (or gives one to an unregistered device). */
   ownerUnit?: string;
+}
+
+export interface OpenCaseRequest extends OpenCaseFields {
   note?: string | null;
   actor: Actor;
   now: Date;

@@ -14,7 +14,14 @@ import { operatorOf, type AuthenticatedOperator } from '../auth/roles.js';
 import type { CloudSchema } from '../db/schema.js';
 import { issuesSchema } from '../http.js';
 import type { WorkingCalendar } from './calendar.js';
-import { applyCaseAction, caseActivations, caseHistory, getCase, listCases } from './case-store.js';
+import {
+  applyCaseAction,
+  caseActivations,
+  caseHistory,
+  getCase,
+  listCases,
+  type CaseFilters,
+} from './case-store.js';
 import {
   activationView,
   activationViewSchema,
@@ -23,11 +30,11 @@ import {
   historyView,
   historyViewSchema,
 } from './case-view.js';
-import type { CasesConfig, Severity } from './config.js';
+import type { CasesConfig } from './config.js';
 import { CaseError } from './errors.js';
 import type { CaseLogger } from './filing.js';
 import { listOverdue } from './monitor.js';
-import { openCaseByHand } from './open-case.js';
+import { openCaseByHand, type OpenCaseFields } from './open-case.js';
 import {
   allowedActions,
   CASE_ACTIONS,
@@ -151,25 +158,8 @@ const listQuery = {
   },
 } as const;
 
-interface ListQuery {
-  state?: string;
-  category?: string;
-  ownerUnit?: string;
-  gatewayId?: string;
-  deviceId?: string;
-  overdue?: boolean;
-  limit: number;
-  offset: number;
-}
-
-interface OpenBody {
-  gatewayId: string;
-  deviceId: string;
-  category: string;
-  severity: Severity;
-  alarmKey?: string;
-  condition?: string;
-  ownerUnit?: string;
+/** The open-case body: the case's own fields, and a note that may be left out. */
+interface OpenBody extends OpenCaseFields {
   note?: string;
 }
 
@@ -231,7 +221,7 @@ export async function caseRoutes(app: FastifyInstance, opts: CaseRoutesOptions):
     };
   }
 
-  app.get<{ Querystring: ListQuery }>(
+  app.get<{ Querystring: CaseFilters }>(
     '/api/v1/cases',
     {
       config: { access: { roles: 'any' } },

@@ -71,7 +71,8 @@ export const MAX_TEXT = 200;
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 
-const REQUIRED_TEXT = [
+/** The text fields a component must have (besides its gateway id); the PUT body schema requires them too. */
+export const REQUIRED_TEXT = [
   'deviceId',
   'family',
   'name',

@@ -16,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CasesConfig } from '../cases/config.js';
 import type { CloudSchema } from '../db/schema.js';
+import { errorAnswerSchema } from '../http.js';
 import {
   DEFAULT_LIST_LIMIT,
   deleteComponent,
@@ -23,6 +24,7 @@ import {
   listComponents,
   MAX_LIST_LIMIT,
   MAX_TEXT,
+  REQUIRED_TEXT,
   upsertComponent,
   type ComponentFilter,
   type ComponentInput,
@@ -34,22 +36,8 @@ export interface RegistryRoutesOptions {
   now?: () => Date;
 }
 
-const errorSchema = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: {
-    error: { type: 'string' },
-    message: { type: 'string' },
-    issues: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['pointer', 'message'],
-        properties: { index: { type: 'integer' }, pointer: { type: 'string' }, message: { type: 'string' } },
-      },
-    },
-  },
-} as const;
+// The API's one error answer (http.ts): registry issues are a pointer and a message like every other area's.
+const errorSchema = errorAnswerSchema;
 
 const text = { type: 'string', minLength: 1, maxLength: MAX_TEXT } as const;
 const nullableText = { type: ['string', 'null'], minLength: 1, maxLength: MAX_TEXT } as const;
@@ -104,15 +92,7 @@ const idParams = {
 const putBody = {
   type: 'object',
   additionalProperties: false,
-  required: [
-    'gatewayId',
-    'deviceId',
-    'family',
-    'name',
-    'competentDepartment',
-    'ownerUnit',
-    'maintenanceUnit',
-  ],
+  required: ['gatewayId', ...REQUIRED_TEXT],
   properties: {
     gatewayId: { type: 'string', maxLength: 64 },
     deviceId: text,
