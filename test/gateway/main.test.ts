@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
@@ -17,6 +16,7 @@ import { Gateway, type BusFactory, type PollingBus } from '../../gateway/gateway
 import { createLogger, REDACTED } from '../../gateway/logger.js';
 import { startSimulation } from '../../simulators/index.js';
 import { PROFILES } from './config/fixtures.js';
+import { waitFor } from '../helpers/wait.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'kerbside-main-'));
@@ -196,13 +196,19 @@ describe('Gateway (with fake buses)', () => {
     await gateway.start();
     buses[0]?.emit('dev-a', 'good', [1]);
     buses[1]?.emit('dev-b', 'failed', []);
-    let summary: Record<string, unknown> | undefined;
-    for (let i = 0; i < 100 && summary === undefined; i++) {
-      await sleep(10);
-      summary = lines.find((l) => /^summary: /.test(String(l['msg'])));
+    let summary: Record<string, unknown>;
+    try {
+      summary = await waitFor(
+        'a summary line',
+        () => lines.find((l) => /^summary: /.test(String(l['msg']))),
+        {
+          message: () => 'no summary line',
+          detail: () => JSON.stringify(lines, null, 1),
+        },
+      );
+    } finally {
+      await gateway.stop();
     }
-    await gateway.stop();
-    assert.ok(summary, 'no summary line');
     assert.equal(summary['level'], 30);
     assert.match(
       String(summary['msg']),
@@ -351,23 +357,31 @@ describe('gateway/main.ts against simulators (real process)', () => {
     // connection, as the web UI would).
     const dbPath = join(dataDir, 'kerbside.db');
     let good: string[] = [];
-    for (let i = 0; i < 150 && good.length < 3; i++) {
-      await sleep(100);
-      if (child.exitCode !== null)
-        assert.fail(`gateway exited early (${child.exitCode}):\n${stderr}\n${stdout}`);
-      if (!existsSync(dbPath)) continue;
-      const db = new Database(dbPath, { readonly: true, timeout: 1000 });
-      try {
-        good = db
-          .prepare<[], string>('SELECT DISTINCT device_id FROM polls WHERE quality = 0 ORDER BY device_id')
-          .pluck()
-          .all();
-      } catch {
-        // The schema may not be there yet on the very first look.
-      } finally {
-        db.close();
-      }
-    }
+    await waitFor(
+      'a good poll of every device in the database',
+      () => {
+        if (child.exitCode !== null)
+          assert.fail(`gateway exited early (${child.exitCode}):\n${stderr}\n${stdout}`);
+        if (!existsSync(dbPath)) return false;
+        const db = new Database(dbPath, { readonly: true, timeout: 1000 });
+        try {
+          good = db
+            .prepare<[], string>('SELECT DISTINCT device_id FROM polls WHERE quality = 0 ORDER BY device_id')
+            .pluck()
+            .all();
+        } catch {
+          // The schema may not be there yet on the very first look.
+        } finally {
+          db.close();
+        }
+        return good.length >= 3;
+      },
+      {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+        detail: () => `polled well: ${good.join(', ')}\n${stdout}\n${stderr}`,
+      },
+    );
     assert.deepEqual(
       good,
       ['gas', 'lighting', 'manhole'],

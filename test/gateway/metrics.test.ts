@@ -14,6 +14,7 @@ import { Gateway, type PollingBus } from '../../gateway/gateway.js';
 import { createGatewayRegistry } from '../../gateway/metrics/metrics.js';
 import { buildMetricsApp } from '../../gateway/metrics/server.js';
 import { loadProfileDirectory } from '../../gateway/profiles/loader.js';
+import { waitFor } from '../helpers/wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kerbside-metrics-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -100,8 +101,21 @@ describe('gateway /metrics', () => {
         readings: [{ key: 'h2s', value: 12 }],
         errors: [],
       });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const response = await app.inject({ method: 'GET', url: '/metrics' });
+      // Scrape until the poll's alarm and its outbox event show (the gateway takes the poll in
+      // asynchronously); every assertion below is on that scrape.
+      let last = '';
+      const response = await waitFor(
+        'the alarm and its outbox event in /metrics',
+        async () => {
+          const scraped = await app.inject({ method: 'GET', url: '/metrics' });
+          last = scraped.body;
+          return /kerbside_alarms\{state="unacknowledged"\} 1/.test(scraped.body) &&
+            /kerbside_outbox_events\{class="alarm"\} [1-9]/.test(scraped.body)
+            ? scraped
+            : undefined;
+        },
+        { detail: () => last },
+      );
       assert.equal(response.statusCode, 200);
       assert.match(String(response.headers['content-type']), /text\/plain/);
       const text = response.body;

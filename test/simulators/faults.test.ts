@@ -5,7 +5,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ModbusClient } from '../../drivers/modbus/client.js';
 import { isModbusError } from '../../drivers/modbus/errors.js';
 import { TcpTransport } from '../../drivers/transport/tcp.js';
@@ -14,6 +13,7 @@ import { SimulatorError } from '../../simulators/errors.js';
 import { parseFault } from '../../simulators/faults.js';
 import { startSimulation, type Simulation } from '../../simulators/index.js';
 import { requireCommand } from '../helpers/peers.js';
+import { waitFor } from '../helpers/wait.js';
 import { COVER, expectModbusError, GAS } from './helpers.js';
 import { rtuClient } from './transport-helpers.js';
 
@@ -93,7 +93,10 @@ describe('faults on an RTU line (socat pty, ModbusClient + SerialTransport)', ()
       unit.clearFault();
       if (fault.startsWith('late-answer')) {
         const strays = client.stats.strayFrames;
-        await sleep(500); // the late reply arrives, unasked for
+        // The late reply arrives, unasked for (the fault's 700 ms delay, about 300 ms from now).
+        await waitFor('the late reply', () => client.stats.strayFrames > strays, {
+          detail: () => `stray frames ${client.stats.strayFrames - strays}`,
+        });
         assert.equal(client.stats.strayFrames, strays + 1, 'the late reply was seen and discarded');
       }
       await stillServes();
@@ -156,17 +159,21 @@ describe('faults on Modbus TCP (ModbusClient + TcpTransport)', () => {
     await sim?.stop();
   });
 
-  /** Serves again, allowing the transport a moment to reconnect after a dropped connection. */
+  /** Serves again, allowing the transport to reconnect after a dropped connection. */
   const stillServes = async (): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await client.request(1, READ, OPTS);
-        return;
-      } catch (error) {
-        if (attempt >= 20 || !isModbusError(error, 'MODBUS_TRANSPORT')) throw error;
-        await sleep(25);
-      }
-    }
+    await waitFor(
+      'a request served',
+      async () => {
+        try {
+          await client.request(1, READ, OPTS);
+          return true;
+        } catch (error) {
+          if (!isModbusError(error, 'MODBUS_TRANSPORT')) throw error;
+          return false; // not reconnected yet
+        }
+      },
+      { intervalMs: 25 },
+    );
   };
 
   const cases = [
@@ -185,7 +192,14 @@ describe('faults on Modbus TCP (ModbusClient + TcpTransport)', () => {
       unit.setFault(fault);
       await expectModbusError(client.request(1, READ, OPTS), code);
       unit.clearFault();
-      if (fault.startsWith('late-answer')) await sleep(500);
+      if (fault.startsWith('late-answer')) {
+        // The late reply (wrong transaction id) is discarded as stray before the next request.
+        const strays = client.stats.strayFrames;
+        await waitFor('the late reply', () => client.stats.strayFrames > strays, {
+          detail: () => `stray frames ${client.stats.strayFrames - strays}`,
+        });
+        assert.equal(client.stats.strayFrames, strays + 1, 'the late reply was seen and discarded');
+      }
       await stillServes();
     });
   }

@@ -22,6 +22,7 @@ import { encodeMbapFrame } from '../../../drivers/modbus/tcp.js';
 import { MockTransport } from '../../../drivers/transport/mock.js';
 import { interFrameSilenceMs, type SerialSettings } from '../../../drivers/transport/transport.js';
 import { hex } from '../hex.js';
+import { fakeMonotonicClock } from '../../helpers/fake-clock.js';
 import { seededRandom } from '../../helpers/random.js';
 
 /** 115200 baud: t3.5 is the fixed 1.75 ms of MSL 2.5.1.1, so tests that do not study timing run fast. */
@@ -219,12 +220,14 @@ describe('ModbusClient, RTU framing', () => {
     assert.equal(client.stats.strayFrames, 1);
   });
 
-  it('a late reply arriving while idle is counted as stray', async () => {
+  it('a late reply arriving while idle is counted as stray', async (t) => {
     const { mock, client } = await setup('rtu');
+    const clock = fakeMonotonicClock(t);
     mock.inject(encodeRtuFrame(1, hex('03 02 00 64')));
     mock.inject(hex('ff ff ff')); // noise is not a frame
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.equal(client.stats.strayFrames, 1);
+    assert.equal(client.stats.strayFrames, 1, 'the frame, at once (ended by its length)');
+    clock.advance(20); // the frame silence (setup's frameSilenceMs): the noise is handed over
+    assert.equal(client.stats.strayFrames, 1, 'and not the noise');
     assert.equal(client.stats.bytesIn, 10);
   });
 

@@ -13,6 +13,8 @@ import {
 } from '../../../drivers/modbus/pdu.js';
 import { isModbusError } from '../../../drivers/modbus/errors.js';
 import { performance } from 'node:perf_hooks';
+import { fakeMonotonicClock } from '../../helpers/fake-clock.js';
+import { waitFor } from '../../helpers/wait.js';
 import { hex } from '../hex.js';
 
 /** Read holding registers 0..9 of unit 1: the frame every Modbus tutorial shows. */
@@ -119,7 +121,9 @@ describe('encodeRtuFrame / decodeRtuFrame', () => {
 });
 
 describe('RtuFrameAssembler', () => {
-  // Real timers: the assembler measures the silence with performance.now(), which mock timers do not move.
+  // The assembler arms setTimeout and measures the silence with performance.now(): tests of what a
+  // gap does run on a fake clock that moves both (a real 1 ms gap can last longer than t3.5 on a
+  // loaded machine); the two tests of the real-timer behaviour itself stay on real time.
   const SILENCE_MS = 10;
   let frames: Array<{ frame: Buffer; endedBy: 'length' | 'silence' }>;
   let assembler: RtuFrameAssembler;
@@ -143,11 +147,12 @@ describe('RtuFrameAssembler', () => {
     assert.equal(assembler.pending, 0);
   });
 
-  it('reassembles a frame split into single bytes', async () => {
+  it('reassembles a frame split into single bytes', (t) => {
+    const clock = fakeMonotonicClock(t);
     for (const byte of READ_RESPONSE_UNIT_10) {
       assert.equal(frames.length, 0);
       assembler.push(Buffer.from([byte]));
-      await sleep(1); // gaps shorter than the silence do not end the frame
+      clock.advance(SILENCE_MS - 1); // gaps shorter than the silence do not end the frame
     }
     assert.deepEqual(frames, [{ frame: READ_RESPONSE_UNIT_10, endedBy: 'length' }]);
   });
@@ -183,7 +188,7 @@ describe('RtuFrameAssembler', () => {
     const start = performance.now();
     assembler.push(READ_RESPONSE_UNIT_10.subarray(0, 6));
     assert.equal(frames.length, 0);
-    while (frames.length === 0) await sleep(1);
+    await waitFor('the frame cut by silence', () => frames.length > 0, { intervalMs: 1 });
     // Protocol rule, not a speed goal: the frame is never cut before the line was quiet that long.
     assert.ok(performance.now() - start >= SILENCE_MS);
     assert.deepEqual(frames, [{ frame: READ_RESPONSE_UNIT_10.subarray(0, 6), endedBy: 'silence' }]);
@@ -206,7 +211,8 @@ describe('RtuFrameAssembler', () => {
     fast.dispose();
   });
 
-  it('hands over a frame of unknown function only by silence', async () => {
+  it('hands over a frame of unknown function only by silence', (t) => {
+    const clock = fakeMonotonicClock(t);
     const unknown = hex(
       '0a', // unit
       '2b', // function 0x2B: no length rule known to the response probe
@@ -214,8 +220,12 @@ describe('RtuFrameAssembler', () => {
     );
     assembler.push(unknown);
     assert.equal(frames.length, 0);
-    await sleep(SILENCE_MS * 3);
+    clock.advance(SILENCE_MS - 1);
+    assert.equal(frames.length, 0, 'not cut before the line was quiet for the silence');
+    clock.advance(1);
     assert.deepEqual(frames, [{ frame: unknown, endedBy: 'silence' }]);
+    clock.advance(SILENCE_MS * 3);
+    assert.equal(frames.length, 1, 'handed over once');
   });
 
   it('hands over garbage that outgrows any legal frame at once', () => {
@@ -230,10 +240,12 @@ describe('RtuFrameAssembler', () => {
     assert.equal(frames[0]?.frame.length, 300);
   });
 
-  it('reset() drops a partial frame and its silence timer', async () => {
+  it('reset() drops a partial frame and its silence timer', (t) => {
+    const clock = fakeMonotonicClock(t);
     assembler.push(READ_RESPONSE_UNIT_10.subarray(0, 5));
     assembler.reset();
-    await sleep(SILENCE_MS * 3);
+    assert.equal(assembler.pending, 0);
+    clock.advance(SILENCE_MS * 3); // runs any silence timer left armed
     assert.equal(frames.length, 0);
     assembler.push(EXCEPTION_UNIT_10);
     assert.deepEqual(

@@ -1,7 +1,6 @@
 /** The one mock transport: what tests of the client (and of the bus, later) rely on. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { MockTransport } from '../../../drivers/transport/mock.js';
 import { isModbusError } from '../../../drivers/modbus/errors.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -67,8 +66,13 @@ describe('MockTransport', () => {
     await mock.write(Buffer.from([1]));
     mock.onWrite(() => null);
     await mock.write(Buffer.from([2]));
-    await sleep(5);
-    assert.equal(received.length, 0);
+    // Sentinel: a reply to a third write. Replies are delivered in order, one per turn of the event
+    // loop, so once it is here a (wrong) reply to either silent write would be here before it.
+    const sentinel = Buffer.from([0x5e]);
+    mock.onWrite(() => sentinel);
+    await mock.write(Buffer.from([3]));
+    await until(() => received.length > 0, 'the sentinel reply');
+    assert.deepEqual(received, [sentinel], 'nothing but the sentinel');
   });
 
   it('inject() pushes unsolicited bytes at once', async () => {
@@ -78,7 +82,8 @@ describe('MockTransport', () => {
     assert.equal(mock.deliveries.length, 1);
   });
 
-  it('simulateDisconnect(): close listeners get the error, replies in flight are lost, writes fail', async () => {
+  it('simulateDisconnect(): close listeners get the error, replies in flight are lost, writes fail', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] }); // the reply's 10 ms delay, stepped
     const { mock, received } = await opened();
     const closes: Array<Error | undefined> = [];
     mock.onClose((error) => closes.push(error));
@@ -88,8 +93,9 @@ describe('MockTransport', () => {
     mock.simulateDisconnect(error);
     assert.deepEqual(closes, [error]);
     assert.equal(mock.isOpen, false);
-    await sleep(20);
+    t.mock.timers.tick(20); // past the moment the reply was due
     assert.equal(received.length, 0);
+    assert.equal(mock.deliveries.length, 0);
     await assert.rejects(mock.write(Buffer.from([1])), (e: unknown) => isModbusError(e, 'MODBUS_TRANSPORT'));
   });
 

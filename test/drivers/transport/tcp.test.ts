@@ -2,7 +2,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TcpTransport, backoffDelayMs } from '../../../drivers/transport/tcp.js';
 import { isModbusError } from '../../../drivers/modbus/errors.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -119,27 +118,37 @@ describe('TcpTransport', () => {
     await until(() => srv.received.some((c) => c.includes(42)), 'the write on the new connection');
   });
 
-  it('a failed open() keeps retrying with reconnect set, until the peer appears', async () => {
+  it('a failed open() keeps retrying with reconnect set, until the peer appears', async (c) => {
+    const connects = c.mock.method(net, 'connect'); // counts the attempts, still connects
     const srv = await startServer();
     const port = srv.port;
     await srv.close();
     const t = transport(port, { initialMs: 10, maxMs: 50 });
     await assert.rejects(t.open(), (e: unknown) => isModbusError(e, 'MODBUS_TRANSPORT'));
-    await sleep(60);
+    // Two background attempts after the failed open(), so the peer below is found by a retry.
+    await until(() => connects.mock.callCount() >= 3, 'two background retries');
+    assert.equal(t.isOpen, false);
     const back = await startServer(port);
     await until(() => t.isOpen && back.sockets.length === 1, 'the background connect');
   });
 
-  it('close() stops reconnecting and tells listeners without an error', async () => {
+  it('close() stops reconnecting and tells listeners without an error', async (c) => {
     const srv = await startServer();
     const t = transport(srv.port, { initialMs: 5, maxMs: 10 });
     const closes: Array<Error | undefined> = [];
     await t.open();
+    await until(() => srv.sockets.length === 1, 'the connection');
     t.onClose((error) => closes.push(error));
+    // The transport's timers on a fake clock, and its connection attempts counted: a reconnect
+    // timer left armed by close() would run, and call net.connect, inside the tick below.
+    c.mock.timers.enable({ apis: ['setTimeout'] });
+    const connects = c.mock.method(net, 'connect');
     await t.close();
     assert.deepEqual(closes, [undefined]);
     assert.equal(t.isOpen, false);
-    await sleep(50);
+    c.mock.timers.tick(10 * 1000); // far past maxMs (10 ms) and the close's 500 ms FIN wait
+    c.mock.timers.reset();
+    assert.equal(connects.mock.callCount(), 0, 'no reconnect attempt after close()');
     assert.equal(srv.sockets.length, 1, 'no reconnect after close()');
     await t.open();
     assert.equal(t.isOpen, true, 'open() after close() connects again');

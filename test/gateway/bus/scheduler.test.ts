@@ -165,14 +165,27 @@ describe('bus scheduler on an RTU line (socat pty)', () => {
 });
 
 describe('a dead device on the line', () => {
-  /** Polls per second of the healthy devices over `windowMs`, starting now. */
+  /**
+   * Polls per second of the healthy devices, from now over at least `windowMs`: waits for good
+   * polls of theirs until they span the window, and measures the rate on the poll results' own
+   * monotonic times (first to last good poll), not on a sleep of the test.
+   */
   async function healthyRate(harness: BusHarness, healthy: string[], windowMs: number): Promise<number> {
     const start = harness.results.length;
-    await new Promise((resolve) => setTimeout(resolve, windowMs));
-    const polls = harness.results
-      .slice(start)
-      .filter((r) => healthy.includes(r.deviceId) && r.quality === 'good').length;
-    return polls / (windowMs / 1000);
+    const good = (): DevicePollResult[] =>
+      harness.results.slice(start).filter((r) => healthy.includes(r.deviceId) && r.quality === 'good');
+    const polls = await waitUntil(
+      `good polls of ${healthy.join(', ')} over ${windowMs} ms`,
+      () => {
+        const seen = good();
+        const first = seen[0];
+        const last = seen.at(-1);
+        return first && last && last.monotonicMs - first.monotonicMs >= windowMs ? seen : undefined;
+      },
+      { timeoutMs: windowMs + 10_000, detail: () => `${good().length} good polls so far` },
+    );
+    const spanMs = (polls.at(-1)?.monotonicMs ?? 0) - (polls[0]?.monotonicMs ?? 0);
+    return (polls.length - 1) / (spanMs / 1000);
   }
 
   it('slows the healthy devices on its bus by less than 20%', async () => {
@@ -279,11 +292,15 @@ describe('a bus whose serial port does not exist', () => {
     await bus.start();
     try {
       // The scheduler retries the port every few seconds: wait for the first retry's line.
-      const deadline = Date.now() + 15_000;
-      while (lines.filter((l) => /opened/.test(String(l['msg']))).length < 2) {
-        if (Date.now() > deadline) assert.fail(`no retries logged:\n${JSON.stringify(lines, null, 1)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitUntil(
+        'a retry logged',
+        () => lines.filter((l) => /opened/.test(String(l['msg']))).length >= 2,
+        {
+          timeoutMs: 15_000,
+          message: () => 'no retries logged:',
+          detail: () => JSON.stringify(lines, null, 1),
+        },
+      );
     } finally {
       await bus.stop();
     }

@@ -116,8 +116,10 @@ describe('LightingController on the simulated LC-3200 (Modbus TCP)', () => {
   });
 
   it('with every loop and lamp as commanded there is no derived condition, and the lit rate is 100 %', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 250)); // the 0.2 s settle time
-    await pollAfterNow();
+    // The 0.2 s settle time runs on the poll results' monotonic clock, from the ticks of the test
+    // before (all earlier than now): wait for a poll taken after it has passed.
+    const settled = performance.now() + 200;
+    await harness.nextPoll('lc', (r) => r.monotonicMs >= settled, 5_000);
     const out = tick(AFTER_SUNSET);
     assert.deepEqual(activeKeys(out), []);
     assert.equal(conditionOf(out, 'lc:derived.switching_error.loop_2').active, false);

@@ -18,6 +18,7 @@ import type { RawWindow, StrainEvent } from '../../../gateway/strain/types.js';
 import { performance } from 'node:perf_hooks';
 import { ManualClock, SimulatedDevice, type Clock } from '../../../simulators/index.js';
 import { deviceConfig, profile, startBusHarness, type BusHarness } from '../../helpers/bus-harness.js';
+import { waitFor } from '../../helpers/wait.js';
 import { instantOf, LOAD_FACTOR, ofKind, strainConfig } from './synthetic.js';
 
 const PROFILE = 'bridge-strain/qiaoce-vw8';
@@ -57,6 +58,8 @@ describe('StrainAnalyzer on the bridge-strain simulator over Modbus TCP', () => 
   const events: StrainEvent[] = [];
   const windows: RawWindow[] = [];
   const polls: DevicePollResult[] = [];
+  /** The poll whose analysis raised the (first) overweight event. */
+  let overweightPoll: DevicePollResult | undefined;
 
   before(async () => {
     const analyzer = new StrainAnalyzer({
@@ -79,14 +82,26 @@ describe('StrainAnalyzer on the bridge-strain simulator over Modbus TCP', () => 
       const out = analyzer.onPoll(result, instantOf(result));
       events.push(...out.events);
       windows.push(...out.windows);
+      if (ofKind(out.events, 'overweight').length > 0) overweightPoll ??= result;
     });
     await harness.nextPoll('pier-3-strain', (r) => r.quality === 'good');
     startedAt = performance.now();
     // The truck enters at 3 s and is off the span by about 8.5 s; the event ends a hold time later.
-    const deadline = Date.now() + 15_000;
-    while (ofKind(events, 'overweight').length === 0 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    await new Promise((resolve) => setTimeout(resolve, 1_000)); // room for a (wrong) second event
+    const raisedBy = await waitFor('the overweight event', () => overweightPoll, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      detail: () => `${polls.length} polls, events: ${JSON.stringify(events)}`,
+    });
+    // Room for a (wrong) second event, counted in analysed polls rather than waited for: the
+    // analyzer has seen 1 s more of the device (10 polls at 100 ms), however slowly they came.
+    await waitFor(
+      'polls covering 1 s after the overweight event',
+      () => {
+        const later = polls.filter((p) => p.monotonicMs > raisedBy.monotonicMs);
+        return later.length >= 10 && (later.at(-1)?.monotonicMs ?? 0) - raisedBy.monotonicMs >= 1_000;
+      },
+      { timeoutMs: 15_000, detail: () => `${polls.length} polls` },
+    );
   });
   after(() => harness.stop());
 
