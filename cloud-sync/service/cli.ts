@@ -25,7 +25,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Kysely } from 'kysely';
-import { KerbsideError, type ErrorCatalogue } from '../contract/errors.js';
+import { formatIssue, KerbsideError, type ErrorCatalogue } from '../contract/errors.js';
 import { isGatewayId } from '../contract/topics.js';
 import { openCloudDatabase } from './db/open.js';
 import type { CloudSchema } from './db/schema.js';
@@ -553,8 +553,13 @@ export async function runCloudAdmin(argv: string[], io: Io): Promise<number> {
       return EXIT.usage;
     }
     if (error instanceof RegistryError) {
-      io.err(`error: ${error.message}\n`);
-      for (const issue of error.issues) io.err(`  ${issue.pointer} ${issue.message}\n`);
+      // The message names every issue on one line (for logs and the API); a terminal gets a list.
+      if (error.issues.length === 0) io.err(`error: ${error.message}\n`);
+      else {
+        const count = error.issues.length;
+        io.err(`error: nothing written, ${count} issue${count === 1 ? '' : 's'}:\n`);
+      }
+      for (const issue of error.issues) io.err(`  ${formatIssue(issue)}\n`);
       return error.code === 'REGISTRY_INVALID' ? EXIT.usage : EXIT.failure;
     }
     if (isCloudConfigError(error)) {

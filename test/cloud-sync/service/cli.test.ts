@@ -137,3 +137,31 @@ describe('cloud-admin: which database', () => {
     }
   });
 });
+
+describe('cloud-admin components import', () => {
+  it('refuses a file with bad records: exit 2, nothing written, one line per issue by pointer into the file', async () => {
+    const dir = freshDir();
+    const db = join(dir, 'cloud.sqlite');
+    const file = join(dir, 'components.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { componentId: '1101050110000009', gatewayId: 'x', deviceId: 'd', colour: 'red' },
+        'not a record',
+      ]),
+    );
+    const refused = await admin(['--db', db, '--create', 'components', 'import', file, '--by', 'admin.test']);
+    assert.equal(refused.code, 2, refused.err);
+    const lines = refused.err.slice(refused.err.indexOf('error: ')).trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^error: nothing written, \d+ issues:$/);
+    assert.ok(lines.includes('  /0/colour: is not a component field'), refused.err);
+    assert.ok(lines.includes('  /1: a component must be an object'), refused.err);
+    assert.equal(lines.length, 1 + Number(/(\d+) issues/.exec(lines[0] ?? '')?.[1]), 'one line per issue');
+    const opened = await openCloudDatabase({ sqlitePath: db });
+    try {
+      assert.deepEqual(await opened.selectFrom('components').selectAll().execute(), [], 'nothing written');
+    } finally {
+      await opened.destroy();
+    }
+  });
+});
