@@ -13,13 +13,9 @@
  * kept (`removeAdditional: false`) so that a closed schema refuses them rather than dropping them.
  * `useDefaults` and `coerceTypes` change the value checked, so only a caller that asks gets them.
  */
-import { Ajv, type ErrorObject, type SchemaValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { Ajv, type ErrorObject, type FormatDefinition, type SchemaValidateFunction } from 'ajv';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import type { Issue } from './errors.js';
-
-// ajv-formats is CommonJS: under NodeNext the default import is module.exports, whose `default`
-// is the plugin.
-const addFormats = addFormatsModule.default;
 
 export type { Ajv };
 
@@ -54,7 +50,21 @@ export function createAjv(options: AjvOptions = {}): Ajv {
     // the schema and, when asked, the offending value.
     verbose: true,
   });
-  addFormats(ajv, ['date-time']);
+  // RFC 3339 allows a leap second (23:59:60), which a JavaScript Date cannot hold: `new Date()`
+  // gives Invalid Date and toISOString() throws. Every instant we take is used as a Date, so the
+  // format is ajv-formats' date-time AND a date Date.parse can read.
+  // ajv-formats declares it as a definition with validate and compare (its full mode).
+  const rfc3339 = fullFormats['date-time'] as FormatDefinition<string>;
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (text: string) => {
+      const { validate } = rfc3339;
+      const wellFormed =
+        typeof validate === 'function' ? validate(text) === true : new RegExp(validate).test(text);
+      return wellFormed && !Number.isNaN(Date.parse(text));
+    },
+    compare: rfc3339.compare,
+  });
   ajv.addKeyword({ keyword: 'maxDepth', schemaType: 'number', errors: true, validate: maxDepth });
   return ajv;
 }

@@ -7,6 +7,7 @@
 import type { ValidateFunction } from 'ajv';
 import { createAjv, issuesOf, type Ajv, type IssueWords } from './ajv.js';
 import { ContractError } from './errors.js';
+import { forbiddenKeyIssues } from './forbidden-keys.js';
 import { GATEWAY_ID_PATTERN } from './topics.js';
 import { EVENT_CLASS, LANE_OF_CLASS, type GatewayEventBody } from './events.js';
 import {
@@ -230,7 +231,13 @@ const outboxEventValidator = new Validator<OutboxEvent>(OUTBOX_EVENT_SCHEMA);
 const ackValidator = new Validator<Ack>(ACK_SCHEMA);
 const statusValidator = new Validator<Status>(STATUS_SCHEMA);
 const commandValidator = new Validator<Command>(COMMAND_SCHEMA, checkCommand);
-const configValidator = new Validator<ConfigDocument>(CONFIG_DOCUMENT_SCHEMA);
+/**
+ * The document's keys become pointers and property names on the gateway (gateway/config/overlay.ts)
+ * and on the cloud: `__proto__`, `prototype` and `constructor` are refused (forbidden-keys.ts).
+ */
+const checkConfigDocument = (message: ConfigDocument): Issue[] =>
+  forbiddenKeyIssues(message.document, '/document');
+const configValidator = new Validator<ConfigDocument>(CONFIG_DOCUMENT_SCHEMA, checkConfigDocument);
 const eventBodyValidator = new Validator<GatewayEventBody>(EVENT_BODY_SCHEMA);
 
 export const parseEventsBatch = (payload: string | Uint8Array): ParseResult<EventsBatch> =>

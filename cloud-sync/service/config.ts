@@ -19,6 +19,7 @@ import { validateCasesConfig } from './cases/config-validate.js';
 import { CLOUD_CONFIG_SCHEMA, LOG_LEVELS } from './config-schema.js';
 import { createAjv, issuesOf } from '../contract/ajv.js';
 import { formatIssue, KerbsideError, type ErrorCatalogue, type Issue } from '../contract/errors.js';
+import { forbiddenKeyIssues } from '../contract/forbidden-keys.js';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -161,6 +162,9 @@ export function resolveDocument(
   context: { env: NodeJS.ProcessEnv; cwd: string; fileDir: string; file: string | null },
 ): CloudServiceConfig {
   const { env, cwd, fileDir, file } = context;
+  // Refused before anything walks it (docs/security.md): JSON.parse keeps `__proto__` as a key.
+  const forbidden = forbiddenKeyIssues(input);
+  if (forbidden.length > 0) throw new CloudConfigError(forbidden, file);
   // Work on a copy: the overrides must not change the caller's object.
   const doc = structuredClone(input);
   /** Pointers whose value came from the environment, to say so in an issue. */

@@ -31,6 +31,7 @@ import Fastify, {
   type FastifySchemaValidationError,
   type RouteOptions,
 } from 'fastify';
+import helmet from '@fastify/helmet';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ApiError, type ApiErrorCode } from './api/errors.js';
@@ -53,6 +54,11 @@ export interface HttpAppOptions {
   registry: Registry;
   /** Runs the checks behind /healthz; must not throw (a failing check is `ok: false`). */
   health: () => Promise<HealthReport>;
+  /**
+   * How long a client may take, ms: to send a whole request (`requestMs`; its headers within a
+   * third of it), and to stay connected idle between requests (`idleMs`). Default HTTP_TIMEOUTS.
+   */
+  timeouts?: Partial<HttpTimeouts>;
   /** Serve HTTPS with this key and certificate (PEM). */
   https?: { key: Buffer | string; cert: Buffer | string };
   logger?: Logger;
@@ -82,8 +88,29 @@ const healthSchema = {
 
 const QUIET_ROUTES = new Set(['/metrics', '/healthz']);
 
+export interface HttpTimeouts {
+  requestMs: number;
+  idleMs: number;
+}
+
+/**
+ * A client that sends a request slowly holds a socket and its buffers for as long as the server
+ * lets it (slowloris). Node's own defaults are 300 s for a request and none for its headers beyond
+ * 60 s; every request of this API is small, so 30 s to send it all (10 s for the headers) is
+ * generous even on a slow mobile link, and an idle keep-alive connection goes after 65 s (longer
+ * than the 60 s idle timeout of common load balancers, so that they close first).
+ */
+export const HTTP_TIMEOUTS: HttpTimeouts = { requestMs: 30_000, idleMs: 65_000 };
+
 /** Routes under this prefix are the API: their request rules are the ones described above. */
 export const API_PREFIX = '/api/';
+
+/**
+ * The `offset` parameter of every paged list. Bounded: an offset beyond any real list (1e30) went
+ * to SQLite as a number it refuses (SQLITE_MISMATCH), a 500; a million rows is past any page a
+ * person turns to.
+ */
+export const OFFSET_PARAMETER = { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 } as const;
 
 /** The querystring schema of a route that takes no query parameter. */
 export const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
@@ -261,6 +288,7 @@ class AccessLogController extends LogController {
 }
 
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
+  const timeouts = { ...HTTP_TIMEOUTS, ...options.timeouts };
   const base = {
     // Scrapes and health probes arrive every few seconds: their request lines would drown even the
     // debug log. Other routes (enrollment, API) log one access line each (AccessLogController).
@@ -268,6 +296,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       disableRequestLogging: (request) => QUIET_ROUTES.has(request.url),
     }),
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.idleMs,
+    connectionTimeout: timeouts.idleMs,
   };
   // With `https`, fastify's type is parameterised by https.Server; these routes (and the plugins
   // registered later) never touch the raw server, so one instance type serves both.
@@ -299,12 +330,25 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       error: answer.code,
       message: answer.message,
       ...(answer.issues.length > 0 ? { issues: answer.issues } : {}),
+      // A fault of the service: the id finds its log line, which has what the answer must not.
+      ...(answer.status >= 500 ? { requestId: request.id } : {}),
     });
   });
   app.setNotFoundHandler((request, reply) => {
     // The path without its query, which may carry what an answer need not repeat (a token).
     const error = new ApiError('API_NOT_FOUND', `no route ${request.method} ${pathOf(request.url)}`);
     return reply.code(404).send({ error: error.code, message: error.message });
+  });
+
+  // Headers are due within a third of the request's time (node's http.Server.headersTimeout).
+  app.server.headersTimeout = Math.ceil(timeouts.requestMs / 3);
+  // Security headers on every answer (OWASP Secure Headers): nosniff, frame-ancestors 'none', HSTS,
+  // a strict Content-Security-Policy, no referrer, no cross-origin opener or resource sharing.
+  void app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
   });
 
   // Added now (onRoute hooks apply at once), so it runs for every route registered later, before

@@ -35,7 +35,7 @@ function parseConfigFile(path: string): { parsed: Extract<ParseOutcome, { ok: tr
   if (!parsed.ok) {
     throw new ConfigError(
       'CONFIG_INVALID',
-      [{ pointer: '', line: parsed.line, message: parsed.message }],
+      [{ pointer: parsed.pointer, line: parsed.line, message: parsed.message }],
       path,
     );
   }

@@ -14,8 +14,13 @@
  * profile's or the schema's default applies). Issues found in the merged document are mapped
  * back to the document's shape where the setting came from an overlay area, so the cloud's
  * console can point at the field it sent.
+ *
+ * Keys and pointers here come from outside (the cloud, the technician, the file): `__proto__`,
+ * `prototype` and `constructor` are refused (cloud-sync/contract/forbidden-keys.ts), and every walk
+ * follows own properties only, so no input can reach Object.prototype through the overlay.
  */
 import { fromPointer, toPointer, type RemoteConfig } from '../../cloud-sync/contract/config-document.js';
+import { forbiddenKeyIssues, forbiddenPointerIssue } from '../../cloud-sync/contract/forbidden-keys.js';
 import type { LoadedProfile } from '../profiles/types.js';
 import { isObj, type Obj } from './json-object.js';
 import type { GatewayConfig } from './types.js';
@@ -62,10 +67,22 @@ export function overlaid(
   document: RemoteConfig | null,
   overrides: readonly PointerValue[],
 ): { merged: Obj; issues: Issue[] } {
-  const merged: Obj = isObj(fileDocument) ? structuredClone(fileDocument) : {};
-  const issues: Issue[] = [];
-  if (document !== null) mergeDocument(merged, document, issues);
+  // The file was checked when read; this also covers a document handed in by a caller (SIGHUP).
+  const fileIssues = forbiddenKeyIssues(fileDocument);
+  const merged: Obj = isObj(fileDocument) && fileIssues.length === 0 ? structuredClone(fileDocument) : {};
+  const issues: Issue[] = [...fileIssues];
+  if (document !== null) {
+    // The contract refuses these on the wire; a document from the store or a caller is checked too.
+    const documentIssues = forbiddenKeyIssues(document);
+    if (documentIssues.length === 0) mergeDocument(merged, document, issues);
+    else issues.push(...documentIssues);
+  }
   for (const { pointer, value } of overrides) {
+    const valueIssues = forbiddenKeyIssues(value, pointer);
+    if (valueIssues.length > 0) {
+      issues.push(...valueIssues);
+      continue;
+    }
     const problem = setAtDocumentPointer(merged, pointer, value);
     if (problem !== null) issues.push(problem);
   }
@@ -81,7 +98,7 @@ function mergeDocument(merged: Obj, document: RemoteConfig, issues: Issue[]): vo
     }
     const alarms: Obj = isObj(device['alarms']) ? device['alarms'] : {};
     for (const [ruleKey, fields] of Object.entries(rules)) {
-      const current = alarms[ruleKey];
+      const current = ownValue(alarms, ruleKey);
       alarms[ruleKey] = { ...(isObj(current) ? current : {}), ...structuredClone(fields) };
     }
     device['alarms'] = alarms;
@@ -102,6 +119,18 @@ function mergeDocument(merged: Obj, document: RemoteConfig, issues: Issue[]): vo
     for (const [key, value] of Object.entries(document.lighting)) lighting[key] = structuredClone(value);
     merged['lighting'] = lighting;
   }
+}
+
+/** `obj[key]` when `obj` has it itself; never what it inherits (Object.prototype's members). */
+function ownValue(obj: Obj, key: string): unknown {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+/** The child of a container at a path segment: an array's item, an object's own property. */
+function childAt(container: Obj | unknown[], segment: string): unknown {
+  if (!Array.isArray(container)) return ownValue(container, segment);
+  const index = Number(segment);
+  return Number.isInteger(index) && index >= 0 && index < container.length ? container[index] : undefined;
 }
 
 function noDevice(deviceId: string): string {
@@ -129,6 +158,8 @@ export function filePathOf(merged: Obj, pointer: string): string[] | Issue {
   const segments = fromPointer(pointer);
   const [area, key, ...rest] = segments;
   const bad = (message: string): Issue => ({ pointer, message });
+  const forbidden = forbiddenPointerIssue(pointer);
+  if (forbidden !== null) return forbidden;
   if (!pointer.startsWith('/') || area === undefined || key === undefined)
     return bad(
       'must name a setting: /alarms/<device>/<rule>[/<field>], /devices/<device>/<field> or /lighting/<key>',
@@ -163,7 +194,7 @@ export function setAtDocumentPointer(merged: Obj, pointer: string, value: unknow
   for (let i = 0; i < path.length - 1; i++) {
     const segment = path[i] as string;
     const container = node as Obj | unknown[];
-    let next: unknown = Array.isArray(container) ? container[Number(segment)] : container[segment];
+    let next: unknown = childAt(container, segment);
     if (next === undefined || next === null) {
       if (Array.isArray(container))
         return {
@@ -198,8 +229,7 @@ export function valueAtDocumentPointer(merged: Obj, pointer: string): unknown {
   if (!Array.isArray(path)) return undefined;
   let node: unknown = merged;
   for (const segment of path) {
-    if (Array.isArray(node)) node = node[Number(segment)];
-    else if (isObj(node)) node = node[segment];
+    if (Array.isArray(node) || isObj(node)) node = childAt(node, segment);
     else return undefined;
   }
   return node;

@@ -42,14 +42,14 @@ export function checkSchema(doc: unknown): Issue[] {
   return validate(doc) ? [] : issuesOf(validate.errors ?? [], CONFIG_WORDS);
 }
 
-/** The value a JSON pointer names, or undefined. */
+/** The value a JSON pointer names (own properties only: never Object.prototype's), or undefined. */
 export function valueAt(doc: unknown, pointer: string): unknown {
   if (pointer === '') return doc;
   let current: unknown = doc;
   for (const raw of pointer.slice(1).split('/')) {
     const token = raw.replace(/~1/g, '/').replace(/~0/g, '~');
     if (Array.isArray(current)) current = current[Number(token)];
-    else if (typeof current === 'object' && current !== null)
+    else if (typeof current === 'object' && current !== null && Object.hasOwn(current, token))
       current = (current as Record<string, unknown>)[token];
     else return undefined;
   }

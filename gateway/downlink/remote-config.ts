@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { configDocumentHash, type RemoteConfig } from '../../cloud-sync/contract/config-document.js';
 import type { ConfigResultEvent, GatewayEventBody } from '../../cloud-sync/contract/events.js';
 import type { ConfigDocument } from '../../cloud-sync/contract/types.js';
+import { forbiddenKeyIssues } from '../../cloud-sync/contract/forbidden-keys.js';
 import { parseConfigDocument } from '../../cloud-sync/contract/validate.js';
 import type { EngineOutput, Instant } from '../alarms/types.js';
 import { filePathOf, overlaid, overlayChanges, restartNeeded, validateOverlaid } from '../config/overlay.js';
@@ -230,6 +231,15 @@ export class ConfigDownlink {
    */
   reloadFile(document: unknown): ReloadSummary {
     const { logger } = this.host;
+    // Before the comparison: its pointers are built from the file's keys (docs/security.md).
+    const forbidden = forbiddenKeyIssues(document);
+    if (forbidden.length > 0) {
+      logger.error(
+        { issues: forbidden },
+        'the changed configuration file has forbidden keys; nothing changed',
+      );
+      return { overrides: [], restartNeeded: [], issues: forbidden };
+    }
     const changes = overlayChanges(this.lastRead, document);
     const restart = restartNeeded(this.lastRead, document);
     if (restart.length > 0)

@@ -1,9 +1,14 @@
 /**
  * JSON parsing that remembers where every value came from, so that a schema or lint finding
  * addressed by JSON pointer can be shown with its line number.
+ *
+ * A key `__proto__`, `prototype` or `constructor` anywhere refuses the text (docs/security.md):
+ * json-source-map assigns each key (`obj[key] = value`), so `"__proto__"` would silently become the
+ * object's prototype, invisible to the schema, and the others are no setting of ours either.
  */
 import { parse } from 'json-source-map';
 import type { PointerLocation } from 'json-source-map';
+import { forbiddenPointerIssue } from '../../cloud-sync/contract/forbidden-keys.js';
 
 export interface SourceDocument {
   data: unknown;
@@ -11,7 +16,9 @@ export interface SourceDocument {
   lineOf(pointer: string): number | undefined;
 }
 
-export type ParseOutcome = { ok: true; doc: SourceDocument } | { ok: false; line: number; message: string };
+/** A failure names where: `pointer` is '' for malformed JSON, the key's pointer for a forbidden key. */
+export type ParseOutcome =
+  { ok: true; doc: SourceDocument } | { ok: false; pointer: string; line: number; message: string };
 
 /** A finding before it is attached to a file: pointer plus message. */
 export interface Finding {
@@ -38,7 +45,13 @@ export function parseJsonSource(text: string): ParseOutcome {
     const position = /at position (\d+)/.exec(message);
     // "Unexpected end of JSON input" has no position: point at the last non-blank line.
     const offset = position?.[1] === undefined ? source.trimEnd().length : Number(position[1]);
-    return { ok: false, line: lineAt(source, offset), message: `malformed JSON: ${message}` };
+    return { ok: false, pointer: '', line: lineAt(source, offset), message: `malformed JSON: ${message}` };
+  }
+  // The source map has a pointer for every key of the text, including those the parse swallowed.
+  for (const [pointer, loc] of Object.entries(pointers)) {
+    const forbidden = forbiddenPointerIssue(pointer);
+    if (forbidden !== null)
+      return { ok: false, pointer, line: (loc.key ?? loc.value).line + 1, message: forbidden.message };
   }
   const lineOf = (pointer: string): number | undefined => {
     let p = pointer;

@@ -158,7 +158,10 @@ function schemaChecked<T>(
 ): SchemaChecked<T> {
   const parsed = parseJsonSource(text);
   if (!parsed.ok) {
-    return { ok: false, issues: [{ file, pointer: '', line: parsed.line, message: parsed.message }] };
+    return {
+      ok: false,
+      issues: [{ file, pointer: parsed.pointer, line: parsed.line, message: parsed.message }],
+    };
   }
   const source = parsed.doc;
   const schemaFindings = validateSchema(source.data);

@@ -601,8 +601,10 @@ describe('gateway/main.ts process: signals, pid, uplink warning', () => {
     assert.equal(running['pid'], pid, 'the pid field and the text agree');
     // README's other way to find it (narrowed to this test's configuration file).
     const pgrep = await new Promise<string>((resolve) =>
-      execFile('pgrep', ['-f', `^node --import tsx gateway/main.ts --config ${configPath}$`], (_error, out) =>
-        resolve(out.trim()),
+      execFile(
+        'pgrep',
+        ['-f', `^node --disable-proto=delete --import tsx gateway/main.ts --config ${configPath}$`],
+        (_error, out) => resolve(out.trim()),
       ),
     );
     assert.equal(pgrep, String(pid));

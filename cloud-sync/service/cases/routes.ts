@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { operatorOf, type AuthenticatedOperator } from '../auth/roles.js';
 import type { CloudSchema } from '../db/schema.js';
-import { issuesSchema } from '../http.js';
+import { issuesSchema, OFFSET_PARAMETER } from '../http.js';
 import type { WorkingCalendar } from './calendar.js';
 import {
   applyCaseAction,
@@ -154,7 +154,7 @@ const listQuery = {
     deviceId: { type: 'string', maxLength: 128 },
     overdue: { type: 'boolean' },
     limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-    offset: { type: 'integer', minimum: 0, default: 0 },
+    offset: OFFSET_PARAMETER,
   },
 } as const;
 

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CloudSchema } from '../db/schema.js';
-import { errorAnswerSchema, issuesSchema } from '../http.js';
+import { errorAnswerSchema, issuesSchema, OFFSET_PARAMETER } from '../http.js';
 
 export interface DeadLetterRoutesOptions {
   db: Kysely<CloudSchema>;
@@ -102,7 +102,7 @@ export function deadLetterRoutes(app: FastifyInstance, options: DeadLetterRoutes
           properties: {
             gatewayId: { type: 'string', maxLength: 64 },
             limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 100 },
-            offset: { type: 'integer', minimum: 0, default: 0 },
+            offset: OFFSET_PARAMETER,
           },
         },
         response: {

@@ -16,7 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CasesConfig } from '../cases/config.js';
 import type { CloudSchema } from '../db/schema.js';
-import { errorAnswerSchema } from '../http.js';
+import { errorAnswerSchema, OFFSET_PARAMETER } from '../http.js';
 import {
   DEFAULT_LIST_LIMIT,
   deleteComponent,
@@ -132,7 +132,7 @@ export async function registryRoutes(app: FastifyInstance, opts: RegistryRoutesO
             ownerUnit: { type: 'string', maxLength: MAX_TEXT },
             gridCell: { type: 'string', pattern: '^\\d{15}$' },
             limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, default: DEFAULT_LIST_LIMIT },
-            offset: { type: 'integer', minimum: 0, default: 0 },
+            offset: OFFSET_PARAMETER,
           },
         },
         response: {

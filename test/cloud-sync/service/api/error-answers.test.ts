@@ -156,13 +156,20 @@ describe('API error answers and body policy', () => {
     assert.deepEqual(missing.json(), { error: 'API_NOT_FOUND', message: 'no route GET /api/v1/nothing' });
   });
 
-  it('answers anything else 500 API_INTERNAL, its text only in the log, at error', async () => {
+  it('answers anything else 500 API_INTERNAL with the request id, its text only in the log, at error', async () => {
     const broken = await app.inject({ method: 'GET', url: '/api/v1/broken' });
     assert.equal(broken.statusCode, 500);
-    assert.deepEqual(broken.json(), { error: 'API_INTERNAL', message: 'internal error' });
+    const answer = broken.json<{ requestId: string }>();
+    assert.deepEqual(answer, {
+      error: 'API_INTERNAL',
+      message: 'internal error',
+      requestId: answer.requestId,
+    });
     assert.ok(!broken.body.includes('hunter2'), 'nothing of the error is in the answer');
     const logged = lines.find((line) => line['msg'] === 'internal error');
     assert.equal(logged?.['level'], 50);
     assert.match(JSON.stringify(logged?.['err']), /hunter2/);
+    // The id in the answer finds the log line that has the rest.
+    assert.ok(answer.requestId !== '' && logged?.['reqId'] === answer.requestId, JSON.stringify(logged));
   });
 });
