@@ -10,6 +10,11 @@ export const ENROLLMENT_ERRORS = {
     means: 'An argument is malformed (gateway id, ttl, operator name, account name).',
   },
   ENROLL_NOT_FOUND: { means: 'The gateway or token to act on does not exist.' },
+  ENROLL_RATE_LIMITED: {
+    means:
+      'Too many enrollment attempts from one address (ENROLL_RATE_LIMIT); the token is not even looked at.',
+    status: 429,
+  },
   ENROLL_REFUSED: {
     means:
       'POST /enroll refused the token: one answer for every reason (unknown, used, expired, disabled gateway), which is in the log and the audit trail.',

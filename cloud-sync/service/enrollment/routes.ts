@@ -4,6 +4,7 @@
  * `app.register(enrollmentRoutes, { db, mqttUrl, caBundle })`; serve it over HTTPS in production,
  * the token and the returned secret are both bearer credentials.
  */
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Kysely } from 'kysely';
 import { gatewayClientId } from '../broker/acl.js';
@@ -22,7 +23,17 @@ export interface EnrollmentRoutesOptions {
   logger?: EnrollmentLogger;
   /** Clock, for tests. */
   now?: () => Date;
+  /** Attempts per address and window; default ENROLL_RATE_LIMIT. */
+  rateLimit?: { max: number; timeWindowMs: number };
 }
+
+/**
+ * An installer enrolls a cabinet with one request; ten a minute from one address leaves room for
+ * typos and retries. More is a script: tokens are 256-bit, so it cannot guess one, but each attempt
+ * costs a database transaction, a log line and an audit row (docs/security.md). Per process, like
+ * the login limit (docs/auth.md).
+ */
+export const ENROLL_RATE_LIMIT = { max: 10, timeWindowMs: 60_000 } as const;
 
 /** Tokens are 43 characters; the bound only keeps garbage out of the hash and the log. */
 const MAX_TOKEN_LENGTH = 256;
@@ -63,6 +74,7 @@ const enrollSchema = {
     },
     400: errorAnswerSchema,
     401: errorAnswerSchema,
+    429: errorAnswerSchema,
   },
 } as const;
 
@@ -76,8 +88,22 @@ interface EnrollBody {
 export const enrollmentRoutes: FastifyPluginAsync<EnrollmentRoutesOptions> = async (app, options) => {
   const { db, mqttUrl, caBundle } = options;
   const now = options.now ?? (() => new Date());
+  const limit = options.rateLimit ?? ENROLL_RATE_LIMIT;
+  // Only the route below is limited (global: false), in this plugin's scope.
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new EnrollmentError(
+        'ENROLL_RATE_LIMITED',
+        `too many enrollment attempts from this address; try again in ${context.after}`,
+      ),
+  });
 
-  app.post<{ Body: EnrollBody }>('/api/v1/enroll', enrollRoute, async (request, reply) => {
+  const route = {
+    ...enrollRoute,
+    config: { ...enrollRoute.config, rateLimit: { max: limit.max, timeWindow: limit.timeWindowMs } },
+  };
+  app.post<{ Body: EnrollBody }>('/api/v1/enroll', route, async (request, reply) => {
     // The response holds a secret: no cache anywhere may keep it.
     reply.header('cache-control', 'no-store');
     const result = await redeemEnrollmentToken(db, {

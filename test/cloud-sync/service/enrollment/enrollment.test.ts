@@ -15,6 +15,7 @@ import {
 } from '../../../../cloud-sync/service/enrollment/accounts.js';
 import { listAudit } from '../../../../cloud-sync/service/enrollment/audit.js';
 import { EnrollmentError } from '../../../../cloud-sync/service/enrollment/errors.js';
+import { ENROLL_RATE_LIMIT } from '../../../../cloud-sync/service/enrollment/routes.js';
 import { verifyMosquittoHash } from '../../../../cloud-sync/service/enrollment/mosquitto-hash.js';
 import {
   DbGatewayCredentialStore,
@@ -432,5 +433,34 @@ describe('embedded broker backed by the enrollment database', () => {
     // reaches gw-a after for-b would have.
     await waitUntil('for-a at gw-a', () => gotByA.length > 0, { timeoutMs: 3000 });
     assert.deepEqual(gotByA, [commandTopic('gw-a')]);
+  });
+});
+
+describe('enrollment rate limit (issue 12, finding 6)', () => {
+  it('answers 429 ENROLL_RATE_LIMITED after ten attempts a minute from one address, without looking at the token', async () => {
+    const temp = await openTempDb();
+    const server = await startEnrollmentServer({
+      db: temp.db,
+      logger: new MemoryLogger(),
+      rateLimit: ENROLL_RATE_LIMIT,
+    });
+    try {
+      for (let i = 0; i < ENROLL_RATE_LIMIT.max; i++) {
+        const refused = await postEnroll(server.url, JSON.stringify({ token: `guess-${i}` }));
+        assert.equal(refused.status, 401, `attempt ${i + 1}: ${JSON.stringify(refused.json)}`);
+      }
+      const { token } = await issueEnrollmentToken(temp.db, {
+        gatewayId: 'gw-limited',
+        createdBy: 'li.operator',
+      });
+      const limited = await postEnroll(server.url, JSON.stringify({ token }));
+      assert.equal(limited.status, 429);
+      assert.equal((limited.json as { error: string }).error, 'ENROLL_RATE_LIMITED');
+      const stored = await temp.db.selectFrom('enrollment_tokens').selectAll().executeTakeFirstOrThrow();
+      assert.equal(stored.used_at, null, 'a limited attempt does not redeem even a good token');
+    } finally {
+      await server.close();
+      await temp.close();
+    }
   });
 });

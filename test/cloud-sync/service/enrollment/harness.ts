@@ -75,6 +75,11 @@ export async function startEnrollmentServer(options: {
   caBundle?: string | null;
   tls?: { key: string; cert: string };
   now?: () => Date;
+  /**
+   * Attempts per address and window. The functional suites send many requests from 127.0.0.1 to
+   * one server, so they raise it; the rate-limit test keeps the default.
+   */
+  rateLimit?: { max: number; timeWindowMs: number };
 }): Promise<EnrollmentServer> {
   // The service's HTTP app, whose request rules (validators, error answers) the route relies on.
   const app = buildHttpApp({
@@ -88,6 +93,7 @@ export async function startEnrollmentServer(options: {
     caBundle: options.caBundle ?? null,
     logger: options.logger,
     ...(options.now === undefined ? {} : { now: options.now }),
+    rateLimit: options.rateLimit ?? { max: 1_000, timeWindowMs: 60_000 },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
