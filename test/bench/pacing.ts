@@ -10,16 +10,13 @@
  *
  * Options: --rounds 60 (sleeps, and reads per register count)
  */
-import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { encodeRequest } from '../../drivers/modbus/pdu.js';
-import { encodeRtuFrame } from '../../drivers/modbus/rtu.js';
 import type { SerialSettings } from '../../drivers/transport/transport.js';
-import { startSimulation, type Simulation } from '../../simulators/index.js';
+import { startSimulation } from '../../simulators/index.js';
 import { rtuReplyDelayMs, sleepUntil } from '../../simulators/pacing.js';
 import { parseIntegerOptions } from './options.js';
-import { transact } from '../simulators/transport-helpers.js';
+import { readTimes } from '../simulators/transport-helpers.js';
 
 const LINE: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 };
 const TURNAROUND_MS = 2;
@@ -52,26 +49,6 @@ async function sleepLateness(rounds: number, sleep: (deadline: number) => Promis
     lateness.push(performance.now() - deadline);
   }
   return lateness;
-}
-
-/** Round-trip times of `rounds` reads of `quantity` input registers from unit 1 on `busId`. */
-async function readTimes(
-  sim: Simulation,
-  busId: string,
-  quantity: number,
-  rounds: number,
-): Promise<number[]> {
-  const socket = connect(sim.bus(busId).port ?? 0, '127.0.0.1');
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  const frame = encodeRtuFrame(1, encodeRequest({ fc: 0x04, address: 0, quantity }));
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < rounds; i++) times.push(await transact(socket, frame, 5 + 2 * quantity));
-  } finally {
-    socket.destroy();
-  }
-  return times;
 }
 
 export async function main(args: string[]): Promise<void> {

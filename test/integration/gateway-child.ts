@@ -19,19 +19,9 @@ import { openGatewayStore } from '../../gateway/store/event-store.js';
 import { Uplink } from '../../gateway/uplink/uplink.js';
 import { transition } from '../gateway/store/helpers.js';
 import { formatLedgerLine } from './invariants.js';
+import type { GatewaySpec } from './crash-harness.js';
 
-interface ChildOptions {
-  dataDir: string;
-  gatewayId: string;
-  url: string;
-  password: string;
-  periodMs?: number;
-  telemetryPerCycle?: number;
-  telemetryQuota?: number;
-  ackTimeoutMs?: number;
-}
-
-const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
+const options = JSON.parse(process.argv[2] ?? '{}') as GatewaySpec;
 const logger = pino(
   { level: process.env['DEBUG_UPLINK'] === undefined ? 'warn' : 'debug' },
   pino.destination(2),

@@ -8,16 +8,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { encodeRequest } from '../../drivers/modbus/pdu.js';
-import { encodeRtuFrame } from '../../drivers/modbus/rtu.js';
 import type { SerialSettings } from '../../drivers/transport/transport.js';
 import { startSimulation, type Simulation } from '../../simulators/index.js';
 import { rtuReplyDelayMs, rtuTransactionWireMs, sleepUntil } from '../../simulators/pacing.js';
 import { requireCommand } from '../helpers/peers.js';
 import { GAS } from './helpers.js';
-import { rtuClient, transact } from './transport-helpers.js';
+import { readTimes, rtuClient } from './transport-helpers.js';
 
 const LINE: SerialSettings = { baudRate: 9600, dataBits: 8, parity: 'even', stopBits: 1 };
 
@@ -68,24 +65,10 @@ describe('paced RTU replies', () => {
     await sim?.stop();
   });
 
-  async function measure(busId: string, quantity: number, rounds: number): Promise<number[]> {
-    const socket = connect(sim.bus(busId).port ?? 0, '127.0.0.1');
-    socket.setNoDelay(true);
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    const frame = encodeRtuFrame(1, encodeRequest({ fc: 0x04, address: 0, quantity }));
-    const times: number[] = [];
-    try {
-      for (let i = 0; i < rounds; i++) times.push(await transact(socket, frame, 5 + 2 * quantity));
-    } finally {
-      socket.destroy();
-    }
-    return times;
-  }
-
   it('RTU over TCP: never answers before the wire time', async () => {
     for (const quantity of [1, 8, 32]) {
       const wire = rtuReplyDelayMs(8, 5 + 2 * quantity, { serial: LINE, turnaroundMs: 2 });
-      const times = await measure('paced', quantity, 12);
+      const times = await readTimes(sim, 'paced', quantity, 12);
       const late = times.map((t) => t - wire);
       assert.ok(Math.min(...late) >= 0, `a reply came ${-Math.min(...late)} ms before its wire time`);
     }

@@ -228,7 +228,7 @@ export class ConfigDocumentService {
     return {
       gatewayId,
       applied: await this.applied(gatewayId),
-      latest: await this.latest(gatewayId),
+      latest: await this.newest(gatewayId),
       overridesInForce: await this.overridesInForce(gatewayId),
     };
   }
@@ -291,11 +291,6 @@ export class ConfigDocumentService {
   private async applied(gatewayId: string): Promise<ConfigVersionRecord | null> {
     // Older applied rows stay `applied` as history; the highest one is what runs.
     return this.newest(gatewayId, 'applied');
-  }
-
-  /** The newest version proposed, whatever its status. */
-  private async latest(gatewayId: string): Promise<ConfigVersionRecord | null> {
-    return this.newest(gatewayId);
   }
 
   /** The gateway's highest version (with `status`, the highest of that status), or null. */
@@ -436,7 +431,7 @@ export class ConfigDocumentService {
    * retained message a gateway finds is always the newest even when two proposals race.
    */
   private async publishLatest(gatewayId: string): Promise<boolean> {
-    const record = await this.latest(gatewayId);
+    const record = await this.newest(gatewayId);
     if (record === null) return false;
     const message: ConfigDocument = { version: record.version, hash: record.hash, document: record.document };
     try {

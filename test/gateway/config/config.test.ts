@@ -6,33 +6,20 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { planBuses } from '../../../gateway/config/bus-plan.js';
-import { ConfigError, formatConfigIssue } from '../../../gateway/config/errors.js';
+import { ConfigError } from '../../../gateway/config/errors.js';
 import { loadGatewayConfig } from '../../../gateway/config/load.js';
 import type { GatewayConfig } from '../../../gateway/config/types.js';
-import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import { loadProfileDirectory } from '../../../gateway/profiles/loader.js';
 import { DEFAULT_OUTBOX_QUOTAS } from '../../../gateway/store/outbox.js';
-import { PROFILES, validDocument } from './fixtures.js';
+import { PROFILES, refusedConfig, validConfig, validDocument } from './fixtures.js';
 import type { Issue } from '../../../cloud-sync/contract/errors.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'kerbside-config-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function valid(doc: unknown): GatewayConfig {
-  const result = validateGatewayConfig(doc, PROFILES, { baseDir: '/srv/kerbside' });
-  if (!result.ok)
-    assert.fail(
-      `expected a valid config, got:\n${result.issues.map((i) => formatConfigIssue(i)).join('\n')}`,
-    );
-  return result.config;
-}
-
-function issuesOf(doc: unknown): Issue[] {
-  const result = validateGatewayConfig(doc, PROFILES);
-  assert.equal(result.ok, false, 'expected the config to be rejected');
-  return result.ok ? [] : result.issues;
-}
+const valid = (doc: unknown): GatewayConfig => validConfig(doc);
+const issuesOf = (doc: unknown): Issue[] => refusedConfig(doc, PROFILES, process.cwd());
 
 /** Issues as "pointer: message" lines, for readable assertion failures. */
 function lines(issues: Issue[]): string[] {

@@ -12,11 +12,9 @@ import { ConfigError, formatConfigIssue } from '../../../gateway/config/errors.j
 import { loadGatewayConfig } from '../../../gateway/config/load.js';
 import { GATEWAY_CONFIG_SCHEMA, valueAt } from '../../../gateway/config/schema.js';
 import type { GatewayConfig } from '../../../gateway/config/types.js';
-import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import { DEFAULT_OUTBOX_QUOTAS, OUTBOX_CLASSES } from '../../../gateway/store/outbox.js';
 import { DEFAULT_STORE_RETENTION } from '../../../gateway/store/retention.js';
-import { PROFILES, validDocument } from './fixtures.js';
-import type { Issue } from '../../../cloud-sync/contract/errors.js';
+import { PROFILES, refusedConfig, validConfig, validDocument } from './fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kerbside-outbox-config-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -25,21 +23,10 @@ function withStorage(storage: unknown): Record<string, unknown> {
   return { ...validDocument(), storage };
 }
 
-function valid(doc: unknown): GatewayConfig {
-  const result = validateGatewayConfig(doc, PROFILES);
-  if (!result.ok)
-    assert.fail(
-      `expected a valid config, got:\n${result.issues.map((i) => formatConfigIssue(i)).join('\n')}`,
-    );
-  return result.config;
-}
-
+const valid = (doc: unknown): GatewayConfig => validConfig(doc, PROFILES, process.cwd());
 /** Issues as "pointer: message" lines. */
-function issueLines(doc: unknown): string[] {
-  const result = validateGatewayConfig(doc, PROFILES);
-  assert.equal(result.ok, false, 'expected the config to be rejected');
-  return result.ok ? [] : result.issues.map((i: Issue) => `${i.pointer}: ${i.message}`);
-}
+const issueLines = (doc: unknown): string[] =>
+  refusedConfig(doc, PROFILES, process.cwd()).map((i) => `${i.pointer}: ${i.message}`);
 
 /** The `default` of each property of a schema object node. */
 function schemaDefaults(pointer: string): Record<string, unknown> {

@@ -5,12 +5,14 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadGatewayConfig } from '../../../gateway/config/load.js';
 import type { GatewayConfig } from '../../../gateway/config/types.js';
-import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import { loadProfileDirectory } from '../../../gateway/profiles/loader.js';
 import type { Issue } from '../../../cloud-sync/contract/errors.js';
+import { assertIssue, refusedConfig, validConfig } from '../config/fixtures.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const { profiles } = loadProfileDirectory();
+const valid = (document: unknown): GatewayConfig => validConfig(document, profiles, '/srv');
+const issues = (document: unknown): Issue[] => refusedConfig(document, profiles, '/srv');
 
 function doc(
   lighting?: unknown,
@@ -26,25 +28,6 @@ function doc(
     ],
     ...(lighting === undefined ? {} : { lighting }),
   };
-}
-
-function valid(document: unknown): GatewayConfig {
-  const result = validateGatewayConfig(document, profiles, { baseDir: '/srv' });
-  if (!result.ok) assert.fail(result.issues.map((i) => `${i.pointer}: ${i.message}`).join('\n'));
-  return result.config;
-}
-
-function issues(document: unknown): Issue[] {
-  const result = validateGatewayConfig(document, profiles, { baseDir: '/srv' });
-  assert.equal(result.ok, false, 'expected the configuration to be rejected');
-  return result.ok ? [] : result.issues;
-}
-
-function hasIssue(list: Issue[], pointer: string, pattern: RegExp): void {
-  assert.ok(
-    list.some((i) => i.pointer === pointer && pattern.test(i.message)),
-    `no issue at ${pointer} matching ${pattern}; got:\n  ${list.map((i) => `${i.pointer}: ${i.message}`).join('\n  ')}`,
-  );
 }
 
 describe('lighting config: defaults and resolution', () => {
@@ -122,7 +105,7 @@ describe('lighting config: defaults and resolution', () => {
 
 describe('lighting config: every problem at once', () => {
   it('needs the site coordinates', () => {
-    hasIssue(issues(doc({}, { name: 'Cabinet 7' })), '/site', /latitude and longitude/);
+    assertIssue(issues(doc({}, { name: 'Cabinet 7' })), '/site', /latitude and longitude/);
   });
 
   it('checks zone, dates and clock times', () => {
@@ -135,11 +118,11 @@ describe('lighting config: every problem at once', () => {
         astronomical: { onOffsetMin: 500 },
       }),
     );
-    hasIssue(list, '/lighting/timezone', /unknown time zone 'Asia\/Peking'/);
-    hasIssue(list, '/lighting/holidays/0', /not a calendar date/);
-    hasIssue(list, '/lighting/workdays/0', /both as a holiday and as a working day/);
-    hasIssue(list, '/lighting/midnightDimming/from', /time of day HH:MM/);
-    hasIssue(list, '/lighting/astronomical/onOffsetMin', /<= 180/);
+    assertIssue(list, '/lighting/timezone', /unknown time zone 'Asia\/Peking'/);
+    assertIssue(list, '/lighting/holidays/0', /not a calendar date/);
+    assertIssue(list, '/lighting/workdays/0', /both as a holiday and as a working day/);
+    assertIssue(list, '/lighting/midnightDimming/from', /time of day HH:MM/);
+    assertIssue(list, '/lighting/astronomical/onOffsetMin', /<= 180/);
   });
 
   it('checks devices, loops and lamps against the profiles', () => {
@@ -161,13 +144,17 @@ describe('lighting config: every problem at once', () => {
         ],
       }),
     );
-    hasIssue(list, '/lighting/devices/0/loops/0/loop', /no loop_9_command/);
-    hasIssue(list, '/lighting/devices/0/loops/1/lamps/0', /no single-lamp controller 'lamp_17'/);
-    hasIssue(list, '/lighting/devices/0/loops/2/lamps/0', /already on loop 1/);
-    hasIssue(list, '/lighting/devices/0/loops/3/loop', /listed twice/);
-    hasIssue(list, '/lighting/devices/1/device', /already controlled/);
-    hasIssue(list, '/lighting/devices/2/device', /no loop_<n>_command coils and no single-lamp controllers/);
-    hasIssue(list, '/lighting/devices/3/device', /no device 'nowhere'/);
+    assertIssue(list, '/lighting/devices/0/loops/0/loop', /no loop_9_command/);
+    assertIssue(list, '/lighting/devices/0/loops/1/lamps/0', /no single-lamp controller 'lamp_17'/);
+    assertIssue(list, '/lighting/devices/0/loops/2/lamps/0', /already on loop 1/);
+    assertIssue(list, '/lighting/devices/0/loops/3/loop', /listed twice/);
+    assertIssue(list, '/lighting/devices/1/device', /already controlled/);
+    assertIssue(
+      list,
+      '/lighting/devices/2/device',
+      /no loop_<n>_command coils and no single-lamp controllers/,
+    );
+    assertIssue(list, '/lighting/devices/3/device', /no device 'nowhere'/);
   });
 
   it('checks rules and the maintenance list', () => {
@@ -181,18 +168,18 @@ describe('lighting config: every problem at once', () => {
         maintenance: ['lc:lamp_99', 'lc:lamp_02'],
       }),
     );
-    hasIssue(list, '/lighting/rules/0', /needs a level/);
-    hasIssue(list, '/lighting/rules/1/id', /duplicate rule id 'dim'/);
-    hasIssue(list, '/lighting/rules/1/level', /takes no level/);
-    hasIssue(list, '/lighting/rules/2/targets/0', /not a lighting target/);
-    hasIssue(list, '/lighting/maintenance/0', /not a lamp of a lighting device/);
+    assertIssue(list, '/lighting/rules/0', /needs a level/);
+    assertIssue(list, '/lighting/rules/1/id', /duplicate rule id 'dim'/);
+    assertIssue(list, '/lighting/rules/1/level', /takes no level/);
+    assertIssue(list, '/lighting/rules/2/targets/0', /not a lighting target/);
+    assertIssue(list, '/lighting/maintenance/0', /not a lamp of a lighting device/);
     assert.equal(list.filter((i) => i.pointer.startsWith('/lighting/rules/2/targets/')).length, 1);
     assert.equal(list.filter((i) => i.pointer.startsWith('/lighting/maintenance/')).length, 1);
   });
 
   it('rejects unknown properties and enum values with the schema', () => {
     const list = issues(doc({ roadClass: 'motorway', colour: 'warm' }));
-    hasIssue(list, '/lighting/roadClass', /must be one of "main", "secondary"/);
-    hasIssue(list, '/lighting/colour', /unknown property/);
+    assertIssue(list, '/lighting/roadClass', /must be one of "main", "secondary"/);
+    assertIssue(list, '/lighting/colour', /unknown property/);
   });
 });

@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GatewayConfig } from '../../../gateway/config/types.js';
-import { validateGatewayConfig } from '../../../gateway/config/validate.js';
 import type { LoadedProfile } from '../../../gateway/profiles/types.js';
-import { fakeProfile } from '../config/fixtures.js';
+import { assertIssue, fakeProfile, refusedConfig, validConfig } from '../config/fixtures.js';
 import { profile } from '../../helpers/bus-harness.js';
 import type { Issue } from '../../../cloud-sync/contract/errors.js';
 
@@ -15,6 +14,8 @@ const PROFILES: ReadonlyMap<string, LoadedProfile> = new Map([
   ['qiaoce-vw8', profile('qiaoce-vw8')],
   ['test-gd1', fakeProfile('test-gd1')],
 ]);
+const valid = (doc: unknown): GatewayConfig => validConfig(doc, PROFILES);
+const issuesOf = (doc: unknown): Issue[] => refusedConfig(doc, PROFILES, process.cwd());
 
 function documentWith(strain: unknown): Record<string, unknown> {
   return {
@@ -27,25 +28,6 @@ function documentWith(strain: unknown): Record<string, unknown> {
     ],
     strain,
   };
-}
-
-function valid(doc: unknown): GatewayConfig {
-  const result = validateGatewayConfig(doc, PROFILES, { baseDir: '/srv/kerbside' });
-  if (!result.ok) assert.fail(result.issues.map((i) => `${i.pointer}: ${i.message}`).join('\n'));
-  return result.config;
-}
-
-function issuesOf(doc: unknown): Issue[] {
-  const result = validateGatewayConfig(doc, PROFILES);
-  assert.equal(result.ok, false, 'expected the config to be rejected');
-  return result.ok ? [] : result.issues;
-}
-
-function hasIssue(issues: Issue[], pointer: string, pattern: RegExp): void {
-  assert.ok(
-    issues.some((i) => i.pointer === pointer && pattern.test(i.message)),
-    `no issue at ${pointer} matching ${pattern}; got:\n  ${issues.map((i) => `${i.pointer}: ${i.message}`).join('\n  ')}`,
-  );
 }
 
 describe('strain configuration', () => {
@@ -76,7 +58,7 @@ describe('strain configuration', () => {
         windowAfterS: 5,
       },
     ]);
-    hasIssue(
+    assertIssue(
       issuesOf(documentWith([{ device: 'pier-3-strain', material: 'concrete' }])),
       '/strain/0/loadFactorTonnesPerMicrostrain',
       /is required/,
@@ -128,23 +110,23 @@ describe('strain configuration', () => {
         { device: 'pier-3-strain', material: 'wood', loadFactorTonnesPerMicrostrain: 0, holdMs: -1 },
       ]),
     );
-    hasIssue(issues, '/strain/0/channels/strain_9', /no strain point 'strain_9'.*strain_1, strain_2/);
-    hasIssue(issues, '/strain/0', /give 'material' \(steel or concrete\) or a coefficient.*strain_2/);
-    hasIssue(issues, '/strain/0/releaseMicrostrain', /must be below triggerMicrostrain \(5\), not 5/);
-    hasIssue(issues, '/strain/0/overweightTonnes/1', /level 2 must be above level 1 \(95 t\), not 85 t/);
-    hasIssue(issues, '/strain/1/device', /already analysed by \/strain\/0/);
-    hasIssue(issues, '/strain/2/device', /no device 'ghost'/);
-    hasIssue(issues, '/strain/3/device', /profile 'test-gd1', which has no strain_N points/);
-    hasIssue(issues, '/strain/4/material', /must be one of "steel", "concrete"/);
-    hasIssue(issues, '/strain/4/loadFactorTonnesPerMicrostrain', /must be > 0/);
-    hasIssue(issues, '/strain/4/holdMs', /must be >= 0/);
+    assertIssue(issues, '/strain/0/channels/strain_9', /no strain point 'strain_9'.*strain_1, strain_2/);
+    assertIssue(issues, '/strain/0', /give 'material' \(steel or concrete\) or a coefficient.*strain_2/);
+    assertIssue(issues, '/strain/0/releaseMicrostrain', /must be below triggerMicrostrain \(5\), not 5/);
+    assertIssue(issues, '/strain/0/overweightTonnes/1', /level 2 must be above level 1 \(95 t\), not 85 t/);
+    assertIssue(issues, '/strain/1/device', /already analysed by \/strain\/0/);
+    assertIssue(issues, '/strain/2/device', /no device 'ghost'/);
+    assertIssue(issues, '/strain/3/device', /profile 'test-gd1', which has no strain_N points/);
+    assertIssue(issues, '/strain/4/material', /must be one of "steel", "concrete"/);
+    assertIssue(issues, '/strain/4/loadFactorTonnesPerMicrostrain', /must be > 0/);
+    assertIssue(issues, '/strain/4/holdMs', /must be >= 0/);
   });
 
   it('refuses a section where no channel may detect vehicles', () => {
     const channels = Object.fromEntries(
       [1, 2, 3, 4, 5, 6, 7, 8].map((n) => [`strain_${n}`, { detect: false }]),
     );
-    hasIssue(
+    assertIssue(
       issuesOf(
         documentWith([
           { device: 'pier-3-strain', material: 'steel', loadFactorTonnesPerMicrostrain: 1, channels },
