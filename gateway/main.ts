@@ -18,7 +18,7 @@
  *   3  the store refused to open (misconfigured, corrupt or too new a database)
  *   4  stopped, but decisions could not be stored (the disk stayed full); the log says which
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { formatConfigIssue, ConfigError } from './config/errors.js';
 import {
@@ -38,6 +38,7 @@ import { isStoreError } from './store/errors.js';
 import { loadUplinkCredentials, uplinkConnection } from './enrollment/credentials.js';
 import type { UplinkOptions } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
+import { parseArguments } from '../runtime/arguments.js';
 import { exitWith, runUntilStopped } from '../runtime/signals.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2, store: 3, notStored: 4 } as const;
@@ -101,14 +102,9 @@ function loadConfig(
 }
 
 async function run(argv: string[]): Promise<number> {
-  let options: CliOptions;
-  try {
-    options = parseArgs(argv);
-  } catch (error) {
-    // commander has already printed the problem (or the help text).
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.invalid;
-    throw error;
-  }
+  // A number: commander has printed the help text or the problem; end with that code.
+  const options = parseArguments(() => parseArgs(argv), EXIT);
+  if (typeof options === 'number') return options;
 
   const profiles = loadProfiles(options.profiles);
   if (profiles === null) return EXIT.invalid;

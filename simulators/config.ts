@@ -61,6 +61,26 @@ class Checker {
     if (typeof v !== 'number' || !Number.isInteger(v)) this.problem(`${path}.${key}`, 'must be an integer');
     return typeof v === 'number' ? v : undefined;
   }
+
+  /** A required non-empty array, each item checked by `check`; returns the items that passed. */
+  list<T>(
+    obj: Record<string, Json>,
+    key: string,
+    path: string,
+    check: (c: Checker, raw: Json, path: string) => T | undefined,
+  ): T[] {
+    const v = obj[key];
+    if (!Array.isArray(v) || v.length === 0) {
+      this.problem(`${path}.${key}`, 'must be a non-empty array');
+      return [];
+    }
+    const items: T[] = [];
+    v.forEach((item: Json, i) => {
+      const checked = check(this, item, `${path}.${key}[${i}]`);
+      if (checked) items.push(checked);
+    });
+    return items;
+  }
 }
 
 function checkBus(c: Checker, raw: Json, path: string): BusConfig | undefined {
@@ -177,27 +197,13 @@ export function parseSimulationFile(text: string, file: string): SimulationFile 
     );
   }
   const c = new Checker();
-  const buses: BusConfig[] = [];
-  const devices: DeviceConfig[] = [];
+  let buses: BusConfig[] = [];
+  let devices: DeviceConfig[] = [];
   if (!isObject(raw)) c.problem('$', 'must be an object with "buses" and "devices"');
   else {
     c.keys(raw, '$', ['$comment', 'buses', 'devices']);
-    if (!Array.isArray(raw.buses) || raw.buses.length === 0)
-      c.problem('$.buses', 'must be a non-empty array');
-    else {
-      raw.buses.forEach((b: Json, i) => {
-        const bus = checkBus(c, b, `$.buses[${i}]`);
-        if (bus) buses.push(bus);
-      });
-    }
-    if (!Array.isArray(raw.devices) || raw.devices.length === 0)
-      c.problem('$.devices', 'must be a non-empty array');
-    else {
-      raw.devices.forEach((d: Json, i) => {
-        const device = checkDevice(c, d, `$.devices[${i}]`);
-        if (device) devices.push(device);
-      });
-    }
+    buses = c.list(raw, 'buses', '$', checkBus);
+    devices = c.list(raw, 'devices', '$', checkDevice);
   }
   if (c.problems.length > 0) {
     throw new SimulatorError(

@@ -8,7 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KerbsideError, type ErrorCatalogue } from '../cloud-sync/contract/errors.js';
+import { errorClass, type ErrorCatalogue } from '../cloud-sync/contract/errors.js';
 
 export interface PtyPair {
   /** Path of one end, e.g. /dev/pts/3 (give it to the simulator). */
@@ -28,12 +28,7 @@ export const PTY_PAIR_ERRORS = {
 
 export type PtyPairErrorCode = keyof typeof PTY_PAIR_ERRORS;
 
-export class PtyPairError extends KerbsideError<PtyPairErrorCode> {
-  override readonly name = 'PtyPairError';
-  constructor(message: string) {
-    super(PTY_PAIR_ERRORS, 'PTY_UNAVAILABLE', message);
-  }
-}
+export class PtyPairError extends errorClass('PtyPairError', PTY_PAIR_ERRORS) {}
 
 function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
@@ -62,7 +57,7 @@ function waitForPaths(
   return new Promise((resolve, reject) => {
     let text = '';
     const timer = setTimeout(
-      () => fail(new PtyPairError('timed out waiting for the pseudo-terminal pair')),
+      () => fail(new PtyPairError('PTY_UNAVAILABLE', 'timed out waiting for the pseudo-terminal pair')),
       5000,
     );
     const fail = (error: Error): void => {
@@ -80,7 +75,12 @@ function waitForPaths(
     });
     child.once('error', fail);
     child.once('exit', (code) =>
-      fail(new PtyPairError(`pseudo-terminal helper exited early with code ${String(code)}: ${text.trim()}`)),
+      fail(
+        new PtyPairError(
+          'PTY_UNAVAILABLE',
+          `pseudo-terminal helper exited early with code ${String(code)}: ${text.trim()}`,
+        ),
+      ),
     );
   });
 }
@@ -136,7 +136,7 @@ async function viaPython(): Promise<PtyPair> {
  * Throws PtyPairError when no method works on this machine.
  */
 export async function createPtyPair(prefer?: 'socat' | 'python3'): Promise<PtyPair> {
-  if (!existsSync('/dev/ptmx')) throw new PtyPairError('this machine has no /dev/ptmx');
+  if (!existsSync('/dev/ptmx')) throw new PtyPairError('PTY_UNAVAILABLE', 'this machine has no /dev/ptmx');
   const methods: Array<'socat' | 'python3'> = prefer ? [prefer] : ['socat', 'python3'];
   const failures: string[] = [];
   for (const method of methods) {
@@ -150,5 +150,5 @@ export async function createPtyPair(prefer?: 'socat' | 'python3'): Promise<PtyPa
       failures.push(`${method}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  throw new PtyPairError(`no pseudo-terminal pair could be made (${failures.join('; ')})`);
+  throw new PtyPairError('PTY_UNAVAILABLE', `no pseudo-terminal pair could be made (${failures.join('; ')})`);
 }

@@ -16,13 +16,14 @@
  *   3  the database server cannot be reached (CLOUD_DB_UNAVAILABLE): not a configuration error;
  *      start again once it is up (a supervisor's restart does)
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { formatIssue } from '../contract/errors.js';
 import { CloudConfigError, loadCloudConfig, type CloudServiceConfig } from './config.js';
 import { CloudServiceError } from './errors.js';
 import { startCloudService, type CloudService } from './service.js';
 import { productionDeps } from './wiring.js';
+import { parseArguments } from '../../runtime/arguments.js';
 import { exitWith, runUntilStopped } from '../../runtime/signals.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2, unavailable: 3 } as const;
@@ -78,14 +79,9 @@ function loadConfig(file: string | undefined): CloudServiceConfig | null {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let options: CliOptions;
-  try {
-    options = parseArgs(argv);
-  } catch (error) {
-    // commander has already printed the problem (or the help text).
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.invalid;
-    throw error;
-  }
+  // A number: commander has printed the help text or the problem; end with that code.
+  const options = parseArguments(() => parseArgs(argv), EXIT);
+  if (typeof options === 'number') return options;
   const config = loadConfig(options.config);
   if (config === null) return EXIT.invalid;
   if (options.check) {
