@@ -60,6 +60,8 @@ import { CommandHandler, type CommandStats } from './downlink/commands.js';
 import { alarmRulesOf, ConfigSwap } from './downlink/config-swap.js';
 import { DownlinkError } from './downlink/errors.js';
 import { ConfigDownlink, type ConfigSource, type ReloadSummary } from './downlink/remote-config.js';
+import { DownlinkVerifier } from './downlink/signature.js';
+import { pinDownlinkKeys } from './enrollment/credentials.js';
 import type { LocalOverrideRow } from './store/downlink-rows.js';
 
 /** The summary's shapes stay importable from here, where they were first (metrics/summary.ts). */
@@ -350,11 +352,21 @@ export class Gateway {
   /** Command handling and, with a configSource, configuration documents; both before the uplink. */
   private startDownlink(store: GatewayStore, committer: Committer): void {
     const logger = this.logger.child({ module: 'downlink' });
+    // The cloud's keys pinned with the credential (docs/downlink-signing.md); announced keys are
+    // written back to the credentials file in dataDir. Without an uplink nothing arrives anyway.
+    const uplink = this.options.uplink;
+    const verifier = new DownlinkVerifier({
+      gatewayId: uplink?.gatewayId ?? this.config.gatewayId,
+      keys: uplink?.downlinkKeys ?? [],
+      persist: (keys) => pinDownlinkKeys(this.config.dataDir, keys),
+      logger,
+    });
     this.commands = new CommandHandler({
       store,
       committer,
       lighting: () => this.lighting ?? null,
       operateAlarm: (op, key, action, shelve) => this.operateAlarm(op, key, action, shelve),
+      verifier,
       logger,
     });
     const interrupted = this.commands.recoverInterrupted();
@@ -373,6 +385,7 @@ export class Gateway {
           return this.configSwap.swap(config, now);
         },
         statusChanged: () => this.uplink?.refreshStatus(),
+        verifier,
         logger,
       },
       source,

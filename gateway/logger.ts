@@ -7,35 +7,13 @@
  * secrets in log objects is a bug to fix at the call site).
  */
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import { REDACT_PATHS, REDACTED } from '../runtime/log-redaction.js';
+
+export { REDACT_PATHS, REDACTED };
 
 export type LogLevel = Level | 'silent';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-/** Field names whose values are secrets wherever they appear. */
-const SECRET_KEYS = [
-  'password',
-  'passphrase',
-  'token',
-  'accessToken',
-  'refreshToken',
-  'secret',
-  'clientSecret',
-  'credential',
-  'credentials',
-  'apiKey',
-  'privateKey',
-  'authorization',
-  'Authorization',
-  'cookie',
-];
-
-/** `password`, `*.password`, `*.*.password`, `*.*.*.password` ... for every secret key. */
-export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) =>
-  ['', '*.', '*.*.', '*.*.*.'].map((prefix) => `${prefix}${key}`),
-);
-
-export const REDACTED = '[redacted]';
 
 export interface LoggerOptions {
   /** Level from the config document; LOG_LEVEL in the environment wins (for a one-off debug run). */

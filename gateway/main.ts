@@ -36,6 +36,7 @@ import { defaultProfileDirectory, loadProfileDirectory } from './profiles/loader
 import type { LoadedProfile } from './profiles/types.js';
 import { isStoreError } from './store/errors.js';
 import { loadUplinkCredentials, uplinkConnection } from './enrollment/credentials.js';
+import { requireSecureMqttUrl } from './enrollment/transport-policy.js';
 import type { UplinkOptions } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
 import { parseArguments } from '../runtime/arguments.js';
@@ -179,8 +180,18 @@ async function uplinkOptions(config: GatewayConfig, logger: Logger): Promise<Upl
       );
     }
     const u = config.uplink;
+    // Refused here too, so the gateway runs without an uplink and says why (transport-policy.ts).
+    requireSecureMqttUrl(credentials.mqtt.url, u.allowInsecureMqtt);
+    if (credentials.downlinkKeys.length === 0) {
+      logger.warn(
+        { code: 'DOWNLINK_KEY_NOT_PINNED' },
+        'this gateway was enrolled before signed downlink and has no pinned cloud key: every command and ' +
+          'configuration document will be refused until it is enrolled again (npm run enroll; docs/downlink-signing.md)',
+      );
+    }
     return {
       ...uplinkConnection(credentials),
+      allowInsecureMqtt: u.allowInsecureMqtt,
       version: GATEWAY_VERSION,
       batchSize: u.batchSize,
       maxInFlightBatches: u.maxInFlightBatches,

@@ -9,6 +9,7 @@
  * enrollment and its accounts are reused (their passwords are in DEMO_ACCOUNTS_FILE, 0600, in the
  * data folder, since only hashes are stored), and the gateway resends whatever its outbox holds.
  */
+import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -35,6 +36,8 @@ export interface DemoCloud {
   accountsFile: string;
   /** True when this run reused an earlier run's cloud database and enrollment. */
   resumed: boolean;
+  /** The token /metrics and the OpenAPI document need (Authorization: Bearer), new each run. */
+  scrapeToken: string;
 }
 
 /** The demo's accounts with their passwords, in the data folder (readable by its owner only). */
@@ -150,27 +153,39 @@ async function demoAccounts(service: CloudService, file: string): Promise<DemoOp
   return operators;
 }
 
-/** The demo cabinet's enrollment: the stored credential when there is one, else a fresh enrollment. */
+/**
+ * The demo cabinet's enrollment: the stored credential when there is one that pins the cloud's
+ * signing key, else a fresh enrollment (which pins it: docs/downlink-signing.md). A folder kept from
+ * before signed downlink has no pinned key, and the demo's commands would all be refused.
+ */
 async function enrollOnce(service: CloudService, gatewayId: string, dataDir: string): Promise<boolean> {
   try {
-    await loadUplinkCredentials(dataDir);
-    return true;
+    const stored = await loadUplinkCredentials(dataDir);
+    const active = service.downlinkSigner.publicKeys()[0];
+    if (active !== undefined && stored.downlinkKeys.includes(active)) return true;
   } catch (error) {
     // No credential yet: a first run enrolls with a new one-time token. Any other problem with a
     // stored credential is for the person who kept the folder to see, not to paper over.
     if (!(error instanceof GatewayEnrollmentError && error.code === 'UPLINK_CREDENTIALS_MISSING'))
       throw error;
-    const { token } = await issueEnrollmentToken(service.db, { gatewayId, createdBy: 'demo' });
-    await enroll({ url: `http://127.0.0.1:${service.httpPort}/`, token, dataDir });
-    return false;
   }
+  const { token } = await issueEnrollmentToken(service.db, { gatewayId, createdBy: 'demo' });
+  await enroll({ url: `http://127.0.0.1:${service.httpPort}/`, token, dataDir });
+  return false;
 }
 
 export async function startDemoCloud(dataDir: string, gatewayId: string, logger: Logger): Promise<DemoCloud> {
   const cloudDir = join(dataDir, 'cloud');
+  // Loopback HTTP only: the session cookie without Secure (http.insecureCookies, a development
+  // setting), and a scrape token of this run for /metrics and the OpenAPI document.
+  const scrapeToken = randomBytes(16).toString('hex');
   const config = resolveDocument(
-    { database: { sqlitePath: 'cloud.sqlite' }, mqtt: { embedded: { port: 0 } }, http: { port: 0 } },
-    { env: {}, cwd: cloudDir, fileDir: cloudDir, file: null },
+    {
+      database: { sqlitePath: 'cloud.sqlite' },
+      mqtt: { embedded: { port: 0 } },
+      http: { port: 0, insecureCookies: true },
+    },
+    { env: { KERBSIDE_SCRAPE_TOKEN: scrapeToken }, cwd: cloudDir, fileDir: cloudDir, file: null },
   );
   const service = await startCloudService(config, productionDeps(logger.child({ module: 'cloud' })));
   try {
@@ -192,6 +207,7 @@ export async function startDemoCloud(dataDir: string, gatewayId: string, logger:
       operators,
       accountsFile,
       resumed,
+      scrapeToken,
     };
   } catch (error) {
     await service.close();

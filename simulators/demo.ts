@@ -261,6 +261,7 @@ async function main(): Promise<void> {
     `  cloud database:   ${join(dataDir, 'cloud', 'cloud.sqlite')}`,
     `  cloud metrics:    ${api}/metrics   health: ${api}/healthz`,
     `  case service API: ${api}/api/v1/openapi.json (the OpenAPI document of every route)`,
+    `  metrics and the API document need the scrape token: Authorization: Bearer ${cloud.scrapeToken}`,
     `  sign in:          POST ${api}/api/v1/auth/login with {"username": ..., "password": ...}`,
     `  operator accounts (roles of the city-management cycle; also in ${cloud.accountsFile}, readable by you only):`,
     ...cloud.operators.map(

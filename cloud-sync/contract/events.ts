@@ -8,6 +8,8 @@
  * `telemetry` is never evicted; telemetry may be evicted oldest-first with a gap record.
  */
 
+import type { DownlinkRefusalCode } from './signing.js';
+
 export type EventClass =
   'alarm' | 'event' | 'command_result' | 'config_result' | 'audit' | 'gap' | 'telemetry';
 
@@ -184,6 +186,11 @@ export interface CommandResultEvent {
    */
   status: 'succeeded' | 'failed' | 'rejected' | 'expired' | 'duplicate';
   error: string | null;
+  /**
+   * Only on a message refused for its signature (status rejected; signing.ts): the command was
+   * not run and not recorded, so the genuine command with this id still runs when it arrives.
+   */
+  code?: DownlinkRefusalCode;
 }
 
 /** What became of a `down/config` document (docs/uplink-contract.md, delivery rule 7). */
@@ -197,6 +204,8 @@ export interface ConfigResultEvent {
   activeVersion: number | null;
   /** Why it was rejected or rolled back (empty when applied). */
   errors: Array<{ pointer: string; message: string }>;
+  /** Only on a document refused for its signature (status rejected; signing.ts): not recorded. */
+  code?: DownlinkRefusalCode;
 }
 
 /**

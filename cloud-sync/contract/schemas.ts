@@ -7,6 +7,7 @@
  */
 import { ALARM_STATES, EVENT_CLASS, LANES, type EventClass, type GatewayEventKind } from './events.js';
 import { REMOTE_CONFIG_SCHEMA } from './config-document.js';
+import { DOWNLINK_REFUSAL_CODES, SIGNATURE_SCHEMA } from './signing.js';
 import { GATEWAY_ID_PATTERN } from './topics.js';
 import type { CommandAction } from './types.js';
 
@@ -182,6 +183,8 @@ const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, Js
     target: id(),
     status: { enum: ['succeeded', 'failed', 'rejected', 'expired', 'duplicate'] },
     error: nullableText(),
+    // Set when the message was refused for its signature (signing.ts); added within v1.
+    code: { enum: [...DOWNLINK_REFUSAL_CODES] },
   },
   config_result: {
     version: int(1),
@@ -189,6 +192,8 @@ const EVENT_BODY_PROPERTIES: Readonly<Record<GatewayEventKind, Record<string, Js
     status: { enum: ['applied', 'rejected', 'rolled_back'] },
     activeVersion: { type: ['integer', 'null'], minimum: 1, maximum: SEQ_MAX },
     errors: { type: 'array', maxItems: 100, items: object({ pointer: text(), message: text() }) },
+    // Set when the document was refused for its signature (signing.ts); added within v1.
+    code: { enum: [...DOWNLINK_REFUSAL_CODES] },
   },
   config_override: {
     pointer: text(),
@@ -207,6 +212,8 @@ export const EVENT_KINDS = Object.keys(EVENT_CLASS) as GatewayEventKind[];
 const EVENT_BODY_OPTIONAL: Readonly<Partial<Record<GatewayEventKind, readonly string[]>>> = {
   alarm_transition: ['family'],
   gap: ['lane'],
+  command_result: ['code'],
+  config_result: ['code'],
 };
 
 function withKind(kind: string, properties: Record<string, JsonSchema>): Record<string, JsonSchema> {
@@ -350,14 +357,20 @@ export const COMMAND_SCHEMA: JsonSchema = {
   ...discriminated(
     'action',
     COMMAND_ACTIONS.map((action) =>
-      object({
-        id: uuid(),
-        issuedAt: timestamp(),
-        expiresAt: timestamp(),
-        target: id(),
-        action: { const: action },
-        params: COMMAND_PARAMS_SCHEMAS[action],
-      }),
+      object(
+        {
+          id: uuid(),
+          issuedAt: timestamp(),
+          expiresAt: timestamp(),
+          target: id(),
+          action: { const: action },
+          params: COMMAND_PARAMS_SCHEMAS[action],
+          // The cloud's signature (signing.ts); optional in the schema because the cloud validates a
+          // command before it signs it: the gateway refuses one without it before the schema.
+          sig: SIGNATURE_SCHEMA,
+        },
+        ['sig'],
+      ),
     ),
   ),
 };
@@ -365,10 +378,15 @@ export const COMMAND_SCHEMA: JsonSchema = {
 export const CONFIG_DOCUMENT_SCHEMA: JsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'kerbside/v1 down/config',
-  ...object({
-    version: int(1),
-    hash: { type: 'string', pattern: HASH_PATTERN },
-    // Checked in full by the gateway's own configuration schema; here only its shape.
-    document: REMOTE_CONFIG_SCHEMA,
-  }),
+  ...object(
+    {
+      version: int(1),
+      hash: { type: 'string', pattern: HASH_PATTERN },
+      // Checked in full by the gateway's own configuration schema; here only its shape.
+      document: REMOTE_CONFIG_SCHEMA,
+      // As in COMMAND_SCHEMA: the gateway refuses a document without it before the schema.
+      sig: SIGNATURE_SCHEMA,
+    },
+    ['sig'],
+  ),
 };

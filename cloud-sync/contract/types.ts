@@ -5,6 +5,7 @@
  */
 import type { RemoteConfig } from './config-document.js';
 import type { EventClass, Lane, OutboxEvent } from './events.js';
+import type { DownlinkSignature } from './signing.js';
 
 /** `up/events`: a batch of outbox events, gateway → cloud. */
 export interface EventsBatch {
@@ -73,6 +74,8 @@ export interface CommandEnvelope {
   expiresAt: string;
   /** A lighting target (lamp or loop name) or an alarm key `${deviceId}:${ruleKey}`. */
   target: string;
+  /** The cloud's signature (signing.ts); the gateway refuses a command without a valid one. */
+  sig?: DownlinkSignature;
 }
 
 /** A manual override of the lighting schedule, for `durationS` seconds. */
@@ -140,4 +143,6 @@ export interface ConfigDocument {
   hash: string;
   /** An overlay on the cabinet's configuration file (config-document.ts); the gateway checks it in full. */
   document: RemoteConfig;
+  /** The cloud's signature (signing.ts); the gateway refuses a document without a valid one. */
+  sig?: DownlinkSignature;
 }

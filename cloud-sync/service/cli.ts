@@ -9,6 +9,8 @@
  *                                                            prints a generated password once
  *   operator list | operator disable|enable <username> | operator reset-password <username>
  *                  (operator commands take [--actor <name>], default the OS user; docs/auth.md)
+ *   downlink-key list | prepare | activate <keyId> | retire <keyId>   [--file <key file>]
+ *                  (the downlink signing key's rotation, docs/downlink-signing.md)
  *
  * The database is `--db <sqlite file>`, or the DATABASE_URL environment variable (PostgreSQL), or
  * else the SQLite file `npm run cloud` uses by default (DEFAULTS.sqlitePath of config.ts, from the
@@ -21,7 +23,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Kysely } from 'kysely';
@@ -30,6 +32,7 @@ import { isGatewayId } from '../contract/topics.js';
 import { openCloudDatabase } from './db/open.js';
 import type { CloudSchema } from './db/schema.js';
 import { createServiceAccount, listGateways, setGatewayDisabled } from './enrollment/accounts.js';
+import { openCredentialKey } from './enrollment/credential-key.js';
 import { EnrollmentError } from './enrollment/errors.js';
 import { mosquittoServiceUsername, writeMosquittoFiles } from './enrollment/mosquitto-files.js';
 import { isActorName, issueEnrollmentToken, parseTtl } from './enrollment/tokens.js';
@@ -42,6 +45,7 @@ import { createOperator, listOperators, setOperatorPassword, updateOperator } fr
 import { generatePassword } from './auth/passwords.js';
 import { isRole, ROLES } from './auth/roles.js';
 import { recordAudit, type AuditEntry } from './enrollment/audit.js';
+import { registerDownlinkKeyCommands } from './downlink/key-cli.js';
 
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -95,6 +99,7 @@ interface Io {
 interface GlobalOptions {
   db?: string;
   create: boolean;
+  credentialKey?: string;
 }
 
 async function readProcessStdin(): Promise<string> {
@@ -177,7 +182,8 @@ function sqliteFile(global: GlobalOptions, io: Io): string {
         'or add --create to start a new, empty database there',
     );
   }
-  mkdirSync(dirname(path), { recursive: true });
+  // Owner-only, like the service's (db/open.ts creates the file 0600).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   io.err(`creating a new, empty database at ${path}\n`);
   return path;
 }
@@ -185,7 +191,7 @@ function sqliteFile(global: GlobalOptions, io: Io): string {
 async function withDb<T>(
   global: GlobalOptions,
   io: Io,
-  action: (db: Kysely<CloudSchema>) => Promise<T>,
+  action: (db: Kysely<CloudSchema>, sqlitePath: string | null) => Promise<T>,
 ): Promise<T> {
   // A blank DATABASE_URL is unset, as for the service (config.ts).
   const rawUrl = io.env.DATABASE_URL?.trim();
@@ -198,15 +204,53 @@ async function withDb<T>(
       '--create makes a SQLite file; a PostgreSQL database (DATABASE_URL) is made by its administrator',
     );
   }
+  const sqlitePath = databaseUrl !== undefined ? null : sqliteFile(global, io);
   const db =
-    databaseUrl !== undefined
-      ? await openCloudDatabase({ databaseUrl })
-      : await openCloudDatabase({ sqlitePath: sqliteFile(global, io) });
+    sqlitePath === null
+      ? await openCloudDatabase({ databaseUrl: databaseUrl ?? '' })
+      : await openCloudDatabase({ sqlitePath });
   try {
-    return await action(db);
+    return await action(db, sqlitePath);
   } finally {
     await db.destroy();
   }
+}
+
+/**
+ * Sends SIGHUP to the mosquitto whose pid `pidFile` holds (mosquitto.conf(5) pid_file; its
+ * systemd unit writes /run/mosquitto/mosquitto.pid). mosquitto 2.0 then reloads its password and
+ * ACL files and disconnects connected clients that they no longer allow (a disabled gateway's live
+ * session ends here). Returns the pid.
+ */
+function reloadMosquitto(pidFile: string): number {
+  let text: string;
+  try {
+    text = readFileSync(pidFile, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the mosquitto pid file ${pidFile}: ${(error as Error).message}`);
+  }
+  const pid = /^\s*([1-9][0-9]{0,9})\s*$/.exec(text)?.[1];
+  if (pid === undefined) throw new UsageError(`${pidFile} does not hold a process id`);
+  // Signal delivery errors (no such process, not permitted) are the action failing: exit 1.
+  process.kill(Number(pid), 'SIGHUP');
+  return Number(pid);
+}
+
+/**
+ * The credential key file the service uses (secrets/credential-key.ts): --credential-key, else
+ * CREDENTIAL_KEY_FILE, else the service's default beside the SQLite file. With PostgreSQL the
+ * default lives beside the service's configuration file, which the CLI does not read: name it.
+ */
+function credentialKeyFile(global: GlobalOptions, io: Io, sqlitePath: string | null): string {
+  const cwd = io.cwd ?? process.cwd();
+  const given = global.credentialKey ?? io.env.CREDENTIAL_KEY_FILE?.trim();
+  if (given !== undefined && given !== '') return resolve(cwd, given);
+  if (sqlitePath === null) {
+    throw new UsageError(
+      'with DATABASE_URL, give --credential-key <file> (or CREDENTIAL_KEY_FILE): the mqtt.credentialKeyFile of the service',
+    );
+  }
+  return join(dirname(sqlitePath), DEFAULTS.credentialKeyFileName);
 }
 
 function buildProgram(io: Io): Command {
@@ -220,6 +264,10 @@ function buildProgram(io: Io): Command {
       `SQLite database file (else DATABASE_URL, else ${DEFAULTS.sqlitePath} like npm run cloud); must exist`,
     )
     .option('--create', 'create the SQLite database file if it does not exist', false)
+    .option(
+      '--credential-key <file>',
+      'credential key file of the service (else CREDENTIAL_KEY_FILE, else credential.key beside the SQLite file)',
+    )
     .addHelpText(
       'after',
       '\nExit codes: 0 done, 1 the action failed, 2 invalid arguments (also: no database at the path).',
@@ -280,7 +328,10 @@ function buildProgram(io: Io): Command {
         gatewayIdArg(id);
         await withDb(global(), io, (db) => setGatewayDisabled(db, { gatewayId: id, disabled, by: opts.by }));
         io.out(`gateway ${id} ${disabled ? 'disabled' : 'enabled'}\n`);
-        io.err('External broker: regenerate the mosquitto files and reload it (kill -HUP).\n');
+        io.err(
+          'External broker: regenerate the mosquitto files and reload it ' +
+            '(mosquitto-files --out <dir> --reload-pid-file <mosquitto pid file>).\n',
+        );
       });
   }
 
@@ -298,9 +349,11 @@ function buildProgram(io: Io): Command {
           `invalid service account name ${JSON.stringify(name)}: ${(error as Error).message}`,
         );
       }
-      const created = await withDb(global(), io, (db) =>
-        createServiceAccount(db, { name, by: opts.by, rotate: opts.rotate }),
-      );
+      const created = await withDb(global(), io, async (db, sqlitePath) => {
+        // Checked against the database like at the service's start: a wrong key file is named.
+        const { key } = await openCredentialKey(db, credentialKeyFile(global(), io, sqlitePath));
+        return createServiceAccount(db, { name, by: opts.by, rotate: opts.rotate, credentialKey: key });
+      });
       io.err(
         `service account ${created.name}: username ${SERVICE_USERNAME_PREFIX}${created.name} on the embedded ` +
           `broker, ${mosquittoServiceUsername(created.name)} on mosquitto; client id svc-${created.name}[-instance].\n` +
@@ -349,6 +402,10 @@ function buildProgram(io: Io): Command {
     .option('--persistence-dir <dir>', 'mosquitto persistence directory (default <install-dir>/data)')
     .addOption(new Option('--no-persistence', 'turn persistence off'))
     .option('--run-as <user>', 'user mosquitto drops to when started as root')
+    .option(
+      '--reload-pid-file <file>',
+      'after writing, send SIGHUP to the mosquitto whose pid the file holds (it rereads the files and disconnects clients it no longer knows)',
+    )
     .action(
       async (opts: {
         out: string;
@@ -363,6 +420,7 @@ function buildProgram(io: Io): Command {
         persistenceDir?: string;
         persistence: boolean;
         runAs?: string;
+        reloadPidFile?: string;
       }) => {
         const tlsParts = [opts.tlsCa, opts.tlsCert, opts.tlsKey];
         const tlsGiven = tlsParts.filter((part) => part !== undefined).length;
@@ -387,9 +445,14 @@ function buildProgram(io: Io): Command {
           }),
         );
         io.out(
-          `wrote ${written.passwordFile} (${written.gateways} gateways, ${written.services} service accounts), ` +
-            `${written.aclFile} and ${written.confFile}\n`,
+          `wrote ${written.gatewayPasswordFile} (${written.gateways} gateways), ` +
+            `${written.servicePasswordFile} (${written.services} service accounts), ` +
+            `${written.gatewayAclFile}, ${written.serviceAclFile} and ${written.confFile}\n`,
         );
+        if (opts.reloadPidFile !== undefined) {
+          const pid = reloadMosquitto(opts.reloadPidFile);
+          io.out(`reloaded mosquitto (pid ${pid})\n`);
+        }
         if (tlsGiven === 0) {
           io.err(
             'warning: no TLS: gateway secrets would cross the network in clear; use --tls-* in production.\n',
@@ -534,6 +597,8 @@ function buildProgram(io: Io): Command {
       io.err(`new password for ${username} (shown only now; its sessions are ended):\n`);
       io.out(`${password}\n`);
     });
+  // The downlink signing key's rotation steps (docs/downlink-signing.md); a file, not the database.
+  registerDownlinkKeyCommands(program, io, () => global().db);
   return program;
 }
 

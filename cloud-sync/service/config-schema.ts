@@ -41,16 +41,52 @@ export const CLOUD_CONFIG_SCHEMA = {
       instanceId: { type: 'string', pattern: INSTANCE_ID_PATTERN },
       /** Share group of the `up/events` subscription on an external broker. */
       shareGroup: { type: 'string', pattern: SHARE_GROUP_PATTERN },
+      /**
+       * Key file of the keyed MQTT credential hashes (CREDENTIAL_KEY_FILE overrides it), created 0600
+       * at first start; default credential.key next to the SQLite file, with PostgreSQL next to this
+       * configuration file. Instances sharing one PostgreSQL database need the same file.
+       */
+      credentialKeyFile: path,
       embedded: closed({
         host,
         port,
         tls: closed({ port, keyFile: path, certFile: path }, ['keyFile', 'certFile']),
+        /**
+         * Connections from one source address (default 100, broker/connection-limits.ts); raise it
+         * when more cabinets than that reach the cloud through one NAT address.
+         */
+        maxConnectionsPerAddress: { type: 'integer', minimum: 1, maximum: 100_000 },
+        /**
+         * Refused CONNECTs from one address within a minute before it is throttled (default 20,
+         * broker/refusals.ts); raise it when many cabinets share one NAT address.
+         */
+        refusalsBeforeThrottle: { type: 'integer', minimum: 1, maximum: 100_000 },
       }),
     }),
     http: closed({
       host,
       port,
       tls: closed({ keyFile: path, certFile: path }, ['keyFile', 'certFile']),
+      /**
+       * Behind a reverse proxy: believe its X-Forwarded-For/-Proto/-Host (fastify trustProxy): true
+       * (every hop), the number of proxy hops, or the proxies' addresses and CIDR ranges.
+       */
+      trustProxy: {
+        anyOf: [
+          { type: 'boolean' },
+          { type: 'integer', minimum: 1, maximum: 16 },
+          {
+            type: 'array',
+            minItems: 1,
+            maxItems: 64,
+            items: { type: 'string', minLength: 1, maxLength: 64 },
+          },
+        ],
+      },
+      /** Development only, plain HTTP on loopback: the session cookie without Secure (and __Host-). */
+      insecureCookies: { type: 'boolean' },
+      /** File holding the token GET /metrics and the OpenAPI document need (or KERBSIDE_SCRAPE_TOKEN). */
+      scrapeTokenFile: path,
     }),
     /** What enrollment hands to gateways (cloud-sync/service/enrollment, docs/enrollment.md). */
     enrollment: closed({
@@ -58,6 +94,11 @@ export const CLOUD_CONFIG_SCHEMA = {
       gatewayMqttUrl: { type: 'string', minLength: 1, maxLength: 4096, pattern: '^mqtts?://' },
       /** PEM CA bundle gateways verify the broker with, sent to them at enrollment. */
       caFile: path,
+    }),
+    /** Signed downlink (docs/downlink-signing.md). */
+    downlink: closed({
+      /** The Ed25519 key file (0600); default: in the credential key's folder (mqtt.credentialKeyFile). */
+      signingKeyFile: path,
     }),
     ingest: closed({
       concurrency: { type: 'integer', minimum: 1, maximum: 256 },

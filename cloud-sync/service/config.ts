@@ -1,6 +1,6 @@
 /**
  * Configuration of the cloud-sync service process: an optional JSON file, then environment
- * overrides (DATABASE_URL, MQTT_URL, MQTT_SERVICE_SECRET, LOG_LEVEL), validated against
+ * overrides (DATABASE_URL, MQTT_URL, MQTT_SERVICE_SECRET, KERBSIDE_SCRAPE_TOKEN, LOG_LEVEL), validated against
  * config-schema.ts with ajv. An invalid configuration is reported as every issue at once, each
  * with the JSON Pointer (RFC 6901) of the offending value, and main.ts exits 2.
  *
@@ -11,11 +11,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { resolveCasesConfig, type CasesConfig } from './cases/config.js';
 import { underPointer } from './cases/config-error.js';
 import { validateCasesConfig } from './cases/config-validate.js';
+import { MIN_SCRAPE_TOKEN_LENGTH } from './api/scrape-token.js';
 import { CLOUD_CONFIG_SCHEMA, LOG_LEVELS } from './config-schema.js';
 import { createAjv, issuesOf } from '../contract/ajv.js';
 import { formatIssue, KerbsideError, type ErrorCatalogue, type Issue } from '../contract/errors.js';
@@ -40,11 +41,32 @@ export interface CloudServiceConfig {
     secret: string | null;
     instanceId: string;
     shareGroup: string;
-    embedded: { host: string; port: number; tls: (TlsFiles & { port: number }) | null };
+    /** Key of the keyed credential hashes (secrets/credential-key.ts); created at first start. */
+    credentialKeyFile: string;
+    embedded: {
+      host: string;
+      port: number;
+      tls: (TlsFiles & { port: number }) | null;
+      /** Absent: the broker's defaults (broker/connection-limits.ts, broker/refusals.ts). */
+      maxConnectionsPerAddress?: number;
+      refusalsBeforeThrottle?: number;
+    };
   };
-  http: { host: string; port: number; tls: TlsFiles | null };
+  http: {
+    host: string;
+    port: number;
+    tls: TlsFiles | null;
+    /** fastify's trustProxy (http.ts); false by default. */
+    trustProxy: boolean | number | string[];
+    /** The session cookie without Secure; loopback development only (auth/routes.ts). */
+    insecureCookies: boolean;
+    /** The scrape token of /metrics and the OpenAPI document; null: both refused (api/scrape-token.ts). */
+    scrapeToken: string | null;
+  };
   /** Given to gateways at enrollment; null gatewayMqttUrl: derived from the broker settings. */
   enrollment: { gatewayMqttUrl: string | null; caBundle: string | null };
+  /** The downlink signing key file (docs/downlink-signing.md), resolved to an absolute path. */
+  downlink: { signingKeyFile: string };
   ingest: { concurrency: number; maxPending: number };
   log: { level: LogLevel };
   /** The case service: defaults of cases/config.ts with the file's `cases` keys replacing theirs. */
@@ -92,6 +114,7 @@ export const DEFAULTS = {
   concurrency: 8,
   maxPending: 1000,
   logLevel: 'info' as LogLevel,
+  credentialKeyFileName: 'credential.key',
 } as const;
 
 /** Environment variables that override the file, and where they land in the document. */
@@ -99,6 +122,8 @@ const ENV_OVERRIDES = [
   { name: 'DATABASE_URL', pointer: '/database/url' },
   { name: 'MQTT_URL', pointer: '/mqtt/url' },
   { name: 'LOG_LEVEL', pointer: '/log/level' },
+  { name: 'CREDENTIAL_KEY_FILE', pointer: '/mqtt/credentialKeyFile' },
+  { name: 'DOWNLINK_SIGNING_KEY_FILE', pointer: '/downlink/signingKeyFile' },
 ] as const;
 
 type Doc = Record<string, unknown>;
@@ -199,10 +224,25 @@ export function resolveDocument(
       secretFile?: string;
       instanceId?: string;
       shareGroup?: string;
-      embedded?: { host?: string; port?: number; tls?: { port?: number; keyFile: string; certFile: string } };
+      credentialKeyFile?: string;
+      embedded?: {
+        host?: string;
+        port?: number;
+        tls?: { port?: number; keyFile: string; certFile: string };
+        maxConnectionsPerAddress?: number;
+        refusalsBeforeThrottle?: number;
+      };
     };
-    http?: { host?: string; port?: number; tls?: { keyFile: string; certFile: string } };
+    http?: {
+      host?: string;
+      port?: number;
+      tls?: { keyFile: string; certFile: string };
+      trustProxy?: boolean | number | string[];
+      insecureCookies?: boolean;
+      scrapeTokenFile?: string;
+    };
     enrollment?: { gatewayMqttUrl?: string; caFile?: string };
+    downlink?: { signingKeyFile?: string };
     ingest?: { concurrency?: number; maxPending?: number };
     log?: { level?: LogLevel };
     cases?: Partial<CasesConfig>;
@@ -261,6 +301,18 @@ export function resolveDocument(
   const mqtt = d.mqtt ?? {};
   const embeddedTls = mqtt.embedded?.tls;
   const httpTls = d.http?.tls;
+  // KERBSIDE_SCRAPE_TOKEN first, like MQTT_SERVICE_SECRET; never logged (api/scrape-token.ts).
+  const envScrape = env['KERBSIDE_SCRAPE_TOKEN']?.trim();
+  let scrapeToken: string | null = null;
+  if (envScrape !== undefined && envScrape !== '') scrapeToken = envScrape;
+  else if (d.http?.scrapeTokenFile !== undefined)
+    scrapeToken = read('/http/scrapeTokenFile', filePath(d.http.scrapeTokenFile)).toString('utf8').trim();
+  if (scrapeToken !== null && scrapeToken.length < MIN_SCRAPE_TOKEN_LENGTH) {
+    issues.push({
+      pointer: '/http/scrapeTokenFile',
+      message: `the scrape token must have at least ${MIN_SCRAPE_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32)${envScrape !== undefined && envScrape !== '' ? ' (from KERBSIDE_SCRAPE_TOKEN)' : ''}`,
+    });
+  }
   let secret: string | null = null;
   const envSecret = env['MQTT_SERVICE_SECRET'];
   if (mqtt.url !== undefined) {
@@ -276,6 +328,26 @@ export function resolveDocument(
     key: read(`${pointer}/keyFile`, filePath(tls.keyFile)),
     cert: read(`${pointer}/certFile`, filePath(tls.certFile)),
   });
+  // The credential key lives with the data it keys (secrets/credential-key.ts): beside the SQLite
+  // file, or, with PostgreSQL, beside the configuration file (else in ./data).
+  const keyFileName = DEFAULTS.credentialKeyFileName;
+  const credentialKeyFile =
+    mqtt.credentialKeyFile !== undefined
+      ? fromEnv.has('/mqtt/credentialKeyFile')
+        ? resolve(cwd, mqtt.credentialKeyFile)
+        : filePath(mqtt.credentialKeyFile)
+      : d.database?.url === undefined
+        ? join(
+            dirname(
+              d.database?.sqlitePath !== undefined
+                ? filePath(d.database.sqlitePath)
+                : resolve(cwd, DEFAULTS.sqlitePath),
+            ),
+            keyFileName,
+          )
+        : file !== null
+          ? join(fileDir, keyFileName)
+          : resolve(cwd, 'data', keyFileName);
   const config: CloudServiceConfig = {
     database:
       d.database?.url !== undefined
@@ -294,6 +366,7 @@ export function resolveDocument(
       // Per start: two instances must never share a client id (the broker would disconnect one).
       instanceId: mqtt.instanceId ?? randomBytes(4).toString('hex'),
       shareGroup: mqtt.shareGroup ?? DEFAULTS.shareGroup,
+      credentialKeyFile,
       embedded: {
         host: mqtt.embedded?.host ?? DEFAULTS.mqttHost,
         port: mqtt.embedded?.port ?? DEFAULTS.mqttPort,
@@ -304,12 +377,21 @@ export function resolveDocument(
                 port: embeddedTls.port ?? DEFAULTS.mqttTlsPort,
                 ...readKeyPair('/mqtt/embedded/tls', embeddedTls),
               },
+        ...(mqtt.embedded?.maxConnectionsPerAddress === undefined
+          ? {}
+          : { maxConnectionsPerAddress: mqtt.embedded.maxConnectionsPerAddress }),
+        ...(mqtt.embedded?.refusalsBeforeThrottle === undefined
+          ? {}
+          : { refusalsBeforeThrottle: mqtt.embedded.refusalsBeforeThrottle }),
       },
     },
     http: {
       host: d.http?.host ?? DEFAULTS.httpHost,
       port: d.http?.port ?? DEFAULTS.httpPort,
       tls: httpTls === undefined ? null : readKeyPair('/http/tls', httpTls),
+      trustProxy: d.http?.trustProxy ?? false,
+      insecureCookies: d.http?.insecureCookies ?? false,
+      scrapeToken,
     },
     enrollment: {
       gatewayMqttUrl: d.enrollment?.gatewayMqttUrl ?? null,
@@ -317,6 +399,16 @@ export function resolveDocument(
         d.enrollment?.caFile === undefined
           ? null
           : read('/enrollment/caFile', filePath(d.enrollment.caFile)).toString('utf8'),
+    },
+    downlink: {
+      // By default in the credential key's folder (beside the SQLite file, or with PostgreSQL the
+      // configuration file's): several instances must share one signing key (docs/downlink-signing.md).
+      signingKeyFile:
+        d.downlink?.signingKeyFile !== undefined
+          ? fromEnv.has('/downlink/signingKeyFile')
+            ? resolve(cwd, d.downlink.signingKeyFile)
+            : filePath(d.downlink.signingKeyFile)
+          : join(dirname(credentialKeyFile), 'downlink-signing-key.json'),
     },
     ingest: {
       concurrency: d.ingest?.concurrency ?? DEFAULTS.concurrency,

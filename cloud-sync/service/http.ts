@@ -20,7 +20,11 @@
  *   error handler (answerError): an area's error with its own status and code; a request failing
  *   its schema 400 REQUEST_INVALID with `issues` by pointer (`/stat`); the HTTP layer's own
  *   refusals (malformed or empty JSON, 413, 415) their status with an API_ERRORS code; an unknown
- *   route 404 API_NOT_FOUND; anything else 500 API_INTERNAL, its text in the log, not the answer.
+ *   route 404 API_NOT_FOUND; anything else, and every 5xx, `{error: 'API_INTERNAL', requestId}`
+ *   and nothing more: its text and its own code in the log line with that request id.
+ * - Bodies are JSON only (no text/plain: a cross-site form could send it without a preflight), at
+ *   most BODY_LIMITS bytes for their route and MAX_BODY_DEPTH deep (api/json-body.ts), refused
+ *   before they are parsed.
  */
 import Fastify, {
   LogController,
@@ -35,6 +39,8 @@ import helmet from '@fastify/helmet';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ApiError, type ApiErrorCode } from './api/errors.js';
+import { useJsonBodyParser } from './api/json-body.js';
+import { scrapeGuard } from './api/scrape-token.js';
 import { queueOpenApi } from './auth/openapi.js';
 import { createAjv, issuesOf } from '../contract/ajv.js';
 import { isKerbsideError, type Issue, type KerbsideError } from '../contract/errors.js';
@@ -61,6 +67,17 @@ export interface HttpAppOptions {
   timeouts?: Partial<HttpTimeouts>;
   /** Serve HTTPS with this key and certificate (PEM). */
   https?: { key: Buffer | string; cert: Buffer | string };
+  /**
+   * Believe `X-Forwarded-For` (and `-Proto`, `-Host`) from the peer: fastify's trustProxy. Only
+   * behind a reverse proxy that sets them; otherwise any client could claim any address and walk
+   * past every limit keyed on it. Off by default (setting http.trustProxy).
+   */
+  trustProxy?: boolean | number | string[];
+  /**
+   * The token GET /metrics and the OpenAPI document require (api/scrape-token.ts); null or absent:
+   * both are refused.
+   */
+  scrapeToken?: string | null;
   logger?: Logger;
 }
 
@@ -101,6 +118,16 @@ export interface HttpTimeouts {
  * than the 60 s idle timeout of common load balancers, so that they close first).
  */
 export const HTTP_TIMEOUTS: HttpTimeouts = { requestMs: 30_000, idleMs: 65_000 };
+
+/**
+ * The most a request body may be, bytes (fastify's `bodyLimit`, 413 API_BODY_TOO_LARGE beyond).
+ * fastify buffers a whole body before a route sees it, so the limit is what one request may make
+ * the process hold. `default` for every route that sets none: a case note is at most 4000
+ * characters (up to 24 KB escaped), nothing else comes close; `credentials` for sign-in, password
+ * change and enrollment, which are public or nearly so (two 256-character passwords, a 256-character
+ * token); `document` for a configuration document, the one large body (contract/config-document.ts).
+ */
+export const BODY_LIMITS = { default: 64 * 1024, credentials: 8 * 1024, document: 1024 * 1024 } as const;
 
 /** Routes under this prefix are the API: their request rules are the ones described above. */
 export const API_PREFIX = '/api/';
@@ -190,7 +217,10 @@ function answerError(error: FastifyError, request: FastifyRequest): ErrorAnswer 
   const area = areaAnswer(error);
   if (area !== undefined) {
     // An area's 5xx (a programming error such as AUTH_UNGUARDED_ROUTE) is a fault to look into.
-    if (area.status >= 500) request.log.error({ err: error }, 'internal error');
+    if (area.status >= 500) {
+      request.log.error({ err: error }, 'internal error');
+      return INTERNAL_ANSWER;
+    }
     return area;
   }
   // fastify's own refusals of a malformed request (its codes are FST_*): a 4xx with fastify's
@@ -212,8 +242,11 @@ function answerError(error: FastifyError, request: FastifyRequest): ErrorAnswer 
   // Anything else is a fault of the service: its text (a SQL statement, a path, a stack) stays in
   // the log (OWASP ASVS v4.0.3 7.4.1: a generic message, no internals).
   request.log.error({ err: error }, 'internal error');
-  return answerOf(new ApiError('API_INTERNAL', 'internal error'), 500);
+  return INTERNAL_ANSWER;
 }
+
+/** Every 5xx: the code alone (its message is never sent, see the error handler). */
+const INTERNAL_ANSWER: ErrorAnswer = { status: 500, code: 'API_INTERNAL', message: '', issues: [] };
 
 /**
  * onRoute: every API route's querystring is closed. A route that declares none gets NO_QUERY; one
@@ -287,6 +320,17 @@ class AccessLogController extends LogController {
   }
 }
 
+/**
+ * fastify's trustProxy: a number n trusts the n nearest hops (fastify reads a number so, but its
+ * type does not say it: spelt as the equivalent function).
+ */
+function trustProxyOption(
+  setting: boolean | number | string[],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== 'number') return setting;
+  return (_address, hop) => hop < setting;
+}
+
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const timeouts = { ...HTTP_TIMEOUTS, ...options.timeouts };
   const base = {
@@ -297,6 +341,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     }),
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger }),
     requestTimeout: timeouts.requestMs,
+    // Per route where a body may be larger (BODY_LIMITS); this is every other route's.
+    bodyLimit: BODY_LIMITS.default,
+    trustProxy: trustProxyOption(options.trustProxy ?? false),
     keepAliveTimeout: timeouts.idleMs,
     connectionTimeout: timeouts.idleMs,
   };
@@ -312,8 +359,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
 
   // The body policy of the header: bodies as sent, text parts coerced; unknown properties kept by
   // both (createAjv), so closed schemas refuse them. Every issue at once (allErrors), so that one
-  // 400 tells an operator all that is wrong; the work stays bounded by the body limit (1 MiB) and
-  // the schemas' own limits. Set on the root instance, so every route plugin registered later
+  // 400 tells an operator all that is wrong; the work stays bounded by the body and depth limits
+  // (BODY_LIMITS, api/json-body.ts) and the schemas' own limits. Set on the root instance, so every route plugin registered later
   // inherits it.
   const bodyAjv = createAjv({ useDefaults: true });
   const textAjv = createAjv({ useDefaults: true, coerceTypes: 'array' });
@@ -324,16 +371,21 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = answerError(error, request);
     // A 4xx is the client's mistake, answered in full: one debug line, no stack (AccessLogController).
-    if (answer.status < 500)
+    if (answer.status < 500) {
       request.log.debug({ statusCode: answer.status, error: answer.message }, 'request refused');
-    return reply.code(answer.status).send({
-      error: answer.code,
-      message: answer.message,
-      ...(answer.issues.length > 0 ? { issues: answer.issues } : {}),
-      // A fault of the service: the id finds its log line, which has what the answer must not.
-      ...(answer.status >= 500 ? { requestId: request.id } : {}),
-    });
+      return reply.code(answer.status).send({
+        error: answer.code,
+        message: answer.message,
+        ...(answer.issues.length > 0 ? { issues: answer.issues } : {}),
+      });
+    }
+    // A fault of the service: `{error, requestId}` and nothing else (issue 12, finding 5). The code
+    // is the API's stable API_INTERNAL, never the cause's (an area's or the driver's); the id finds
+    // the log line, which has what the answer must not.
+    return reply.code(answer.status).send({ error: answer.code, requestId: request.id });
   });
+  // JSON only, depth-checked before it is parsed; no text/plain (api/json-body.ts).
+  useJsonBodyParser(app);
   app.setNotFoundHandler((request, reply) => {
     // The path without its query, which may carry what an answer need not repeat (a token).
     const error = new ApiError('API_NOT_FOUND', `no route ${request.method} ${pathOf(request.url)}`);
@@ -354,12 +406,19 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // Added now (onRoute hooks apply at once), so it runs for every route registered later, before
   // the OpenAPI plugin's own hook reads the schema.
   app.addHook('onRoute', closeQuerystring);
-  queueOpenApi(app);
+  // The scrape token guards the metrics and the OpenAPI document (api/scrape-token.ts).
+  const scrape = scrapeGuard(options.scrapeToken ?? null);
+  queueOpenApi(app, scrape);
   // In a plugin queued after the OpenAPI one, so the document describes these routes too.
   void app.register(async (scope) => {
     scope.get(
       '/metrics',
-      { config: { access: { public: true } }, schema: { response: { 200: { type: 'string' } } } },
+      {
+        // Public to the session guard (auth/plugin.ts): a scraper has a token, not a session.
+        config: { access: { public: true } },
+        onRequest: scrape,
+        schema: { response: { 200: { type: 'string' } } },
+      },
       async (_request, reply) => {
         reply.header('content-type', options.registry.contentType);
         return options.registry.metrics();
@@ -382,6 +441,39 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     );
   });
   return app;
+}
+
+/** Whether `host` is a loopback address (or name): nothing beyond this machine reaches it. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/** What start-up says about the listener's exposure: warnings an operator must read. */
+export function listenerWarnings(http: {
+  host: string;
+  tls: unknown;
+  insecureCookies: boolean;
+  scrapeToken: string | null;
+}): string[] {
+  const warnings: string[] = [];
+  const exposed = !isLoopbackHost(http.host);
+  if (exposed && http.tls === null) {
+    warnings.push(
+      `the HTTP API listens on ${http.host} without TLS: passwords, session tokens and enrollment secrets cross the network in clear text; set http.tls or put a TLS proxy in front and listen on 127.0.0.1`,
+    );
+  }
+  if (exposed && http.insecureCookies) {
+    warnings.push(
+      `http.insecureCookies is on while listening on ${http.host}: the session cookie may travel without TLS; it is meant for loopback development only`,
+    );
+  }
+  if (http.scrapeToken === null) {
+    warnings.push(
+      'no scrape token (http.scrapeTokenFile or KERBSIDE_SCRAPE_TOKEN): GET /metrics and the OpenAPI document answer 401',
+    );
+  }
+  return warnings;
 }
 
 /** Listens and returns the bound port (0 picks a free one). */

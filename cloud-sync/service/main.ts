@@ -25,22 +25,10 @@ import { startCloudService, type CloudService } from './service.js';
 import { productionDeps } from './wiring.js';
 import { parseArguments } from '../../runtime/arguments.js';
 import { exitWith, runUntilStopped } from '../../runtime/signals.js';
+import { REDACT_PATHS, REDACTED } from '../../runtime/log-redaction.js';
 
 const EXIT = { ok: 0, failure: 1, invalid: 2, unavailable: 3 } as const;
 const STOP_TIMEOUT_MS = 15_000;
-
-/** Field names whose values are secrets wherever they appear (top level and three levels down). */
-const SECRET_KEYS = [
-  'password',
-  'secret',
-  'token',
-  'key',
-  'privateKey',
-  'authorization',
-  'cookie',
-  'credentials',
-];
-const REDACT_PATHS = SECRET_KEYS.flatMap((key) => ['', '*.', '*.*.', '*.*.*.'].map((p) => `${p}${key}`));
 
 interface CliOptions {
   config?: string;
@@ -89,7 +77,7 @@ async function run(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
 
-  const logger = pino({ level: config.log.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  const logger = pino({ level: config.log.level, redact: { paths: [...REDACT_PATHS], censor: REDACTED } });
   let service: CloudService;
   try {
     service = await startCloudService(config, productionDeps(logger));

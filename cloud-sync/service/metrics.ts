@@ -125,7 +125,7 @@ export function createCloudMetrics(options: CloudMetricsOptions = {}): CloudMetr
     }),
     batches: new Counter({
       name: `${METRIC_PREFIX}batches_total`,
-      help: 'up/events batches by outcome: accepted, refused (gateway mismatch or after ahead), invalid, db_error',
+      help: 'up/events batches by outcome: accepted, refused (gateway mismatch, after ahead, or a disabled gateway), invalid, db_error, over_share (dropped unacked: the gateway held its share of the queue)',
       labelNames: ['outcome'],
       registers,
     }),
@@ -173,7 +173,7 @@ export function createCloudMetrics(options: CloudMetricsOptions = {}): CloudMetr
     }),
     statusMessages: new Counter({
       name: `${METRIC_PREFIX}status_messages_total`,
-      help: 'up/status messages by outcome: stored, invalid, cleared (empty retained), db_error',
+      help: 'up/status messages by outcome: stored, invalid, cleared (empty retained), refused (a disabled gateway), db_error, over_share (dropped: the gateway held its share of the queue)',
       labelNames: ['outcome'],
       registers,
     }),

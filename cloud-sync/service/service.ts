@@ -16,13 +16,15 @@ import {
   MemoryCredentialStore,
   type CredentialStore,
 } from './broker/credentials.js';
+import { openCredentialKey } from './enrollment/credential-key.js';
+import type { CredentialKey } from './secrets/credential-key.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded.js';
 import type { CloudServiceConfig } from './config.js';
 import { IngestConsumer } from './consumer/consumer.js';
 import { readFleetSnapshot } from './consumer/status.js';
 import { openCloudDatabase } from './db/open.js';
 import type { CloudSchema } from './db/schema.js';
-import { buildHttpApp, listenHttp, type HealthCheck } from './http.js';
+import { buildHttpApp, listenerWarnings, listenHttp, type HealthCheck } from './http.js';
 import { createCloudMetrics, type CloudMetrics } from './metrics.js';
 import { buildApi } from './api/build.js';
 import { WorkingCalendar } from './cases/calendar.js';
@@ -33,6 +35,7 @@ import { ConfigDocumentService } from './downlink/config-documents.js';
 import type { DownlinkPublisher } from './downlink/publisher.js';
 import { downlinkResultsHook } from './downlink/results-hook.js';
 import { downlinkStatusListener, republishAtStart, startCommandExpirySweep } from './downlink/resync.js';
+import { loadDownlinkSigner, type DownlinkSigner } from './downlink/signing-key.js';
 
 /** What credential stores get from the running service. */
 export interface CloudServiceContext {
@@ -57,6 +60,11 @@ export interface CloudServiceDeps {
   /** How long start waits for the consumer on the embedded broker (ms). */
   startTimeoutMs?: number;
   now?: () => Date;
+  /**
+   * The key of the stored credential hashes (broker/credentials.ts). Absent: the file
+   * `mqtt.credentialKeyFile`, created at the first start and checked against the database.
+   */
+  credentialKey?: CredentialKey;
 }
 
 export interface CloudService {
@@ -74,6 +82,8 @@ export interface CloudService {
   /** Downlink: commands to gateways and their configuration documents (docs/downlink.md). */
   commands: CommandService;
   configs: ConfigDocumentService;
+  /** Signs every `down/` message; its public keys are pinned at enrollment (docs/downlink-signing.md). */
+  downlinkSigner: DownlinkSigner;
   /** Overdue escalation and sensor verification of cases (docs/cases.md). */
   caseMonitor: CaseMonitor;
   calendar: WorkingCalendar;
@@ -108,6 +118,27 @@ async function checkDatabase(db: Kysely<CloudSchema>): Promise<HealthCheck> {
   }
 }
 
+/** The credential key file, opened against the database (a wrong or lost key stops the start). */
+async function openServiceCredentialKey(
+  db: Kysely<CloudSchema>,
+  config: CloudServiceConfig,
+  logger: Logger,
+): Promise<CredentialKey> {
+  const opened = await openCredentialKey(db, config.mqtt.credentialKeyFile);
+  // The path and key id only: the key itself is never logged.
+  logger.info(
+    { credentialKeyFile: config.mqtt.credentialKeyFile, keyId: opened.key.id, created: opened.created },
+    'credential key ready',
+  );
+  if (opened.legacyRows > 0) {
+    logger.info(
+      { legacyRows: opened.legacyRows },
+      'credentials still in the legacy scrypt form: each is rewritten at its next successful CONNECT',
+    );
+  }
+  return opened.key;
+}
+
 export async function startCloudService(
   config: CloudServiceConfig,
   deps: CloudServiceDeps,
@@ -127,7 +158,8 @@ export async function startCloudService(
 
   try {
     if (config.database.sqlitePath !== undefined)
-      mkdirSync(dirname(config.database.sqlitePath), { recursive: true });
+      // Owner-only, like the database file open.ts creates in it (docs/security.md).
+      mkdirSync(dirname(config.database.sqlitePath), { recursive: true, mode: 0o700 });
     const db = await openCloudDatabase(
       config.database.sqlitePath !== undefined
         ? { sqlitePath: config.database.sqlitePath }
@@ -135,6 +167,7 @@ export async function startCloudService(
     );
     closers.push({ name: 'database', close: () => db.destroy() });
     const context: CloudServiceContext = { db, logger };
+    const credentialKey = deps.credentialKey ?? (await openServiceCredentialKey(db, config, logger));
 
     const metrics = createCloudMetrics({
       readFleet: () => readFleetSnapshot(db),
@@ -151,7 +184,10 @@ export async function startCloudService(
       // is made here, lives only in this process's memory, and is never logged.
       secret = generateSecret();
       const serviceAccounts = new MemoryCredentialStore();
-      serviceAccounts.set(config.mqtt.serviceAccount, { hash: await hashSecret(secret), disabled: false });
+      serviceAccounts.set(config.mqtt.serviceAccount, {
+        hash: hashSecret(secret, credentialKey),
+        disabled: false,
+      });
       let credentials: CredentialStore;
       if (deps.credentials === undefined) {
         logger.warn('no gateway credential store given: no gateway can connect to the embedded broker');
@@ -165,8 +201,18 @@ export async function startCloudService(
         host: embedded.host,
         credentials,
         serviceAccounts,
+        credentialKey,
         logger: logger.child({ component: 'broker' }),
         holdGatewaysUntilReady: true,
+        // Operator settings for cabinets behind one NAT address (config-schema.ts).
+        limits: {
+          ...(embedded.maxConnectionsPerAddress === undefined
+            ? {}
+            : { maxConnectionsPerAddress: embedded.maxConnectionsPerAddress }),
+          ...(embedded.refusalsBeforeThrottle === undefined
+            ? {}
+            : { refusalsBeforeThrottle: embedded.refusalsBeforeThrottle }),
+        },
         ...(embedded.tls === null
           ? {}
           : { tls: { port: embedded.tls.port, key: embedded.tls.key, cert: embedded.tls.cert } }),
@@ -196,8 +242,10 @@ export async function startCloudService(
     const clock = deps.now === undefined ? {} : { now: deps.now };
     const downlinkLogger = logger.child({ component: 'downlink' });
     const casesLogger = logger.child({ component: 'cases' });
-    const commands = new CommandService({ db, publisher, logger: downlinkLogger, ...clock });
-    const configs = new ConfigDocumentService({ db, publisher, logger: downlinkLogger, ...clock });
+    // Created at the first start (0600), never logged (docs/downlink-signing.md).
+    const signer = await loadDownlinkSigner(config.downlink.signingKeyFile, downlinkLogger);
+    const commands = new CommandService({ db, publisher, signer, logger: downlinkLogger, ...clock });
+    const configs = new ConfigDocumentService({ db, publisher, signer, logger: downlinkLogger, ...clock });
 
     const consumer = new IngestConsumer({
       url: mqttUrl,
@@ -279,6 +327,8 @@ export async function startCloudService(
       registry: metrics.registry,
       logger: logger.child({ component: 'http' }),
       ...(config.http.tls === null ? {} : { https: config.http.tls }),
+      trustProxy: config.http.trustProxy,
+      scrapeToken: config.http.scrapeToken,
       health: async () => {
         const mqtt = consumer.health();
         return {
@@ -300,7 +350,7 @@ export async function startCloudService(
     await buildApi(app, {
       db,
       ...clock,
-      auth: { logger: logger.child({ component: 'auth' }) },
+      auth: { logger: logger.child({ component: 'auth' }), insecureCookies: config.http.insecureCookies },
       cases: { config: config.cases, calendar, logger: casesLogger },
       downlink: { commands, configs },
       ...(deps.enrollment === true
@@ -308,11 +358,15 @@ export async function startCloudService(
             enrollment: {
               mqttUrl: gatewayMqttUrl,
               caBundle: config.enrollment.caBundle,
+              credentialKey,
+              downlinkKeys: signer.publicKeys(),
               logger: logger.child({ component: 'enrollment' }),
             },
           }
         : {}),
     });
+    // Exposure an operator must know of (issue 12, finding 9): plain HTTP beyond loopback and such.
+    for (const warning of listenerWarnings(config.http)) logger.warn({ component: 'http' }, warning);
     const httpPort = await listenHttp(app, config.http.host, config.http.port);
 
     // Closing runs the closers newest first: http, consumer (finishes and acks the batches in
@@ -329,6 +383,7 @@ export async function startCloudService(
       mqttUrl,
       commands,
       configs,
+      downlinkSigner: signer,
       caseMonitor,
       calendar,
       close(): Promise<void> {

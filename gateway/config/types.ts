@@ -100,6 +100,8 @@ export interface UplinkConfig {
   telemetryEventsPerS: number;
   ackTimeoutS: number;
   statusIntervalS: number;
+  /** Accept mqtt:// (no TLS) to a host that is not loopback (gateway/enrollment/transport-policy.ts). */
+  allowInsecureMqtt: boolean;
 }
 
 export interface MetricsConfig {

@@ -1,8 +1,12 @@
 /**
  * Commands from the cloud (`down/cmd`, docs/uplink-contract.md, delivery rule 7; docs/commands.md).
  *
- *   payload ──parseCommand──> seen before? ──> expired? ──> row 'running' COMMITTED ──> run ──>
- *   row finished + command_result outbox event in ONE transaction
+ *   payload ──signature──> parseCommand──> seen before? ──> expired? ──> row 'running' COMMITTED ──>
+ *   run ──> row finished + command_result outbox event in ONE transaction
+ *
+ * - Signed: a payload without a valid signature of the cloud for this gateway (signature.ts,
+ *   docs/downlink-signing.md) is answered 'rejected' with a `code` and is neither run nor recorded:
+ *   recording it would let a forged copy published first take the genuine command's id.
  *
  * - Idempotent by id: the `commands` table is the memory. An id seen before gets a 'duplicate'
  *   result and is not run again (MQTT QoS 1 redelivers; the cloud may retry).
@@ -20,6 +24,7 @@
  */
 import type { Logger } from 'pino';
 import type { CommandResultEvent } from '../../cloud-sync/contract/events.js';
+import type { DownlinkRefusalCode } from '../../cloud-sync/contract/signing.js';
 import type { Command } from '../../cloud-sync/contract/types.js';
 import { parseCommand } from '../../cloud-sync/contract/validate.js';
 import { UUID_PATTERN } from '../../cloud-sync/contract/schemas.js';
@@ -30,6 +35,7 @@ import { LightingError } from '../lighting/types.js';
 import type { AlarmOperationName } from '../pipeline/pipeline.js';
 import type { Committer, StoreReader } from '../store/committer.js';
 import type { CommandRow } from '../store/downlink-rows.js';
+import type { DownlinkVerifier } from './signature.js';
 
 export type CommandStatusName = CommandResultEvent['status'];
 
@@ -47,6 +53,8 @@ export interface CommandHost {
     action: OperatorAction,
     shelve?: ShelveOptions,
   ): void;
+  /** Checks the cloud's signature first (signature.ts); a refused payload goes no further. */
+  verifier: DownlinkVerifier;
   logger: Logger;
 }
 
@@ -95,6 +103,8 @@ export class CommandHandler {
 
   private async process(payload: Buffer | string): Promise<void> {
     const { store, logger } = this.host;
+    const verdict = this.host.verifier.check('down/cmd', payload);
+    if (!verdict.ok) return this.refuseUnsigned(verdict.code, verdict.reason, verdict.report, payload);
     const parsed = parseCommand(payload);
     if (!parsed.ok) {
       const envelope = readableEnvelope(payload);
@@ -229,6 +239,29 @@ export class CommandHandler {
     const log = { commandId: row.id, action: row.action, target: row.target, status, error };
     if (status === 'succeeded') this.host.logger.info(log, 'cloud command succeeded');
     else this.host.logger.warn(log, `cloud command ${status}`);
+  }
+
+  /**
+   * Not signed by the cloud for this gateway: answered (unless too many refusals this minute)
+   * with `code`, never run, never recorded, so the id stays free for the genuine command.
+   */
+  private refuseUnsigned(
+    code: DownlinkRefusalCode,
+    reason: string,
+    report: boolean,
+    payload: Buffer | string,
+  ): void {
+    const envelope = readableEnvelope(payload);
+    if (envelope === null || !report) {
+      if (envelope === null) this.unreadable++;
+      return;
+    }
+    const now = this.host.store.now();
+    this.host.committer.commit(
+      { events: [{ ...resultEvent(envelope, 'rejected', `${code}: ${reason}`), code }], at: now },
+      // One fixed label: the action of a forged message is the sender's text (metric cardinality).
+      () => this.count('(unverified)', 'rejected'),
+    );
   }
 
   /** Already handled: answered again, not run again. */

@@ -6,6 +6,9 @@
  *   candidate (file <- document <- overrides) ──validate in full──> build ──swap synchronously──>
  *   version / override rows + config_result / config_override events in ONE transaction
  *
+ * - Signed: a document without a valid signature of the cloud for this gateway (signature.ts,
+ *   docs/downlink-signing.md) is answered 'rejected' with a `code` and recorded nowhere, so a forged
+ *   copy cannot take the version number of the genuine document.
  * - A retained document comes back on every reconnect: a version already recorded with the same
  *   hash is ignored. A wrong hash, a version number reused for another document or lower than
  *   the active one is rejected.
@@ -30,6 +33,7 @@ import type { GatewayConfig } from '../config/types.js';
 import type { LoadedProfile } from '../profiles/types.js';
 import type { DownlinkWrite, LocalOverrideRow } from '../store/downlink-rows.js';
 import type { Committer, StoreReader } from '../store/committer.js';
+import type { DownlinkVerifier } from './signature.js';
 import { DownlinkError, isDownlinkError } from './errors.js';
 import {
   FILE_CHANGE_BY,
@@ -63,6 +67,8 @@ export interface ConfigHost {
   swap(config: GatewayConfig, now: Instant): { output: EngineOutput; undo: () => void };
   /** configVersion moved: refresh up/status. */
   statusChanged(): void;
+  /** Checks the cloud's signature first (signature.ts); a refused document goes no further. */
+  verifier: DownlinkVerifier;
   logger: Logger;
 }
 
@@ -285,6 +291,28 @@ export class ConfigDownlink {
 
   private process(payload: Buffer | string): void {
     const { store, logger } = this.host;
+    const verdict = this.host.verifier.check('down/config', payload);
+    if (!verdict.ok) {
+      const readable = readableVersion(payload);
+      if (readable === null || !verdict.report) {
+        if (readable === null) this.counts.unreadable++;
+        return;
+      }
+      // Answered, recorded nowhere: the version stays free for the genuine document.
+      this.counts.rejected++;
+      this.host.committer.commit({
+        events: [
+          {
+            ...this.result(readable.version, readable.hash, 'rejected', this.activeVersion(), [
+              { pointer: '/sig', message: `${verdict.code}: ${verdict.reason}` },
+            ]),
+            code: verdict.code,
+          },
+        ],
+        at: store.now(),
+      });
+      return;
+    }
     const parsed = parseConfigDocument(payload);
     if (!parsed.ok) {
       const readable = readableVersion(payload);

@@ -1,6 +1,7 @@
 /**
- * `npm run enroll -- --url <cloud> --token <token> --data-dir <dir> [--ca <file>]`
+ * `npm run enroll -- --url <cloud> --token <token> --data-dir <dir> [--ca <file>] [--insecure-http]`
  * (or `--token-file <file>`, which keeps the token out of the process list and shell history).
+ * Plain http:// to a host that is not loopback is refused unless `--insecure-http` is given.
  *
  * Exit codes: 0 enrolled, 1 enrollment failed (refused, unreachable, bad answer), 2 bad arguments.
  * The MQTT secret is written to `<data-dir>/uplink-credentials.json` (0600) and never printed.
@@ -10,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { enroll, enrollEndpoint } from './enroll.js';
 import { GatewayEnrollmentError } from './errors.js';
+import { isLoopbackHost, requireSecureEnrollmentUrl } from './transport-policy.js';
 
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -24,9 +26,8 @@ interface CliOptions {
   tokenFile?: string;
   dataDir: string;
   ca?: string;
+  insecureHttp?: boolean;
 }
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export async function runEnrollCli(argv: string[], io: Io): Promise<number> {
   const program = new Command()
@@ -37,6 +38,10 @@ export async function runEnrollCli(argv: string[], io: Io): Promise<number> {
     .option('--token-file <file>', 'read the token from this file instead')
     .requiredOption('--data-dir <dir>', 'gateway data directory (uplink-credentials.json is written there)')
     .option('--ca <file>', 'PEM CA bundle that the HTTPS server must chain to (default: system store)')
+    .option(
+      '--insecure-http',
+      'allow a plain http:// URL to a host that is not loopback (token and secret travel unencrypted)',
+    )
     .addHelpText('after', '\nExit codes: 0 enrolled, 1 enrollment failed, 2 invalid arguments.')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(add --help for usage)')
@@ -74,9 +79,15 @@ export async function runEnrollCli(argv: string[], io: Io): Promise<number> {
   }
   if (options.ca !== undefined && endpoint.protocol !== 'https:')
     return usage('--ca needs an https:// --url');
-  if (endpoint.protocol === 'http:' && !LOOPBACK_HOSTS.has(endpoint.hostname)) {
+  const insecure = options.insecureHttp === true;
+  try {
+    requireSecureEnrollmentUrl(endpoint, insecure);
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  if (endpoint.protocol === 'http:' && !isLoopbackHost(endpoint.hostname)) {
     io.err(
-      `warning: ${endpoint.origin} is plain HTTP: the token and the returned secret cross the network unencrypted\n`,
+      `warning: ${endpoint.origin} is plain HTTP (--insecure-http): the token and the returned secret cross the network unencrypted\n`,
     );
   }
 
@@ -85,11 +96,13 @@ export async function runEnrollCli(argv: string[], io: Io): Promise<number> {
       url: options.url,
       token,
       dataDir: options.dataDir,
+      allowInsecureHttp: insecure,
       ...(options.ca === undefined ? {} : { caFile: options.ca }),
     });
     io.out(
       `enrolled as ${result.gatewayId}; credential written to ${result.credentialsFile}` +
         (result.caFile === null ? '' : `, broker CA to ${result.caFile}`) +
+        `; downlink signing key pinned: ${result.downlinkKeyIds.join(', ')}` +
         '\n',
     );
     return EXIT.ok;

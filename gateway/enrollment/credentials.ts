@@ -1,12 +1,16 @@
 /**
  * The gateway's uplink credential on disk (docs/enrollment.md):
- *   `<dataDir>/uplink-credentials.json` (mode 0600): `{gatewayId, mqtt: {url, username, password, clientId}}`
+ *   `<dataDir>/uplink-credentials.json` (mode 0600):
+ *     `{gatewayId, mqtt: {url, username, password, clientId}, downlinkKeys: [...]}`
+ *   `downlinkKeys`: the cloud's Ed25519 public keys pinned at enrollment (docs/downlink-signing.md);
+ *     a file written before signed downlink has none, and that gateway refuses every command.
  *   `<dataDir>/uplink-ca.pem`: the CA the broker's certificate must chain to, when the cloud sent one.
  * Both are replaced atomically (temporary file, fsync, rename), so a power cut during enrollment
  * leaves either the old credential or the new one, never half of either.
  */
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MAX_PINNED_KEYS, publicKeyObject } from '../../cloud-sync/contract/signing.js';
 import { gatewayClientId, isGatewayId } from '../../cloud-sync/contract/topics.js';
 import type { UplinkOptions } from '../uplink/uplink.js';
 import { GatewayEnrollmentError } from './errors.js';
@@ -25,6 +29,11 @@ export interface UplinkMqttCredentials {
 export interface UplinkCredentials {
   gatewayId: string;
   mqtt: UplinkMqttCredentials;
+  /**
+   * The cloud's downlink public keys (base64url Ed25519), pinned at enrollment and by signed
+   * announcements; empty for a file written before signed downlink (docs/downlink-signing.md).
+   */
+  downlinkKeys: string[];
 }
 
 export interface LoadedUplinkCredentials extends UplinkCredentials {
@@ -40,12 +49,13 @@ export interface LoadedUplinkCredentials extends UplinkCredentials {
  */
 export function uplinkConnection(
   credentials: LoadedUplinkCredentials,
-): Pick<UplinkOptions, 'gatewayId' | 'url' | 'username' | 'password' | 'ca'> {
+): Pick<UplinkOptions, 'gatewayId' | 'url' | 'username' | 'password' | 'ca' | 'downlinkKeys'> {
   return {
     gatewayId: credentials.gatewayId,
     url: credentials.mqtt.url,
     username: credentials.mqtt.username,
     password: credentials.mqtt.password,
+    downlinkKeys: [...credentials.downlinkKeys],
     ...(credentials.caPem === null ? {} : { ca: credentials.caPem }),
   };
 }
@@ -54,6 +64,26 @@ const PEM_CERT_RE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE----
 
 export function looksLikePemCertificates(text: string): boolean {
   return PEM_CERT_RE.test(text);
+}
+
+/**
+ * Problems with a list of downlink public keys: 1 to MAX_PINNED_KEYS valid Ed25519 keys. A missing
+ * list is a problem only when `required` (an enrollment answer; an old credentials file has none).
+ */
+export function downlinkKeyProblems(value: unknown, required: boolean): string[] {
+  if (value === undefined)
+    return required ? ['downlinkKeys: missing (the cloud predates signed downlink)'] : [];
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PINNED_KEYS)
+    return [`downlinkKeys: not a list of 1 to ${MAX_PINNED_KEYS} keys`];
+  const problems: string[] = [];
+  for (const [index, key] of (value as unknown[]).entries()) {
+    try {
+      publicKeyObject(key as string);
+    } catch {
+      problems.push(`downlinkKeys[${index}]: not an Ed25519 public key (43 base64url characters)`);
+    }
+  }
+  return problems;
 }
 
 /**
@@ -82,6 +112,7 @@ export function credentialProblems(value: unknown): string[] {
     if (m.username !== gatewayId) problems.push('mqtt.username: must equal gatewayId');
     if (m.clientId !== gatewayClientId(gatewayId)) problems.push(`mqtt.clientId: must be gw-${gatewayId}`);
   }
+  problems.push(...downlinkKeyProblems(record.downlinkKeys, false));
   return problems;
 }
 
@@ -115,6 +146,7 @@ export async function writeUplinkCredentials(
       password: credentials.mqtt.password,
       clientId: credentials.mqtt.clientId,
     },
+    downlinkKeys: [...credentials.downlinkKeys],
   };
   // writeFileAtomic syncs the directory, so the rename (and the CA's, or its removal) is durable.
   await writeFileAtomic(credentialsFile, `${JSON.stringify(document, null, 2)}\n`, 0o600);
@@ -165,7 +197,7 @@ export async function loadUplinkCredentials(dataDir: string): Promise<LoadedUpli
       `${credentialsFile} is invalid: ${problems.join('; ')}`,
     );
   }
-  const credentials = parsed as UplinkCredentials;
+  const credentials = parsed as Omit<UplinkCredentials, 'downlinkKeys'> & { downlinkKeys?: string[] };
   const caFile = join(dataDir, CA_FILE);
   let caPem: string | null = null;
   try {
@@ -183,7 +215,31 @@ export async function loadUplinkCredentials(dataDir: string): Promise<LoadedUpli
   return {
     gatewayId: credentials.gatewayId,
     mqtt: { ...credentials.mqtt },
+    downlinkKeys: [...(credentials.downlinkKeys ?? [])],
     caPem,
     caFile: caPem === null ? null : caFile,
   };
+}
+
+/**
+ * Adds announced downlink keys to the pinned ones in the credentials file (docs/downlink-signing.md,
+ * rotation): the file is read, the keys appended (at most MAX_PINNED_KEYS in all) and written back
+ * atomically, mode 0600. Resolves with the keys pinned now. Only keys announced inside a message
+ * that verified under a key already pinned get here (gateway/downlink/signature.ts).
+ */
+export async function pinDownlinkKeys(dataDir: string, announced: readonly string[]): Promise<string[]> {
+  const current = await loadUplinkCredentials(dataDir);
+  const keys = [...current.downlinkKeys];
+  for (const key of announced) if (!keys.includes(key) && keys.length < MAX_PINNED_KEYS) keys.push(key);
+  if (keys.length === current.downlinkKeys.length) return keys;
+  const problems = downlinkKeyProblems(keys, true);
+  if (problems.length > 0)
+    throw new GatewayEnrollmentError('UPLINK_CREDENTIALS_INVALID', `refusing to pin: ${problems.join('; ')}`);
+  const document: UplinkCredentials = {
+    gatewayId: current.gatewayId,
+    mqtt: current.mqtt,
+    downlinkKeys: keys,
+  };
+  await writeFileAtomic(join(dataDir, CREDENTIALS_FILE), `${JSON.stringify(document, null, 2)}\n`, 0o600);
+  return keys;
 }

@@ -3,13 +3,19 @@
  * `POST /api/v1/enroll`, receive the gateway id, MQTT credential and CA bundle, and store them in
  * the data directory. Over HTTPS the server is always verified: against `caFile` when given
  * (and only against it), else against the system trust store. Verification is never turned off.
+ * Plain HTTP is refused beyond loopback unless `allowInsecureHttp` (transport-policy.ts). The answer
+ * must carry the cloud's downlink public keys, which are pinned with the credential next to the CA
+ * (docs/downlink-signing.md): the gateway refuses every command they do not verify.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFile } from 'node:fs/promises';
+import { keyIdOf } from '../../cloud-sync/contract/signing.js';
 import { GatewayEnrollmentError } from './errors.js';
+import { requireSecureEnrollmentUrl } from './transport-policy.js';
 import {
   credentialProblems,
+  downlinkKeyProblems,
   looksLikePemCertificates,
   writeUplinkCredentials,
   type UplinkCredentials,
@@ -31,6 +37,8 @@ export interface RequestEnrollmentOptions {
   /** PEM file of the CA the HTTPS server's certificate must chain to (replaces the system store). */
   caFile?: string;
   timeoutMs?: number;
+  /** Accept plain http:// to a host that is not loopback (the CLI's `--insecure-http`). */
+  allowInsecureHttp?: boolean;
 }
 
 /** The endpoint URL for a base URL; only http: and https: are accepted. */
@@ -76,6 +84,7 @@ function readBody(response: IncomingMessage): Promise<string> {
 
 function validateResponse(value: unknown): EnrollmentResponse {
   const problems = credentialProblems(value);
+  problems.push(...downlinkKeyProblems((value as { downlinkKeys?: unknown } | null)?.downlinkKeys, true));
   const caBundle = (value as { caBundle?: unknown } | null)?.caBundle;
   if (caBundle !== null && (typeof caBundle !== 'string' || !looksLikePemCertificates(caBundle))) {
     problems.push('caBundle: neither null nor PEM certificates');
@@ -95,6 +104,7 @@ function validateResponse(value: unknown): EnrollmentResponse {
       password: response.mqtt.password,
       clientId: response.mqtt.clientId,
     },
+    downlinkKeys: [...response.downlinkKeys],
     caBundle: response.caBundle,
   };
 }
@@ -102,6 +112,7 @@ function validateResponse(value: unknown): EnrollmentResponse {
 /** POSTs the token; resolves with the validated response. Never writes anything. */
 export async function requestEnrollment(options: RequestEnrollmentOptions): Promise<EnrollmentResponse> {
   const endpoint = enrollEndpoint(options.url);
+  requireSecureEnrollmentUrl(endpoint, options.allowInsecureHttp === true);
   const https = endpoint.protocol === 'https:';
   let ca: Buffer | undefined;
   if (options.caFile !== undefined) {
@@ -187,6 +198,8 @@ export interface EnrollOptions extends RequestEnrollmentOptions {
 
 export interface EnrollResult {
   gatewayId: string;
+  /** Ids of the downlink keys pinned (contract/signing.ts keyIdOf). */
+  downlinkKeyIds: string[];
   credentialsFile: string;
   caFile: string | null;
 }
@@ -195,5 +208,5 @@ export interface EnrollResult {
 export async function enroll(options: EnrollOptions): Promise<EnrollResult> {
   const response = await requestEnrollment(options);
   const written = await writeUplinkCredentials(options.dataDir, response, response.caBundle);
-  return { gatewayId: response.gatewayId, ...written };
+  return { gatewayId: response.gatewayId, downlinkKeyIds: response.downlinkKeys.map(keyIdOf), ...written };
 }

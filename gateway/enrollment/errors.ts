@@ -16,6 +16,14 @@ export const GATEWAY_ENROLLMENT_ERRORS = {
   ENROLL_BAD_RESPONSE: {
     means: 'The cloud answered 200 with something that is not a valid enrollment response.',
   },
+  ENROLL_INSECURE: {
+    means:
+      'Plain `http://` enrollment to a host that is not loopback, without `--insecure-http`: the token and secret would travel unencrypted.',
+  },
+  UPLINK_INSECURE: {
+    means:
+      'An `mqtt://` (no TLS) uplink to a host that is not loopback, without the `uplink.allowInsecureMqtt` setting.',
+  },
   UPLINK_CREDENTIALS_MISSING: {
     means: '`uplink-credentials.json` does not exist: the gateway has not been enrolled.',
   },

@@ -39,6 +39,7 @@ import { parseAck } from '../../cloud-sync/contract/validate.js';
 import { MAX_EVENTS_PER_BATCH } from '../../cloud-sync/contract/schemas.js';
 import type { GatewayStore } from '../store/event-store.js';
 import { LaneWindow } from './lane-window.js';
+import { requireSecureMqttUrl } from '../enrollment/transport-policy.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_RECONNECT_POLICY,
@@ -63,6 +64,18 @@ export interface UplinkOptions {
   password: string;
   /** PEM CA bundle that must have signed the broker's certificate (mqtts). */
   ca?: string;
+  /**
+   * Accept an mqtt:// (no TLS) URL to a host that is not loopback (the gateway setting
+   * `uplink.allowInsecureMqtt`); otherwise the constructor throws UPLINK_INSECURE.
+   */
+  allowInsecureMqtt?: boolean;
+  /**
+   * The cloud's pinned downlink public keys (credentials.ts): not used by the uplink itself, but
+   * carried with the credential to the command and configuration handlers (gateway.ts), which
+   * refuse every `down/` message they do not verify (docs/downlink-signing.md). Absent or empty:
+   * every command and document is refused.
+   */
+  downlinkKeys?: readonly string[];
   /** Gateway software version, reported in the status. */
   version: string;
   /** Events per batch, at most MAX_EVENTS_PER_BATCH. Default 500. */
@@ -133,8 +146,16 @@ const DEFAULTS = {
 };
 
 export class Uplink {
-  private readonly o: Required<Omit<UplinkOptions, 'ca' | 'onCommand' | 'onConfig' | 'configVersion'>> &
-    Pick<UplinkOptions, 'ca' | 'onCommand' | 'onConfig' | 'configVersion'>;
+  private readonly o: Required<
+    Omit<
+      UplinkOptions,
+      'ca' | 'onCommand' | 'onConfig' | 'configVersion' | 'allowInsecureMqtt' | 'downlinkKeys'
+    >
+  > &
+    Pick<
+      UplinkOptions,
+      'ca' | 'onCommand' | 'onConfig' | 'configVersion' | 'allowInsecureMqtt' | 'downlinkKeys'
+    >;
   private client: MqttClient | undefined;
   private connected = false;
   private stopped = true;
@@ -170,6 +191,8 @@ export class Uplink {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > MAX_EVENTS_PER_BATCH) {
       throw new RangeError(`uplink batchSize must be 1..${MAX_EVENTS_PER_BATCH}, got ${batchSize}`);
     }
+    // No TLS beyond loopback only when asked for (issue 12, finding 9): throws UPLINK_INSECURE.
+    requireSecureMqttUrl(options.url, options.allowInsecureMqtt === true);
     this.o = {
       ...DEFAULTS,
       random: Math.random,

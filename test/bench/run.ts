@@ -10,6 +10,7 @@ const benchmarks: Record<string, () => Promise<{ main: (args: string[]) => Promi
   'alarm-to-case': () => import('./alarm-to-case.js'),
   outage: () => import('./outage.js'),
   pacing: () => import('./pacing.js'),
+  'connect-flood': () => import('./connect-flood.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -32,6 +32,7 @@ import {
   hashSecret,
   MemoryCredentialStore,
 } from '../../cloud-sync/service/broker/credentials.js';
+import { CredentialKey } from '../../cloud-sync/service/secrets/credential-key.js';
 import { startEmbeddedBroker } from '../../cloud-sync/service/broker/embedded.js';
 import { startCloudService, type CloudService } from '../../cloud-sync/service/service.js';
 import { openGatewayStore, type GatewayStore } from '../../gateway/store/event-store.js';
@@ -251,7 +252,8 @@ async function runRaw(
   options: Options,
 ): Promise<{ seconds: number; received: number; drained: boolean }> {
   const secret = generateSecret();
-  const hash = await hashSecret(secret);
+  const credentialKey = CredentialKey.generate();
+  const hash = hashSecret(secret, credentialKey);
   const gateways = new MemoryCredentialStore();
   gateways.set(RAW_GATEWAY, { hash, disabled: false });
   const services = new MemoryCredentialStore();
@@ -261,6 +263,7 @@ async function runRaw(
     host: '127.0.0.1',
     credentials: gateways,
     serviceAccounts: services,
+    credentialKey,
     logger: pino({ level: 'silent' }),
   });
   const url = `mqtt://127.0.0.1:${broker.port}`;
@@ -330,8 +333,9 @@ export async function main(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kerbside-bench-uplink-'));
   const logger = pino({ level: 'silent' });
   const password = generateSecret();
+  const credentialKey = CredentialKey.generate();
   const credentials = new MemoryCredentialStore();
-  credentials.set(GATEWAY, { hash: await hashSecret(password), disabled: false });
+  credentials.set(GATEWAY, { hash: hashSecret(password, credentialKey), disabled: false });
   let store: GatewayStore | undefined;
   let cloud: CloudService | undefined;
   try {
@@ -372,6 +376,7 @@ export async function main(args: string[]): Promise<void> {
     cloud = await startCloudService(testConfig(join(dir, 'cloud')), {
       logger,
       credentials,
+      credentialKey,
       processMetrics: false,
     });
 

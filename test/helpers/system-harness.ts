@@ -22,6 +22,7 @@ import type { GatewayEventBody } from '../../cloud-sync/contract/events.js';
 import { commandTopic, configTopic } from '../../cloud-sync/contract/topics.js';
 import type { ConfigDocument } from '../../cloud-sync/contract/types.js';
 import { hashSecret, MemoryCredentialStore } from '../../cloud-sync/service/broker/credentials.js';
+import { CredentialKey } from '../../cloud-sync/service/secrets/credential-key.js';
 import { issueEnrollmentToken } from '../../cloud-sync/service/enrollment/tokens.js';
 import {
   startCloudService,
@@ -75,10 +76,11 @@ export async function startCloud(dir: string, options: CloudOptions = {}): Promi
   if (options.enrollment === 'token') {
     deps = productionDeps(logger);
   } else {
+    const credentialKey = CredentialKey.generate();
     const credentials = new MemoryCredentialStore();
     for (const [id, secret] of Object.entries(options.gateways ?? { [GW]: SECRET }))
-      credentials.set(id, { hash: await hashSecret(secret), disabled: false });
-    deps = { logger, credentials };
+      credentials.set(id, { hash: hashSecret(secret, credentialKey), disabled: false });
+    deps = { logger, credentials, credentialKey };
   }
   return startCloudService(
     testConfig(dir, { mqtt: { embedded: { port: options.mqttPort ?? 0 } }, ...options.config }),
@@ -93,14 +95,26 @@ const UPLINK_TIMING = {
   reconnect: { initialMs: 50, maxMs: 300 },
 } satisfies Partial<UplinkOptions>;
 
-/** Uplink options of a gateway enrolled through the credential store, to a cloud or a broker port. */
-export function uplinkTo(cloud: CloudService | number, gatewayId = GW, secret = SECRET): UplinkOptions {
+/**
+ * Uplink options of a gateway enrolled through the credential store, to a cloud or a broker port.
+ * With a cloud, the gateway pins the cloud's downlink keys as enrollment would
+ * (docs/downlink-signing.md); with a bare port it pins `downlinkKeys` (default: none, so every
+ * command would be refused).
+ */
+export function uplinkTo(
+  cloud: CloudService | number,
+  gatewayId = GW,
+  secret = SECRET,
+  downlinkKeys?: readonly string[],
+): UplinkOptions {
   const port = typeof cloud === 'number' ? cloud : (cloud.mqttPort ?? 0);
+  const keys = downlinkKeys ?? (typeof cloud === 'number' ? [] : cloud.downlinkSigner.publicKeys());
   return {
     gatewayId,
     url: `mqtt://127.0.0.1:${port}`,
     username: gatewayId,
     password: secret,
+    downlinkKeys: keys,
     ...UPLINK_TIMING,
   };
 }
@@ -123,9 +137,34 @@ export async function enrollWithToken(cloud: CloudService, gatewayId = GW): Prom
 
 // --- the cloud to the gateway -------------------------------------------------------------------
 
-/** The cloud publishes a command, as its command service does. */
-export async function sendCommand(cloud: CloudService, command: unknown, gatewayId = GW): Promise<void> {
-  const payload = typeof command === 'string' ? command : JSON.stringify(command);
+/**
+ * How a test message is signed: by the cloud's key for the gateway (default, as the command
+ * service does), `false` for none (an attacker's), or any function of the message (a forgery).
+ */
+export type Signing = boolean | ((message: object, gatewayId: string) => object);
+
+function signedText(
+  cloud: CloudService,
+  channel: 'down/cmd' | 'down/config',
+  message: unknown,
+  gatewayId: string,
+  sign: Signing,
+): string {
+  // A string is sent as it is: the raw bytes of a malformed-payload test.
+  if (typeof message === 'string') return message;
+  if (sign === false) return JSON.stringify(message);
+  if (sign === true) return JSON.stringify(cloud.downlinkSigner.sign(channel, gatewayId, message as object));
+  return JSON.stringify(sign(message as object, gatewayId));
+}
+
+/** The cloud publishes a command, as its command service does (signed; see Signing). */
+export async function sendCommand(
+  cloud: CloudService,
+  command: unknown,
+  gatewayId = GW,
+  sign: Signing = true,
+): Promise<void> {
+  const payload = signedText(cloud, 'down/cmd', command, gatewayId, sign);
   await cloud.consumer.publish(commandTopic(gatewayId), payload, { retain: false });
 }
 
@@ -138,8 +177,9 @@ export async function sendConfig(
   cloud: CloudService,
   message: ConfigDocument | string,
   gatewayId = GW,
+  sign: Signing = true,
 ): Promise<void> {
-  const payload = typeof message === 'string' ? message : JSON.stringify(message);
+  const payload = signedText(cloud, 'down/config', message, gatewayId, sign);
   await cloud.consumer.publish(configTopic(gatewayId), payload, { retain: true });
 }
 

@@ -13,6 +13,7 @@
 import { pino } from 'pino';
 import { hashSecret, MemoryCredentialStore } from '../../cloud-sync/service/broker/credentials.js';
 import { loadCloudConfig } from '../../cloud-sync/service/config.js';
+import { loadOrCreateCredentialKey } from '../../cloud-sync/service/secrets/credential-key.js';
 import { startCloudService } from '../../cloud-sync/service/service.js';
 
 const file = process.argv[2];
@@ -23,14 +24,16 @@ const logger = pino(
   pino.destination(2),
 );
 
+// The service's own key file, so the hashes below are the ones its broker checks.
+const credentialKey = await loadOrCreateCredentialKey(config.mqtt.credentialKeyFile);
 const credentials = new MemoryCredentialStore();
 for (const pair of (process.env['KERBSIDE_E2E_GATEWAYS'] ?? '').split(',')) {
   const [id, secret] = pair.split(':');
   if (id === undefined || id === '' || secret === undefined) continue;
-  credentials.set(id, { hash: await hashSecret(secret), disabled: false });
+  credentials.set(id, { hash: hashSecret(secret, credentialKey), disabled: false });
 }
 
-const service = await startCloudService(config, { logger, credentials });
+const service = await startCloudService(config, { logger, credentials, credentialKey });
 process.stdout.write(`READY ${JSON.stringify({ mqttPort: service.mqttPort, httpPort: service.httpPort })}\n`);
 
 process.stdin.resume();

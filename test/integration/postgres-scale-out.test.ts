@@ -29,13 +29,14 @@ import {
   type CloudStarted,
 } from './crash-harness.js';
 import { checkDeployment, describeReport, gatewayDrained, type LedgerEntry } from './invariants.js';
+import { SCRAPE_HEADERS, TEST_SCRAPE_TOKEN } from '../cloud-sync/service/api/harness.js';
 
 const dirs = tempRoot('kerbside-scale-out-');
 const GATEWAYS = ['cab-s1', 'cab-s2', 'cab-s3'];
 
 /** Sum of kerbside_cloud_events_committed_total over its labels, from an instance's /metrics. */
 async function committed(httpPort: number): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
+  const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { headers: SCRAPE_HEADERS });
   const text = await response.text();
   let sum = 0;
   for (const line of text.split('\n')) {
@@ -79,7 +80,11 @@ describe('two cloud instances on PostgreSQL behind mosquitto, one killed mid-str
 
   it('loses nothing and duplicates nothing; both instances ingested before the kill', async (t) => {
     const databaseUrl = await (cluster ?? assert.fail('no cluster')).createDatabase();
-    const env = { DATABASE_URL: databaseUrl, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}` };
+    const env = {
+      DATABASE_URL: databaseUrl,
+      MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
+      KERBSIDE_SCRAPE_TOKEN: TEST_SCRAPE_TOKEN,
+    };
     const secrets = Object.fromEntries(GATEWAYS.map((id) => [id, `secret-of-${id}`]));
     const startInstance = async (name: string): Promise<CloudStarted> => {
       const file = join(dirs.root, `${name}.json`);
@@ -150,7 +155,9 @@ describe('two cloud instances on PostgreSQL behind mosquitto, one killed mid-str
     const bAtEnd = await committed(b.httpPort);
     // For the record (not asserted: it depends on what A held when it died): batches the survivor
     // refused (after_ahead: their predecessor died with A) and events it got again.
-    const bMetrics = await (await fetch(`http://127.0.0.1:${b.httpPort}/metrics`)).text();
+    const bMetrics = await (
+      await fetch(`http://127.0.0.1:${b.httpPort}/metrics`, { headers: SCRAPE_HEADERS })
+    ).text();
     const recovery = bMetrics
       .split('\n')
       .filter((l) => /^kerbside_cloud_(batches_total\{outcome="refused"|event_duplicates_total)/.test(l))

@@ -106,8 +106,11 @@ describe('npm start: the demo', () => {
         urls.filter((url) => url.endsWith('/metrics')).length >= 2,
         'both the cloud and the gateway metrics are printed',
       );
+      // The cloud's metrics and API document need the scrape token the banner prints.
+      const token = /Authorization: Bearer ([0-9a-f]{32})/.exec(banner)?.[1];
+      assert.ok(token, `the banner prints the scrape token:\n${banner}`);
       for (const url of urls.filter((u) => u !== login)) {
-        const response = await fetch(url);
+        const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
         assert.equal(response.status, 200, `GET ${url}`);
       }
 

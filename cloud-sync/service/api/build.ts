@@ -21,15 +21,21 @@ import type { ConfigDocumentService } from '../downlink/config-documents.js';
 import { downlinkRoutes } from '../downlink/routes.js';
 import type { EnrollmentLogger } from '../enrollment/redeem.js';
 import { enrollmentRoutes } from '../enrollment/routes.js';
+import type { CredentialKey } from '../secrets/credential-key.js';
 import { registryRoutes } from '../registry/routes.js';
+import { SharedRateLimiter } from './rate-limits.js';
 
 /** What the API's route plugins need, by area. */
 export interface ApiDeps {
   db: Kysely<CloudSchema>;
   /** Clock of sessions, audit rows, deadlines, the registry and KPIs (tests); the wall clock by default. */
   now?: () => Date;
-  /** Sign-in, accounts, the audit query and the guard on every route (docs/auth.md). */
-  auth: { logger: AuthLogger };
+  /**
+   * Sign-in, accounts, the audit query and the guard on every route (docs/auth.md).
+   * `insecureCookies`: the session cookie without Secure (setting http.insecureCookies, loopback
+   * HTTP only).
+   */
+  auth: { logger: AuthLogger; insecureCookies?: boolean };
   /** The case workflow, KPIs and the component registry (docs/cases.md). */
   cases: { config: CasesConfig; calendar: WorkingCalendar; logger: CaseLogger };
   /** Commands and configuration documents to gateways (docs/downlink.md). */
@@ -44,6 +50,10 @@ export interface ApiDeps {
     mqttUrl: string;
     /** PEM CA bundle gateways verify the broker with; null: the system trust store. */
     caBundle: string | null;
+    /** The downlink public keys a gateway pins (docs/downlink-signing.md). */
+    downlinkKeys: readonly string[];
+    /** The key the issued MQTT credential is hashed with (broker/credentials.ts). */
+    credentialKey: CredentialKey;
     logger?: EnrollmentLogger;
     now?: () => Date;
   };
@@ -55,8 +65,11 @@ export async function buildApi(app: FastifyInstance, deps: ApiDeps): Promise<voi
   const clock = deps.now === undefined ? {} : { now: deps.now };
   // The guard first: it refuses to register a route without an access rule, and guards only the
   // routes registered after it (docs/auth.md).
-  await app.register(authPlugin, { db, logger: deps.auth.logger, ...clock });
-  await app.register(authRoutes, { db, logger: deps.auth.logger, ...clock });
+  const insecureCookies = deps.auth.insecureCookies === true;
+  // The rate limits of sign-in and enrollment, counted in the database (shared by instances).
+  const limiter = new SharedRateLimiter(db, deps.now);
+  await app.register(authPlugin, { db, logger: deps.auth.logger, insecureCookies, ...clock });
+  await app.register(authRoutes, { db, logger: deps.auth.logger, limiter, insecureCookies, ...clock });
   const { config, calendar } = deps.cases;
   await app.register(caseRoutes, { db, config, calendar, logger: deps.cases.logger, ...clock });
   await app.register(kpiRoutes, { db, calendar, ...clock });
@@ -69,6 +82,9 @@ export async function buildApi(app: FastifyInstance, deps: ApiDeps): Promise<voi
       db,
       mqttUrl: enrollment.mqttUrl,
       caBundle: enrollment.caBundle,
+      limiter,
+      downlinkKeys: enrollment.downlinkKeys,
+      credentialKey: enrollment.credentialKey,
       ...(enrollment.logger === undefined ? {} : { logger: enrollment.logger }),
       ...(enrollment.now === undefined ? {} : { now: enrollment.now }),
     });

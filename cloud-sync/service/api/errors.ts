@@ -14,7 +14,16 @@ export const API_ERRORS = {
   },
   API_BODY_MALFORMED: { means: 'The request body is not valid JSON.', status: 400 },
   API_BODY_EMPTY: { means: 'The request declares a JSON body (Content-Type) but sends none.', status: 400 },
-  API_BODY_TOO_LARGE: { means: 'The request body is larger than the API accepts (1 MiB).', status: 413 },
+  API_BODY_TOO_LARGE: {
+    means:
+      'The request body is larger than its route accepts: 8 KiB for sign-in and enrollment, 1 MiB for a configuration document, 64 KiB elsewhere (http.ts BODY_LIMITS).',
+    status: 413,
+  },
+  API_BODY_TOO_DEEP: {
+    means:
+      'The request body nests objects and arrays deeper than the API reads (64 levels, api/json-body.ts).',
+    status: 400,
+  },
   API_UNSUPPORTED_MEDIA_TYPE: {
     means: 'The request body is of a media type the API does not read; send application/json.',
     status: 415,
@@ -25,8 +34,14 @@ export const API_ERRORS = {
     status: 400,
   },
   API_NOT_FOUND: { means: 'No route of the API has this method and path.', status: 404 },
+  API_SCRAPE_TOKEN_REQUIRED: {
+    means:
+      'GET /metrics or the OpenAPI document without the scrape token (`Authorization: Bearer <token>`, setting http.scrapeTokenFile or KERBSIDE_SCRAPE_TOKEN), or none is configured.',
+    status: 401,
+  },
   API_INTERNAL: {
-    means: 'The service failed unexpectedly; the answer says nothing more, the service log has the error.',
+    means:
+      'The service failed unexpectedly; the answer is `{error, requestId}` and nothing more, the service log line with that request id has the error.',
     status: 500,
   },
 } as const satisfies ErrorCatalogue<string>;

@@ -22,7 +22,16 @@ export const AUTH_ERRORS = {
   },
   AUTH_REQUIRED: { means: 'No valid session on a non-public route.', status: 401 },
   AUTH_FORBIDDEN: { means: "Signed in, but none of the route's roles.", status: 403 },
-  AUTH_RATE_LIMITED: { means: 'Too many login attempts from one address.', status: 429 },
+  AUTH_RATE_LIMITED: {
+    means:
+      'Too many sign-in attempts: from one address (10 a minute), or at one username, which is locked for a while after five failures in a row (a right password included).',
+    status: 429,
+  },
+  AUTH_CROSS_SITE: {
+    means:
+      'A request authenticated by the session cookie that changes something came from another site (its Origin or Sec-Fetch-Site is not this service): refused as cross-site request forgery.',
+    status: 403,
+  },
   AUTH_UNGUARDED_ROUTE: {
     means: 'A route was registered without `config.access` (thrown at registration, a programming error).',
     status: 500,

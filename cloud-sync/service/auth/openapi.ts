@@ -1,6 +1,7 @@
 /**
  * The OpenAPI 3.0.3 document of the cloud HTTP API, generated from the routes' own JSON schemas
- * (@fastify/swagger, dynamic mode) and served at GET /api/v1/openapi.json (public). Each operation
+ * (@fastify/swagger, dynamic mode) and served at GET /api/v1/openapi.json (behind the scrape token,
+ * api/scrape-token.ts). Each operation
  * carries its access rule (roles.ts, docs/auth.md):
  *   x-kerbside-access  'public' | 'any' | 'roles'
  *   x-kerbside-roles   the roles allowed ([] for public, every role for 'any')
@@ -9,7 +10,7 @@
  * buildHttpApp (http.ts) does it first thing, so a second call on the same app does nothing.
  */
 import swagger from '@fastify/swagger';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { ROLES, type RouteAccess } from './roles.js';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
@@ -29,7 +30,10 @@ export function accessAnnotations(access: RouteAccess | undefined): Record<strin
   };
 }
 
-async function openApiPlugin(app: FastifyInstance): Promise<void> {
+/** What guards the document (api/scrape-token.ts); none in a bare registration (tests). */
+type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+async function openApiPlugin(app: FastifyInstance, opts: { guard?: Guard }): Promise<void> {
   await app.register(swagger, {
     mode: 'dynamic',
     openapi: {
@@ -56,9 +60,11 @@ async function openApiPlugin(app: FastifyInstance): Promise<void> {
   app.get(
     OPENAPI_PATH,
     {
+      // Public to the session guard; the scrape token guards it (http.ts).
       config: { access: { public: true } },
+      ...(opts.guard === undefined ? {} : { onRequest: opts.guard }),
       schema: {
-        summary: 'This OpenAPI document',
+        summary: 'This OpenAPI document (needs the scrape token)',
         tags: ['meta'],
         response: { 200: { type: 'object', additionalProperties: true } },
       },
@@ -78,10 +84,10 @@ Object.assign(openApiPlugin, {
  * registration order, so routes registered after this call are described. For synchronous builders
  * such as buildHttpApp.
  */
-export function queueOpenApi(app: FastifyInstance): void {
+export function queueOpenApi(app: FastifyInstance, guard?: Guard): void {
   if (registered.has(app)) return;
   registered.add(app);
-  void app.register(openApiPlugin);
+  void app.register(openApiPlugin, guard === undefined ? {} : { guard });
 }
 
 /** Registers the OpenAPI plugin on `app` (once per app; nothing when buildHttpApp did already). */

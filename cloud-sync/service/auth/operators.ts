@@ -6,11 +6,10 @@
  * caller (the HTTP plugin, or the CLI), which knows who acted and from where.
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { dummyHashForTiming } from '../broker/credentials.js';
 import type { OperatorsTable } from '../db/case-tables.js';
 import type { CloudSchema } from '../db/schema.js';
 import { AuthError } from './errors.js';
-import { hashPassword, validatePassword, verifyPassword } from './passwords.js';
+import { checkPassword, dummyPasswordHash, hashPassword, validatePassword } from './passwords.js';
 import { isRole, ROLES, type AuthenticatedOperator, type Role } from './roles.js';
 import { revokeSessionsOf } from './sessions.js';
 
@@ -246,6 +245,8 @@ export async function setOperatorPassword(
  * The operator if `password` is right and the account enabled, else null, without saying why.
  * An unknown username is checked against a dummy hash and a disabled account's hash is still
  * verified, so every refusal costs one scrypt and timing does not reveal which usernames exist.
+ * A right password whose hash has weaker parameters than today's (auth/passwords.ts) is hashed
+ * again and stored, so old accounts reach the current strength at their next login.
  */
 export async function verifyCredentials(
   db: Kysely<CloudSchema>,
@@ -253,8 +254,29 @@ export async function verifyCredentials(
   password: string,
 ): Promise<AuthenticatedOperator | null> {
   const row = isUsername(username) ? await getRow(db, username) : undefined;
-  const hash = row?.password_hash ?? (await dummyHashForTiming());
-  const matches = await verifyPassword(password, hash);
-  if (row === undefined || !matches || row.disabled === 1) return null;
+  const hash = row?.password_hash ?? (await dummyPasswordHash());
+  const check = await checkPassword(password, hash);
+  if (row === undefined || !check.ok || row.disabled === 1) return null;
+  if (check.rehash) await rehashPassword(db, row.username, hash, password);
   return toAuthenticated(toRecord(row));
+}
+
+/**
+ * Stores a fresh hash of a password that just verified. Compare-and-set on the old hash: a new
+ * password set meanwhile (setOperatorPassword) wins. `updated_at` is left alone: the account did
+ * not change, only how its password is kept.
+ */
+async function rehashPassword(
+  db: Kysely<CloudSchema>,
+  username: string,
+  oldHash: string,
+  password: string,
+): Promise<void> {
+  const newHash = await hashPassword(password);
+  await db
+    .updateTable('operators')
+    .set({ password_hash: newHash })
+    .where('username', '=', username)
+    .where('password_hash', '=', oldHash)
+    .execute();
 }

@@ -1,11 +1,13 @@
 /**
  * Operator passwords: the rules a new password must meet, a generator for the CLI and the demo,
- * and hashing. Hashes are scrypt (broker/credentials.ts, RFC 7914), the same format the gateways'
- * MQTT secrets use, so one verified implementation covers both. A password is never logged,
- * audited or stored in clear.
+ * and hashing. Hashes are scrypt (RFC 7914, secrets/scrypt.ts) at the OWASP Password Storage Cheat
+ * Sheet's first setting, N=2^17, r=8, p=1 (128 MiB, about half a second per check); a hash with
+ * weaker parameters is redone at the next successful login (auth/operators.ts). A password is never
+ * logged, audited or stored in clear. (Gateways' MQTT secrets are random, not chosen by people,
+ * and use a keyed hash instead: broker/credentials.ts.)
  */
 import { randomInt } from 'node:crypto';
-import { hashSecret, verifySecret } from '../broker/credentials.js';
+import { isWeakerThan, scryptHash, verifyScrypt, type ScryptParams } from '../secrets/scrypt.js';
 import { AuthError } from './errors.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
@@ -42,10 +44,79 @@ export function generatePassword(length = GENERATED_PASSWORD_LENGTH): string {
   return password;
 }
 
-export function hashPassword(password: string): Promise<string> {
-  return hashSecret(password);
+/** scrypt parameters of new password hashes (OWASP Password Storage Cheat Sheet, scrypt). */
+export const PASSWORD_SCRYPT: Readonly<ScryptParams> = { n: 1 << 17, r: 8, p: 1 };
+
+/**
+ * At most this many password hashes run at once: each takes 128 MiB and a thread of libuv's pool
+ * (4 by default, shared with file I/O), so a burst of logins queues here instead of taking all
+ * the memory and every thread. Login attempts are rate-limited as well (docs/auth.md).
+ */
+export const MAX_CONCURRENT_PASSWORD_HASHES = 2;
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT_PASSWORD_HASHES) {
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else {
+    running += 1;
+  }
+  try {
+    return await work();
+  } finally {
+    // Hand the slot straight to the next waiter (running stays the same), or free it.
+    const next = waiting.shift();
+    if (next === undefined) running -= 1;
+    else next();
+  }
 }
 
-export function verifyPassword(password: string, hash: string): Promise<boolean> {
-  return verifySecret(password, hash);
+/** The parameters new hashes get: PASSWORD_SCRYPT, except in tests (usePasswordScryptForTests). */
+let current: Readonly<ScryptParams> = PASSWORD_SCRYPT;
+/** The unknown-username hash (dummyPasswordHash), made at first use with `current`. */
+let dummyHash: Promise<string> | null = null;
+
+/**
+ * Tests only: a cheaper cost, so the suites' hundreds of sign-ins do not take minutes (each costs
+ * half a second at PASSWORD_SCRYPT). Refused outside the node:test runner, which sets
+ * NODE_TEST_CONTEXT in every test process; the service never calls it, and no setting or
+ * environment variable of the service weakens password hashing.
+ */
+export function usePasswordScryptForTests(params: ScryptParams): void {
+  if (process.env['NODE_TEST_CONTEXT'] === undefined) {
+    throw new AuthError('AUTH_INVALID_ARGUMENT', 'the password hash cost is lowered only under node --test');
+  }
+  current = { ...params };
+  dummyHash = null;
+}
+
+export function hashPassword(password: string): Promise<string> {
+  return limited(() => scryptHash(password, current));
+}
+
+export interface PasswordCheck {
+  ok: boolean;
+  /** The password is right but its hash is weaker than today's parameters: hash it again. */
+  rehash: boolean;
+}
+
+/** Checks `password` against a stored hash; never throws (a malformed hash is a refusal). */
+export async function checkPassword(password: string, hash: string): Promise<PasswordCheck> {
+  const ok = await limited(() => verifyScrypt(password, hash));
+  return { ok, rehash: ok && isWeakerThan(hash, current) };
+}
+
+export async function verifyPassword(password: string, hash: string): Promise<boolean> {
+  return (await checkPassword(password, hash)).ok;
+}
+
+/**
+ * A hash of a random password nobody knows, at today's parameters, checked when the username is
+ * unknown so that refusing it costs what refusing a real operator costs (no enumeration by timing).
+ */
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword(generatePassword(32));
+  return dummyHash;
 }

@@ -6,24 +6,41 @@
  *   - onRoute: a route without `config.access` throws at registration, so an unguarded route cannot
  *     exist; non-public routes get 401/403 response schemas (complete OpenAPI document).
  *   - onRequest: public routes pass; otherwise `Authorization: Bearer <token>` or the
- *     `kerbside_session` cookie must name a live session (401 AUTH_REQUIRED, WWW-Authenticate:
+ *     `__Host-kerbside_session` cookie must name a live session (401 AUTH_REQUIRED, WWW-Authenticate:
  *     Bearer, RFC 6750 section 3) and the operator must hold one of the route's roles (403
- *     AUTH_FORBIDDEN). Runs before the body is parsed: an anonymous caller costs one lookup.
+ *     AUTH_FORBIDDEN). Runs before the body is parsed: an anonymous caller costs one lookup. A
+ *     request that changes something and is authenticated by the cookie must come from this
+ *     service's own origin (403 AUTH_CROSS_SITE, see sameOrigin): a browser attaches the cookie to
+ *     a request another site makes it send, never a Bearer header.
  *   - onSend (onResponse as a fallback): one admin_audit row per non-GET request and per 401/403 on
  *     any method. Written before the answer leaves, so a client that got its answer finds the row;
  *     a failed audit write is logged at error level and never fails the request. The body is never
- *     recorded (it may hold a password); handlers choose what goes in `request.auditDetail`.
+ *     recorded (it may hold a password); handlers choose what goes in `request.auditDetail`. A
+ *     refusal of an anonymous caller that the route did not describe (no auditDetail: a missing
+ *     session, a rate limit, a refused token) is counted into one summary row per route, address,
+ *     status and minute instead (enrollment/audit.ts recordAnonymousRefusal): 3,000 unauthenticated
+ *     requests in 12 s wrote 3,000 rows before. Refusals of signed-in operators stay one row each.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CloudSchema } from '../db/schema.js';
-import { recordAudit, type AuditOutcome } from '../enrollment/audit.js';
+import { recordAnonymousRefusal, recordAudit, type AuditOutcome } from '../enrollment/audit.js';
 import { AuthError, authErrorSchema } from './errors.js';
 import { isRole, type RouteAccess } from './roles.js';
 import { lookupSession } from './sessions.js';
 
-/** Name of the session cookie a browser console may use instead of the Authorization header. */
-export const SESSION_COOKIE = 'kerbside_session';
+/**
+ * Name of the session cookie a browser console may use instead of the Authorization header. The
+ * `__Host-` prefix (RFC 6265bis section 4.1.3.2) binds it to this host over HTTPS; a browser
+ * refuses such a cookie without Secure, so the insecure dev setting uses INSECURE_SESSION_COOKIE.
+ */
+export const SESSION_COOKIE = '__Host-kerbside_session';
+/** The cookie's name with http.insecureCookies (plain HTTP on loopback: the demo, tests). */
+export const INSECURE_SESSION_COOKIE = 'kerbside_session';
+
+export function sessionCookieName(insecure: boolean): string {
+  return insecure ? INSECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
 
 /** What the plugin logs to (a pino Logger or a fastify logger fits). */
 export interface AuthLogger {
@@ -35,18 +52,30 @@ export interface AuthPluginOptions {
   logger: AuthLogger;
   /** Clock for session expiry and audit times (tests). */
   now?: () => Date;
+  /** Read the session cookie by its insecure name (setting http.insecureCookies, routes.ts). */
+  insecureCookies?: boolean;
 }
 
 /** Methods that change nothing: audited only when refused. */
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const BEARER_RE = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i;
 
-/** The session token a request carries: the Bearer header first, else the session cookie. */
-export function sessionTokenOf(request: FastifyRequest): string | null {
+/** A session token and where the request carried it. */
+export interface SessionCredential {
+  token: string;
+  /** From the cookie (a browser sends it by itself: CSRF applies), not the Authorization header. */
+  fromCookie: boolean;
+}
+
+/** The session credential a request carries: the Bearer header first, else the session cookie. */
+export function sessionCredentialOf(
+  request: FastifyRequest,
+  cookieName: string = SESSION_COOKIE,
+): SessionCredential | null {
   const authorization = request.headers.authorization;
   if (typeof authorization === 'string') {
     const match = BEARER_RE.exec(authorization);
-    if (match?.[1] !== undefined) return match[1];
+    if (match?.[1] !== undefined) return { token: match[1], fromCookie: false };
   }
   const cookieHeader = request.headers.cookie;
   if (typeof cookieHeader !== 'string') return null;
@@ -54,14 +83,37 @@ export function sessionTokenOf(request: FastifyRequest): string | null {
   for (const pair of cookieHeader.split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0) continue;
-    if (pair.slice(0, eq).trim() !== SESSION_COOKIE) continue;
+    if (pair.slice(0, eq).trim() !== cookieName) continue;
     const value = pair
       .slice(eq + 1)
       .trim()
       .replace(/^"(.*)"$/, '$1');
-    return value === '' ? null : value;
+    return value === '' ? null : { token: value, fromCookie: true };
   }
   return null;
+}
+
+/** The session token a request carries (sessionCredentialOf without where from). */
+export function sessionTokenOf(request: FastifyRequest, cookieName: string = SESSION_COOKIE): string | null {
+  return sessionCredentialOf(request, cookieName)?.token ?? null;
+}
+
+/**
+ * Whether a request comes from a page of this service itself (OWASP CSRF Prevention Cheat Sheet,
+ * "Verifying origin with standard headers" and "Fetch Metadata"). A browser that sends
+ * Sec-Fetch-Site (Fetch Metadata, W3C) says `same-origin` only for this origin: `same-site` (a
+ * sibling host), `cross-site` and `none` are refused. Without it, the Origin header (RFC 6454
+ * section 7; browsers send it on every POST, PUT, PATCH and DELETE) must be this service's own
+ * scheme, host and port, as the request names it (Host; with http.trustProxy the proxy's
+ * X-Forwarded-Proto and -Host). Neither header: not a browser page of ours, refused; a program
+ * sends the Bearer header instead of the cookie.
+ */
+export function sameOrigin(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site === 'same-origin';
+  const origin = request.headers.origin;
+  if (typeof origin !== 'string') return false;
+  return origin.toLowerCase() === `${request.protocol}://${request.host}`.toLowerCase();
 }
 
 function isPublic(access: RouteAccess): access is { public: true } {
@@ -112,6 +164,7 @@ function firstParam(request: FastifyRequest): string | undefined {
 export async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promise<void> {
   const { db, logger } = opts;
   const now = opts.now ?? (() => new Date());
+  const cookieName = sessionCookieName(opts.insecureCookies === true);
   const audited = new WeakSet<FastifyRequest>();
   /** Access of GET routes by url, for the HEAD routes fastify derives from them. */
   const getAccess = new Map<string, RouteAccess>();
@@ -136,15 +189,24 @@ export async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions):
     if (access === undefined) {
       // No route matched: fastify answers 404 and there is nothing to guard.
       if (request.is404) return;
-      // A route that escaped the onRoute check (registered before this plugin): fail closed.
-      return reply.code(500).send({
-        error: 'AUTH_UNGUARDED_ROUTE',
-        message: 'this route declares no access rule; it is refused until it does',
-      });
+      // A route that escaped the onRoute check (registered before this plugin): fail closed. A 5xx:
+      // the error handler answers {error: API_INTERNAL, requestId} and logs this (http.ts).
+      throw new AuthError(
+        'AUTH_UNGUARDED_ROUTE',
+        `${request.method} ${request.routeOptions.url ?? ''} declares no access rule; it is refused until it does`,
+      );
     }
     if (isPublic(access)) return;
-    const token = sessionTokenOf(request);
-    const session = token === null ? null : await lookupSession(db, token, now());
+    const credential = sessionCredentialOf(request, cookieName);
+    // Before the session is looked at: a forged request learns nothing and costs nothing.
+    if (credential?.fromCookie === true && !READ_METHODS.has(request.method) && !sameOrigin(request)) {
+      return reply.code(403).send({
+        error: 'AUTH_CROSS_SITE',
+        message:
+          'refused: a change authenticated by the session cookie must come from this service’s own pages (Origin or Sec-Fetch-Site); programs send Authorization: Bearer',
+      });
+    }
+    const session = credential === null ? null : await lookupSession(db, credential.token, now());
     if (session === null) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="kerbside"').send({
         error: 'AUTH_REQUIRED',
@@ -172,6 +234,10 @@ export async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions):
     if (READ_METHODS.has(request.method) && status !== 401 && status !== 403) return;
     const action = `${request.method} ${routeUrl}`;
     try {
+      if (request.operator === null && status >= 400 && request.auditDetail === undefined) {
+        await recordAnonymousRefusal(db, { action, status, source: `http:${request.ip}` }, now());
+        return;
+      }
       await recordAudit(
         db,
         {

@@ -2,7 +2,8 @@
  * HTTP routes of operator sign-in, accounts and the audit trail (docs/auth.md). Register after
  * authPlugin: `await app.register(authRoutes, { db, logger })`.
  *
- *   POST /api/v1/auth/login                      public, 10 per minute per address
+ *   POST /api/v1/auth/login                      public, 10 per minute per address, and a
+ *                                                lockout with backoff per username (login-limits.ts)
  *   POST /api/v1/auth/logout | GET /api/v1/auth/me | POST /api/v1/auth/password      any operator
  *   GET|POST /api/v1/operators, PATCH /api/v1/operators/:username,
  *   POST /api/v1/operators/:username/reset-password, GET /api/v1/audit            admin
@@ -12,13 +13,20 @@
  * password or token appears only in the one response that hands it out (Cache-Control: no-store),
  * never in a log or audit detail.
  */
-import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CloudSchema } from '../db/schema.js';
 import { listAudit, type AuditFilter } from '../enrollment/audit.js';
-import { errorAnswerSchema } from '../http.js';
+import { rateLimitHook, type SharedRateLimiter } from '../api/rate-limits.js';
+import { BODY_LIMITS, errorAnswerSchema } from '../http.js';
 import { AuthError } from './errors.js';
+import {
+  clearLoginFailures,
+  LOGIN_LOCKOUT,
+  lockedForS,
+  recordLoginFailure,
+  type LoginLockoutRule,
+} from './login-limits.js';
 import {
   createOperator,
   listOperators,
@@ -29,7 +37,7 @@ import {
   type OperatorChanges,
 } from './operators.js';
 import { generatePassword, MAX_PASSWORD_LENGTH } from './passwords.js';
-import { SESSION_COOKIE, sessionTokenOf, type AuthLogger } from './plugin.js';
+import { sessionCookieName, sessionTokenOf, type AuthLogger } from './plugin.js';
 import { operatorOf, ROLES } from './roles.js';
 import { createSession, purgeDeadSessions, revokeSession, SESSION_LIFETIME_MS } from './sessions.js';
 
@@ -39,6 +47,15 @@ export interface AuthRoutesOptions {
   now?: () => Date;
   /** Login (and password change) attempts per address; default 10 per minute. */
   loginRateLimit?: { max: number; timeWindowMs: number };
+  /** The per-username lockout; default LOGIN_LOCKOUT. */
+  loginLockout?: LoginLockoutRule;
+  /** The shared counters of the per-address limit (api/rate-limits.ts). */
+  limiter: SharedRateLimiter;
+  /**
+   * The session cookie without `Secure` and without the `__Host-` prefix (which requires Secure),
+   * for plain HTTP on loopback only: the demo and tests (setting http.insecureCookies).
+   */
+  insecureCookies?: boolean;
 }
 
 const AUDIT_DEFAULT_LIMIT = 100;
@@ -91,7 +108,7 @@ const passwordField = { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_LE
 
 const auditEntrySchema = {
   type: 'object',
-  required: ['id', 'at', 'actor', 'action', 'target', 'detail', 'outcome', 'source'],
+  required: ['id', 'at', 'actor', 'action', 'target', 'detail', 'outcome', 'source', 'count'],
   additionalProperties: false,
   properties: {
     id: { type: 'string' },
@@ -102,6 +119,10 @@ const auditEntrySchema = {
     detail: { type: ['object', 'null'], additionalProperties: true },
     outcome: { type: ['string', 'null'], enum: ['ok', 'denied', 'failed', null] },
     source: { type: ['string', 'null'] },
+    count: {
+      type: ['integer', 'null'],
+      description: 'a summary row of anonymous refusals: how many in its minute; null for one event',
+    },
   },
 } as const;
 
@@ -142,49 +163,62 @@ interface AuditQuery {
   limit?: number;
 }
 
-/** The session cookie for a browser console: not readable by scripts, never sent cross-site. */
-function sessionCookie(token: string, secure: boolean, maxAgeS: number): string {
+/**
+ * The session cookie for a browser console: not readable by scripts, never sent cross-site, sent
+ * over HTTPS only, and bound to this host: the `__Host-` prefix makes a browser refuse the cookie
+ * unless it is Secure, has Path=/ and no Domain, so a sibling host cannot set or shadow it
+ * (RFC 6265bis section 4.1.3.2). `insecure` (the dev setting) drops Secure and so the prefix.
+ */
+export function sessionCookie(token: string, insecure: boolean, maxAgeS: number): string {
   return [
-    `${SESSION_COOKIE}=${token}`,
+    `${sessionCookieName(insecure)}=${token}`,
     'Path=/',
     'HttpOnly',
     'SameSite=Strict',
     `Max-Age=${maxAgeS}`,
-    ...(secure ? ['Secure'] : []),
+    ...(insecure ? [] : ['Secure']),
   ].join('; ');
+}
+
+/** Every refused sign-in beyond a limit, address or account: one answer, so neither is told apart. */
+function tooManyAttempts(retryAfterS: number): AuthError {
+  return new AuthError('AUTH_RATE_LIMITED', `too many sign-in attempts; try again in ${retryAfterS} s`);
 }
 
 export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions): Promise<void> {
   const { db } = opts;
   const now = opts.now ?? (() => new Date());
   const limit = opts.loginRateLimit ?? { max: 10, timeWindowMs: 60_000 };
+  const lockout = opts.loginLockout ?? LOGIN_LOCKOUT;
+  const insecure = opts.insecureCookies === true;
 
-  // Only routes that set config.rateLimit are limited (global: false). The store is per process:
-  // with several instances behind a balancer each one allows `max` (docs/auth.md).
-  await app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) =>
-      new AuthError(
-        'AUTH_RATE_LIMITED',
-        `too many attempts from this address; try again in ${context.after}`,
-      ),
-  });
-  const rateLimited = { max: limit.max, timeWindow: limit.timeWindowMs };
+  // Before the body is read; counted in the database, so every instance shares the count.
+  const loginPerAddress = rateLimitHook(
+    opts.limiter,
+    'login',
+    { max: limit.max, windowMs: limit.timeWindowMs },
+    tooManyAttempts,
+  );
+  const passwordPerAddress = rateLimitHook(
+    opts.limiter,
+    'password',
+    { max: limit.max, windowMs: limit.timeWindowMs },
+    tooManyAttempts,
+  );
 
-  function answerSession(request: FastifyRequest, reply: FastifyReply, token: string): void {
+  function answerSession(reply: FastifyReply, token: string): void {
     reply.header('cache-control', 'no-store');
-    reply.header(
-      'set-cookie',
-      sessionCookie(token, request.protocol === 'https', SESSION_LIFETIME_MS / 1000),
-    );
+    reply.header('set-cookie', sessionCookie(token, insecure, SESSION_LIFETIME_MS / 1000));
   }
 
   app.post<{ Body: LoginBody }>(
     '/api/v1/auth/login',
     {
-      config: { access: { public: true }, rateLimit: rateLimited },
+      config: { access: { public: true } },
+      onRequest: loginPerAddress,
+      bodyLimit: BODY_LIMITS.credentials,
       schema: {
-        summary: 'Sign in; returns a bearer token (also set as the kerbside_session cookie)',
+        summary: 'Sign in; returns a bearer token (also set as the __Host-kerbside_session cookie)',
         tags: ['auth'],
         body: {
           type: 'object',
@@ -208,20 +242,29 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     async (request, reply) => {
       const { username, password } = request.body;
       request.auditTarget = username;
+      // A locked username is refused before its password is looked at (login-limits.ts). Which
+      // username was tried is worth keeping (guessing shows up); the password never is.
+      const lockedS = await lockedForS(db, username, now());
+      if (lockedS > 0) {
+        request.auditDetail = { username, locked: true };
+        reply.header('retry-after', String(lockedS));
+        throw tooManyAttempts(lockedS);
+      }
       const operator = await verifyCredentials(db, username, password);
       if (operator === null) {
-        // Which username was tried is worth keeping (guessing shows up); the password never is.
         request.auditDetail = { username };
+        await recordLoginFailure(db, username, now(), lockout);
         return reply
           .code(401)
           .send({ error: 'AUTH_FAILED', message: 'sign-in refused: wrong username or password' });
       }
+      await clearLoginFailures(db, username);
       const at = now();
       await purgeDeadSessions(db, at);
       const session = await createSession(db, operator.username, at);
       // The audit row of this request names the operator who signed in.
       request.operator = operator;
-      answerSession(request, reply, session.token);
+      answerSession(reply, session.token);
       return { token: session.token, expiresAt: session.expiresAt, operator };
     },
   );
@@ -247,7 +290,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
       request.auditTarget = operatorOf(request).username;
       const token = sessionTokenOf(request);
       const loggedOut = token === null ? false : await revokeSession(db, token);
-      reply.header('set-cookie', sessionCookie('', request.protocol === 'https', 0));
+      reply.header('set-cookie', sessionCookie('', insecure, 0));
       return { loggedOut };
     },
   );
@@ -275,7 +318,10 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
   app.post<{ Body: PasswordBody }>(
     '/api/v1/auth/password',
     {
-      config: { access: { roles: 'any' }, rateLimit: rateLimited },
+      config: { access: { roles: 'any' } },
+      // After the guard's own onRequest hook (auth/plugin.ts), which runs first.
+      onRequest: passwordPerAddress,
+      bodyLimit: BODY_LIMITS.credentials,
       schema: {
         summary: 'Change your own password; ends all your sessions and returns a new one',
         tags: ['auth'],
@@ -298,7 +344,7 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
       const at = now();
       await setOperatorPassword(db, me.username, request.body.newPassword, at);
       const session = await createSession(db, me.username, at);
-      answerSession(request, reply, session.token);
+      answerSession(reply, session.token);
       return session;
     },
   );

@@ -4,7 +4,15 @@
  * own ingest and command clients) get the mirror image across all gateways: they read every
  * gateway's `up/` and write to a named gateway's `down/`.
  */
-import { isGatewayId, mayPublish, maySubscribe, TOPIC_ROOT } from '../../contract/topics.js';
+import {
+  eventsTopic,
+  isGatewayId,
+  mayPublish,
+  maySubscribe,
+  parseTopic,
+  statusTopic,
+  TOPIC_ROOT,
+} from '../../contract/topics.js';
 
 /** The authenticated identity behind one MQTT connection. */
 export type BrokerIdentity = { kind: 'gateway'; gatewayId: string } | { kind: 'service'; name: string };
@@ -76,10 +84,33 @@ export function serviceMaySubscribe(filter: string): boolean {
   });
 }
 
+/**
+ * May a gateway publish `topic`? Only the contract's two uplink channels of its own
+ * (docs/uplink-contract.md): `up/events` and `up/status`. Anything else under its `up/` would be
+ * read by nobody and, retained, kept by the broker for nothing.
+ */
+export function gatewayMayPublish(gatewayId: string, topic: string): boolean {
+  if (!mayPublish(gatewayId, topic)) return false;
+  return topic === eventsTopic(gatewayId) || topic === statusTopic(gatewayId);
+}
+
 /** Publish decision for any identity; `$`-topics (`$SYS/...`) are refused to everyone. */
 export function identityMayPublish(identity: BrokerIdentity, topic: string): boolean {
   if (topic.startsWith('$')) return false;
-  return identity.kind === 'gateway' ? mayPublish(identity.gatewayId, topic) : serviceMayPublish(topic);
+  return identity.kind === 'gateway'
+    ? gatewayMayPublish(identity.gatewayId, topic)
+    : serviceMayPublish(topic);
+}
+
+/**
+ * May this publish be retained? Only the contract's retained channels (docs/uplink-contract.md):
+ * a gateway's own `up/status` (its status and last will) and, from a service account,
+ * `down/config`. One retained message per gateway and channel bounds what the broker keeps; any
+ * other retain flag is cleared, the message itself still delivered.
+ */
+export function identityMayRetain(identity: BrokerIdentity, topic: string): boolean {
+  if (identity.kind === 'gateway') return topic === statusTopic(identity.gatewayId);
+  return parseTopic(topic)?.channel === 'down/config';
 }
 
 /** Subscribe decision for any identity. */

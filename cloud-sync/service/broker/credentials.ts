@@ -1,26 +1,27 @@
 /**
- * Per-gateway (and per-service-account) MQTT credentials, stored only as scrypt hashes
- * (docs/uplink-contract.md, "Authentication"). The plain secret exists twice: once in the
- * enrollment response, once in the gateway's own configuration; the cloud keeps
- * `scrypt$N$r$p$salt$hash`.
+ * Per-gateway (and per-service-account) MQTT credentials (docs/uplink-contract.md,
+ * "Authentication"). The plain secret exists twice: once in the enrollment response, once in the
+ * gateway's own configuration. The cloud keeps a keyed hash, `hmac-sha256$<keyId>$<base64>`:
+ * HMAC-SHA-256 (RFC 2104) under the server's credential key (secrets/credential-key.ts).
+ *
+ * Why not a slow KDF: the secrets are 32 random bytes (256 bits), which no offline guessing can
+ * reach, so stretching them protects nothing, while running scrypt on every CONNECT let junk
+ * connections (unknown names included) starve the service's thread pool (docs/security.md). An
+ * HMAC costs microseconds; the key adds that a leaked credential table alone does not even allow
+ * checking a guess. Slow KDFs stay for human passwords (auth/passwords.ts).
+ *
+ * Rows written before keyed hashes hold `scrypt$N$r$p$salt$hash`. They cannot be converted without
+ * the secret, so they are still verified (with scrypt) and rewritten to the keyed form on the
+ * first successful CONNECT (CredentialStore.upgrade).
  */
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { CredentialKey } from '../secrets/credential-key.js';
+import { verifyScrypt } from '../secrets/scrypt.js';
 
-/**
- * scrypt cost parameters (RFC 7914): N=16384, r=8, p=1 takes about 16 MiB and tens of
- * milliseconds per check, which is negligible for one CONNECT per gateway session yet makes
- * guessing offline expensive if the credential table leaks. The secrets themselves are 32 random
- * bytes, so the hash is a second line of defence, not the only one.
- */
-export const SCRYPT_N = 16384;
-export const SCRYPT_R = 8;
-export const SCRYPT_P = 1;
-const SALT_BYTES = 16;
-const KEY_BYTES = 32;
-/** Upper bounds accepted when decoding a stored hash, so a tampered row cannot ask for gigabytes. */
-const MAX_N = 1 << 20;
-const MAX_R = 32;
-const MAX_P = 16;
+export const HMAC_SCHEME = 'hmac-sha256';
+const MAC_BYTES = 32;
+const HMAC_RE = /^hmac-sha256\$([0-9a-f]{12})\$([A-Za-z0-9+/]{43}=)$/;
+const LEGACY_PREFIX = 'scrypt$';
 
 /** The stored form of one credential: the encoded hash and whether it may still connect. */
 export interface StoredCredential {
@@ -30,10 +31,16 @@ export interface StoredCredential {
 
 /**
  * Where the broker looks credentials up. Keyed by gateway id (or by service account name in the
- * service-account store). The database-backed implementation arrives with enrollment.
+ * service-account store).
  */
 export interface CredentialStore {
   get(id: string): Promise<StoredCredential | null>;
+  /**
+   * Replaces the hash `from` by `to` if the row still holds `from` (a rotation meanwhile wins).
+   * Called after a legacy hash verified, to store the keyed form; a store without it keeps the
+   * legacy form (and every CONNECT of that client keeps costing scrypt).
+   */
+  upgrade?(id: string, from: string, to: string): Promise<void>;
 }
 
 /** In-memory store for tests and for a single-process demo. */
@@ -52,6 +59,12 @@ export class MemoryCredentialStore implements CredentialStore {
     const entry = this.entries.get(id);
     return Promise.resolve(entry === undefined ? null : { ...entry });
   }
+
+  upgrade(id: string, from: string, to: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (entry?.hash === from) entry.hash = to;
+    return Promise.resolve();
+  }
 }
 
 /** A new secret: 32 random bytes, base64url (43 characters, safe in config files and shells). */
@@ -59,88 +72,86 @@ export function generateSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-function deriveKey(
-  secret: string,
-  salt: Buffer,
-  n: number,
-  r: number,
-  p: number,
-  length: number,
-): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    // maxmem must cover 128 * N * r bytes plus some slack (Node's default is 32 MiB).
-    const maxmem = 128 * n * r * 2 + 1024 * 1024;
-    scrypt(secret, salt, length, { N: n, r, p, maxmem }, (error, key) => {
-      if (error) reject(error);
-      else resolve(key);
-    });
-  });
+/** The stored form of `secret` under `key`: `hmac-sha256$<keyId>$<base64>`. */
+export function hashSecret(secret: string, key: CredentialKey): string {
+  return `${HMAC_SCHEME}$${key.id}$${key.mac(secret).toString('base64')}`;
 }
 
-/** Hashes `secret` with a fresh random salt: `scrypt$N$r$p$saltBase64$hashBase64`. */
-export async function hashSecret(secret: string): Promise<string> {
-  const salt = randomBytes(SALT_BYTES);
-  const key = await deriveKey(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_BYTES);
-  return ['scrypt', SCRYPT_N, SCRYPT_R, SCRYPT_P, salt.toString('base64'), key.toString('base64')].join('$');
+/** The key id a keyed hash was made with; null for a legacy or malformed hash. */
+export function keyIdOf(encoded: string): string | null {
+  return HMAC_RE.exec(encoded)?.[1] ?? null;
 }
 
-interface DecodedHash {
-  n: number;
-  r: number;
-  p: number;
-  salt: Buffer;
-  key: Buffer;
+export function isLegacyHash(encoded: string): boolean {
+  return encoded.startsWith(LEGACY_PREFIX);
 }
 
-const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
+export type SecretCheck =
+  /** `upgrade`: the keyed hash to store instead of a legacy one that verified; else null. */
+  { ok: true; upgrade: string | null } | { ok: false; reason: string };
 
-function parsePositiveInt(text: string | undefined, max: number): number | null {
-  if (text === undefined || !/^[1-9][0-9]{0,9}$/.test(text)) return null;
-  const value = Number(text);
-  return value <= max ? value : null;
-}
-
-/** Decodes a stored hash; null for anything malformed (never throws). */
-export function decodeHash(encoded: string): DecodedHash | null {
-  const parts = encoded.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
-  const n = parsePositiveInt(parts[1], MAX_N);
-  const r = parsePositiveInt(parts[2], MAX_R);
-  const p = parsePositiveInt(parts[3], MAX_P);
-  const saltText = parts[4] ?? '';
-  const keyText = parts[5] ?? '';
-  if (n === null || r === null || p === null) return null;
-  // N must be a power of two greater than 1 (RFC 7914 section 2).
-  if (n < 2 || (n & (n - 1)) !== 0) return null;
-  if (!BASE64_RE.test(saltText) || !BASE64_RE.test(keyText)) return null;
-  const salt = Buffer.from(saltText, 'base64');
-  const key = Buffer.from(keyText, 'base64');
-  if (salt.length < SALT_BYTES || key.length < 16 || key.length > 64) return null;
-  return { n, r, p, salt, key };
-}
+/** A MAC nobody's secret has, compared against when there is nothing real to compare with. */
+const NO_MAC = Buffer.alloc(MAC_BYTES);
 
 /**
- * Does `secret` match `encoded`? False for a wrong secret and for a malformed or tampered
- * encoding; never throws. The comparison of the derived keys is constant-time (timingSafeEqual).
+ * Checks `secret` against a stored hash; never throws. A keyed hash costs one HMAC and a
+ * constant-time comparison (timingSafeEqual); a legacy scrypt hash costs scrypt.
  */
-export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
-  const decoded = decodeHash(encoded);
-  if (decoded === null) return false;
-  let candidate: Buffer;
-  try {
-    candidate = await deriveKey(secret, decoded.salt, decoded.n, decoded.r, decoded.p, decoded.key.length);
-  } catch {
-    return false;
+export async function checkSecret(secret: string, encoded: string, key: CredentialKey): Promise<SecretCheck> {
+  const match = HMAC_RE.exec(encoded);
+  if (match !== null) {
+    const candidate = key.mac(secret);
+    if (match[1] !== key.id) {
+      // Same work as a real comparison, then the diagnosis (enrollment/credential-key.ts).
+      timingSafeEqual(candidate, NO_MAC);
+      return { ok: false, reason: `hashed with credential key ${match[1] ?? '?'}, not ${key.id}` };
+    }
+    const stored = Buffer.from(match[2] ?? '', 'base64');
+    const ok = stored.length === MAC_BYTES && timingSafeEqual(candidate, stored);
+    return ok ? { ok: true, upgrade: null } : { ok: false, reason: 'wrong secret' };
   }
-  return candidate.length === decoded.key.length && timingSafeEqual(candidate, decoded.key);
+  if (isLegacyHash(encoded)) {
+    return (await verifyScrypt(secret, encoded))
+      ? { ok: true, upgrade: hashSecret(secret, key) }
+      : { ok: false, reason: 'wrong secret' };
+  }
+  key.mac(secret);
+  return { ok: false, reason: 'malformed stored hash' };
 }
 
+/** Does `secret` match `encoded` under `key`? (checkSecret without the details.) */
+export async function verifySecret(secret: string, encoded: string, key: CredentialKey): Promise<boolean> {
+  return (await checkSecret(secret, encoded, key)).ok;
+}
+
+export type Authentication =
+  | { result: 'unknown' }
+  | { result: 'refused'; reason: string }
+  /** `hash`: the hash stored now, the keyed one when a legacy hash was just upgraded. */
+  | { result: 'ok'; disabled: boolean; hash: string };
+
 /**
- * A well-formed hash of a random secret nobody knows, checked when the username is unknown so that
- * an unknown gateway takes as long to refuse as a wrong secret (no user enumeration by timing).
+ * Looks `id` up and checks `secret`. An unknown id costs one HMAC like a known one, so it cannot
+ * be told apart by timing, and never costs the slow KDF. A legacy hash that verifies is replaced
+ * by its keyed form (store.upgrade) before this returns; a failing upgrade is thrown, like a
+ * failing lookup.
  */
-let dummyHash: Promise<string> | null = null;
-export function dummyHashForTiming(): Promise<string> {
-  dummyHash ??= hashSecret(generateSecret());
-  return dummyHash;
+export async function authenticateSecret(
+  store: CredentialStore,
+  id: string,
+  secret: string,
+  key: CredentialKey,
+): Promise<Authentication> {
+  const stored = await store.get(id);
+  if (stored === null) {
+    timingSafeEqual(key.mac(secret), NO_MAC);
+    return { result: 'unknown' };
+  }
+  const check = await checkSecret(secret, stored.hash, key);
+  if (!check.ok) return { result: 'refused', reason: check.reason };
+  if (check.upgrade === null || store.upgrade === undefined) {
+    return { result: 'ok', disabled: stored.disabled, hash: stored.hash };
+  }
+  await store.upgrade(id, stored.hash, check.upgrade);
+  return { result: 'ok', disabled: stored.disabled, hash: check.upgrade };
 }

@@ -8,15 +8,36 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { isGatewayId } from '../../contract/topics.js';
+import { MAX_PAYLOAD_BYTES } from '../../contract/schemas.js';
 import {
   gatewayClientId,
   identityMayPublish,
+  identityMayRetain,
   identityMaySubscribe,
   isServiceClientId,
   SERVICE_USERNAME_PREFIX,
   type BrokerIdentity,
 } from './acl.js';
-import { dummyHashForTiming, verifySecret, type CredentialStore } from './credentials.js';
+import { ConnectionLimits, MAX_CONNECTIONS_PER_ADDRESS, MAX_CONNECTIONS_TOTAL } from './connection-limits.js';
+import { GuardedConnection } from './guarded-connection.js';
+import { PacketGuard } from './packet-guard.js';
+import { Tarpit, TARPIT_HOLD_MS } from './tarpit.js';
+import {
+  RefusalLog,
+  RefusalThrottle,
+  REFUSAL_LOG_INTERVAL_MS,
+  REFUSAL_WINDOW_MS,
+  REFUSALS_BEFORE_THROTTLE,
+  type RefusalLogLine,
+} from './refusals.js';
+import {
+  onCredentialsChanged,
+  REVOCATION_CHECK_INTERVAL_MS,
+  sweepSessions,
+  type LiveSession,
+} from './revocation.js';
+import { authenticateSecret, type CredentialStore } from './credentials.js';
+import type { CredentialKey } from '../secrets/credential-key.js';
 
 /** The subset of pino's logger the broker uses (pino's `(object, message)` call style). */
 export interface BrokerLogger {
@@ -33,6 +54,8 @@ export interface EmbeddedBrokerOptions {
   credentials: CredentialStore;
   /** Service account credentials, keyed by account name (username `service.{name}`). */
   serviceAccounts: CredentialStore;
+  /** The key the stores' hashes are made with (broker/credentials.ts hashSecret). */
+  credentialKey: CredentialKey;
   logger: BrokerLogger;
   /** Also listen for MQTT over TLS (`port` 0 picks a free one; 8883 is the registered port). */
   tls?: { port: number; key: TlsOptions['key']; cert: TlsOptions['cert'] };
@@ -43,6 +66,83 @@ export interface EmbeddedBrokerOptions {
    * resent only after the ack timeout). Service accounts are always let in. Default false.
    */
   holdGatewaysUntilReady?: boolean;
+  /** Limits (defaults: the named constants below); tests lower them to reach them quickly. */
+  limits?: Partial<BrokerLimits>;
+  /** Milliseconds between revocation sweeps (default REVOCATION_CHECK_INTERVAL_MS). */
+  revocationCheckMs?: number;
+}
+
+/** The broker's size and count limits (see the constants for why each is what it is). */
+export interface BrokerLimits {
+  /** Largest packet (Remaining Length) before CONNECT is authenticated. */
+  beforeAuthPacketBytes: number;
+  /** Bytes a connection may send before it is authenticated. */
+  beforeAuthTotalBytes: number;
+  /** Largest packet once authenticated. */
+  afterAuthPacketBytes: number;
+  maxConnectionsPerAddress: number;
+  maxConnectionsTotal: number;
+  maxSubscriptionsPerClient: number;
+  /** Refused CONNECTs from one address within refusalWindowMs before it is throttled. */
+  refusalsBeforeThrottle: number;
+  refusalWindowMs: number;
+  /** One refusal log line per address per this interval (0: every refusal gets its line). */
+  refusalLogIntervalMs: number;
+  /** How long a connection from a throttled address is held before it is closed (tarpit.ts). */
+  tarpitHoldMs: number;
+}
+
+/**
+ * Largest packet before authentication: a CONNECT holds a client id (23 bytes, MQTT 3.1.1 section
+ * 3.1.3.1), a username, a 43-character secret and the gateway's last will, a status of a few
+ * hundred bytes; 8 KiB is ample and makes an unauthenticated socket cheap to hold.
+ */
+export const BEFORE_AUTH_MAX_PACKET_BYTES = 8 * 1024;
+/** Bytes accepted before authentication: one CONNECT and a few packets sent right behind it. */
+export const BEFORE_AUTH_MAX_TOTAL_BYTES = 16 * 1024;
+/**
+ * Largest packet after authentication: the contract's payload limit (MAX_PAYLOAD_BYTES, 1 MiB)
+ * plus a PUBLISH's variable header at its largest (2-byte length, a topic of up to 65535 bytes,
+ * 2-byte packet id; MQTT 3.1.1 section 3.3.2).
+ */
+export const AFTER_AUTH_MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 2 + 65_535 + 2;
+/**
+ * Subscriptions one client may hold: a gateway needs three (`down/ack`, `down/cmd`,
+ * `down/config`), the consumer two; each filter costs the broker memory and matching work.
+ */
+export const MAX_SUBSCRIPTIONS_PER_CLIENT = 16;
+
+const DEFAULT_LIMITS: BrokerLimits = {
+  beforeAuthPacketBytes: BEFORE_AUTH_MAX_PACKET_BYTES,
+  beforeAuthTotalBytes: BEFORE_AUTH_MAX_TOTAL_BYTES,
+  afterAuthPacketBytes: AFTER_AUTH_MAX_PACKET_BYTES,
+  maxConnectionsPerAddress: MAX_CONNECTIONS_PER_ADDRESS,
+  maxConnectionsTotal: MAX_CONNECTIONS_TOTAL,
+  maxSubscriptionsPerClient: MAX_SUBSCRIPTIONS_PER_CLIENT,
+  refusalsBeforeThrottle: REFUSALS_BEFORE_THROTTLE,
+  refusalWindowMs: REFUSAL_WINDOW_MS,
+  refusalLogIntervalMs: REFUSAL_LOG_INTERVAL_MS,
+  tarpitHoldMs: TARPIT_HOLD_MS,
+};
+
+/** What the broker has done, counted since start (tests and the bench read it). */
+export interface BrokerStats {
+  /** CONNECTs whose credentials were checked (a secret hashed and compared). */
+  credentialChecks: number;
+  /** CONNECTs refused, with or without a credential check. */
+  connectRefusals: number;
+  /** Connections closed without a look because their address was throttled. */
+  throttledConnections: number;
+  /** Connections refused at accept by the per-address or total connection limit. */
+  connectionLimitRefusals: number;
+  /** Connections closed by the packet guard (too large, malformed, too much before auth). */
+  guardRefusals: number;
+  /** Live sessions closed because their credential was revoked. */
+  revokedSessions: number;
+  /** Retain flags cleared on publishes outside the retained channels. */
+  retainCleared: number;
+  /** Connections open now (admitted and not yet closed). */
+  openConnections: number;
 }
 
 export interface EmbeddedBroker {
@@ -51,6 +151,12 @@ export interface EmbeddedBroker {
   tlsPort?: number;
   /** Lets gateways in (see holdGatewaysUntilReady). */
   acceptGateways(): void;
+  /**
+   * Checks every live session's credential now (revocation.ts) instead of at the next sweep: for
+   * a change made in this process. Resolves with the number of sessions closed.
+   */
+  recheckSessions(): Promise<number>;
+  stats(): BrokerStats;
   close(): Promise<void>;
 }
 
@@ -74,7 +180,7 @@ function refusal(returnCode: ConnackRefusal, message: string): AuthenticateError
 }
 
 type AuthOutcome =
-  { ok: true; identity: BrokerIdentity } | { ok: false; code: ConnackRefusal; reason: string };
+  { ok: true; identity: BrokerIdentity; hash: string } | { ok: false; code: ConnackRefusal; reason: string };
 
 async function checkCredentials(
   clientId: string,
@@ -82,6 +188,7 @@ async function checkCredentials(
   password: Buffer | undefined,
   gateways: CredentialStore,
   services: CredentialStore,
+  key: CredentialKey,
 ): Promise<AuthOutcome> {
   const bad = (reason: string): AuthOutcome => ({
     ok: false,
@@ -91,26 +198,26 @@ async function checkCredentials(
   if (username === undefined || password === undefined) return bad('missing username or password');
 
   let identity: BrokerIdentity;
-  let stored;
+  let store: CredentialStore;
+  let id: string;
   if (username.startsWith(SERVICE_USERNAME_PREFIX)) {
-    const name = username.slice(SERVICE_USERNAME_PREFIX.length);
-    if (!isGatewayId(name)) return bad('malformed service account name');
-    identity = { kind: 'service', name };
-    stored = await services.get(name);
+    id = username.slice(SERVICE_USERNAME_PREFIX.length);
+    if (!isGatewayId(id)) return bad('malformed service account name');
+    identity = { kind: 'service', name: id };
+    store = services;
   } else {
-    if (!isGatewayId(username)) return bad('username is not a gateway id');
-    identity = { kind: 'gateway', gatewayId: username };
-    stored = await gateways.get(username);
+    id = username;
+    if (!isGatewayId(id)) return bad('username is not a gateway id');
+    identity = { kind: 'gateway', gatewayId: id };
+    store = gateways;
   }
 
-  const secret = password.toString('utf8');
-  if (stored === null) {
-    // Spend the same work as a real check so an unknown id cannot be told apart by timing.
-    await verifySecret(secret, await dummyHashForTiming());
-    return bad('unknown account');
-  }
-  if (!(await verifySecret(secret, stored.hash))) return bad('wrong secret');
-  if (stored.disabled) return { ok: false, code: CONNACK_NOT_AUTHORIZED, reason: 'account disabled' };
+  // A keyed hash: an unknown id costs the same HMAC as a known one (no enumeration by timing) and
+  // no CONNECT from an unknown or wrong party reaches the slow KDF (broker/credentials.ts).
+  const checked = await authenticateSecret(store, id, password.toString('utf8'), key);
+  if (checked.result === 'unknown') return bad('unknown account');
+  if (checked.result === 'refused') return bad(checked.reason);
+  if (checked.disabled) return { ok: false, code: CONNACK_NOT_AUTHORIZED, reason: 'account disabled' };
 
   const clientIdOk =
     identity.kind === 'gateway'
@@ -120,7 +227,14 @@ async function checkCredentials(
     // "The Client identifier is correct UTF-8 but not allowed by the Server" (section 3.2.2.3).
     return { ok: false, code: CONNACK_IDENTIFIER_REJECTED, reason: 'client id does not match the account' };
   }
-  return { ok: true, identity };
+  // The hash now stored (keyed, after a legacy upgrade): what revocation compares against.
+  return { ok: true, identity, hash: checked.hash };
+}
+
+function suppressedFields(line: RefusalLogLine): Record<string, unknown> {
+  return line.suppressedSinceLast === 0
+    ? {}
+    : { suppressedSinceLast: line.suppressedSinceLast, suppressedReasons: line.suppressedReasons };
 }
 
 function describe(identity: BrokerIdentity): Record<string, string> {
@@ -153,47 +267,109 @@ function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { credentials, serviceAccounts, logger } = options;
   const host = options.host ?? '127.0.0.1';
+  const limits: BrokerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   /** Identity of every authenticated connection; absent means "not authenticated": deny. */
   const identities = new WeakMap<Client, BrokerIdentity>();
+  /** Authenticated sessions and the stored hash each was checked against (revocation.ts). */
+  const sessions = new Map<Client, LiveSession<Client>>();
+  /** Filters each client holds or has asked for (the subscription cap). */
+  const subscriptions = new WeakMap<Client, Set<string>>();
+  const connectionLimits = new ConnectionLimits({
+    perAddress: limits.maxConnectionsPerAddress,
+    total: limits.maxConnectionsTotal,
+  });
+  const throttle = new RefusalThrottle({
+    limit: limits.refusalsBeforeThrottle,
+    windowMs: limits.refusalWindowMs,
+  });
+  const refusalLog = new RefusalLog(limits.refusalLogIntervalMs);
+  const tarpit = new Tarpit(limits.tarpitHoldMs);
+  const stats: Omit<BrokerStats, 'openConnections'> = {
+    credentialChecks: 0,
+    connectRefusals: 0,
+    throttledConnections: 0,
+    connectionLimitRefusals: 0,
+    guardRefusals: 0,
+    revokedSessions: 0,
+    retainCleared: 0,
+  };
+
+  /** The source address of a client's connection (the guarded stream aedes was given). */
+  const addressOf = (client: Client): string => {
+    const conn = (client as unknown as { conn?: unknown }).conn;
+    return conn instanceof GuardedConnection ? (conn.socket.remoteAddress ?? 'unknown') : 'unknown';
+  };
+
+  /** One line per address per interval (refusals.ts); the ones folded in are counted in the next. */
+  const logRefusal = (address: string, reason: string, fields: Record<string, unknown>): void => {
+    const line = refusalLog.take(address, reason);
+    if (line === null) return;
+    logger.warn({ address, ...fields, reason, ...suppressedFields(line) }, 'mqtt connection refused');
+  };
 
   let gatewaysWelcome = options.holdGatewaysUntilReady !== true;
 
   const broker = await Aedes.createBroker({
     authenticate(client, username, password, done) {
       const clientId = typeof client.id === 'string' ? client.id : '';
+      const address = addressOf(client);
       // Before the service listens, a gateway is told to come back (section 3.2.2.3, code 3),
       // cheaply: no credential check is spent on it.
       if (!gatewaysWelcome && !(username ?? '').startsWith(SERVICE_USERNAME_PREFIX)) {
         done(refusal(CONNACK_SERVER_UNAVAILABLE, 'the service is not listening yet'), false);
         return;
       }
-      checkCredentials(clientId, username, password, credentials, serviceAccounts).then(
+      // An address that keeps failing is refused before any secret is hashed (refusals.ts).
+      if (throttle.isThrottled(address)) {
+        stats.connectRefusals += 1;
+        stats.throttledConnections += 1;
+        logRefusal(address, 'address throttled', { clientId: clientId.slice(0, 80) });
+        done(refusal(CONNACK_NOT_AUTHORIZED, 'too many refused connections from this address'), false);
+        return;
+      }
+      stats.credentialChecks += 1;
+      const refuse = (code: ConnackRefusal, reason: string, detail: string, counts = true): void => {
+        stats.connectRefusals += 1;
+        // A failing database is not the client's doing: it does not count towards the throttle.
+        if (counts) throttle.record(address);
+        // Log who and why, never the password.
+        logRefusal(address, reason, {
+          username: typeof username === 'string' ? username.slice(0, 80) : null,
+          clientId: clientId.slice(0, 80),
+          ...(detail === reason ? {} : { detail }),
+        });
+        done(refusal(code, reason), false);
+      };
+      checkCredentials(
+        clientId,
+        username,
+        password,
+        credentials,
+        serviceAccounts,
+        options.credentialKey,
+      ).then(
         (outcome) => {
           if (outcome.ok) {
             identities.set(client, outcome.identity);
-            logger.info({ ...describe(outcome.identity), clientId }, 'mqtt client authenticated');
+            sessions.set(client, { client, identity: outcome.identity, hash: outcome.hash });
+            // From here on the contract's payload limit applies instead of the CONNECT-sized one.
+            const conn = (client as unknown as { conn?: unknown }).conn;
+            if (conn instanceof GuardedConnection) conn.guard.markAuthenticated();
+            logger.info({ ...describe(outcome.identity), clientId, address }, 'mqtt client authenticated');
             done(null, true);
             return;
           }
-          // Log who and why, never the password.
-          logger.warn(
-            {
-              username: typeof username === 'string' ? username.slice(0, 80) : null,
-              clientId,
-              reason: outcome.reason,
-            },
-            'mqtt connection refused',
-          );
-          done(refusal(outcome.code, outcome.reason), false);
+          refuse(outcome.code, outcome.reason, outcome.reason);
         },
         (error: unknown) => {
           const message = error instanceof Error ? error.message : String(error);
-          logger.warn(
-            { clientId, reason: `credential lookup failed: ${message}` },
-            'mqtt connection refused',
-          );
           // "Server unavailable" would invite instant retries; "not authorized" is the safe answer.
-          done(refusal(CONNACK_NOT_AUTHORIZED, 'credential lookup failed'), false);
+          refuse(
+            CONNACK_NOT_AUTHORIZED,
+            'credential lookup failed',
+            `credential lookup failed: ${message}`,
+            false,
+          );
         },
       );
     },
@@ -203,6 +379,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (identity === undefined) {
         done(new Error('publish refused: no authenticated identity'));
         return;
+      }
+      if (packet.retain && !identityMayRetain(identity, packet.topic)) {
+        // Only the contract's retained channels keep a message (acl.ts identityMayRetain): the
+        // flag is cleared so a client cannot leave retained messages on topics nobody reads.
+        packet.retain = false;
+        stats.retainCleared += 1;
       }
       if (!identityMayPublish(identity, packet.topic)) {
         logger.warn(
@@ -219,6 +401,23 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
     authorizeSubscribe(client: Client, subscription: Subscription, done) {
       const identity = identities.get(client);
+      let held = subscriptions.get(client);
+      if (held === undefined) {
+        held = new Set();
+        subscriptions.set(client, held);
+      }
+      if (!held.has(subscription.topic) && held.size >= limits.maxSubscriptionsPerClient) {
+        logger.warn(
+          {
+            ...(identity ? describe(identity) : {}),
+            topic: subscription.topic.slice(0, 200),
+            reason: `more than ${limits.maxSubscriptionsPerClient} subscriptions`,
+          },
+          'mqtt subscription refused',
+        );
+        done(null, null);
+        return;
+      }
       if (identity === undefined || !identityMaySubscribe(identity, subscription.topic)) {
         logger.warn(
           {
@@ -233,9 +432,82 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         done(null, null);
         return;
       }
+      held.add(subscription.topic);
       done(null, subscription);
     },
   });
+  broker.on('unsubscribe', (filters: string[], client: Client) => {
+    const held = subscriptions.get(client);
+    if (held !== undefined) for (const filter of filters) held.delete(filter);
+  });
+  broker.on('clientDisconnect', (client: Client) => {
+    sessions.delete(client);
+  });
+
+  /** Closes a revoked session; its will is not published, since it has no identity any more. */
+  const revoke = (session: LiveSession<Client>, reason: string): void => {
+    sessions.delete(session.client);
+    identities.delete(session.client);
+    stats.revokedSessions += 1;
+    logger.warn(
+      { ...describe(session.identity), clientId: session.client.id, reason },
+      'mqtt session revoked: connection closed',
+    );
+    session.client.close();
+  };
+  let sweeping: Promise<number> | null = null;
+  let sweepAgain: Promise<number> | null = null;
+  const sweepOnce = (): Promise<number> =>
+    sweepSessions({
+      gateways: credentials,
+      services: serviceAccounts,
+      sessions: () => {
+        for (const client of sessions.keys()) if (client.closed) sessions.delete(client);
+        return [...sessions.values()];
+      },
+      revoke,
+    });
+  /** One sweep at a time; asked during one, another follows it (that one may have read too early). */
+  const recheckSessions = (): Promise<number> => {
+    if (sweeping === null) {
+      sweeping = sweepOnce().finally(() => {
+        sweeping = null;
+      });
+      return sweeping;
+    }
+    sweepAgain ??= sweeping
+      .catch(() => 0)
+      .then(() => {
+        sweepAgain = null;
+        return recheckSessions();
+      });
+    return sweepAgain;
+  };
+  const sweepNow = (): void => {
+    recheckSessions().catch((error: unknown) => {
+      // Sessions are kept: cutting every gateway on a database hiccup would only start a storm of
+      // reconnects that fail the same way. The next sweep tries again.
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'mqtt revocation check failed; retrying at the next interval',
+      );
+    });
+  };
+  const revocationTimer = setInterval(sweepNow, options.revocationCheckMs ?? REVOCATION_CHECK_INTERVAL_MS);
+  // A change made in this process takes effect at once (revocation.ts notifyCredentialsChanged).
+  const stopListening = onCredentialsChanged(sweepNow);
+  revocationTimer.unref();
+  const refusalLogTimer = setInterval(
+    () => {
+      for (const line of refusalLog.flush())
+        logger.warn(
+          { address: line.address, ...suppressedFields(line) },
+          'mqtt connections refused (summary)',
+        );
+    },
+    Math.max(1000, limits.refusalLogIntervalMs),
+  );
+  refusalLogTimer.unref();
 
   const sockets = new Set<Socket>();
   const track = (socket: Socket): void => {
@@ -243,19 +515,66 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     socket.once('close', () => sockets.delete(socket));
   };
 
-  const server = createServer((socket) => {
+  /**
+   * Every accepted socket: connection limits and the refusal throttle first (nothing read yet),
+   * then aedes gets it behind the packet guard (packet-guard.ts).
+   */
+  const accept = (socket: Socket): void => {
+    const address = socket.remoteAddress ?? 'unknown';
+    if (throttle.isThrottled(address)) {
+      stats.throttledConnections += 1;
+      logRefusal(address, 'address throttled', {});
+      // Held unread for a while rather than closed at once, which would invite the next (tarpit.ts).
+      tarpit.hold(socket);
+      return;
+    }
+    const overLimit = connectionLimits.admit(address);
+    if (overLimit !== null) {
+      stats.connectionLimitRefusals += 1;
+      logRefusal(address, overLimit, {});
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => connectionLimits.release(address));
     track(socket);
-    broker.handle(socket);
-  });
+    const guard = new PacketGuard({
+      beforeAuthPacketBytes: limits.beforeAuthPacketBytes,
+      beforeAuthTotalBytes: limits.beforeAuthTotalBytes,
+      afterAuthPacketBytes: limits.afterAuthPacketBytes,
+    });
+    const connection = new GuardedConnection(socket, guard, (verdict) => {
+      stats.guardRefusals += 1;
+      const fields = verdict.announced === undefined ? {} : { announcedBytes: verdict.announced };
+      if (guard.isAuthenticated) {
+        logger.warn(
+          { address, reason: verdict.reason, ...fields },
+          'mqtt connection closed by the packet guard',
+        );
+      } else {
+        // Unauthenticated: counted against the address like any refused CONNECT.
+        throttle.record(address);
+        logRefusal(address, verdict.reason, fields);
+      }
+    });
+    broker.handle(connection);
+  };
+
+  // Paused: nothing is read from a socket before accept() has admitted it (GuardedConnection
+  // resumes it), so a refused or held one never costs a read buffer.
+  const server = createServer({ pauseOnConnect: true }, accept);
   const servers: Server[] = [server];
   let port: number;
   let tlsPort: number | undefined;
   try {
     port = await listen(server, options.port, host);
     if (options.tls) {
-      const tlsServer = createTlsServer({ key: options.tls.key, cert: options.tls.cert }, (socket) => {
-        track(socket);
-        broker.handle(socket);
+      const tlsServer = createTlsServer({ key: options.tls.key, cert: options.tls.cert }, accept);
+      // A throttled address gets no TLS handshake, the costly part of a TLS connection: its TCP
+      // connection ends before one starts (accept() judges the rest once the handshake is done).
+      tlsServer.on('connection', (raw: Socket) => {
+        if (!throttle.isThrottled(raw.remoteAddress ?? 'unknown')) return;
+        stats.throttledConnections += 1;
+        raw.destroy();
       });
       servers.push(tlsServer);
       tlsPort = await listen(tlsServer, options.tls.port, host);
@@ -274,8 +593,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     acceptGateways(): void {
       gatewaysWelcome = true;
     },
+    recheckSessions,
+    stats: () => ({ ...stats, openConnections: connectionLimits.total }),
     close(): Promise<void> {
       closing ??= (async () => {
+        clearInterval(revocationTimer);
+        tarpit.releaseAll();
+        stopListening();
+        clearInterval(refusalLogTimer);
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await Promise.all(servers.map((s) => closeServer(s, sockets)));
       })();

@@ -398,6 +398,18 @@ export async function caseRoutes(app: FastifyInstance, opts: CaseRoutesOptions):
           now: at,
           config,
           calendar,
+        }).catch((error: unknown) => {
+          // To an operator confined to its unit, another unit's case does not exist: the same 404
+          // as a missing id, not the workflow's 403 that names the case number (docs/security.md,
+          // "another unit's object is a 404, not a 403").
+          if (
+            error instanceof CaseError &&
+            error.code === 'CASE_NOT_YOUR_UNIT' &&
+            unitScope(operator) !== null
+          ) {
+            throw new CaseError('CASE_NOT_FOUND', `no case ${request.params.id}`);
+          }
+          throw error;
         });
         request.auditDetail = {
           action: result.historyAction,

@@ -18,7 +18,7 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { EVENT_CLASS, type Lane } from '../../contract/events.js';
+import { EVENT_CLASS, LANES, type Lane } from '../../contract/events.js';
 import { ackTopic, allGatewaysFilter, parseTopic } from '../../contract/topics.js';
 import type { Ack, EventsBatch, Status } from '../../contract/types.js';
 import { parseStatus, sortEventsBatch, type InvalidEvent } from '../../contract/validate.js';
@@ -54,6 +54,8 @@ export interface ConsumerOptions {
   concurrency: number;
   /** Messages queued or in process at which the consumer stops reading from the broker. */
   maxPending: number;
+  /** Messages of one gateway queued or in process at most (default GATEWAY_QUEUE_SHARE). */
+  maxPendingPerGateway?: number;
   /** Milliseconds between reconnect attempts. */
   reconnectPeriodMs?: number;
   now?: () => Date;
@@ -70,6 +72,15 @@ export interface ConsumerHealth {
   /** Why it is not healthy, when it is not. */
   reason: string | null;
 }
+
+/**
+ * Messages of one gateway queued or in process at most (queue.ts, the per-group share): the most an
+ * honest gateway has in flight, 64 batches per lane (the gateway configuration's maximum of
+ * `uplink.maxInFlightBatches`, gateway/config/schema.json) on each of its lanes, plus room for its
+ * statuses. A flooding gateway takes no more than this of the queue, and the others keep flowing;
+ * its messages over it are dropped unacked, and the gateway resends them (delivery rule 4).
+ */
+export const GATEWAY_QUEUE_SHARE = 64 * LANES.length + 8;
 
 /** Messages of one kind and gateway are logged at most once per this interval (flood guard). */
 const LOG_INTERVAL_MS = 10_000;
@@ -126,6 +137,7 @@ export class IngestConsumer {
     this.queue = new KeyedSerialQueue({
       concurrency: options.concurrency,
       maxPending: options.maxPending,
+      maxPendingPerGroup: Math.min(options.maxPending, options.maxPendingPerGateway ?? GATEWAY_QUEUE_SHARE),
       onError: (error, key) => {
         // Tasks catch their own errors; reaching here is a bug, logged and survived.
         options.logger.error({ err: error, stream: key.replaceAll('\u0000', '/') }, 'consumer task failed');
@@ -336,9 +348,24 @@ export class IngestConsumer {
     const { batch, invalid } = result.value;
     const lane: Lane = batch.lane ?? 'priority';
     // The topic's gateway (authenticated by the broker), not the payload's: a mismatching payload
-    // is refused by ingest without touching anything, whatever queue it waits in.
-    this.queue.push(`events\u0000${gatewayId}\u0000${batch.epoch}\u0000${lane}`, () =>
-      this.ingest(gatewayId, batch, invalid, lane),
+    // is refused by ingest without touching anything, whatever queue it waits in. The gateway is
+    // also the group whose share of the queue the batch takes.
+    const queued = this.queue.push(
+      `events\u0000${gatewayId}\u0000${batch.epoch}\u0000${lane}`,
+      () => this.ingest(gatewayId, batch, invalid, lane),
+      gatewayId,
+    );
+    if (!queued) this.overShare(gatewayId, 'batches');
+  }
+
+  /** A message dropped because its gateway holds its whole share of the queue (queue.ts). */
+  private overShare(gatewayId: string, what: 'batches' | 'status'): void {
+    if (what === 'batches') this.options.metrics.batches.inc({ outcome: 'over_share' });
+    else this.options.metrics.statusMessages.inc({ outcome: 'over_share' });
+    this.warnThrottled(
+      `over-share\u0000${gatewayId}`,
+      { gatewayId, pending: this.queue.pendingOf(gatewayId), dropped: what },
+      'gateway holds its whole share of the ingest queue: message dropped unacked, the gateway resends it',
     );
   }
 
@@ -389,6 +416,17 @@ export class IngestConsumer {
         `mismatch\u0000${gatewayId}`,
         { gatewayId, payloadGw: clip(batch.gw) },
         'up/events batch names another gateway than its topic: refused, not acked',
+      );
+      return;
+    }
+    if (result.refusal === 'gateway_disabled') {
+      // No ack: a disabled gateway's events are not taken (the broker cuts its session within
+      // seconds, broker/revocation.ts); counted as refused and logged once per interval.
+      metrics.batches.inc({ outcome: 'refused' });
+      this.warnThrottled(
+        `disabled\u0000${gatewayId}`,
+        { gatewayId, epoch: batch.epoch, lane },
+        'up/events batch of a disabled gateway refused: nothing stored, not acked',
       );
       return;
     }
@@ -507,35 +545,55 @@ export class IngestConsumer {
     const status = result.value;
     const receivedAt = (this.options.now ?? (() => new Date()))();
     // Same queue as batches, keyed per gateway, so one gateway's statuses are stored in order.
-    this.queue.push(`status\u0000${gatewayId}`, async () => {
-      try {
-        await upsertGatewayStatus(db, gatewayId, status, receivedAt);
-      } catch (error) {
-        metrics.statusMessages.inc({ outcome: 'db_error' });
-        logger.error({ err: error, gatewayId }, 'gateway status not stored (database error)');
-        return;
-      }
-      metrics.statusMessages.inc({ outcome: 'stored' });
-      if (!status.online) logger.info({ gatewayId }, 'gateway reported offline (status or last will)');
-      if (status.storage !== undefined && status.storage.state !== 'ok') {
-        // Each status of a cabinet whose disk is short (every 30 s) says so: an operator must act.
-        this.warnThrottled(
-          `storage\u0000${gatewayId}`,
-          {
-            gatewayId,
-            storage: status.storage.state,
-            freeBytes: status.storage.freeBytes,
-            reason: status.storage.reason,
-          },
-          'gateway storage short: it stores decisions only',
-        );
-      }
-      try {
-        this.options.onStatusStored?.(gatewayId, status);
-      } catch (error) {
-        logger.error({ err: error, gatewayId }, 'status listener failed');
-      }
-    });
+    const queued = this.queue.push(
+      `status\u0000${gatewayId}`,
+      async () => {
+        let outcome;
+        try {
+          outcome = await upsertGatewayStatus(db, gatewayId, status, receivedAt);
+        } catch (error) {
+          metrics.statusMessages.inc({ outcome: 'db_error' });
+          logger.error({ err: error, gatewayId }, 'gateway status not stored (database error)');
+          return;
+        }
+        if (outcome === 'gateway_disabled') {
+          metrics.statusMessages.inc({ outcome: 'refused' });
+          this.warnThrottled(
+            `disabled-status\u0000${gatewayId}`,
+            { gatewayId },
+            'up/status of a disabled gateway refused: not stored',
+          );
+          return;
+        }
+        this.statusStored(gatewayId, status);
+      },
+      gatewayId,
+    );
+    if (!queued) this.overShare(gatewayId, 'status');
+  }
+
+  private statusStored(gatewayId: string, status: Status): void {
+    const { metrics, logger } = this.options;
+    metrics.statusMessages.inc({ outcome: 'stored' });
+    if (!status.online) logger.info({ gatewayId }, 'gateway reported offline (status or last will)');
+    if (status.storage !== undefined && status.storage.state !== 'ok') {
+      // Each status of a cabinet whose disk is short (every 30 s) says so: an operator must act.
+      this.warnThrottled(
+        `storage\u0000${gatewayId}`,
+        {
+          gatewayId,
+          storage: status.storage.state,
+          freeBytes: status.storage.freeBytes,
+          reason: status.storage.reason,
+        },
+        'gateway storage short: it stores decisions only',
+      );
+    }
+    try {
+      this.options.onStatusStored?.(gatewayId, status);
+    } catch (error) {
+      logger.error({ err: error, gatewayId }, 'status listener failed');
+    }
   }
 }
 

@@ -8,6 +8,13 @@
  * out-of-order processing turns in-order deliveries into `after_ahead` refusals and resends. Why
  * bounded: one noisy gateway must not open an unbounded number of transactions, and memory must not
  * grow with the broker's delivery rate (see `pending` and `whenRoom`, used for backpressure).
+ *
+ * Why a share per group (a gateway): the backpressure above stops reading from the broker for
+ * everyone, so without a share one gateway flooding its `up/events` would fill the queue and stall
+ * every other gateway behind its messages. A group may hold at most `maxPendingPerGroup` tasks; a
+ * task over that is refused (`push` returns false) and the caller drops the message unacked, which
+ * costs nothing: the gateway resends what it has not been acked (docs/uplink-contract.md, delivery
+ * rule 4). The queue thus never fills with one gateway's work while others wait.
  */
 
 export type Task = () => Promise<void>;
@@ -17,16 +24,29 @@ export interface KeyedQueueOptions {
   concurrency: number;
   /** Tasks queued or running at or above which `hasRoom()` is false (>= 1). */
   maxPending: number;
+  /**
+   * Tasks queued or running for one group at most (>= 1); default maxPending (no share). Set it
+   * below maxPending so that a full queue always holds several groups' work.
+   */
+  maxPendingPerGroup?: number;
   /** Called with a task's rejection; tasks are expected to handle their own errors. */
   onError: (error: unknown, key: string) => void;
 }
 
+interface Entry {
+  task: Task;
+  group: string;
+}
+
 export class KeyedSerialQueue {
-  private readonly waiting = new Map<string, Task[]>();
+  private readonly waiting = new Map<string, Entry[]>();
   /** Keys whose head task may start, in the order they became ready (fairness across keys). */
   private readonly ready: string[] = [];
   private readonly runningKeys = new Set<string>();
   private pendingCount = 0;
+  /** Tasks queued or running per group (a group is a gateway in the consumer). */
+  private readonly groupCounts = new Map<string, number>();
+  private readonly maxPerGroup: number;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly idleWaiters: (() => void)[] = [];
 
@@ -34,6 +54,14 @@ export class KeyedSerialQueue {
     if (!(options.concurrency >= 1) || !(options.maxPending >= 1)) {
       throw new RangeError('KeyedSerialQueue: concurrency and maxPending must be at least 1');
     }
+    this.maxPerGroup = options.maxPendingPerGroup ?? options.maxPending;
+    if (!(this.maxPerGroup >= 1))
+      throw new RangeError('KeyedSerialQueue: maxPendingPerGroup must be at least 1');
+  }
+
+  /** Tasks queued or running for `group`. */
+  pendingOf(group: string): number {
+    return this.groupCounts.get(group) ?? 0;
   }
 
   /** Tasks queued or running. */
@@ -51,16 +79,25 @@ export class KeyedSerialQueue {
     else this.roomWaiters.push(resume);
   }
 
-  push(key: string, task: Task): void {
+  /**
+   * Queues `task` under `key` (serial per key) and `group` (its share; default: the key itself).
+   * False, and nothing queued, when the group already holds its share.
+   */
+  push(key: string, task: Task, group: string = key): boolean {
+    const inGroup = this.pendingOf(group);
+    if (inGroup >= this.maxPerGroup) return false;
+    this.groupCounts.set(group, inGroup + 1);
     this.pendingCount += 1;
+    const entry: Entry = { task, group };
     const list = this.waiting.get(key);
     if (list === undefined) {
-      this.waiting.set(key, [task]);
+      this.waiting.set(key, [entry]);
       if (!this.runningKeys.has(key)) this.ready.push(key);
     } else {
-      list.push(task);
+      list.push(entry);
     }
     this.pump();
+    return true;
   }
 
   /**
@@ -70,7 +107,10 @@ export class KeyedSerialQueue {
    */
   dropWaiting(): number {
     let dropped = 0;
-    for (const list of this.waiting.values()) dropped += list.length;
+    for (const list of this.waiting.values()) {
+      dropped += list.length;
+      for (const entry of list) this.leaveGroup(entry.group);
+    }
     this.waiting.clear();
     this.ready.length = 0;
     this.pendingCount -= dropped;
@@ -88,22 +128,29 @@ export class KeyedSerialQueue {
     while (this.runningKeys.size < this.options.concurrency && this.ready.length > 0) {
       const key = this.ready.shift() as string;
       const list = this.waiting.get(key);
-      const task = list?.shift();
-      if (list === undefined || task === undefined) continue;
+      const entry = list?.shift();
+      if (list === undefined || entry === undefined) continue;
       if (list.length === 0) this.waiting.delete(key);
       this.runningKeys.add(key);
-      void this.run(key, task);
+      void this.run(key, entry);
     }
   }
 
-  private async run(key: string, task: Task): Promise<void> {
+  private leaveGroup(group: string): void {
+    const left = (this.groupCounts.get(group) ?? 1) - 1;
+    if (left <= 0) this.groupCounts.delete(group);
+    else this.groupCounts.set(group, left);
+  }
+
+  private async run(key: string, entry: Entry): Promise<void> {
     try {
-      await task();
+      await entry.task();
     } catch (error) {
       this.options.onError(error, key);
     }
     this.runningKeys.delete(key);
     this.pendingCount -= 1;
+    this.leaveGroup(entry.group);
     // The key goes to the back of the line, so a busy stream cannot starve the others.
     if (this.waiting.has(key)) this.ready.push(key);
     this.settle();

@@ -6,14 +6,18 @@
 import type { Kysely } from 'kysely';
 import type { Status } from '../../contract/types.js';
 import type { CloudSchema } from '../db/schema.js';
+import { isGatewayDisabled } from '../ingest/disabled.js';
 
-/** Stores `status` as the latest of `gatewayId`, replacing the previous one. */
+/**
+ * Stores `status` as the latest of `gatewayId`, replacing the previous one; a disabled gateway's
+ * status is not stored (`gateway_disabled`), so a revoked cabinet cannot report itself online.
+ */
 export async function upsertGatewayStatus(
   db: Kysely<CloudSchema>,
   gatewayId: string,
   status: Status,
   receivedAt: Date,
-): Promise<void> {
+): Promise<'stored' | 'gateway_disabled'> {
   const row = {
     online: status.online ? 1 : 0,
     version: status.version,
@@ -29,11 +33,15 @@ export async function upsertGatewayStatus(
   };
   // Every field is overwritten, including those the new message leaves out: a will carries only
   // the required fields, and a stale epoch or lane position next to `online: false` would mislead.
-  await db
-    .insertInto('gateway_status')
-    .values({ gateway_id: gatewayId, ...row })
-    .onConflict((oc) => oc.column('gateway_id').doUpdateSet(row))
-    .execute();
+  return db.transaction().execute(async (trx) => {
+    if (await isGatewayDisabled(trx, gatewayId)) return 'gateway_disabled';
+    await trx
+      .insertInto('gateway_status')
+      .values({ gateway_id: gatewayId, ...row })
+      .onConflict((oc) => oc.column('gateway_id').doUpdateSet(row))
+      .execute();
+    return 'stored';
+  });
 }
 
 export interface GatewayLag {

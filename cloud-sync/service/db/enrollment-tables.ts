@@ -7,7 +7,11 @@
 /** One enrolled gateway. Its MQTT username is its gateway id, its client id `gw-{id}`. */
 export interface GatewaysTable {
   gateway_id: string;
-  /** `hashSecret(secret)` (scrypt, broker/credentials.ts): what the embedded broker checks. */
+  /**
+   * What the embedded broker checks: `hmac-sha256$<keyId>$<mac>`, the keyed hash of
+   * broker/credentials.ts hashSecret under the credential key file. Rows written before keyed
+   * hashes hold `scrypt$N$r$p$salt$hash` until the gateway's next successful CONNECT rewrites them.
+   */
   credential_hash: string;
   /**
    * The same secret in mosquitto 2.0's password-file format (`$7$iterations$salt$hash`,
@@ -44,6 +48,7 @@ export interface EnrollmentTokensTable {
 /** Cloud-side MQTT clients (ingest, commands): username `service.{name}` on the embedded broker. */
 export interface ServiceAccountsTable {
   name: string;
+  /** Like `gateways.credential_hash`: the keyed hash (or, until upgraded, a legacy scrypt one). */
   credential_hash: string;
   mosquitto_hash: string;
   disabled: number;

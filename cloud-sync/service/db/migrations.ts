@@ -11,6 +11,7 @@ import { m0003GatewayStatus } from './migrations/0003-gateway-status.js';
 import { m0004Cases } from './migrations/0004-cases.js';
 import { m0005DeadLetters } from './migrations/0005-dead-letters.js';
 import { m0006GatewayStorage } from './migrations/0006-gateway-storage.js';
+import { m0008EdgeLimits } from './migrations/0008-edge-limits.js';
 import { CloudServiceError } from '../errors.js';
 import type { CloudSchema } from './schema.js';
 
@@ -22,6 +23,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004_cases': m0004Cases,
   '0005_dead_letters': m0005DeadLetters,
   '0006_gateway_storage': m0006GatewayStorage,
+  '0008_edge_limits': m0008EdgeLimits,
 };
 
 const provider: MigrationProvider = {

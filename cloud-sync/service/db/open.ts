@@ -3,6 +3,8 @@
  * share one PostgreSQL database (docs/uplink-contract.md, "Scale"). Everything above this module
  * talks Kysely only, so the two backends differ here and nowhere else (docs/cloud-ingest.md).
  */
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { inspect } from 'node:util';
 import Database from 'better-sqlite3';
 import {
@@ -59,7 +61,21 @@ class CloudSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * Creates a missing SQLite file owner-only before SQLite opens it: the folder 0700, the file 0600.
+ * SQLite gives the -wal and -shm files it makes later the database file's permissions
+ * (os_unix.c findCreateFileMode), so they are 0600 too. The database holds credential hashes,
+ * sessions and the audit trail (docs/security.md). Existing files keep the mode they were given.
+ */
+function createSqliteFileOwnerOnly(path: string): void {
+  if (path === ':memory:' || existsSync(path)) return;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // 'a': create if missing, never truncate (another process may have created it meanwhile).
+  closeSync(openSync(path, 'a', 0o600));
+}
+
 function openSqlite(path: string): Database.Database {
+  createSqliteFileOwnerOnly(path);
   const database = new Database(path);
   // WAL lets readers (console, API) run beside the ingest writer; FULL makes a commit durable
   // before it returns, which the ack relies on (commit then ack, docs/uplink-contract.md, delivery

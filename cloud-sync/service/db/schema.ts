@@ -4,6 +4,7 @@
  * cannot bind booleans), seqs are `bigint` columns read as numbers.
  */
 import type { CaseTables } from './case-tables.js';
+import type { EdgeTables } from './edge-tables.js';
 import type { EnrollmentTables } from './enrollment-tables.js';
 import type { StatusTables } from './status-tables.js';
 
@@ -101,7 +102,7 @@ export interface AlarmStateTable {
   updated_at: string;
 }
 
-export interface CloudSchema extends EnrollmentTables, StatusTables, CaseTables {
+export interface CloudSchema extends EnrollmentTables, StatusTables, CaseTables, EdgeTables {
   gateway_streams: GatewayStreamsTable;
   events: EventsTable;
   dead_letters: DeadLettersTable;

@@ -24,6 +24,7 @@ import type { CloudSchema } from '../db/schema.js';
 import { DownlinkError } from './errors.js';
 import { requireSendableGateway } from './gateways.js';
 import type { DownlinkPublisher } from './publisher.js';
+import type { DownlinkSigner } from './signing-key.js';
 import type { Issue } from '../../contract/errors.js';
 
 export const COMMAND_STATUSES = [
@@ -95,6 +96,8 @@ export interface ListCommandsFilter {
 export interface CommandServiceOptions {
   db: Kysely<CloudSchema>;
   publisher: DownlinkPublisher;
+  /** Signs every published command for its gateway (docs/downlink-signing.md). */
+  signer: DownlinkSigner;
   logger: Logger;
   now?: () => Date;
 }
@@ -141,12 +144,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export class CommandService {
   private readonly db: Kysely<CloudSchema>;
   private readonly publisher: DownlinkPublisher;
+  private readonly signer: DownlinkSigner;
   private readonly logger: Logger;
   private readonly now: () => Date;
 
   constructor(options: CommandServiceOptions) {
     this.db = options.db;
     this.publisher = options.publisher;
+    this.signer = options.signer;
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
   }
@@ -192,7 +197,8 @@ export class CommandService {
     };
     const checked = validateCommand(command);
     if (!checked.ok) issues.push(...checked.errors);
-    if (issues.length === 0 && Buffer.byteLength(JSON.stringify(command)) > MAX_PAYLOAD_BYTES) {
+    // Room for `sig` (about 250 bytes with two announced keys) is kept.
+    if (issues.length === 0 && Buffer.byteLength(JSON.stringify(command)) + 1024 > MAX_PAYLOAD_BYTES) {
       issues.push({ pointer: '', message: `the command is larger than ${MAX_PAYLOAD_BYTES} bytes` });
     }
     if (issues.length > 0) {
@@ -297,11 +303,13 @@ export class CommandService {
   /**
    * Publishes one command (QoS 1, not retained: a retained command would be replayed to the
    * gateway on every subscribe) and records it. True when the broker took it; false (logged) when
-   * not, leaving the row as it was.
+   * not, leaving the row as it was. Signed at each publish, so a resend after a key rotation
+   * carries the key that signs now (docs/downlink-signing.md).
    */
   private async publishRecord(record: CommandRecord): Promise<boolean> {
     try {
-      await this.publisher.publish(commandTopic(record.gatewayId), JSON.stringify(toWire(record)), {
+      const signed = this.signer.sign('down/cmd', record.gatewayId, toWire(record));
+      await this.publisher.publish(commandTopic(record.gatewayId), JSON.stringify(signed), {
         retain: false,
       });
     } catch (error) {

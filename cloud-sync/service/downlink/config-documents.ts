@@ -24,6 +24,7 @@ import type { CloudSchema } from '../db/schema.js';
 import { DownlinkError } from './errors.js';
 import { requireGateway } from './gateways.js';
 import type { DownlinkPublisher } from './publisher.js';
+import type { DownlinkSigner } from './signing-key.js';
 import type { Issue } from '../../contract/errors.js';
 
 export const CONFIG_STATUSES = ['pending', 'applied', 'rejected', 'rolled_back', 'superseded'] as const;
@@ -93,6 +94,8 @@ export interface RollbackConfigInput {
 export interface ConfigDocumentServiceOptions {
   db: Kysely<CloudSchema>;
   publisher: DownlinkPublisher;
+  /** Signs every published document for its gateway (docs/downlink-signing.md). */
+  signer: DownlinkSigner;
   logger: Logger;
   now?: () => Date;
 }
@@ -145,6 +148,7 @@ function documentIssues(issues: readonly Issue[]): Issue[] {
 export class ConfigDocumentService {
   private readonly db: Kysely<CloudSchema>;
   private readonly publisher: DownlinkPublisher;
+  private readonly signer: DownlinkSigner;
   private readonly logger: Logger;
   private readonly now: () => Date;
   /** Per gateway, the tail of its publishes: retained messages must land in version order. */
@@ -153,6 +157,7 @@ export class ConfigDocumentService {
   constructor(options: ConfigDocumentServiceOptions) {
     this.db = options.db;
     this.publisher = options.publisher;
+    this.signer = options.signer;
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
   }
@@ -348,8 +353,8 @@ export class ConfigDocumentService {
       });
     }
     const documentText = canonicalJson(input.document);
-    // Room for `{"version":...,"hash":"...","document":...}` around it.
-    if (Buffer.byteLength(documentText) + 200 > MAX_PAYLOAD_BYTES) {
+    // Room for `{"version":...,"hash":"...","document":...,"sig":{...}}` around it.
+    if (Buffer.byteLength(documentText) + 1024 > MAX_PAYLOAD_BYTES) {
       throw new DownlinkError('DOWNLINK_INVALID', 'the configuration document is invalid', {
         issues: [{ pointer: '', message: `the document is larger than the ${MAX_PAYLOAD_BYTES}-byte limit` }],
       });
@@ -435,9 +440,11 @@ export class ConfigDocumentService {
     if (record === null) return false;
     const message: ConfigDocument = { version: record.version, hash: record.hash, document: record.document };
     try {
+      // Signed at each publish: a republish after a key rotation carries the key that signs now.
+      const signed = this.signer.sign('down/config', gatewayId, message);
       // Retained (MQTT 3.1.1 section 3.3.1.3): the broker keeps the newest and hands it to the
       // gateway on every subscribe.
-      await this.publisher.publish(configTopic(gatewayId), JSON.stringify(message), { retain: true });
+      await this.publisher.publish(configTopic(gatewayId), JSON.stringify(signed), { retain: true });
     } catch (error) {
       this.logger.warn(
         { gatewayId, version: record.version, err: error instanceof Error ? error.message : String(error) },

@@ -17,6 +17,11 @@ export const CLOUD_DOWNLINK_ERRORS = {
     means: 'The request cannot be met in the current state (e.g. nothing to roll back to).',
     status: 409,
   },
+  DOWNLINK_SIGNING_KEY: {
+    means:
+      'The downlink signing key file is missing, unreadable, too open (not 0600) or malformed, or a rotation step does not fit it (docs/downlink-signing.md).',
+    status: 500,
+  },
 } as const satisfies ErrorCatalogue<string>;
 
 export type DownlinkErrorCode = keyof typeof CLOUD_DOWNLINK_ERRORS;
@@ -36,4 +41,5 @@ export const DOWNLINK_HTTP_STATUS: Readonly<Record<DownlinkErrorCode, number>> =
   DOWNLINK_UNKNOWN_GATEWAY: CLOUD_DOWNLINK_ERRORS.DOWNLINK_UNKNOWN_GATEWAY.status,
   DOWNLINK_NOT_FOUND: CLOUD_DOWNLINK_ERRORS.DOWNLINK_NOT_FOUND.status,
   DOWNLINK_CONFLICT: CLOUD_DOWNLINK_ERRORS.DOWNLINK_CONFLICT.status,
+  DOWNLINK_SIGNING_KEY: CLOUD_DOWNLINK_ERRORS.DOWNLINK_SIGNING_KEY.status,
 };

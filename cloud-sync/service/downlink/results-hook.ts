@@ -41,7 +41,10 @@ async function applyCommandResult(
     .executeTakeFirst();
   if (command === undefined) return;
   const result = { result_at: context.receivedAt, error: event.error, result_event_id: event.id };
-  if (event.status === 'duplicate') {
+  // A refusal for the signature (`code`, contract/signing.ts) is about a message someone else may
+  // have published with this id (the broker or a service account can): it settles nothing, like a
+  // duplicate, or a forged copy could mark the genuine command rejected before it runs.
+  if (event.status === 'duplicate' || event.code !== undefined) {
     if (command.result_at !== null) return;
     await trx.updateTable('commands').set(result).where('id', '=', event.commandId).execute();
     return;
@@ -66,6 +69,8 @@ async function applyConfigResult(
   context: IngestHookContext,
   event: ConfigResultEvent & Envelope,
 ): Promise<void> {
+  // Refused for its signature: a copy someone else published settles nothing (as for commands).
+  if (event.code !== undefined) return;
   await trx
     .updateTable('config_versions')
     .set({

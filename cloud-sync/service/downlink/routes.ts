@@ -7,7 +7,11 @@
  * Who may do what (auth/roles.ts, docs/domain.md "The case workflow"): lighting overrides by the
  * monitoring centre and the dispatch desk; alarm acknowledge and shelve by the monitoring centre
  * only (ISA-18.2 operator actions belong to the operator watching the alarms); configuration
- * documents by admins; reading by any signed-in operator.
+ * documents by admins; reading by any signed-in operator, except that an operator confined to an
+ * owner unit (only the owner_unit role, cases/routes.ts unitScope) reads only its unit's gateways:
+ * those with at least one component of the registry owned by the unit (components.owner_unit,
+ * docs/component-registry.md). Any other gateway, and its commands, are "not found" to it, the
+ * same 404 as an id that does not exist (issue 12, finding 9).
  *
  * The command body is published per action (OpenAPI `oneOf` with a discriminator on `action`): each
  * branch's `params` is the contract's schema of that action (COMMAND_PARAMS_SCHEMAS) without `by`,
@@ -21,9 +25,10 @@ import type { RemoteConfig } from '../../contract/config-document.js';
 import { COMMAND_ACTIONS, COMMAND_PARAMS_SCHEMAS, type JsonSchema } from '../../contract/schemas.js';
 import { GATEWAY_ID_PATTERN } from '../../contract/topics.js';
 import type { CommandAction } from '../../contract/types.js';
-import { operatorOf, type Role } from '../auth/roles.js';
+import { operatorOf, type AuthenticatedOperator, type Role } from '../auth/roles.js';
+import { unitScope } from '../cases/routes.js';
 import type { CloudSchema } from '../db/schema.js';
-import { errorAnswerSchema, issuesSchema } from '../http.js';
+import { BODY_LIMITS, errorAnswerSchema, issuesSchema } from '../http.js';
 import {
   COMMAND_STATUSES,
   DEFAULT_COMMAND_TTL_S,
@@ -269,6 +274,42 @@ interface RollbackBody {
   note: string;
 }
 
+/**
+ * Whether `operator` may see `gatewayId` (see the header): every gateway unless confined to an
+ * owner unit, then only a gateway with a component of that unit.
+ */
+export async function gatewayVisibleTo(
+  db: Kysely<CloudSchema>,
+  operator: AuthenticatedOperator,
+  gatewayId: string,
+): Promise<boolean> {
+  const unit = unitScope(operator);
+  if (unit === null) return true;
+  const row = await db
+    .selectFrom('components')
+    .select('component_id')
+    .where('gateway_id', '=', gatewayId)
+    .where('owner_unit', '=', unit)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** requireGateway, and to a confined operator another unit's gateway is as unknown as a missing one. */
+async function requireVisibleGateway(
+  db: Kysely<CloudSchema>,
+  request: FastifyRequest,
+  gatewayId: string,
+): Promise<void> {
+  await requireGateway(db, gatewayId);
+  if (!(await gatewayVisibleTo(db, operatorOf(request), gatewayId))) {
+    throw new DownlinkError(
+      'DOWNLINK_UNKNOWN_GATEWAY',
+      `gateway ${JSON.stringify(gatewayId)} is not enrolled`,
+    );
+  }
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -349,7 +390,7 @@ export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesO
       },
     },
     async (request) => {
-      await requireGateway(db, request.params.gatewayId);
+      await requireVisibleGateway(db, request, request.params.gatewayId);
       return commands.list({
         gatewayId: request.params.gatewayId,
         limit: request.query.limit,
@@ -376,7 +417,9 @@ export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesO
     },
     async (request) => {
       const record = await commands.get(request.params.id);
-      if (record === null) throw new DownlinkError('DOWNLINK_NOT_FOUND', `no command ${request.params.id}`);
+      if (record === null || !(await gatewayVisibleTo(db, operatorOf(request), record.gatewayId))) {
+        throw new DownlinkError('DOWNLINK_NOT_FOUND', `no command ${request.params.id}`);
+      }
       return record;
     },
   );
@@ -406,13 +449,18 @@ export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesO
         },
       },
     },
-    async (request) => configs.current(request.params.gatewayId),
+    async (request) => {
+      await requireVisibleGateway(db, request, request.params.gatewayId);
+      return configs.current(request.params.gatewayId);
+    },
   );
 
   app.post<{ Params: GatewayParams; Body: ProposeBody }>(
     '/api/v1/gateways/:gatewayId/config',
     {
       config: { access: { roles: ['admin'] } },
+      // The one large body of the API: a whole configuration document (http.ts BODY_LIMITS).
+      bodyLimit: BODY_LIMITS.document,
       schema: {
         tags: ['downlink'],
         summary: 'Publish a new configuration version (retained on down/config)',
@@ -493,7 +541,10 @@ export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesO
         response: { 200: { type: 'array', items: versionSchema }, ...errorResponses },
       },
     },
-    async (request) => configs.versions(request.params.gatewayId, { limit: request.query.limit }),
+    async (request) => {
+      await requireVisibleGateway(db, request, request.params.gatewayId);
+      return configs.versions(request.params.gatewayId, { limit: request.query.limit });
+    },
   );
 
   app.get<{ Params: GatewayParams; Querystring: { limit: number } }>(
@@ -508,6 +559,9 @@ export async function downlinkRoutes(app: FastifyInstance, opts: DownlinkRoutesO
         response: { 200: { type: 'array', items: overrideSchema }, ...errorResponses },
       },
     },
-    async (request) => configs.overrides(request.params.gatewayId, { limit: request.query.limit }),
+    async (request) => {
+      await requireVisibleGateway(db, request, request.params.gatewayId);
+      return configs.overrides(request.params.gatewayId, { limit: request.query.limit });
+    },
   );
 }

@@ -5,7 +5,9 @@
 import type { Kysely } from 'kysely';
 import { isGatewayId } from '../../contract/topics.js';
 import { generateSecret, hashSecret } from '../broker/credentials.js';
+import { notifyCredentialsChanged } from '../broker/revocation.js';
 import type { CloudSchema } from '../db/schema.js';
+import type { CredentialKey } from '../secrets/credential-key.js';
 import { recordAudit } from './audit.js';
 import { EnrollmentError } from './errors.js';
 import { mosquittoHash } from './mosquitto-hash.js';
@@ -45,7 +47,8 @@ export async function listGateways(db: Kysely<CloudSchema>, now = new Date()): P
 
 /**
  * Disables (or re-enables) a gateway. The embedded broker refuses a disabled gateway at its next
- * CONNECT; for an external broker the password and ACL files must be regenerated and reloaded
+ * CONNECT and cuts its live session (at once in this process, within its sweep in any other:
+ * broker/revocation.ts); for an external broker the password and ACL files must be regenerated and reloaded
  * (docs/enrollment.md). Disabling also revokes the gateway's unused tokens, so a token issued
  * before the decision cannot bring it back.
  */
@@ -91,6 +94,7 @@ export async function setGatewayDisabled(
       now,
     );
   });
+  if (disabled) notifyCredentialsChanged();
 }
 
 export interface ServiceAccountSecret {
@@ -105,7 +109,14 @@ export interface ServiceAccountSecret {
  */
 export async function createServiceAccount(
   db: Kysely<CloudSchema>,
-  options: { name: string; by: string; rotate?: boolean; now?: Date },
+  options: {
+    name: string;
+    by: string;
+    /** The key of the stored hash (broker/credentials.ts), the service's credential key file. */
+    credentialKey: CredentialKey;
+    rotate?: boolean;
+    now?: Date;
+  },
 ): Promise<ServiceAccountSecret> {
   const { name, by } = options;
   requireActor(by);
@@ -117,7 +128,8 @@ export async function createServiceAccount(
   }
   const now = options.now ?? new Date();
   const secret = generateSecret();
-  const [credentialHash, mosqHash] = await Promise.all([hashSecret(secret), mosquittoHash(secret)]);
+  const credentialHash = hashSecret(secret, options.credentialKey);
+  const mosqHash = await mosquittoHash(secret);
   await db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('service_accounts')

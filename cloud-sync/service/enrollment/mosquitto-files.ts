@@ -1,12 +1,18 @@
 /**
  * Files for an external mosquitto 2.0 broker (docs/uplink-contract.md, "Scale";
- * docs/enrollment.md): a password file, an ACL file equivalent to the embedded broker's hooks, and
- * a mosquitto.conf that uses them. Generated from the database only: the hashes stored at
- * enrollment are already in mosquitto's format, so no plaintext is needed, ever.
+ * docs/enrollment.md): per listener a password file and an ACL file equivalent to the embedded
+ * broker's hooks, and a mosquitto.conf that uses them. Generated from the database only: the
+ * hashes stored at enrollment are already in mosquitto's format, so no plaintext is needed, ever.
+ *
+ * The gateway listener knows gateways only and the service listener service accounts only
+ * (`per_listener_settings true`): a service account, which reads every gateway and commands every
+ * cabinet, cannot log in where gateways connect (often a public address), and a gateway's
+ * credential cannot log in on the service listener, where client ids are the consumer's.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
+import { MAX_PAYLOAD_BYTES } from '../../contract/schemas.js';
 import { aclFor, isGatewayId, TOPIC_ROOT } from '../../contract/topics.js';
 import type { CloudSchema } from '../db/schema.js';
 import { EnrollmentError } from './errors.js';
@@ -128,7 +134,39 @@ export interface MosquittoConfOptions {
   persistenceDir?: string | null;
   /** `user` directive: the account mosquitto drops to when started as root. */
   runAsUser?: string;
+  /** Most clients on the gateway listener (`max_connections`); default MOSQUITTO_LIMITS. */
+  maxGatewayConnections?: number;
+  /** Most clients on the service listener; default MOSQUITTO_LIMITS. */
+  maxServiceConnections?: number;
 }
+
+/**
+ * Limits written into mosquitto.conf (mosquitto.conf(5) of 2.0). A packet may carry the contract's
+ * largest payload (contract/schemas.ts MAX_PAYLOAD_BYTES) plus its topic, fixed header and MQTT 5
+ * properties (MQTT 5.0 section 3.3); mosquitto disconnects a client that sends a larger one
+ * (`max_packet_size`) and drops a larger payload (`message_size_limit`, still read by 2.0, where
+ * it is deprecated in favour of max_packet_size). `max_queued_messages` bounds what one client's
+ * offline or slow session holds (QoS 1 above those in flight).
+ */
+export const MOSQUITTO_LIMITS = {
+  maxPacketSize: MAX_PAYLOAD_BYTES + 16 * 1024,
+  messageSizeLimit: MAX_PAYLOAD_BYTES,
+  maxQueuedMessages: 1000,
+  maxGatewayConnections: 10_000,
+  maxServiceConnections: 64,
+} as const;
+
+/** File names, per listener, in the output and install folders. */
+export const MOSQUITTO_FILE_NAMES = {
+  gatewayPasswordFile: 'gateways.passwd',
+  gatewayAclFile: 'gateways.acl',
+  servicePasswordFile: 'services.passwd',
+  serviceAclFile: 'services.acl',
+  confFile: 'mosquitto.conf',
+} as const;
+
+/** Files of the single-listener layout before per-listener settings, removed when regenerating. */
+const FORMER_FILE_NAMES = ['passwd', 'acl'] as const;
 
 const CONF_VALUE_RE = /^[^\r\n#]+$/;
 
@@ -149,6 +187,13 @@ function confPort(value: number, what: string): number {
   return value;
 }
 
+function confCount(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 1 || value > 1_000_000) {
+    throw new EnrollmentError('ENROLL_INVALID_ARGUMENT', `${what} must be an integer 1..1000000`);
+  }
+  return value;
+}
+
 /** mosquitto.conf (2.0) for the generated files. */
 export function renderMosquittoConf(options: MosquittoConfOptions): string {
   const dir = confValue(options.installDir, 'install directory');
@@ -156,17 +201,29 @@ export function renderMosquittoConf(options: MosquittoConfOptions): string {
   const svcPort = confPort(options.serviceListener?.port ?? 1884, 'service port');
   const gwBind = options.gatewayListener?.bindAddress;
   const svcBind = options.serviceListener?.bindAddress ?? '127.0.0.1';
+  const gwMax = confCount(
+    options.maxGatewayConnections ?? MOSQUITTO_LIMITS.maxGatewayConnections,
+    'gateway max connections',
+  );
+  const svcMax = confCount(
+    options.maxServiceConnections ?? MOSQUITTO_LIMITS.maxServiceConnections,
+    'service max connections',
+  );
   const persistenceDir = options.persistenceDir === undefined ? join(dir, 'data') : options.persistenceDir;
+  const names = MOSQUITTO_FILE_NAMES;
   const lines = [
     HEADER.trimEnd(),
     '# Kerbside uplink broker (docs/enrollment.md).',
     '',
-    '# One password file and one ACL for all listeners.',
-    'per_listener_settings false',
-    '# No anonymous clients: every gateway and service account has its own credential.',
-    'allow_anonymous false',
-    `password_file ${join(dir, 'passwd')}`,
-    `acl_file ${join(dir, 'acl')}`,
+    '# Each listener has its own password file and ACL (mosquitto.conf(5), per_listener_settings):',
+    '# gateways cannot log in on the service listener, service accounts not on the gateway one.',
+    'per_listener_settings true',
+    '',
+    '# Limits (docs/security.md): the contract payload limit plus headroom per packet; a larger',
+    '# packet disconnects its sender. message_size_limit is deprecated in 2.x but still honoured.',
+    `max_packet_size ${MOSQUITTO_LIMITS.maxPacketSize}`,
+    `message_size_limit ${MOSQUITTO_LIMITS.messageSizeLimit}`,
+    `max_queued_messages ${MOSQUITTO_LIMITS.maxQueuedMessages}`,
     '',
   ];
   if (options.runAsUser !== undefined) lines.push(`user ${confValue(options.runAsUser, 'user')}`, '');
@@ -189,6 +246,11 @@ export function renderMosquittoConf(options: MosquittoConfOptions): string {
       : `listener ${gwPort} ${confValue(gwBind, 'gateway bind address')}`,
     'protocol mqtt',
     'use_username_as_clientid true',
+    `max_connections ${gwMax}`,
+    '# No anonymous clients: every gateway has its own credential.',
+    'allow_anonymous false',
+    `password_file ${join(dir, names.gatewayPasswordFile)}`,
+    `acl_file ${join(dir, names.gatewayAclFile)}`,
   );
   if (options.tls) {
     lines.push(
@@ -204,22 +266,41 @@ export function renderMosquittoConf(options: MosquittoConfOptions): string {
     '# svc-{name}-{instance}, so the client id is kept here. Never expose this listener.',
     `listener ${svcPort} ${confValue(svcBind, 'service bind address')}`,
     'protocol mqtt',
+    `max_connections ${svcMax}`,
+    'allow_anonymous false',
+    `password_file ${join(dir, names.servicePasswordFile)}`,
+    `acl_file ${join(dir, names.serviceAclFile)}`,
     '',
   );
   return lines.join('\n');
 }
 
 export interface WrittenMosquittoFiles {
-  passwordFile: string;
-  aclFile: string;
+  gatewayPasswordFile: string;
+  gatewayAclFile: string;
+  servicePasswordFile: string;
+  serviceAclFile: string;
   confFile: string;
   gateways: number;
   services: number;
 }
 
+/** Removes a file of the former layout, but only one this module wrote (it starts with HEADER). */
+async function removeFormerFile(path: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return;
+  }
+  if (text.startsWith(HEADER)) await rm(path, { force: true });
+}
+
 /**
- * Writes passwd (0600: it holds hashes), acl and mosquitto.conf into `outDir`. Each file is
- * replaced atomically, so a broker reloading (SIGHUP) meanwhile never reads half a file.
+ * Writes the per-listener password files (0600: they hold hashes), ACLs and mosquitto.conf into
+ * `outDir`. Each file is replaced atomically, so a broker reloading (SIGHUP) meanwhile never reads
+ * half a file. The single passwd and acl of the former layout, if this module wrote them there,
+ * are removed: mosquitto.conf no longer names them.
  */
 export async function writeMosquittoFiles(
   db: Kysely<CloudSchema>,
@@ -227,19 +308,25 @@ export async function writeMosquittoFiles(
   conf: Omit<MosquittoConfOptions, 'installDir'> & { installDir?: string },
 ): Promise<WrittenMosquittoFiles> {
   const accounts = await loadMosquittoAccounts(db);
+  const gatewaysOnly: MosquittoAccounts = { gateways: accounts.gateways, services: [] };
+  const servicesOnly: MosquittoAccounts = { gateways: [], services: accounts.services };
   const out = resolve(outDir);
   const installDir = conf.installDir ?? out;
-  const passwd = renderPasswordFile(accounts);
-  const acl = renderAclFile(accounts);
   const confText = renderMosquittoConf({ ...conf, installDir });
   await mkdir(out, { recursive: true, mode: 0o750 });
+  const names = MOSQUITTO_FILE_NAMES;
   const files = {
-    passwordFile: join(out, 'passwd'),
-    aclFile: join(out, 'acl'),
-    confFile: join(out, 'mosquitto.conf'),
+    gatewayPasswordFile: join(out, names.gatewayPasswordFile),
+    gatewayAclFile: join(out, names.gatewayAclFile),
+    servicePasswordFile: join(out, names.servicePasswordFile),
+    serviceAclFile: join(out, names.serviceAclFile),
+    confFile: join(out, names.confFile),
   };
-  await writeFileAtomic(files.passwordFile, passwd, 0o600);
-  await writeFileAtomic(files.aclFile, acl, 0o644);
+  await writeFileAtomic(files.gatewayPasswordFile, renderPasswordFile(gatewaysOnly), 0o600);
+  await writeFileAtomic(files.servicePasswordFile, renderPasswordFile(servicesOnly), 0o600);
+  await writeFileAtomic(files.gatewayAclFile, renderAclFile(gatewaysOnly), 0o644);
+  await writeFileAtomic(files.serviceAclFile, renderAclFile(servicesOnly), 0o644);
   await writeFileAtomic(files.confFile, confText, 0o644);
+  for (const name of FORMER_FILE_NAMES) await removeFormerFile(join(out, name));
   return { ...files, gateways: accounts.gateways.length, services: accounts.services.length };
 }

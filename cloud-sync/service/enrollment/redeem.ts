@@ -7,9 +7,11 @@
 import type { Kysely } from 'kysely';
 import { KerbsideError, type ErrorCatalogue } from '../../contract/errors.js';
 import { generateSecret, hashSecret } from '../broker/credentials.js';
+import { notifyCredentialsChanged } from '../broker/revocation.js';
 import type { CloudSchema } from '../db/schema.js';
 import { recordAudit } from './audit.js';
 import { mosquittoHash } from './mosquitto-hash.js';
+import type { CredentialKey } from '../secrets/credential-key.js';
 import { hashEnrollmentToken, tokenRef } from './tokens.js';
 
 /** The subset of pino's logger enrollment uses (pino's `(object, message)` call style). */
@@ -35,6 +37,8 @@ export interface RedeemOptions {
   token: string;
   /** Who presented it (remote address), for the audit trail. */
   remoteAddress: string;
+  /** The key the new credential is hashed with (broker/credentials.ts hashSecret). */
+  credentialKey: CredentialKey;
   logger: EnrollmentLogger;
   now?: Date;
 }
@@ -121,15 +125,16 @@ export async function redeemEnrollmentToken(
     return { ok: false, reason };
   };
 
-  // A cheap check first, so a bad token never costs the scrypt and PBKDF2 work below (that would
+  // A cheap check first, so a bad token never costs the PBKDF2 work below (that would
   // hand anyone on the network a CPU amplifier). The transaction checks everything again.
   const precheck = await checkToken(db, tokenHash, nowText, false);
   if (!precheck.ok) return refuse(precheck.reason, precheck.gatewayId);
 
-  // Hashing takes tens of milliseconds: done before the transaction so it does not hold the
-  // database (SQLite has one writer; ingest must not wait on it).
+  // mosquitto's PBKDF2 takes milliseconds: done before the transaction so it does not hold the
+  // database (SQLite has one writer; ingest must not wait on it). The keyed hash is microseconds.
   const secret = generateSecret();
-  const [credentialHash, mosqHash] = await Promise.all([hashSecret(secret), mosquittoHash(secret)]);
+  const credentialHash = hashSecret(secret, options.credentialKey);
+  const mosqHash = await mosquittoHash(secret);
 
   try {
     const rotated = await db.transaction().execute(async (trx) => {
@@ -185,6 +190,9 @@ export async function redeemEnrollmentToken(
       return existing !== undefined;
     });
     logger.info({ tokenRef: ref, gatewayId: precheck.gatewayId, remoteAddress, rotated }, 'gateway enrolled');
+    // A rotation revokes the old secret: this process's broker cuts its live session at once
+    // (other processes and instances within their sweep, broker/revocation.ts).
+    if (rotated) notifyCredentialsChanged();
     return { ok: true, gatewayId: precheck.gatewayId, secret, rotated };
   } catch (error) {
     if (error instanceof Refused) return refuse(error.reason, error.gatewayId);

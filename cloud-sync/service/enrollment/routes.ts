@@ -4,14 +4,15 @@
  * `app.register(enrollmentRoutes, { db, mqttUrl, caBundle })`; serve it over HTTPS in production,
  * the token and the returned secret are both bearer credentials.
  */
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Kysely } from 'kysely';
 import { gatewayClientId } from '../broker/acl.js';
 import type { CloudSchema } from '../db/schema.js';
-import { errorAnswerSchema } from '../http.js';
+import { rateLimitHook, SharedRateLimiter } from '../api/rate-limits.js';
+import { BODY_LIMITS, errorAnswerSchema } from '../http.js';
 import { EnrollmentError } from './errors.js';
 import { redeemEnrollmentToken, type EnrollmentLogger } from './redeem.js';
+import type { CredentialKey } from '../secrets/credential-key.js';
 
 export interface EnrollmentRoutesOptions {
   db: Kysely<CloudSchema>;
@@ -19,19 +20,31 @@ export interface EnrollmentRoutesOptions {
   mqttUrl: string;
   /** PEM of the CA that signed the broker's certificate; null when the system store suffices. */
   caBundle: string | null;
+  /**
+   * The cloud's downlink public keys (base64url Ed25519), the signing one first: the gateway pins
+   * them next to the CA and refuses `down/` messages they do not verify (docs/downlink-signing.md).
+   */
+  downlinkKeys: readonly string[];
+  /** The key the issued MQTT credential is hashed with (broker/credentials.ts). */
+  credentialKey: CredentialKey;
   /** Where refusals and enrollments are logged; defaults to the request logger. */
   logger?: EnrollmentLogger;
   /** Clock, for tests. */
   now?: () => Date;
   /** Attempts per address and window; default ENROLL_RATE_LIMIT. */
   rateLimit?: { max: number; timeWindowMs: number };
+  /**
+   * Where the attempts are counted: the database, shared by every instance (api/rate-limits.ts);
+   * default a limiter of its own on `db` (buildApi shares one with sign-in).
+   */
+  limiter?: SharedRateLimiter;
 }
 
 /**
  * An installer enrolls a cabinet with one request; ten a minute from one address leaves room for
  * typos and retries. More is a script: tokens are 256-bit, so it cannot guess one, but each attempt
- * costs a database transaction, a log line and an audit row (docs/security.md). Per process, like
- * the login limit (docs/auth.md).
+ * costs a database transaction, a log line and an audit row (docs/security.md). Counted in the
+ * database like the login limit, so several instances share it (api/rate-limits.ts).
  */
 export const ENROLL_RATE_LIMIT = { max: 10, timeWindowMs: 60_000 } as const;
 
@@ -54,7 +67,7 @@ const enrollSchema = {
   response: {
     200: {
       type: 'object',
-      required: ['gatewayId', 'mqtt', 'caBundle'],
+      required: ['gatewayId', 'mqtt', 'caBundle', 'downlinkKeys'],
       additionalProperties: false,
       properties: {
         gatewayId: { type: 'string' },
@@ -70,6 +83,7 @@ const enrollSchema = {
           },
         },
         caBundle: { type: ['string', 'null'] },
+        downlinkKeys: { type: 'array', minItems: 1, items: { type: 'string' } },
       },
     },
     400: errorAnswerSchema,
@@ -87,21 +101,23 @@ interface EnrollBody {
 
 export const enrollmentRoutes: FastifyPluginAsync<EnrollmentRoutesOptions> = async (app, options) => {
   const { db, mqttUrl, caBundle } = options;
+  const downlinkKeys = [...options.downlinkKeys];
   const now = options.now ?? (() => new Date());
   const limit = options.rateLimit ?? ENROLL_RATE_LIMIT;
-  // Only the route below is limited (global: false), in this plugin's scope.
-  await app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_request, context) =>
-      new EnrollmentError(
-        'ENROLL_RATE_LIMITED',
-        `too many enrollment attempts from this address; try again in ${context.after}`,
-      ),
-  });
-
+  // Before the body is read (onRequest); a small body limit, the token is 43 characters.
   const route = {
     ...enrollRoute,
-    config: { ...enrollRoute.config, rateLimit: { max: limit.max, timeWindow: limit.timeWindowMs } },
+    bodyLimit: BODY_LIMITS.credentials,
+    onRequest: rateLimitHook(
+      options.limiter ?? new SharedRateLimiter(db),
+      'enroll',
+      { max: limit.max, windowMs: limit.timeWindowMs },
+      (retryAfterS) =>
+        new EnrollmentError(
+          'ENROLL_RATE_LIMITED',
+          `too many enrollment attempts from this address; try again in ${retryAfterS} s`,
+        ),
+    ),
   };
   app.post<{ Body: EnrollBody }>('/api/v1/enroll', route, async (request, reply) => {
     // The response holds a secret: no cache anywhere may keep it.
@@ -109,6 +125,7 @@ export const enrollmentRoutes: FastifyPluginAsync<EnrollmentRoutesOptions> = asy
     const result = await redeemEnrollmentToken(db, {
       token: request.body.token,
       remoteAddress: request.ip,
+      credentialKey: options.credentialKey,
       logger: options.logger ?? request.log,
       now: now(),
     });
@@ -126,6 +143,7 @@ export const enrollmentRoutes: FastifyPluginAsync<EnrollmentRoutesOptions> = asy
         clientId: gatewayClientId(result.gatewayId),
       },
       caBundle,
+      downlinkKeys,
     };
   });
 };

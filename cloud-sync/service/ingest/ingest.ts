@@ -13,6 +13,7 @@ import type { EventsBatch } from '../../contract/types.js';
 import type { InvalidEvent } from '../../contract/validate.js';
 import type { CloudSchema } from '../db/schema.js';
 import { CloudServiceError } from '../errors.js';
+import { isGatewayDisabled } from './disabled.js';
 import { applyBatchToState } from './state.js';
 
 /** Why a batch was refused. */
@@ -20,7 +21,9 @@ export type IngestRefusal =
   /** `gw` in the payload is not the gateway of the topic: nothing is read or stored, and no ack is due. */
   | 'gateway_mismatch'
   /** `after` is beyond lastCommitted: the gateway holds an ack we never gave; it resends from upTo. */
-  | 'after_ahead';
+  | 'after_ahead'
+  /** The gateway is disabled (ingest/disabled.ts): nothing is stored and no ack is due. */
+  | 'gateway_disabled';
 
 export interface IngestResult {
   /** Whether `after <= lastCommitted` held (docs/uplink-contract.md, delivery rule 3). */
@@ -275,6 +278,17 @@ async function ingestInTransaction(
   };
 }
 
+function refusedDisabled(): IngestResult {
+  return {
+    accepted: false,
+    upTo: 0,
+    committed: 0,
+    duplicates: 0,
+    deadLettered: 0,
+    refusal: 'gateway_disabled',
+  };
+}
+
 function refusedAhead(lastCommitted: number): IngestResult {
   return {
     accepted: false,
@@ -290,7 +304,8 @@ function refusedAhead(lastCommitted: number): IngestResult {
  * Applies docs/uplink-contract.md, delivery rule 3 to one parsed batch in one transaction, and
  * resolves only after it committed: the caller then publishes `down/ack {epoch, lane, upTo}` of the
  * batch (commit, then ack). A batch whose `gw` is not `topicGatewayId` is refused without touching
- * the database. Rejects on database failure, in which case nothing of the batch is stored and no
+ * the database, and so is every batch of a disabled gateway (refusal `gateway_disabled`, nothing
+ * stored, no ack due). Rejects on database failure, in which case nothing of the batch is stored and no
  * ack may be sent (the gateway resends), and with UnserialisableEventsError, also having stored
  * nothing, when a valid event cannot be serialised: the caller sets those aside and ingests the
  * batch again.
@@ -314,9 +329,13 @@ export async function ingestBatch(
   const now = (options.now ?? (() => new Date()))().toISOString();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db
-        .transaction()
-        .execute((trx) => ingestInTransaction(trx, batch, options.invalid ?? [], now, options.hooks ?? []));
+      return await db.transaction().execute(async (trx) =>
+        // Asked inside the transaction: a disable committed before it is seen, and one committed
+        // after it cannot undo what was legitimately taken while the gateway was enabled.
+        (await isGatewayDisabled(trx, topicGatewayId))
+          ? refusedDisabled()
+          : ingestInTransaction(trx, batch, options.invalid ?? [], now, options.hooks ?? []),
+      );
     } catch (error) {
       // PostgreSQL aborts one of two transactions that deadlock (two instances merging the same
       // device_state row from different streams) or fail serialization; the aborted one stored

@@ -18,6 +18,7 @@ import {
   hashSecret,
   MemoryCredentialStore,
 } from '../../../cloud-sync/service/broker/credentials.js';
+import { CredentialKey } from '../../../cloud-sync/service/secrets/credential-key.js';
 import { createOperator } from '../../../cloud-sync/service/auth/operators.js';
 import { createSession } from '../../../cloud-sync/service/auth/sessions.js';
 import { startCloudService, type CloudService } from '../../../cloud-sync/service/service.js';
@@ -65,9 +66,15 @@ describe('dead letters: one bad event never blocks a lane', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kerbside-dead-letters-'));
+    const credentialKey = CredentialKey.generate();
     const credentials = new MemoryCredentialStore();
-    credentials.set(GW, { hash: await hashSecret(SECRET), disabled: false });
-    service = await startCloudService(testConfig(dir), { logger, credentials, processMetrics: false });
+    credentials.set(GW, { hash: hashSecret(SECRET, credentialKey), disabled: false });
+    service = await startCloudService(testConfig(dir), {
+      logger,
+      credentials,
+      credentialKey,
+      processMetrics: false,
+    });
     gw = await FakeGateway.connect(`mqtt://127.0.0.1:${service.mqttPort}`, GW, SECRET);
   });
 

@@ -66,4 +66,49 @@ describe('KeyedSerialQueue', () => {
     await queue.onIdle();
     assert.equal(queue.pending, 0);
   });
+
+  it('gives each group at most its share: over it push() refuses, other groups still get in', async () => {
+    const queue = new KeyedSerialQueue({
+      concurrency: 1,
+      maxPending: 10,
+      maxPendingPerGroup: 2,
+      onError: () => undefined,
+    });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    assert.equal(
+      queue.push('flood/a', () => gate, 'flood'),
+      true,
+    );
+    assert.equal(
+      queue.push('flood/b', () => gate, 'flood'),
+      true,
+    );
+    assert.equal(
+      queue.push('flood/a', () => gate, 'flood'),
+      false,
+    );
+    assert.equal(queue.pendingOf('flood'), 2);
+    const ran: string[] = [];
+    assert.equal(
+      queue.push('calm/a', async () => void ran.push('calm'), 'calm'),
+      true,
+    );
+    assert.equal(queue.pending, 3);
+    // Room comes back when the group's tasks end, or are dropped at close.
+    release();
+    await queue.onIdle();
+    assert.deepEqual(ran, ['calm']);
+    assert.equal(queue.pendingOf('flood'), 0);
+    assert.equal(
+      queue.push('flood/a', () => new Promise(() => undefined), 'flood'),
+      true,
+    );
+    assert.equal(
+      queue.push('flood/a', () => Promise.resolve(), 'flood'),
+      true,
+    );
+    assert.equal(queue.dropWaiting(), 1);
+    assert.equal(queue.pendingOf('flood'), 1);
+  });
 });

@@ -14,6 +14,7 @@ import { parseAck, validateEventsBatch, validateStatus } from '../../../cloud-sy
 import { gatewayClientId } from '../../../cloud-sync/service/broker/acl.js';
 import { resolveDocument, type CloudServiceConfig } from '../../../cloud-sync/service/config.js';
 import { waitFor as waitUntil } from '../../helpers/wait.js';
+import { SCRAPE_HEADERS, TEST_SCRAPE_TOKEN } from './api/harness.js';
 
 export const EPOCH = '7d0c2a6e-1f3b-4c5d-9e8f-0a1b2c3d4e5f';
 export const TS = '2026-11-21T07:42:16.123Z';
@@ -152,7 +153,9 @@ export function testConfig(dir: string, document: Record<string, unknown> = {}):
     http: { port: 0 },
     ...document,
   };
-  return resolveDocument(base, { env: {}, cwd: dir, fileDir: dir, file: null });
+  // The scrape token of /metrics (api/scrape-token.ts), as an operator would set it.
+  const env = { KERBSIDE_SCRAPE_TOKEN: TEST_SCRAPE_TOKEN };
+  return resolveDocument(base, { env, cwd: dir, fileDir: dir, file: null });
 }
 
 export interface Sample {
@@ -186,7 +189,7 @@ export function sampleValue(samples: Sample[], name: string, labels: Record<stri
 }
 
 export async function scrape(httpPort: number): Promise<Sample[]> {
-  const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
+  const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { headers: SCRAPE_HEADERS });
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
   return parsePrometheus(await response.text());

@@ -17,6 +17,7 @@ import {
   hashSecret,
   MemoryCredentialStore,
 } from '../../../cloud-sync/service/broker/credentials.js';
+import { CredentialKey } from '../../../cloud-sync/service/secrets/credential-key.js';
 import { startCloudService, type CloudService } from '../../../cloud-sync/service/service.js';
 import {
   EPOCH,
@@ -29,6 +30,7 @@ import {
   testConfig,
   waitFor,
 } from './service-helpers.js';
+import { SCRAPE_HEADERS } from './api/harness.js';
 
 const GW = 'cab-12';
 const OTHER = 'cab-13';
@@ -61,10 +63,11 @@ describe('cloud service (embedded broker, SQLite)', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kerbside-cloud-service-'));
+    const credentialKey = CredentialKey.generate();
     const credentials = new MemoryCredentialStore();
-    credentials.set(GW, { hash: await hashSecret(SECRET), disabled: false });
-    credentials.set(OTHER, { hash: await hashSecret(SECRET_OTHER), disabled: false });
-    service = await startCloudService(testConfig(dir), { logger, credentials });
+    credentials.set(GW, { hash: hashSecret(SECRET, credentialKey), disabled: false });
+    credentials.set(OTHER, { hash: hashSecret(SECRET_OTHER, credentialKey), disabled: false });
+    service = await startCloudService(testConfig(dir), { logger, credentials, credentialKey });
     assert.notEqual(service.mqttPort, null);
     url = `mqtt://127.0.0.1:${service.mqttPort}`;
   });
@@ -260,7 +263,7 @@ describe('cloud service (embedded broker, SQLite)', () => {
   });
 
   it('exposes the metric series and the last-commit age per gateway and lane', async () => {
-    const response = await fetch(`http://127.0.0.1:${service.httpPort}/metrics`);
+    const response = await fetch(`http://127.0.0.1:${service.httpPort}/metrics`, { headers: SCRAPE_HEADERS });
     const text = await response.text();
     for (const name of [
       'events_committed_total',

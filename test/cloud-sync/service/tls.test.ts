@@ -14,6 +14,7 @@ import {
   hashSecret,
   MemoryCredentialStore,
 } from '../../../cloud-sync/service/broker/credentials.js';
+import { CredentialKey } from '../../../cloud-sync/service/secrets/credential-key.js';
 import { startCloudService, type CloudService } from '../../../cloud-sync/service/service.js';
 import { EPOCH, FakeGateway, makeBatch, memoryLogger, testConfig } from './service-helpers.js';
 
@@ -49,8 +50,9 @@ describe('cloud service with TLS', () => {
     cert = pems.cert;
     writeFileSync(join(dir, 'server.key'), pems.private);
     writeFileSync(join(dir, 'server.crt'), pems.cert);
+    const credentialKey = CredentialKey.generate();
     const credentials = new MemoryCredentialStore();
-    credentials.set(GW, { hash: await hashSecret(SECRET), disabled: false });
+    credentials.set(GW, { hash: hashSecret(SECRET, credentialKey), disabled: false });
     const config = testConfig(dir, {
       mqtt: { embedded: { port: 0, tls: { port: 0, keyFile: 'server.key', certFile: 'server.crt' } } },
       http: { port: 0, tls: { keyFile: 'server.key', certFile: 'server.crt' } },
@@ -58,6 +60,7 @@ describe('cloud service with TLS', () => {
     service = await startCloudService(config, {
       logger: memoryLogger().logger,
       credentials,
+      credentialKey,
       processMetrics: false,
     });
   });

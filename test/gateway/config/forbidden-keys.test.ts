@@ -24,6 +24,7 @@ import { ConfigDownlink, type ConfigHost } from '../../../gateway/downlink/remot
 import { ProfileError, defaultProfileDirectory, loadProfileText } from '../../../gateway/profiles/loader.js';
 import type { StoreCycle } from '../../../gateway/store/event-store.js';
 import { PROFILES, validDocument } from './fixtures.js';
+import { signedPayload, testDownlinkKey, testVerifier } from '../../helpers/downlink-signing.js';
 
 /** Whether anything was written onto Object.prototype: a fresh object shows it. */
 function polluted(): unknown {
@@ -89,6 +90,9 @@ describe('the overlay (local overrides, SIGHUP changes)', () => {
   });
 });
 
+const SIGNING_KEY = testDownlinkKey();
+const SIGNED_FOR = 'gw-forbidden-keys';
+
 /** A ConfigDownlink on the fixtures, recording what it commits; the swap always succeeds. */
 function downlink(): { config: ConfigDownlink; events: GatewayEventBody[]; swaps: number } {
   const committed: StoreCycle[] = [];
@@ -119,6 +123,8 @@ function downlink(): { config: ConfigDownlink; events: GatewayEventBody[]; swaps
       return { output: { transitions: [], chattering: [], records: [] }, undo: () => undefined };
     },
     statusChanged: () => undefined,
+    // Documents are signed like the cloud's (docs/downlink-signing.md): the check stays on.
+    verifier: testVerifier(SIGNED_FOR, [SIGNING_KEY.publicKey]),
     logger: pino({ level: 'silent' }),
   };
   state.config = new ConfigDownlink(host, { document: validDocument(), baseDir: tmpdir() });
@@ -171,6 +177,8 @@ describe('a configuration document from the cloud (down/config)', () => {
     const document = parse(documentText) as Record<string, unknown>;
     return `{"version":1,"hash":"${configDocumentHash(document)}","document":${documentText}}`;
   };
+  const signed = (documentText: string): string =>
+    signedPayload(SIGNING_KEY, 'down/config', SIGNED_FOR, payload(documentText));
   const cases: Array<[string, string]> = [
     ['{"alarms":{"gas-1":{"__proto__":{"polluted":true}}}}', '/document/alarms/gas-1/__proto__'],
     ['{"alarms":{"__proto__":{"x":{"polluted":true}}}}', '/document/alarms/__proto__'],
@@ -192,7 +200,7 @@ describe('a configuration document from the cloud (down/config)', () => {
 
   it('the gateway rejects it with the pointer in the config_result and pollutes nothing', () => {
     const d = downlink();
-    d.config.handle(payload('{"alarms":{"gas-1":{"__proto__":{"polluted":true}}}}'));
+    d.config.handle(signed('{"alarms":{"gas-1":{"__proto__":{"polluted":true}}}}'));
     assert.equal(polluted(), undefined);
     const result = d.events.find((e): e is ConfigResultEvent => e.kind === 'config_result');
     assert.equal(result?.status, 'rejected', JSON.stringify(d.events));

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,8 @@ import { runEnrollCli } from '../../../gateway/enrollment/cli.js';
 import { CA_FILE, CREDENTIALS_FILE, loadUplinkCredentials } from '../../../gateway/enrollment/credentials.js';
 import { enroll } from '../../../gateway/enrollment/enroll.js';
 import { GatewayEnrollmentError } from '../../../gateway/enrollment/errors.js';
+import { keyIdOf } from '../../../cloud-sync/contract/signing.js';
+import { testDownlinkKey } from '../../helpers/downlink-signing.js';
 import {
   makeTestCa,
   MemoryLogger,
@@ -23,6 +27,9 @@ import {
   type TempDb,
   type TestCa,
 } from '../../cloud-sync/service/enrollment/harness.js';
+
+/** The cloud's downlink keys the servers answer with (docs/downlink-signing.md). */
+const CLOUD_KEYS = [testDownlinkKey().publicKey];
 
 function isCode(code: string) {
   return (error: unknown): boolean => error instanceof GatewayEnrollmentError && error.code === code;
@@ -65,12 +72,14 @@ describe('gateway enrollment', () => {
       logger,
       mqttUrl: 'mqtt://127.0.0.1:1883',
       caBundle: null,
+      downlinkKeys: CLOUD_KEYS,
     });
     https = await startEnrollmentServer({
       db: temp.db,
       logger,
       mqttUrl: 'mqtts://localhost:8883',
       caBundle: ca.caCert,
+      downlinkKeys: CLOUD_KEYS,
       tls: { key: ca.serverKey, cert: ca.serverCert },
     });
   });
@@ -100,10 +109,66 @@ describe('gateway enrollment', () => {
         password: stored.mqtt.password,
         clientId: 'gw-cab-1',
       },
+      downlinkKeys: CLOUD_KEYS,
       caPem: null,
       caFile: null,
     });
     assert.match(stored.mqtt.password, /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(result.downlinkKeyIds, CLOUD_KEYS.map(keyIdOf));
+  });
+
+  it("refuses an answer without the cloud's downlink keys (a cloud before signed downlink), writing nothing", async () => {
+    const old = createServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(
+        JSON.stringify({
+          gatewayId: 'cab-9',
+          mqtt: {
+            url: 'mqtt://127.0.0.1:1883',
+            username: 'cab-9',
+            password: 'p'.repeat(43),
+            clientId: 'gw-cab-9',
+          },
+          caBundle: null,
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    try {
+      const dir = dataDir();
+      const { port } = old.address() as AddressInfo;
+      await assert.rejects(
+        enroll({ url: `http://127.0.0.1:${port}/`, token: 't', dataDir: dir }),
+        (error: unknown) =>
+          isCode('ENROLL_BAD_RESPONSE')(error) && /downlinkKeys/.test((error as Error).message),
+      );
+      assert.equal(existsSync(join(dir, CREDENTIALS_FILE)), false);
+    } finally {
+      await new Promise((resolve) => old.close(resolve));
+    }
+  });
+
+  it('refuses plain http:// to a host that is not loopback before sending the token, unless allowed', async () => {
+    const dir = dataDir();
+    const plain = await token('cab-10');
+    await assert.rejects(
+      enroll({ url: 'http://192.0.2.10:8080/', token: plain, dataDir: dir }),
+      (error: unknown) =>
+        isCode('ENROLL_INSECURE')(error) && /--insecure-http/.test((error as Error).message),
+    );
+    // Allowed explicitly, it does try (TEST-NET-1, RFC 5737: nothing answers there).
+    await assert.rejects(
+      enroll({
+        url: 'http://192.0.2.10:8080/',
+        token: plain,
+        dataDir: dir,
+        allowInsecureHttp: true,
+        timeoutMs: 300,
+      }),
+      isCode('ENROLL_TRANSPORT'),
+    );
+    assert.equal(await tokenUsed(plain), false);
+    assert.equal(existsSync(join(dir, CREDENTIALS_FILE)), false);
   });
 
   it('enrolls over HTTPS verified against the given CA and stores the broker CA bundle', async () => {
@@ -202,6 +267,10 @@ describe('gateway enrollment', () => {
           /--ca needs an https/,
         ],
         [['--url', 'http://127.0.0.1:1/', '--token', 't', '--data-dir', 'd', '--bogus'], /unknown option/],
+        [
+          ['--url', 'http://cloud.city.example/', '--token', 't', '--data-dir', 'd'],
+          /plain HTTP.*--insecure-http/,
+        ],
       ] as const) {
         const captured = io();
         assert.equal(await runEnrollCli([...argv], captured.io), 2, argv.join(' '));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { ackTopic } from '../../../cloud-sync/contract/topics.js';
 import { hashSecret, MemoryCredentialStore } from '../../../cloud-sync/service/broker/credentials.js';
+import { CredentialKey } from '../../../cloud-sync/service/secrets/credential-key.js';
 import { startEmbeddedBroker } from '../../../cloud-sync/service/broker/embedded.js';
 import { startCloudService, type CloudService } from '../../../cloud-sync/service/service.js';
 import { openGatewayStore, type GatewayStore } from '../../../gateway/store/event-store.js';
@@ -33,16 +34,19 @@ afterEach(async () => {
   for (const item of running.splice(0).reverse()) await item.close();
 });
 
-async function credentials(): Promise<MemoryCredentialStore> {
+const credentialKey = CredentialKey.generate();
+
+function credentials(): Promise<MemoryCredentialStore> {
   const store = new MemoryCredentialStore();
-  store.set(GW, { hash: await hashSecret(SECRET), disabled: false });
-  return store;
+  store.set(GW, { hash: hashSecret(SECRET, credentialKey), disabled: false });
+  return Promise.resolve(store);
 }
 
 async function startCloud(dir: string, document: Record<string, unknown> = {}): Promise<CloudService> {
   const service = await startCloudService(testConfig(dir, document), {
     logger: silent,
     credentials: await credentials(),
+    credentialKey,
     processMetrics: false,
   });
   running.push(service);
@@ -213,11 +217,12 @@ describe('Uplink', () => {
     // A bare broker of the same code and no consumer: the test plays the cloud as a service
     // account and publishes acks itself, over the real broker, to the uplink's down/ack.
     const serviceAccounts = new MemoryCredentialStore();
-    serviceAccounts.set('forger', { hash: await hashSecret(SECRET), disabled: false });
+    serviceAccounts.set('forger', { hash: hashSecret(SECRET, credentialKey), disabled: false });
     const broker = await startEmbeddedBroker({
       port: 0,
       credentials: await credentials(),
       serviceAccounts,
+      credentialKey,
       logger: { info: () => undefined, warn: () => undefined },
     });
     running.push(broker);

@@ -72,6 +72,9 @@ describe('API error answers and body policy', () => {
     app.get('/api/v1/broken', { config: access }, async () => {
       throw new Error(SECRET);
     });
+    app.get('/api/v1/area-fault', { config: access }, async () => {
+      throw new AuthError('AUTH_UNGUARDED_ROUTE', `an area's own 5xx: ${SECRET}`);
+    });
     await app.ready();
   });
 
@@ -128,7 +131,11 @@ describe('API error answers and body policy', () => {
     const [media, mediaAnswer] = await post('<n>5</n>', 'application/xml');
     assert.equal(media, 415);
     assert.equal(mediaAnswer.error, 'API_UNSUPPORTED_MEDIA_TYPE');
-    const [large, largeAnswer] = await post(JSON.stringify({ n: 5, note: 'x'.repeat(1_100_000) }));
+    // text/plain is what a cross-site form or fetch sends without a CORS preflight: not read.
+    const [plain, plainAnswer] = await post('{"n": 5}', 'text/plain');
+    assert.equal(plain, 415);
+    assert.equal(plainAnswer.error, 'API_UNSUPPORTED_MEDIA_TYPE');
+    const [large, largeAnswer] = await post(JSON.stringify({ n: 5, note: 'x'.repeat(70_000) }));
     assert.equal(large, 413);
     assert.equal(largeAnswer.error, 'API_BODY_TOO_LARGE');
     for (const answer of [malformedAnswer, emptyAnswer, mediaAnswer, largeAnswer]) {
@@ -156,16 +163,20 @@ describe('API error answers and body policy', () => {
     assert.deepEqual(missing.json(), { error: 'API_NOT_FOUND', message: 'no route GET /api/v1/nothing' });
   });
 
-  it('answers anything else 500 API_INTERNAL with the request id, its text only in the log, at error', async () => {
+  it('answers anything else 500 {error: API_INTERNAL, requestId} and nothing more, its text only in the log, at error', async () => {
     const broken = await app.inject({ method: 'GET', url: '/api/v1/broken' });
     assert.equal(broken.statusCode, 500);
     const answer = broken.json<{ requestId: string }>();
-    assert.deepEqual(answer, {
-      error: 'API_INTERNAL',
-      message: 'internal error',
-      requestId: answer.requestId,
-    });
+    // Exactly these two keys (issue 12, finding 5): no message, no code of the cause.
+    assert.deepEqual(Object.keys(answer).sort(), ['error', 'requestId']);
+    assert.deepEqual(answer, { error: 'API_INTERNAL', requestId: answer.requestId });
     assert.ok(!broken.body.includes('hunter2'), 'nothing of the error is in the answer');
+    // An area's own 5xx code is internal too: the answer is the API's code, not the area's.
+    const area = await app.inject({ method: 'GET', url: '/api/v1/area-fault' });
+    assert.equal(area.statusCode, 500);
+    const areaAnswer = area.json<{ requestId: string }>();
+    assert.deepEqual(areaAnswer, { error: 'API_INTERNAL', requestId: areaAnswer.requestId });
+    assert.ok(!area.body.includes('hunter2') && !area.body.includes('AUTH_UNGUARDED_ROUTE'), area.body);
     const logged = lines.find((line) => line['msg'] === 'internal error');
     assert.equal(logged?.['level'], 50);
     assert.match(JSON.stringify(logged?.['err']), /hunter2/);

@@ -26,6 +26,7 @@ import { CommandService } from '../../../../cloud-sync/service/downlink/commands
 import { ConfigDocumentService } from '../../../../cloud-sync/service/downlink/config-documents.js';
 import type { DownlinkPublisher } from '../../../../cloud-sync/service/downlink/publisher.js';
 import { buildHttpApp } from '../../../../cloud-sync/service/http.js';
+import { newKeyFile, signerOf } from '../../../../cloud-sync/service/downlink/signing-key.js';
 
 export interface TestApiOptions {
   /** The clock of every route plugin (sessions, audit, deadlines, KPIs). */
@@ -41,16 +42,28 @@ export interface TestApiOptions {
 
 const silent = pino({ level: 'silent' });
 
+/** Signs what a route test would publish (docs/downlink-signing.md); nothing is published here. */
+const TEST_SIGNER = signerOf(newKeyFile());
+
 /** Stands in for the consumer's MQTT session where a test publishes nothing. */
 const NO_BROKER: DownlinkPublisher = {
   publish: () => Promise.reject(new Error('no broker in this test')),
 };
 
-/** An app from buildHttpApp with a fresh metrics registry and a healthy /healthz; no API yet. */
+/** The scrape token of testHttpApp (and of service-helpers.ts testConfig). */
+export const TEST_SCRAPE_TOKEN = 'test-scrape-token-0123456789abcdef';
+/** Headers that pass the scrape guard of /metrics and the OpenAPI document (api/scrape-token.ts). */
+export const SCRAPE_HEADERS = { authorization: `Bearer ${TEST_SCRAPE_TOKEN}` } as const;
+
+/**
+ * An app from buildHttpApp with a fresh metrics registry, a healthy /healthz and TEST_SCRAPE_TOKEN;
+ * no API yet.
+ */
 export function testHttpApp(): FastifyInstance {
   return buildHttpApp({
     registry: new Registry(),
     health: async () => ({ database: { ok: true }, mqtt: { ok: true } }),
+    scrapeToken: TEST_SCRAPE_TOKEN,
   });
 }
 
@@ -59,8 +72,14 @@ export function testApiDeps(db: Kysely<CloudSchema>, options: TestApiOptions = {
   const clock = options.now === undefined ? {} : { now: options.now };
   const config = options.cases?.config ?? DEFAULT_CASES_CONFIG;
   const downlink = options.downlink ?? {
-    commands: new CommandService({ db, publisher: NO_BROKER, logger: silent, ...clock }),
-    configs: new ConfigDocumentService({ db, publisher: NO_BROKER, logger: silent, ...clock }),
+    commands: new CommandService({ db, publisher: NO_BROKER, signer: TEST_SIGNER, logger: silent, ...clock }),
+    configs: new ConfigDocumentService({
+      db,
+      publisher: NO_BROKER,
+      signer: TEST_SIGNER,
+      logger: silent,
+      ...clock,
+    }),
   };
   return {
     db,

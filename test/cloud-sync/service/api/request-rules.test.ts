@@ -19,6 +19,7 @@ import { productionDeps } from '../../../../cloud-sync/service/wiring.js';
 import { tempDataDir } from '../../../helpers/gateway-harness.js';
 import { signIn, TEST_PASSWORD } from '../auth/harness.js';
 import { testConfig } from '../service-helpers.js';
+import { SCRAPE_HEADERS } from './harness.js';
 
 interface JsonSchemaDoc {
   type?: string;
@@ -137,7 +138,11 @@ describe('request rules of the whole cloud API', () => {
         (await signIn(cloud.db, { username: `writer.${name}`, roles: [role], ...unit })).headers,
       );
     }
-    const response = await cloud.http.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    const response = await cloud.http.inject({
+      method: 'GET',
+      url: '/api/v1/openapi.json',
+      headers: SCRAPE_HEADERS,
+    });
     assert.equal(response.statusCode, 200);
     const doc = response.json<{ paths: Record<string, Record<string, OperationDoc>> }>();
     for (const [path, methods] of Object.entries(doc.paths)) {
@@ -155,7 +160,9 @@ describe('request rules of the whole cloud API', () => {
 
   /** The headers of a role the operation admits (none for a public one). */
   function callerOf(op: OperationDoc, sessions: Map<Role, Record<string, string>>): Record<string, string> {
-    if (op['x-kerbside-access'] === 'public') return {};
+    // The scrape token is no session: a public operation is called with it (it opens /metrics and
+    // the OpenAPI document, and the others ignore it).
+    if (op['x-kerbside-access'] === 'public') return { ...SCRAPE_HEADERS };
     const role = op['x-kerbside-roles']?.[0];
     assert.ok(role !== undefined, 'a guarded operation names its roles');
     return sessions.get(role) ?? {};
@@ -325,7 +332,11 @@ describe('request rules of the whole cloud API', () => {
   });
 
   it('answers the OpenAPI document and sign-in at their full paths', async () => {
-    const doc = await cloud.http.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    const doc = await cloud.http.inject({
+      method: 'GET',
+      url: '/api/v1/openapi.json',
+      headers: SCRAPE_HEADERS,
+    });
     assert.equal(doc.statusCode, 200);
     assert.equal(doc.json<{ openapi: string }>().openapi, '3.0.3');
     await signIn(cloud.db, { username: 'login.check', roles: ['inspector'] });

@@ -15,6 +15,7 @@ import { productionDeps } from '../../../../cloud-sync/service/wiring.js';
 import { tempDataDir } from '../../../helpers/gateway-harness.js';
 import { signIn } from '../auth/harness.js';
 import { testConfig } from '../service-helpers.js';
+import { SCRAPE_HEADERS } from './harness.js';
 
 interface Operation {
   method: string;
@@ -43,7 +44,10 @@ const EXPECTED: Record<string, Role[]> = {
   'PUT /api/v1/components/{componentId}': ['admin'],
 };
 
-/** The only routes anyone may call without signing in. */
+/**
+ * The only routes anyone may call without signing in (the session guard's view: /metrics and the
+ * OpenAPI document need the scrape token instead, api/scrape-token.ts).
+ */
 const PUBLIC = new Set([
   'GET /metrics',
   'GET /healthz',
@@ -73,7 +77,11 @@ describe('route access of the whole cloud API', () => {
       });
       headers.set(role, signedIn.headers);
     }
-    const response = await cloud.http.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    const response = await cloud.http.inject({
+      method: 'GET',
+      url: '/api/v1/openapi.json',
+      headers: SCRAPE_HEADERS,
+    });
     assert.equal(response.statusCode, 200);
     const doc = response.json<{
       paths: Record<

@@ -10,6 +10,7 @@
 import { openTempCloudDb, type TempCloudDb } from '../../../helpers/cloud-db.js';
 import type { Kysely } from 'kysely';
 import { createOperator } from '../../../../cloud-sync/service/auth/operators.js';
+import { usePasswordScryptForTests } from '../../../../cloud-sync/service/auth/passwords.js';
 import type { Role } from '../../../../cloud-sync/service/auth/roles.js';
 import { createSession } from '../../../../cloud-sync/service/auth/sessions.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
@@ -26,6 +27,13 @@ export class MemoryLogger {
     this.errors.push({ fields, message });
   }
 }
+
+/**
+ * Route tests sign in hundreds of times: a cheap scrypt (N=2^12) keeps them fast. The production
+ * cost (auth/passwords.ts PASSWORD_SCRYPT) and its rehash are tested in passwords.test.ts, which
+ * does not import this file.
+ */
+usePasswordScryptForTests({ n: 1 << 12, r: 8, p: 1 });
 
 export const TEST_PASSWORD = 'correct horse battery';
 

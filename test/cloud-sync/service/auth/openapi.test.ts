@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../../../cloud-sync/service/api/build.js';
 import { registerOpenApi } from '../../../../cloud-sync/service/auth/openapi.js';
-import { testApiDeps, testHttpApp } from '../api/harness.js';
+import { newKeyFile, signerOf } from '../../../../cloud-sync/service/downlink/signing-key.js';
+import { CredentialKey } from '../../../../cloud-sync/service/secrets/credential-key.js';
+import { SCRAPE_HEADERS, testApiDeps, testHttpApp } from '../api/harness.js';
 import { MemoryLogger, openTempDb, type TempDb } from './harness.js';
 
 interface Operation {
@@ -35,7 +37,12 @@ describe('OpenAPI document', () => {
       }
     });
     await registerOpenApi(app); // a second registration (buildHttpApp did one) is a no-op
-    const enrollment = { mqttUrl: 'mqtts://mqtt.test.invalid:8883', caBundle: null };
+    const enrollment = {
+      mqttUrl: 'mqtts://mqtt.test.invalid:8883',
+      caBundle: null,
+      downlinkKeys: signerOf(newKeyFile()).publicKeys(),
+      credentialKey: CredentialKey.generate(),
+    };
     await buildApi(app, testApiDeps(temp.db, { authLogger: new MemoryLogger(), enrollment }));
     await app.ready();
   });
@@ -45,8 +52,12 @@ describe('OpenAPI document', () => {
     await temp.close();
   });
 
-  it('is public, OpenAPI 3.0.3, with a bearer security scheme', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+  it('is served with the scrape token, OpenAPI 3.0.3, with a bearer security scheme', async () => {
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/v1/openapi.json',
+      headers: SCRAPE_HEADERS,
+    });
     assert.equal(response.statusCode, 200);
     const doc = response.json();
     assert.equal(doc.openapi, '3.0.3');
@@ -59,7 +70,9 @@ describe('OpenAPI document', () => {
   });
 
   it('lists every route with its response schema, body, parameters and access rule', async () => {
-    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as {
+    const doc = (
+      await app.inject({ method: 'GET', url: '/api/v1/openapi.json', headers: SCRAPE_HEADERS })
+    ).json() as {
       paths: Record<string, Record<string, Operation>>;
     };
     const expected = [
@@ -132,9 +145,12 @@ describe('OpenAPI document', () => {
     assert.match(schema, /"displayName"/);
   });
 
-  it('keeps metrics and health public next to the guarded API', async () => {
+  it('keeps health public next to the guarded API; metrics and this document need the scrape token', async () => {
     assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
-    assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/metrics', headers: SCRAPE_HEADERS })).statusCode,
+      200,
+    );
     assert.equal((await app.inject({ method: 'GET', url: '/api/v1/operators' })).statusCode, 401);
   });
 });

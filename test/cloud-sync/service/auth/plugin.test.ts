@@ -121,7 +121,7 @@ describe('auth plugin', () => {
     const viaCookie = await app.inject({
       method: 'GET',
       url: '/api/v1/things/t1',
-      headers: { cookie: `theme=dark; kerbside_session=${dispatcher.token}` },
+      headers: { cookie: `theme=dark; __Host-kerbside_session=${dispatcher.token}` },
     });
     assert.equal(viaCookie.statusCode, 200);
   });
@@ -139,13 +139,32 @@ describe('auth plugin', () => {
 
     const rows = await listAudit(temp.db);
     assert.deepEqual(
-      rows.map((r) => [r.actor, r.action, r.target, r.outcome, r.source, r.detail]),
+      rows
+        .filter((r) => r.actor !== 'anonymous')
+        .map((r) => [r.actor, r.action, r.target, r.outcome, r.source, r.detail, r.count]),
       [
-        ['anonymous', 'GET /api/v1/things/:thingId', 't9', 'denied', 'http:127.0.0.1', null],
-        ['disp.wang', 'POST /api/v1/things/:thingId/poke', 't2', 'ok', 'http:127.0.0.1', { poked: true }],
-        ['mon.li', 'POST /api/v1/things/:thingId/poke', 't3', 'denied', 'http:127.0.0.1', null],
-        ['anonymous', 'POST /api/v1/things/:thingId/poke', 't4', 'denied', 'http:127.0.0.1', null],
-        ['mon.li', 'POST /api/v1/things/:thingId/retarget', 'case-42', 'ok', 'http:127.0.0.1', null],
+        [
+          'disp.wang',
+          'POST /api/v1/things/:thingId/poke',
+          't2',
+          'ok',
+          'http:127.0.0.1',
+          { poked: true },
+          null,
+        ],
+        ['mon.li', 'POST /api/v1/things/:thingId/poke', 't3', 'denied', 'http:127.0.0.1', null, null],
+        ['mon.li', 'POST /api/v1/things/:thingId/retarget', 'case-42', 'ok', 'http:127.0.0.1', null, null],
+      ],
+    );
+    // Anonymous refusals are counted into a summary row per route, address, status and minute.
+    assert.deepEqual(
+      rows
+        .filter((r) => r.actor === 'anonymous')
+        .map((r) => [r.action, r.target, r.outcome, r.source, r.detail?.['status'], r.count])
+        .sort(),
+      [
+        ['GET /api/v1/things/:thingId', '', 'denied', 'http:127.0.0.1', 401, 1],
+        ['POST /api/v1/things/:thingId/poke', '', 'denied', 'http:127.0.0.1', 401, 1],
       ],
     );
   });

@@ -67,9 +67,10 @@ describe('auth routes', () => {
       unit: null,
     });
     assert.equal(response.headers['cache-control'], 'no-store');
+    // Secure and __Host- bound (RFC 6265bis section 4.1.3.2): Path=/, no Domain.
     assert.match(
       String(response.headers['set-cookie']),
-      /^kerbside_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict/,
+      /^__Host-kerbside_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/,
     );
 
     const meResponse = await app.inject({
@@ -146,7 +147,9 @@ describe('auth routes', () => {
   });
 
   it('limits login to 10 attempts per minute per address (429)', async () => {
-    for (let i = 0; i < 10; i++) assert.equal((await login('disp.wang', 'wrong password!')).statusCode, 401);
+    // Ten names, so that no one account reaches its own lockout (login-limits.test.ts).
+    for (let i = 0; i < 10; i++)
+      assert.equal((await login(`nobody.${i}`, 'wrong password!')).statusCode, 401);
     const limited = await login('disp.wang', TEST_PASSWORD);
     assert.equal(limited.statusCode, 429);
     assert.equal(limited.json().error, 'AUTH_RATE_LIMITED');

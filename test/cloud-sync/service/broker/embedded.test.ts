@@ -12,6 +12,7 @@ import {
   hashSecret,
   MemoryCredentialStore,
 } from '../../../../cloud-sync/service/broker/credentials.js';
+import { CredentialKey } from '../../../../cloud-sync/service/secrets/credential-key.js';
 import {
   startEmbeddedBroker,
   type BrokerLogger,
@@ -53,6 +54,9 @@ async function waitFor(predicate: () => boolean, ms = 2000): Promise<void> {
 
 /** Published after a message that must not arrive; once it has arrived, that one never will. */
 const SENTINEL = 'sentinel';
+
+/** The key every stored hash of these tests is made with (broker/credentials.ts). */
+const credentialKey = CredentialKey.generate();
 
 describe('embedded broker', () => {
   let broker: EmbeddedBroker;
@@ -128,12 +132,21 @@ describe('embedded broker', () => {
 
   before(async () => {
     const credentials = new MemoryCredentialStore();
-    credentials.set('gw-a', { hash: await hashSecret(SECRET_A), disabled: false });
-    credentials.set('gw-b', { hash: await hashSecret(SECRET_B), disabled: false });
-    credentials.set('gw-off', { hash: await hashSecret(SECRET_OFF), disabled: true });
+    credentials.set('gw-a', { hash: hashSecret(SECRET_A, credentialKey), disabled: false });
+    credentials.set('gw-b', { hash: hashSecret(SECRET_B, credentialKey), disabled: false });
+    credentials.set('gw-off', { hash: hashSecret(SECRET_OFF, credentialKey), disabled: true });
     const serviceAccounts = new MemoryCredentialStore();
-    serviceAccounts.set('ingest', { hash: await hashSecret(SECRET_SVC), disabled: false });
-    broker = await startEmbeddedBroker({ port: 0, credentials, serviceAccounts, logger });
+    serviceAccounts.set('ingest', { hash: hashSecret(SECRET_SVC, credentialKey), disabled: false });
+    broker = await startEmbeddedBroker({
+      port: 0,
+      credentials,
+      serviceAccounts,
+      credentialKey,
+      logger,
+      // Every refusal gets its own line here, so the test can read each reason (edges.test.ts
+      // tests the summary lines of the default).
+      limits: { refusalLogIntervalMs: 0 },
+    });
     url = `mqtt://127.0.0.1:${broker.port}`;
   });
 
@@ -421,13 +434,14 @@ describe('embedded broker', () => {
 describe('embedded broker holding gateways until the service listens', () => {
   it('refuses a gateway with CONNACK 3 (server unavailable) until acceptGateways(), letting service accounts in', async () => {
     const credentials = new MemoryCredentialStore();
-    credentials.set('gw-a', { hash: await hashSecret(SECRET_A), disabled: false });
+    credentials.set('gw-a', { hash: hashSecret(SECRET_A, credentialKey), disabled: false });
     const services = new MemoryCredentialStore();
-    services.set('ingest', { hash: await hashSecret(SECRET_SVC), disabled: false });
+    services.set('ingest', { hash: hashSecret(SECRET_SVC, credentialKey), disabled: false });
     const held = await startEmbeddedBroker({
       port: 0,
       credentials,
       serviceAccounts: services,
+      credentialKey,
       logger: new MemoryLogger(),
       holdGatewaysUntilReady: true,
     });

@@ -162,8 +162,19 @@ describe('case API', () => {
     // Someone acting on what they saw before the dispatch is told to reload.
     await refused(mona, id, 'cancel', { revision: 1, note: 'dup' }, 409, 'CASE_STALE');
 
-    // Another unit can neither act on nor see the case.
-    await refused(otto, id, 'accept', {}, 403, 'CASE_NOT_YOUR_UNIT');
+    // Another unit can neither act on nor see the case: to it the case does not exist, the same
+    // 404 as a missing id, with no case number in the answer (issue 12, finding 9).
+    const caseNo = (await detail(mona, id)).case.caseNo;
+    const otherUnit = await post(otto, `/api/v1/cases/${id}/accept`, {});
+    const missing = await post(otto, `/api/v1/cases/00000000-0000-4000-8000-000000000000/accept`, {});
+    assert.equal(otherUnit.statusCode, 404, otherUnit.body);
+    assert.equal(otherUnit.json<{ error: string }>().error, 'CASE_NOT_FOUND');
+    assert.equal(missing.statusCode, 404, missing.body);
+    assert.ok(!otherUnit.body.includes(caseNo), `no case number in ${otherUnit.body}`);
+    assert.deepEqual(
+      Object.keys(otherUnit.json<Record<string, unknown>>()).sort(),
+      Object.keys(missing.json<Record<string, unknown>>()).sort(),
+    );
     const hidden = await app.inject({ method: 'GET', url: `/api/v1/cases/${id}`, headers: otto.headers });
     assert.equal(hidden.statusCode, 404);
 

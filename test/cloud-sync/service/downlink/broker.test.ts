@@ -14,11 +14,12 @@ import { configDocumentHash, type RemoteConfig } from '../../../../cloud-sync/co
 import { commandTopic, configTopic, gatewayClientId } from '../../../../cloud-sync/contract/topics.js';
 import { parseCommand, parseConfigDocument } from '../../../../cloud-sync/contract/validate.js';
 import { hashSecret, MemoryCredentialStore } from '../../../../cloud-sync/service/broker/credentials.js';
+import { CredentialKey } from '../../../../cloud-sync/service/secrets/credential-key.js';
 import { CommandService } from '../../../../cloud-sync/service/downlink/commands.js';
 import { ConfigDocumentService } from '../../../../cloud-sync/service/downlink/config-documents.js';
 import { startCloudService, type CloudService } from '../../../../cloud-sync/service/service.js';
 import { testConfig, waitFor } from '../service-helpers.js';
-import { enrollGateway, GW, silentLogger } from './helpers.js';
+import { enrollGateway, GW, silentLogger, verifiedMessage } from './helpers.js';
 
 const SECRET = 'gateway-secret-for-the-downlink-test';
 
@@ -55,19 +56,27 @@ describe('downlink over the embedded broker', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kerbside-downlink-broker-'));
+    const credentialKey = CredentialKey.generate();
     const credentials = new MemoryCredentialStore();
-    credentials.set(GW, { hash: await hashSecret(SECRET), disabled: false });
+    credentials.set(GW, { hash: hashSecret(SECRET, credentialKey), disabled: false });
     service = await startCloudService(testConfig(dir), {
       logger: silentLogger,
       credentials,
+      credentialKey,
       processMetrics: false,
     });
     await enrollGateway(service.db, GW);
     url = `mqtt://127.0.0.1:${service.mqttPort}`;
-    commands = new CommandService({ db: service.db, publisher: service.consumer, logger: silentLogger });
+    commands = new CommandService({
+      db: service.db,
+      publisher: service.consumer,
+      signer: service.downlinkSigner,
+      logger: silentLogger,
+    });
     configs = new ConfigDocumentService({
       db: service.db,
       publisher: service.consumer,
+      signer: service.downlinkSigner,
       logger: silentLogger,
     });
   });
@@ -92,7 +101,11 @@ describe('downlink over the embedded broker', () => {
       assert.equal(config?.retain, true);
       const parsed = parseConfigDocument(config?.payload ?? '');
       assert.ok(parsed.ok, JSON.stringify(parsed));
-      assert.deepEqual(parsed.value, { version: 1, hash: configDocumentHash(first), document: first });
+      assert.deepEqual(
+        verifiedMessage('down/config', GW, parsed.value, service.downlinkSigner.publicKeys()),
+        { version: 1, hash: configDocumentHash(first), document: first },
+        'the retained document, signed for this gateway',
+      );
 
       const command = await commands.issue({
         gatewayId: GW,

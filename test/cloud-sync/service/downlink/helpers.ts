@@ -13,6 +13,12 @@ import { validateEventsBatch } from '../../../../cloud-sync/contract/validate.js
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import type { DownlinkPublisher } from '../../../../cloud-sync/service/downlink/publisher.js';
 import { downlinkResultsHook } from '../../../../cloud-sync/service/downlink/results-hook.js';
+import { newKeyFile, signerOf } from '../../../../cloud-sync/service/downlink/signing-key.js';
+import {
+  pinnedKeyMap,
+  verifyDownlink,
+  type DownlinkChannel,
+} from '../../../../cloud-sync/contract/signing.js';
 import { ingestBatch, type IngestResult } from '../../../../cloud-sync/service/ingest/ingest.js';
 
 export const GW = 'cab-12';
@@ -20,6 +26,25 @@ export const OTHER_GW = 'cab-13';
 export const EPOCH = '7d0c2a6e-1f3b-4c5d-9e8f-0a1b2c3d4e5f';
 
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/** A fresh in-memory downlink signer (docs/downlink-signing.md) for services built by hand. */
+export const testSigner = signerOf(newKeyFile());
+
+/**
+ * A published message checked like the gateway checks it (signed by testSigner, or by `keys`, for `gatewayId` on
+ * `channel`), returned without its `sig` for comparing with what was meant to be sent.
+ */
+export function verifiedMessage(
+  channel: DownlinkChannel,
+  gatewayId: string,
+  value: object,
+  keys: readonly string[] = testSigner.publicKeys(),
+): object {
+  const verdict = verifyDownlink(pinnedKeyMap(keys), channel, gatewayId, value);
+  assert.ok(verdict.ok, JSON.stringify(verdict));
+  const { sig: _sig, ...unsigned } = value as Record<string, unknown>;
+  return unsigned;
+}
 
 export type { OpenedDatabase } from '../../../helpers/cloud-db.js';
 

@@ -17,8 +17,16 @@ import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import { CommandService } from '../../../../cloud-sync/service/downlink/commands.js';
 import { ConfigDocumentService } from '../../../../cloud-sync/service/downlink/config-documents.js';
-import { buildTestApi } from '../api/harness.js';
-import { Clock, enrollGateway, GW, RecordingPublisher, ResultUplink, silentLogger } from './helpers.js';
+import { buildTestApi, SCRAPE_HEADERS } from '../api/harness.js';
+import {
+  Clock,
+  enrollGateway,
+  GW,
+  RecordingPublisher,
+  ResultUplink,
+  silentLogger,
+  testSigner,
+} from './helpers.js';
 
 const SWITCH = { on: false, durationS: 900, reason: 'lamp post knocked over' };
 const DOC = { alarms: { 'gas-1': { h2s: { levels: [{ setpoint: 10 }] } } } };
@@ -48,8 +56,8 @@ describe('downlink routes', () => {
     publisher = new RecordingPublisher();
     const clock = new Clock(new Date());
     uplink = new ResultUplink(db, clock);
-    const commands = new CommandService({ db, publisher, logger: silentLogger });
-    const configs = new ConfigDocumentService({ db, publisher, logger: silentLogger });
+    const commands = new CommandService({ db, publisher, signer: testSigner, logger: silentLogger });
+    const configs = new ConfigDocumentService({ db, publisher, signer: testSigner, logger: silentLogger });
     app = await buildTestApi(db, { authLogger: silentLogger, downlink: { commands, configs } });
     await app.ready();
   });
@@ -260,7 +268,11 @@ describe('downlink routes', () => {
     }
 
     it('describes the params of each command action, told apart by action', async () => {
-      const response = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+      const response = await app.inject({
+        method: 'GET',
+        url: '/api/v1/openapi.json',
+        headers: SCRAPE_HEADERS,
+      });
       assert.equal(response.statusCode, 200);
       const op = response.json<{
         paths: Record<

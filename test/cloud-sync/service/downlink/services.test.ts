@@ -28,6 +28,8 @@ import {
   RecordingPublisher,
   ResultUplink,
   silentLogger,
+  testSigner,
+  verifiedMessage,
   type OpenedDatabase,
 } from './helpers.js';
 
@@ -113,8 +115,20 @@ for (const backend of BACKENDS.list) {
       db = opened.db;
       clock = new Clock();
       publisher = new RecordingPublisher();
-      commands = new CommandService({ db, publisher, logger: silentLogger, now: clock.now });
-      configs = new ConfigDocumentService({ db, publisher, logger: silentLogger, now: clock.now });
+      commands = new CommandService({
+        db,
+        publisher,
+        signer: testSigner,
+        logger: silentLogger,
+        now: clock.now,
+      });
+      configs = new ConfigDocumentService({
+        db,
+        publisher,
+        signer: testSigner,
+        logger: silentLogger,
+        now: clock.now,
+      });
       uplink = new ResultUplink(db, clock);
       await enrollGateway(db, GW);
       await enrollGateway(db, OTHER_GW);
@@ -145,7 +159,7 @@ for (const backend of BACKENDS.list) {
         assert.equal(message?.retain, false);
         const parsed = parseCommand(message?.payload ?? '');
         assert.ok(parsed.ok, JSON.stringify(parsed));
-        assert.deepEqual(parsed.value, {
+        assert.deepEqual(verifiedMessage('down/cmd', GW, parsed.value), {
           id: record.id,
           issuedAt: record.issuedAt,
           expiresAt: record.expiresAt,
@@ -179,6 +193,34 @@ for (const backend of BACKENDS.list) {
         });
         assert.equal(record.status, 'succeeded');
         assert.equal(record.publishCount, 1);
+      });
+
+      it('a refusal for the signature (code) settles nothing: the genuine result still does', async () => {
+        const record = await commands.issue({
+          gatewayId: GW,
+          action: 'lamp.switch',
+          target: 'lamp-1',
+          params: SWITCH,
+          issuedBy: 'zhang.wei',
+        });
+        const body = {
+          kind: 'command_result',
+          commandId: record.id,
+          action: 'lamp.switch',
+          target: 'lamp-1',
+        } as const;
+        // A forged copy with this id, refused by the gateway before the genuine one arrived.
+        await uplink.send(GW, [
+          {
+            ...body,
+            status: 'rejected',
+            error: 'DOWNLINK_BAD_SIGNATURE: ...',
+            code: 'DOWNLINK_BAD_SIGNATURE',
+          },
+        ]);
+        assert.equal((await commands.get(record.id))?.status, 'sent', 'the refusal did not settle it');
+        await uplink.send(GW, [{ ...body, status: 'succeeded', error: null }]);
+        assert.equal((await commands.get(record.id))?.status, 'succeeded');
       });
 
       it('refuses a command breaking the contract with every issue, storing and publishing nothing', async () => {
@@ -442,7 +484,11 @@ for (const backend of BACKENDS.list) {
         );
         const parsed = parseConfigDocument(publisher.messages[1]?.payload ?? '');
         assert.ok(parsed.ok, JSON.stringify(parsed));
-        assert.deepEqual(parsed.value, { version: 2, hash: configDocumentHash(DOC_B), document: DOC_B });
+        assert.deepEqual(verifiedMessage('down/config', GW, parsed.value), {
+          version: 2,
+          hash: configDocumentHash(DOC_B),
+          document: DOC_B,
+        });
         assert.deepEqual(
           (await configs.versions(GW)).map((v) => [v.version, v.status]),
           [
@@ -539,7 +585,11 @@ for (const backend of BACKENDS.list) {
         assert.equal((await configs.get(GW, 4))?.status, 'superseded');
         const published = parseConfigDocument(publisher.messages.at(-1)?.payload ?? '');
         assert.ok(published.ok);
-        assert.deepEqual(published.value, { version: 5, hash: configDocumentHash(DOC_A), document: DOC_A });
+        assert.deepEqual(verifiedMessage('down/config', GW, published.value), {
+          version: 5,
+          hash: configDocumentHash(DOC_A),
+          document: DOC_A,
+        });
 
         const named = await configs.rollback({
           gatewayId: GW,

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCloudAdmin } from '../../../../cloud-sync/service/cli.js';
 import { listAudit } from '../../../../cloud-sync/service/enrollment/audit.js';
 import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
+import { openCredentialKey } from '../../../../cloud-sync/service/enrollment/credential-key.js';
 import { runTsx } from '../../../helpers/process.js';
 import { MemoryLogger, postEnroll, startEnrollmentServer } from './harness.js';
 
@@ -82,7 +83,9 @@ describe('cloud-admin', () => {
 
     // Redeem it through the real HTTP route against the same database file.
     const db = await openCloudDatabase({ sqlitePath: dbFile });
-    const server = await startEnrollmentServer({ db, logger: new MemoryLogger() });
+    // The service's credential key file beside the database, which cloud-admin finds there too.
+    const { key } = await openCredentialKey(db, join(work, 'credential.key'));
+    const server = await startEnrollmentServer({ db, logger: new MemoryLogger(), credentialKey: key });
     try {
       assert.equal((await postEnroll(server.url, JSON.stringify({ token }))).status, 200);
       assert.equal((await postEnroll(server.url, JSON.stringify({ token }))).status, 401);
@@ -153,14 +156,17 @@ describe('cloud-admin', () => {
     ]);
     assert.equal(files.code, 0, files.err);
     const conf = readFileSync(join(out, 'mosquitto.conf'), 'utf8');
-    assert.match(conf, /^password_file \/etc\/mosquitto\/kerbside\/passwd$/m);
+    assert.match(conf, /^password_file \/etc\/mosquitto\/kerbside\/gateways\.passwd$/m);
+    assert.match(conf, /^password_file \/etc\/mosquitto\/kerbside\/services\.passwd$/m);
     assert.match(conf, /^listener 8883$/m);
     assert.match(conf, /^certfile \/etc\/ssl\/mqtt.pem$/m);
     assert.match(conf, /^persistence true$/m);
-    const passwd = readFileSync(join(out, 'passwd'), 'utf8');
-    assert.match(passwd, /^service\.ingest:\$7\$/m);
-    assert.doesNotMatch(passwd, /^cab-9:/m, 'the disabled gateway is left out');
-    const acl = readFileSync(join(out, 'acl'), 'utf8');
+    const services = readFileSync(join(out, 'services.passwd'), 'utf8');
+    assert.match(services, /^service\.ingest:\$7\$/m);
+    const gateways = readFileSync(join(out, 'gateways.passwd'), 'utf8');
+    assert.doesNotMatch(gateways, /^service\./m, 'no service account where gateways log in');
+    assert.doesNotMatch(gateways, /^cab-9:/m, 'the disabled gateway is left out');
+    const acl = readFileSync(join(out, 'services.acl'), 'utf8');
     assert.match(
       acl,
       /^user service\.ingest\ntopic read kerbside\/v1\/\+\/up\/#\ntopic write kerbside\/v1\/\+\/down\/#$/m,

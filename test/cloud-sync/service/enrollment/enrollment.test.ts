@@ -35,6 +35,7 @@ import {
   startEnrollmentServer,
   type EnrollmentServer,
   type TempDb,
+  TEST_CREDENTIAL_KEY,
 } from './harness.js';
 
 const T0 = new Date('2026-11-21T07:00:00.000Z');
@@ -133,7 +134,10 @@ describe('enrollment over HTTP', () => {
     assert.equal(gateway.disabled, 0);
     assert.equal(gateway.enrolled_at, T0.toISOString());
     assert.ok(!JSON.stringify(gateway).includes(answer.mqtt.password), 'the secret is not stored');
-    assert.equal(await verifySecret(answer.mqtt.password, gateway.credential_hash), true);
+    assert.equal(
+      await verifySecret(answer.mqtt.password, gateway.credential_hash, TEST_CREDENTIAL_KEY),
+      true,
+    );
     assert.equal(await verifyMosquittoHash(answer.mqtt.password, gateway.mosquitto_hash), true);
     assert.equal(await verifyMosquittoHash('not-the-secret-at-all', gateway.mosquitto_hash), false);
 
@@ -242,8 +246,8 @@ describe('enrollment over HTTP', () => {
       .selectAll()
       .where('gateway_id', '=', 'cab-15')
       .executeTakeFirstOrThrow();
-    assert.equal(await verifySecret(first.mqtt.password, row.credential_hash), false);
-    assert.equal(await verifySecret(second.mqtt.password, row.credential_hash), true);
+    assert.equal(await verifySecret(first.mqtt.password, row.credential_hash, TEST_CREDENTIAL_KEY), false);
+    assert.equal(await verifySecret(second.mqtt.password, row.credential_hash, TEST_CREDENTIAL_KEY), true);
     assert.equal(await verifyMosquittoHash(first.mqtt.password, row.mosquitto_hash), false);
     assert.equal(row.enrolled_at, T0.toISOString());
     assert.equal(row.rotated_at, clock.toISOString());
@@ -355,11 +359,14 @@ describe('embedded broker backed by the enrollment database', () => {
       credentials.set(id, json as EnrollAnswer);
     }
     await setGatewayDisabled(temp.db, { gatewayId: 'gw-off', disabled: true, by: 'test' });
-    serviceSecret = (await createServiceAccount(temp.db, { name: 'ingest', by: 'test' })).secret;
+    serviceSecret = (
+      await createServiceAccount(temp.db, { name: 'ingest', by: 'test', credentialKey: TEST_CREDENTIAL_KEY })
+    ).secret;
     broker = await startEmbeddedBroker({
       port: 0,
       credentials: new DbGatewayCredentialStore(temp.db),
       serviceAccounts: new DbServiceAccountStore(temp.db),
+      credentialKey: TEST_CREDENTIAL_KEY,
       logger,
     });
     brokerUrl = `mqtt://127.0.0.1:${broker.port}`;

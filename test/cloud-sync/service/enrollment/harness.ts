@@ -11,7 +11,9 @@ import { generate } from 'selfsigned';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import type { EnrollmentLogger } from '../../../../cloud-sync/service/enrollment/redeem.js';
 import { enrollmentRoutes } from '../../../../cloud-sync/service/enrollment/routes.js';
+import { newKeyFile, signerOf } from '../../../../cloud-sync/service/downlink/signing-key.js';
 import { buildHttpApp } from '../../../../cloud-sync/service/http.js';
+import { CredentialKey } from '../../../../cloud-sync/service/secrets/credential-key.js';
 
 export interface LogLine {
   level: 'info' | 'warn';
@@ -61,6 +63,9 @@ export async function makeTestCa(): Promise<TestCa> {
   return { caCert: ca.cert, serverKey: server.private, serverCert: server.cert };
 }
 
+/** The credential key of the enrollment tests (broker/credentials.ts): one per test process. */
+export const TEST_CREDENTIAL_KEY = CredentialKey.generate();
+
 export interface EnrollmentServer {
   app: FastifyInstance;
   /** Base URL, e.g. `http://127.0.0.1:41234/`. */
@@ -73,6 +78,10 @@ export async function startEnrollmentServer(options: {
   logger: EnrollmentLogger;
   mqttUrl?: string;
   caBundle?: string | null;
+  /** The downlink public keys the answer carries (docs/downlink-signing.md); default: a fresh key. */
+  downlinkKeys?: readonly string[];
+  /** The key issued credentials are hashed with; default TEST_CREDENTIAL_KEY. */
+  credentialKey?: CredentialKey;
   tls?: { key: string; cert: string };
   now?: () => Date;
   /**
@@ -91,6 +100,8 @@ export async function startEnrollmentServer(options: {
     db: options.db,
     mqttUrl: options.mqttUrl ?? 'mqtts://mqtt.test.invalid:8883',
     caBundle: options.caBundle ?? null,
+    downlinkKeys: options.downlinkKeys ?? signerOf(newKeyFile()).publicKeys(),
+    credentialKey: options.credentialKey ?? TEST_CREDENTIAL_KEY,
     logger: options.logger,
     ...(options.now === undefined ? {} : { now: options.now }),
     rateLimit: options.rateLimit ?? { max: 1_000, timeWindowMs: 60_000 },

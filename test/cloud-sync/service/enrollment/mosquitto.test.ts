@@ -21,16 +21,18 @@ import {
   verifyMosquittoHash,
 } from '../../../../cloud-sync/service/enrollment/mosquitto-hash.js';
 import {
+  MOSQUITTO_LIMITS,
   mosquittoServiceUsername,
   writeMosquittoFiles,
 } from '../../../../cloud-sync/service/enrollment/mosquitto-files.js';
 import { redeemEnrollmentToken } from '../../../../cloud-sync/service/enrollment/redeem.js';
+import { runCloudAdmin } from '../../../../cloud-sync/service/cli.js';
 import { issueEnrollmentToken } from '../../../../cloud-sync/service/enrollment/tokens.js';
 import { freePort } from '../../../helpers/net.js';
 import { MissingPeerError, requireCommand } from '../../../helpers/peers.js';
 import { run, spawnProcess, type Child } from '../../../helpers/process.js';
 import { waitFor as waitUntil } from '../../../helpers/wait.js';
-import { MemoryLogger, openTempDb, type TempDb } from './harness.js';
+import { MemoryLogger, openTempDb, TEST_CREDENTIAL_KEY, type TempDb } from './harness.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
@@ -50,6 +52,7 @@ describe('generated files on a real mosquitto 2.0', () => {
     const result = await redeemEnrollmentToken(temp.db, {
       token,
       remoteAddress: '127.0.0.1',
+      credentialKey: TEST_CREDENTIAL_KEY,
       logger: new MemoryLogger(),
     });
     assert.ok(result.ok);
@@ -107,6 +110,36 @@ describe('generated files on a real mosquitto 2.0', () => {
     return client;
   }
 
+  /** Runs cloud-admin on the test's database file; it must succeed. */
+  async function admin(args: string[]): Promise<void> {
+    let err = '';
+    const code = await runCloudAdmin(['--db', join(temp.dir, 'cloud.sqlite'), ...args], {
+      out: () => undefined,
+      err: (text) => (err += text),
+      env: {},
+    });
+    assert.equal(code, 0, err);
+  }
+
+  /**
+   * `cloud-admin mosquitto-files ... --reload-pid-file`: the files regenerated from the database,
+   * then SIGHUP to the pid in the broker's pid file; resolves once mosquitto logged the reload.
+   */
+  async function regenerateAndReload(): Promise<void> {
+    const pidFile = join(temp.dir, 'mosquitto.pid');
+    writeFileSync(pidFile, `${broker?.proc.pid ?? ''}\n`);
+    const before = brokerLog().length;
+    await admin([
+      ...['mosquitto-files', '--out', join(temp.dir, 'mosquitto')],
+      ...['--gateway-port', String(gatewayPort), '--gateway-bind', '127.0.0.1'],
+      ...['--service-port', String(servicePort), '--service-bind', '127.0.0.1'],
+      ...['--persistence-dir', join(temp.dir, 'mosquitto-data')],
+      ...(process.getuid?.() === 0 ? ['--run-as', userInfo().username] : []),
+      ...['--reload-pid-file', pidFile],
+    ]);
+    await waitFor(() => /Reloading config/i.test(brokerLog().slice(before)), 'the reload');
+  }
+
   async function waitFor(predicate: () => boolean, what: string, ms = 4000): Promise<void> {
     await waitUntil(what, predicate, {
       timeoutMs: ms,
@@ -126,7 +159,9 @@ describe('generated files on a real mosquitto 2.0', () => {
     temp = await openTempDb('kerbside-mosquitto-');
     for (const id of ['gw-a', 'gw-b', 'gw-off']) await enrollGateway(id);
     await setGatewayDisabled(temp.db, { gatewayId: 'gw-off', disabled: true, by: 'test' });
-    serviceSecret = (await createServiceAccount(temp.db, { name: 'ingest', by: 'test' })).secret;
+    serviceSecret = (
+      await createServiceAccount(temp.db, { name: 'ingest', by: 'test', credentialKey: TEST_CREDENTIAL_KEY })
+    ).secret;
     gatewayPort = await freePort();
     servicePort = await freePort();
     await writeFiles();
@@ -150,23 +185,89 @@ describe('generated files on a real mosquitto 2.0', () => {
     await temp?.close();
   });
 
-  it("writes a password file in mosquitto's format that mosquitto loads without removing an entry", () => {
+  it("writes per-listener password files in mosquitto's format that mosquitto loads without removing an entry", () => {
     const dir = join(temp.dir, 'mosquitto');
-    const passwd = readFileSync(join(dir, 'passwd'), 'utf8');
-    const entries = passwd.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
-    assert.deepEqual(
-      entries.map((line) => line.slice(0, line.indexOf(':'))),
-      ['gw-a', 'gw-b', 'service.ingest'],
-      'disabled gw-off is left out',
-    );
-    for (const line of entries)
-      assert.ok(isMosquittoHash(line.slice(line.indexOf(':') + 1)), line.split(':')[0]);
-    assert.equal(statSync(join(dir, 'passwd')).mode & 0o777, 0o600);
+    const usersOf = (name: string): string[] => {
+      const entries = readFileSync(join(dir, name), 'utf8')
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('#'));
+      for (const line of entries)
+        assert.ok(isMosquittoHash(line.slice(line.indexOf(':') + 1)), line.split(':')[0]);
+      assert.equal(statSync(join(dir, name)).mode & 0o777, 0o600);
+      return entries.map((line) => line.slice(0, line.indexOf(':')));
+    };
+    assert.deepEqual(usersOf('gateways.passwd'), ['gw-a', 'gw-b'], 'disabled gw-off is left out');
+    assert.deepEqual(usersOf('services.passwd'), ['service.ingest']);
     // mosquitto logs "removing entry" for every hash it cannot decode (wrong salt or hash length).
     assert.doesNotMatch(brokerLog(), /removing entry|Invalid password hash/i);
     const conf = readFileSync(join(dir, 'mosquitto.conf'), 'utf8');
-    assert.match(conf, /^allow_anonymous false$/m);
+    assert.match(conf, /^per_listener_settings true$/m);
+    assert.equal(conf.match(/^allow_anonymous false$/gm)?.length, 2, 'on both listeners');
     assert.match(conf, /^use_username_as_clientid true$/m);
+    assert.match(conf, /^max_packet_size \d+$/m);
+    assert.match(conf, /^message_size_limit \d+$/m);
+    assert.match(conf, /^max_queued_messages \d+$/m);
+    assert.equal(conf.match(/^max_connections \d+$/gm)?.length, 2, 'on both listeners');
+  });
+
+  it('refuses a service account on the gateway listener and a gateway on the service listener', async () => {
+    // The service account's real secret, on the listener gateways reach: not in that listener's file.
+    const serviceOnGateway = await run('mosquitto_pub', [
+      ...['-h', '127.0.0.1', '-p', String(gatewayPort), '-V', 'mqttv5'],
+      ...['-i', 'svc-ingest-x', '-u', mosquittoServiceUsername('ingest'), '-P', serviceSecret],
+      ...['-q', '1', '-t', commandTopic('gw-a'), '-m', 'forged'],
+    ]);
+    assert.notEqual(serviceOnGateway.code, 0);
+    assert.match(serviceOnGateway.stderr, /not authorized/i);
+    // A gateway's real secret on the service listener, taking a consumer's client id.
+    const gatewayOnService = await run('mosquitto_pub', [
+      ...['-h', '127.0.0.1', '-p', String(servicePort), '-V', 'mqttv5'],
+      ...['-i', 'svc-ingest-a', '-u', 'gw-a', '-P', secretOf('gw-a')],
+      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
+    ]);
+    assert.notEqual(gatewayOnService.code, 0);
+    assert.match(gatewayOnService.stderr, /not authorized/i);
+    // Each still works where it belongs.
+    await service('belongs');
+    const gatewayOk = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
+    ]);
+    assert.equal(gatewayOk.code, 0, gatewayOk.stderr);
+  });
+
+  it('disconnects a gateway that sends a packet over max_packet_size, and delivers nothing of it', async () => {
+    const consumer = await service('oversize');
+    const received: string[] = [];
+    consumer.on('message', (topic) => received.push(topic));
+    await consumer.subscribeAsync(eventsTopic('gw-a'), { qos: 1 });
+    const gw = await connectAsync(`mqtt://127.0.0.1:${gatewayPort}`, {
+      clientId: 'gw-gw-a',
+      username: 'gw-a',
+      password: secretOf('gw-a'),
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    clients.push(gw);
+    const closed = new Promise<string>((resolve) => gw.once('close', () => resolve('closed')));
+    const outcome = await Promise.race([
+      closed,
+      gw
+        .publishAsync(eventsTopic('gw-a'), Buffer.alloc(MOSQUITTO_LIMITS.maxPacketSize + 1, 0x61), { qos: 1 })
+        .then(
+          () => 'acknowledged',
+          () => 'closed',
+        ),
+    ]);
+    assert.equal(outcome, 'closed', 'mosquitto cut the connection instead of acknowledging');
+    // A small publish after it goes through, so the big one would have arrived before it.
+    const after = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'small'],
+    ]);
+    assert.equal(after.code, 0, after.stderr);
+    await waitFor(() => received.length === 1, 'the small message');
+    assert.equal(received.length, 1, 'the oversized message was never delivered');
   });
 
   it('computes the same PBKDF2-SHA512 as mosquitto_passwd (each verifies the other)', async () => {
@@ -309,12 +410,22 @@ describe('generated files on a real mosquitto 2.0', () => {
     assert.equal(bClosed, false, 'use_username_as_clientid keeps sessions apart');
   });
 
-  it('a gateway disabled later is refused after the files are regenerated and mosquitto reloaded', async () => {
-    await setGatewayDisabled(temp.db, { gatewayId: 'gw-b', disabled: true, by: 'test' });
-    await writeFiles();
-    const before = brokerLog().length;
-    broker?.proc.kill('SIGHUP');
-    await waitFor(() => /Reloading config/i.test(brokerLog().slice(before)), 'the reload');
+  it('a gateway disabled later is cut off and refused after the files are regenerated and mosquitto reloaded', async () => {
+    // A live session of the gateway about to be disabled.
+    const live = await connectAsync(`mqtt://127.0.0.1:${gatewayPort}`, {
+      clientId: 'gw-gw-b',
+      username: 'gw-b',
+      password: secretOf('gw-b'),
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    clients.push(live);
+    let liveClosed = false;
+    live.on('close', () => (liveClosed = true));
+    // The operator's path (docs/enrollment.md): disable, then regenerate the files and reload
+    // mosquitto with cloud-admin.
+    await admin(['gateway', 'disable', 'gw-b', '--by', 'test']);
+    await regenerateAndReload();
     // The sentinel: a connection mosquitto accepts after it logged the reload. Its one thread
     // reads the files right after that line, so once gw-a's publish is through, the reloaded
     // files decide every later connection.
@@ -339,5 +450,36 @@ describe('generated files on a real mosquitto 2.0', () => {
     ]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /not authorized/i);
+    // mosquitto 2.0 re-checks connected clients against the reloaded password file
+    // (security_default.c, mosquitto_security_apply_default) and disconnects those it no longer knows.
+    await waitFor(() => liveClosed, "the disabled gateway's live session to be cut");
+  });
+
+  it("a re-enrolled gateway's old session is cut and its old secret refused after the reload", async () => {
+    const oldSecret = secretOf('gw-a');
+    const live = await connectAsync(`mqtt://127.0.0.1:${gatewayPort}`, {
+      clientId: 'gw-gw-a',
+      username: 'gw-a',
+      password: oldSecret,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    clients.push(live);
+    let liveClosed = false;
+    live.on('close', () => (liveClosed = true));
+    await enrollGateway('gw-a'); // rotation: a new secret replaces the old one
+    await regenerateAndReload();
+    await waitFor(() => liveClosed, "the rotated gateway's old session to be cut");
+    const old = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a', oldSecret),
+      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
+    ]);
+    assert.notEqual(old.code, 0);
+    assert.match(old.stderr, /not authorized/i);
+    const fresh = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
+    ]);
+    assert.equal(fresh.code, 0, fresh.stderr);
   });
 });

@@ -1,0 +1,67 @@
+/**
+ * The API's one JSON body parser: fastify's own (secure-json-parse, which refuses `__proto__` and
+ * `constructor.prototype` keys), behind a depth check of the raw text. A 20 000-deep document is a
+ * few dozen kilobytes, well inside any body limit, but every recursive walk after the parse (the
+ * schema validator, the forbidden-key walk, a serializer) risks the stack ("Maximum call stack
+ * size exceeded", a 500) or at least a long, pointless run. No request of this API nests deeper
+ * than a configuration document (its own limit is 32 levels, contract/config-document.ts), so the
+ * text is refused before it is parsed when its brackets nest deeper than MAX_BODY_DEPTH.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from './errors.js';
+
+/** Deepest nesting of objects and arrays a request body may have (RFC 8259 section 9 allows a limit). */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * The deepest nesting of `{` and `[` in JSON text, brackets inside strings not counted; one pass,
+ * no recursion, whatever the text (malformed text is the parser's to refuse). Stops counting once
+ * past `limit`.
+ */
+export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      // RFC 8259 section 7: a backslash escapes the next character, a quote ends the string.
+      if (c === 0x5c) i += 1;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth += 1;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > limit) return deepest;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth -= 1;
+  }
+  return deepest;
+}
+
+/**
+ * Replaces fastify's `application/json` parser with the depth-checked one, and removes its
+ * `text/plain` parser: a browser sends `text/plain` cross-site without a CORS preflight
+ * (Fetch standard, "CORS-safelisted request-header"), so accepting it would let another site's
+ * form post to the API; every API body is JSON.
+ */
+export function useJsonBodyParser(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (jsonDepth(text, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
+      done(
+        new ApiError(
+          'API_BODY_TOO_DEEP',
+          `the request body nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`,
+        ),
+        undefined,
+      );
+      return;
+    }
+    // fastify's parser answers through `done`; its return value carries nothing.
+    void parse(request, text, done);
+  });
+}
