@@ -28,6 +28,7 @@ import mqttPacket from 'mqtt-packet';
 import { createOperator } from '../../cloud-sync/service/auth/operators.js';
 import { openCloudDatabase } from '../../cloud-sync/service/db/open.js';
 import { spawnTsx, type Child } from '../helpers/process.js';
+import { fixedHeader } from '../cloud-sync/service/broker/helpers.js';
 import { parseIntegerOptions } from './options.js';
 
 const OPERATOR = 'bench.operator';
@@ -169,7 +170,7 @@ class Flood {
   /** A CONNECT announcing 200 MiB, its body then sent slowly until the broker closes the socket. */
   private announce(): Promise<void> {
     return this.open((socket) => {
-      const header = Buffer.from([0x10, ...remainingLength(ANNOUNCED_BYTES)]);
+      const header = fixedHeader(0x10, ANNOUNCED_BYTES);
       socket.write(header);
       const chunk = Buffer.alloc(ANNOUNCER_CHUNK_BYTES, 0x41);
       let sent = 0;
@@ -188,19 +189,6 @@ class Flood {
       socket.once('close', () => clearInterval(timer));
     });
   }
-}
-
-/** The Remaining Length encoding of MQTT 3.1.1 section 2.2.3. */
-function remainingLength(value: number): number[] {
-  const bytes: number[] = [];
-  let x = value;
-  do {
-    let byte = x % 128;
-    x = Math.floor(x / 128);
-    if (x > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (x > 0);
-  return bytes;
 }
 
 async function prepare(dir: string, password: string): Promise<string> {

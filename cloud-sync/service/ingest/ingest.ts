@@ -232,7 +232,7 @@ async function ingestInTransaction(
   // Rule 3: accept only if after <= lastCommitted. Otherwise store nothing and answer with our
   // lastCommitted, from which the gateway resends.
   if (batch.after > lastCommitted) {
-    return refusedAhead(lastCommitted);
+    return refused('after_ahead', lastCommitted);
   }
 
   // Rule 3: only seq > lastCommitted is new; the rest was committed (or set aside) by an earlier
@@ -278,26 +278,9 @@ async function ingestInTransaction(
   };
 }
 
-function refusedDisabled(): IngestResult {
-  return {
-    accepted: false,
-    upTo: 0,
-    committed: 0,
-    duplicates: 0,
-    deadLettered: 0,
-    refusal: 'gateway_disabled',
-  };
-}
-
-function refusedAhead(lastCommitted: number): IngestResult {
-  return {
-    accepted: false,
-    upTo: lastCommitted,
-    committed: 0,
-    duplicates: 0,
-    deadLettered: 0,
-    refusal: 'after_ahead',
-  };
+/** A refused batch: nothing stored; `upTo` is what the ack states (0: no ack is due). */
+function refused(refusal: IngestRefusal, upTo = 0): IngestResult {
+  return { accepted: false, upTo, committed: 0, duplicates: 0, deadLettered: 0, refusal };
 }
 
 /**
@@ -317,14 +300,7 @@ export async function ingestBatch(
   options: IngestOptions = {},
 ): Promise<IngestResult> {
   if (batch.gw !== topicGatewayId) {
-    return {
-      accepted: false,
-      upTo: 0,
-      committed: 0,
-      duplicates: 0,
-      deadLettered: 0,
-      refusal: 'gateway_mismatch',
-    };
+    return refused('gateway_mismatch');
   }
   const now = (options.now ?? (() => new Date()))().toISOString();
   for (let attempt = 1; ; attempt++) {
@@ -333,7 +309,7 @@ export async function ingestBatch(
         // Asked inside the transaction: a disable committed before it is seen, and one committed
         // after it cannot undo what was legitimately taken while the gateway was enabled.
         (await isGatewayDisabled(trx, topicGatewayId))
-          ? refusedDisabled()
+          ? refused('gateway_disabled')
           : ingestInTransaction(trx, batch, options.invalid ?? [], now, options.hooks ?? []),
       );
     } catch (error) {

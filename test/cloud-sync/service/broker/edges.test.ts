@@ -15,33 +15,17 @@ import {
 import {
   startEmbeddedBroker,
   type BrokerLimits,
-  type BrokerLogger,
   type EmbeddedBroker,
 } from '../../../../cloud-sync/service/broker/embedded.js';
 import { notifyCredentialsChanged } from '../../../../cloud-sync/service/broker/revocation.js';
 import { CredentialKey } from '../../../../cloud-sync/service/secrets/credential-key.js';
 import { waitFor } from '../../../helpers/wait.js';
+import { fixedHeader, MemoryLogger } from './helpers.js';
 
 const credentialKey = CredentialKey.generate();
 const SECRET_A = generateSecret();
 const SECRET_B = generateSecret();
 const SECRET_SVC = generateSecret();
-
-interface LogLine {
-  level: 'info' | 'warn';
-  fields: Record<string, unknown>;
-  message: string;
-}
-
-class MemoryLogger implements BrokerLogger {
-  readonly lines: LogLine[] = [];
-  info(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'info', fields, message });
-  }
-  warn(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'warn', fields, message });
-  }
-}
 
 /** A broker with gw-a, gw-b and the service account `ingest`, and the clients made against it. */
 class BrokerFixture {
@@ -168,19 +152,6 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-/** An MQTT fixed header (MQTT 3.1.1 section 2.2) announcing `length` bytes (section 2.2.3). */
-function fixedHeader(first: number, length: number): Buffer {
-  const bytes = [first];
-  let x = length;
-  do {
-    let byte = x % 128;
-    x = Math.floor(x / 128);
-    if (x > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (x > 0);
-  return Buffer.from(bytes);
 }
 
 /** The largest Remaining Length MQTT 3.1.1 can express: 256 MiB less one byte (section 2.2.3). */

@@ -13,12 +13,9 @@ import {
   MemoryCredentialStore,
 } from '../../../../cloud-sync/service/broker/credentials.js';
 import { CredentialKey } from '../../../../cloud-sync/service/secrets/credential-key.js';
-import {
-  startEmbeddedBroker,
-  type BrokerLogger,
-  type EmbeddedBroker,
-} from '../../../../cloud-sync/service/broker/embedded.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../../../cloud-sync/service/broker/embedded.js';
 import { requireCommand } from '../../../helpers/peers.js';
+import { MemoryLogger } from './helpers.js';
 import { run } from '../../../helpers/process.js';
 import { waitFor as waitUntil } from '../../../helpers/wait.js';
 
@@ -26,22 +23,6 @@ const SECRET_A = generateSecret();
 const SECRET_B = generateSecret();
 const SECRET_OFF = generateSecret();
 const SECRET_SVC = generateSecret();
-
-interface LogLine {
-  level: 'info' | 'warn';
-  fields: Record<string, unknown>;
-  message: string;
-}
-
-class MemoryLogger implements BrokerLogger {
-  readonly lines: LogLine[] = [];
-  info(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'info', fields, message });
-  }
-  warn(fields: Record<string, unknown>, message: string): void {
-    this.lines.push({ level: 'warn', fields, message });
-  }
-}
 
 /** Resolves when `predicate` holds, or fails after `ms`. */
 async function waitFor(predicate: () => boolean, ms = 2000): Promise<void> {

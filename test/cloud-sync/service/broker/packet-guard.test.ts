@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PacketGuard, type PacketGuardLimits } from '../../../../cloud-sync/service/broker/packet-guard.js';
+import { fixedHeader, remainingLength } from './helpers.js';
 
 const LIMITS: PacketGuardLimits = {
   beforeAuthPacketBytes: 100,
@@ -12,22 +13,9 @@ const LIMITS: PacketGuardLimits = {
   afterAuthPacketBytes: 100_000,
 };
 
-/** The Remaining Length encoding of MQTT 3.1.1 section 2.2.3 (the spec's own algorithm). */
-function remainingLength(value: number): number[] {
-  const bytes: number[] = [];
-  let x = value;
-  do {
-    let byte = x % 128;
-    x = Math.floor(x / 128);
-    if (x > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (x > 0);
-  return bytes;
-}
-
 /** A packet of `type` (first byte) whose body is `length` zero bytes. */
 function packet(first: number, length: number): Buffer {
-  return Buffer.concat([Buffer.from([first, ...remainingLength(length)]), Buffer.alloc(length)]);
+  return Buffer.concat([fixedHeader(first, length), Buffer.alloc(length)]);
 }
 
 function feedBytewise(guard: PacketGuard, data: Buffer): ReturnType<PacketGuard['feed']> {
