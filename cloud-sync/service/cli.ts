@@ -389,7 +389,9 @@ function buildProgram(io: Io): Command {
 
   program
     .command('mosquitto-files')
-    .description('write passwd, acl and mosquitto.conf for an external mosquitto 2.0 broker')
+    .description(
+      'write mosquitto.conf with a password file and an ACL per listener (gateways, service accounts) for an external mosquitto 2.0 broker',
+    )
     .requiredOption('--out <dir>', 'directory to write into')
     .option('--install-dir <dir>', 'where the files will live on the broker host (default: --out)')
     .option('--tls-ca <file>', 'CA file for the TLS gateway listener (path on the broker host)')
