@@ -19,9 +19,7 @@ import { deadLetterRoutes } from '../dead-letters/routes.js';
 import type { CommandService } from '../downlink/commands.js';
 import type { ConfigDocumentService } from '../downlink/config-documents.js';
 import { downlinkRoutes } from '../downlink/routes.js';
-import type { EnrollmentLogger } from '../enrollment/redeem.js';
-import { enrollmentRoutes } from '../enrollment/routes.js';
-import type { CredentialKey } from '../secrets/credential-key.js';
+import { enrollmentRoutes, type EnrollmentRoutesOptions } from '../enrollment/routes.js';
 import { registryRoutes } from '../registry/routes.js';
 import { SharedRateLimiter } from './rate-limits.js';
 
@@ -45,18 +43,10 @@ export interface ApiDeps {
    * Absent: the route is not served. Its clock is its own, not `now`: tokens are issued by
    * `cloud-admin` on the wall clock.
    */
-  enrollment?: {
-    /** The broker URL gateways connect to. */
-    mqttUrl: string;
-    /** PEM CA bundle gateways verify the broker with; null: the system trust store. */
-    caBundle: string | null;
-    /** The downlink public keys a gateway pins (docs/downlink-signing.md). */
-    downlinkKeys: readonly string[];
-    /** The key the issued MQTT credential is hashed with (broker/credentials.ts). */
-    credentialKey: CredentialKey;
-    logger?: EnrollmentLogger;
-    now?: () => Date;
-  };
+  enrollment?: Pick<
+    EnrollmentRoutesOptions,
+    'mqttUrl' | 'caBundle' | 'downlinkKeys' | 'credentialKey' | 'logger' | 'now'
+  >;
 }
 
 /** Registers every API route plugin on `app` (from buildHttpApp), before it listens or is injected. */
@@ -78,15 +68,6 @@ export async function buildApi(app: FastifyInstance, deps: ApiDeps): Promise<voi
   await app.register(deadLetterRoutes, { db });
   const enrollment = deps.enrollment;
   if (enrollment !== undefined) {
-    await app.register(enrollmentRoutes, {
-      db,
-      mqttUrl: enrollment.mqttUrl,
-      caBundle: enrollment.caBundle,
-      limiter,
-      downlinkKeys: enrollment.downlinkKeys,
-      credentialKey: enrollment.credentialKey,
-      ...(enrollment.logger === undefined ? {} : { logger: enrollment.logger }),
-      ...(enrollment.now === undefined ? {} : { now: enrollment.now }),
-    });
+    await app.register(enrollmentRoutes, { db, limiter, ...enrollment });
   }
 }
