@@ -219,7 +219,16 @@ export function signDownlink<T extends object>(
   announce: readonly string[] = [],
 ): T & { sig: DownlinkSignature } {
   const keyId = keyIdOf(rawPublicKey(privateKey));
-  const bytes = signedBytes(channel, gatewayId, keyId, announce, message as Record<string, unknown>);
+  // Sign what the gateway will parse, not the object in hand: JSON.stringify turns `undefined` in
+  // an array into null, a Date into its string (toJSON) and drops functions, and canonicalJson
+  // would read such values otherwise, so a signature over the object could fail on the wire.
+  // The depth is checked first: JSON.stringify itself would overflow the stack on a deep enough one.
+  const tooDeep = (value: Record<string, unknown>): boolean =>
+    signedBytes(channel, gatewayId, keyId, announce, value) === null;
+  if (tooDeep(message as Record<string, unknown>))
+    throw new SignatureError('DOWNLINK_KEY_INVALID', 'the message nests too deep to sign');
+  const onTheWire = JSON.parse(JSON.stringify(message)) as Record<string, unknown>;
+  const bytes = signedBytes(channel, gatewayId, keyId, announce, onTheWire);
   if (bytes === null) throw new SignatureError('DOWNLINK_KEY_INVALID', 'the message nests too deep to sign');
   // RFC 8032 section 5.1.6; node takes no digest for Ed25519 (null).
   const value = sign(null, bytes, privateKey).toString('base64url');

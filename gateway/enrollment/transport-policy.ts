@@ -43,9 +43,13 @@ export function requireSecureEnrollmentUrl(endpoint: URL, allowInsecure: boolean
   );
 }
 
+/** The URL schemes on which mqtt.js speaks TLS (the broker is verified: rejectUnauthorized). */
+const TLS_MQTT_PROTOCOLS = new Set(['mqtts:', 'wss:', 'tls:', 'ssl:']);
+
 /**
- * Refuses an `mqtt://` (no TLS) uplink to a host that is not loopback unless `allowInsecure`
- * (UPLINK_INSECURE). `mqtts://` always passes (the broker is verified).
+ * Refuses an uplink without TLS (`mqtt://`, and the other plain schemes mqtt.js takes, `tcp://`,
+ * `ws://`) to a host that is not loopback unless `allowInsecure` (UPLINK_INSECURE). Only the TLS
+ * schemes always pass: an allow-list, so a scheme added to mqtt.js later is refused until judged.
  */
 export function requireSecureMqttUrl(url: string, allowInsecure: boolean): void {
   let parsed: URL;
@@ -54,10 +58,10 @@ export function requireSecureMqttUrl(url: string, allowInsecure: boolean): void 
   } catch {
     throw new GatewayEnrollmentError('UPLINK_INSECURE', 'the uplink URL is not a valid URL');
   }
-  if (parsed.protocol !== 'mqtt:' || allowInsecure || isLoopbackHost(parsed.hostname)) return;
+  if (TLS_MQTT_PROTOCOLS.has(parsed.protocol) || allowInsecure || isLoopbackHost(parsed.hostname)) return;
   throw new GatewayEnrollmentError(
     'UPLINK_INSECURE',
-    `mqtt://${parsed.host} has no TLS: the gateway secret and every command would cross the network unencrypted. ` +
+    `${parsed.protocol}//${parsed.host} has no TLS: the gateway secret and every command would cross the network unencrypted. ` +
       'Enroll against an mqtts:// broker, or set "uplink": { "allowInsecureMqtt": true } to accept that on a trusted network',
   );
 }

@@ -46,6 +46,12 @@ describe('downlink signatures (Ed25519, RFC 8032, over canonical JSON)', () => {
     assert.equal(verify(reordered).ok, true);
   });
 
+  it('signs what goes on the wire: values JSON turns into others (undefined in an array, a Date) still verify', () => {
+    const message = { ...command(), params: { ...command().params, list: [1, undefined], at: new Date(0) } };
+    const signed = signDownlink(CLOUD.privateKey, 'down/cmd', GW, message);
+    assert.deepEqual(verify(signed), { ok: true, keyId: signed.sig.keyId, announce: [] });
+  });
+
   it('refuses unsigned, unknown-key, forged, altered, moved and cross-channel messages with their codes', () => {
     const signed = signDownlink(CLOUD.privateKey, 'down/cmd', GW, command());
     const code = (m: unknown, gw = GW, channel: 'down/cmd' | 'down/config' = 'down/cmd') => {

@@ -62,6 +62,10 @@ describe('plain mqtt:// only to loopback unless allowed', () => {
     assert.equal(refusal('mqtt://[::1]:1883'), 'allowed');
     assert.equal(refusal('mqtt://[::ffff:127.0.0.1]:1883'), 'allowed');
     assert.equal(refusal('mqtt://[::ffff:10.0.0.1]:1883'), 'UPLINK_INSECURE');
+    // mqtt.js speaks plain text on tcp:// and ws:// too; only the TLS schemes pass beyond loopback.
+    assert.equal(refusal('tcp://broker.city.example:1883'), 'UPLINK_INSECURE');
+    assert.equal(refusal('ws://broker.city.example/mqtt'), 'UPLINK_INSECURE');
+    assert.equal(refusal('wss://broker.city.example/mqtt'), 'allowed');
   });
 
   it('the Uplink refuses to be built for mqtt:// beyond loopback, naming the setting', () => {
