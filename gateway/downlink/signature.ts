@@ -50,6 +50,9 @@ export class DownlinkVerifier {
   private windowStartMs = -Infinity;
   private reportsInWindow = 0;
   private readonly now: () => number;
+  /** Announced keys pinned in memory but not yet written to the credentials file. */
+  private unsaved: string[] = [];
+  private saving = false;
 
   constructor(private readonly options: DownlinkVerifierOptions) {
     this.publicKeys = [...options.keys];
@@ -83,6 +86,9 @@ export class DownlinkVerifier {
     const result: DownlinkVerification = verifyDownlink(this.keys, channel, this.options.gatewayId, message);
     if (result.ok) {
       if (result.announce.length > 0) this.pin(result.announce, result.keyId);
+      // Also retries a write that failed before: a key pinned in memory only would be forgotten at
+      // the next restart, and the cloud announces it no more once it signs with it.
+      this.saveUnsaved();
       return { ok: true, message };
     }
     this.refused.set(result.code, (this.refused.get(result.code) ?? 0) + 1);
@@ -130,13 +136,27 @@ export class DownlinkVerifier {
       { announcedBy: by, pinned: this.pinnedKeyIds() },
       'pinned downlink key(s) announced by the cloud',
     );
+    this.unsaved.push(...added);
+  }
+
+  /** Writes the keys pinned in memory only to the credentials file, one write at a time. */
+  private saveUnsaved(): void {
     const persist = this.options.persist;
-    if (persist === undefined) return;
-    persist(added).catch((error: unknown) =>
-      this.options.logger.error(
-        { err: { message: error instanceof Error ? error.message : String(error) } },
-        'announced downlink key not written to the credentials file; pinned until the next restart only',
-      ),
-    );
+    if (persist === undefined || this.saving || this.unsaved.length === 0) return;
+    const batch = [...this.unsaved];
+    this.saving = true;
+    persist(batch)
+      .then(() => {
+        this.unsaved = this.unsaved.filter((key) => !batch.includes(key));
+      })
+      .catch((error: unknown) =>
+        this.options.logger.error(
+          { err: { message: error instanceof Error ? error.message : String(error) } },
+          'announced downlink key not written to the credentials file yet; retried with the next verified message',
+        ),
+      )
+      .finally(() => {
+        this.saving = false;
+      });
   }
 }
