@@ -68,8 +68,9 @@ export const CLOUD_CONFIG_SCHEMA = {
       port,
       tls: closed({ keyFile: path, certFile: path }, ['keyFile', 'certFile']),
       /**
-       * Behind a reverse proxy: believe its X-Forwarded-For/-Proto/-Host (fastify trustProxy): true
-       * (every hop), the number of proxy hops, or the proxies' addresses and CIDR ranges.
+       * Behind a reverse proxy: believe its X-Forwarded-For/-Proto/-Host (fastify trustProxy): the
+       * number of proxy hops, or the proxies' addresses and CIDR ranges. `true` passes the schema
+       * only to be refused with a clear message (config.ts): it would trust the client's own entry.
        */
       trustProxy: {
         anyOf: [

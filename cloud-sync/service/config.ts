@@ -56,8 +56,8 @@ export interface CloudServiceConfig {
     host: string;
     port: number;
     tls: TlsFiles | null;
-    /** fastify's trustProxy (http.ts); false by default. */
-    trustProxy: boolean | number | string[];
+    /** fastify's trustProxy (http.ts): a hop count or the proxies' addresses; false by default. */
+    trustProxy: false | number | string[];
     /** The session cookie without Secure; loopback development only (auth/routes.ts). */
     insecureCookies: boolean;
     /** The scrape token of /metrics and the OpenAPI document; null: both refused (api/scrape-token.ts). */
@@ -250,6 +250,15 @@ export function resolveDocument(
 
   // Semantic checks beyond the schema, only on values that passed it (no piled-up messages).
   if (issues.length === 0) {
+    if (d.http?.trustProxy === true) {
+      // fastify's `true` takes the left-most X-Forwarded-For entry, which the client writes itself
+      // (RFC 7239 section 8.1): every per-address limit would be the client's to choose.
+      issues.push({
+        pointer: '/http/trustProxy',
+        message:
+          "true is refused: it believes the client-written left-most X-Forwarded-For entry; give the number of proxy hops (1-16) or the proxies' addresses or CIDR ranges",
+      });
+    }
     if (d.database?.sqlitePath !== undefined && d.database.url !== undefined) {
       issues.push({ pointer: '/database', message: 'give sqlitePath or url, not both' });
     }
@@ -389,7 +398,8 @@ export function resolveDocument(
       host: d.http?.host ?? DEFAULTS.httpHost,
       port: d.http?.port ?? DEFAULTS.httpPort,
       tls: httpTls === undefined ? null : readKeyPair('/http/tls', httpTls),
-      trustProxy: d.http?.trustProxy ?? false,
+      // `true` was refused above.
+      trustProxy: d.http?.trustProxy === true ? false : (d.http?.trustProxy ?? false),
       insecureCookies: d.http?.insecureCookies ?? false,
       scrapeToken,
     },

@@ -68,11 +68,13 @@ export interface HttpAppOptions {
   /** Serve HTTPS with this key and certificate (PEM). */
   https?: { key: Buffer | string; cert: Buffer | string };
   /**
-   * Believe `X-Forwarded-For` (and `-Proto`, `-Host`) from the peer: fastify's trustProxy. Only
-   * behind a reverse proxy that sets them; otherwise any client could claim any address and walk
-   * past every limit keyed on it. Off by default (setting http.trustProxy).
+   * Believe `X-Forwarded-For` (and `-Proto`, `-Host`) from the peer: fastify's trustProxy, as the
+   * number of proxy hops or the proxies' addresses/CIDRs. Only behind a reverse proxy that sets
+   * them; otherwise any client could claim any address and walk past every limit keyed on it. Never
+   * `true`: that takes the left-most X-Forwarded-For entry, which the client writes itself. Off by
+   * default (setting http.trustProxy).
    */
-  trustProxy?: boolean | number | string[];
+  trustProxy?: false | number | string[];
   /**
    * The token GET /metrics and the OpenAPI document require (api/scrape-token.ts); null or absent:
    * both are refused.
@@ -325,8 +327,8 @@ class AccessLogController extends LogController {
  * type does not say it: spelt as the equivalent function).
  */
 function trustProxyOption(
-  setting: boolean | number | string[],
-): boolean | string[] | ((address: string, hop: number) => boolean) {
+  setting: false | number | string[],
+): false | string[] | ((address: string, hop: number) => boolean) {
   if (typeof setting !== 'number') return setting;
   return (_address, hop) => hop < setting;
 }

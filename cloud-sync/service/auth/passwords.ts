@@ -53,12 +53,24 @@ export const PASSWORD_SCRYPT: Readonly<ScryptParams> = { n: 1 << 17, r: 8, p: 1 
  * the memory and every thread. Login attempts are rate-limited as well (docs/auth.md).
  */
 export const MAX_CONCURRENT_PASSWORD_HASHES = 2;
+/**
+ * At most this many hashes wait for a slot (about 8 s of work at PASSWORD_SCRYPT); one more is
+ * refused at once with 429 AUTH_RATE_LIMITED, the answer of every sign-in limit, rather than
+ * holding its request (and socket) in an unbounded queue behind a flood (issue 12).
+ */
+export const MAX_WAITING_PASSWORD_HASHES = 32;
 
 let running = 0;
 const waiting: (() => void)[] = [];
 
 async function limited<T>(work: () => Promise<T>): Promise<T> {
   if (running >= MAX_CONCURRENT_PASSWORD_HASHES) {
+    if (waiting.length >= MAX_WAITING_PASSWORD_HASHES) {
+      throw new AuthError(
+        'AUTH_RATE_LIMITED',
+        'too many passwords are being checked; try again in a few seconds',
+      );
+    }
     await new Promise<void>((resolve) => waiting.push(resolve));
   } else {
     running += 1;
@@ -117,6 +129,13 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
  * unknown so that refusing it costs what refusing a real operator costs (no enumeration by timing).
  */
 export function dummyPasswordHash(): Promise<string> {
-  dummyHash ??= hashPassword(generatePassword(32));
+  if (dummyHash === null) {
+    const made = hashPassword(generatePassword(32));
+    dummyHash = made;
+    // A refusal (the waiting queue full) must not be kept as the hash: the next call tries again.
+    made.catch(() => {
+      if (dummyHash === made) dummyHash = null;
+    });
+  }
   return dummyHash;
 }

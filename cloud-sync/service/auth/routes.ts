@@ -21,10 +21,9 @@ import { rateLimitHook, type SharedRateLimiter } from '../api/rate-limits.js';
 import { BODY_LIMITS, errorAnswerSchema } from '../http.js';
 import { AuthError } from './errors.js';
 import {
+  claimLoginAttempt,
   clearLoginFailures,
   LOGIN_LOCKOUT,
-  lockedForS,
-  recordLoginFailure,
   type LoginLockoutRule,
 } from './login-limits.js';
 import {
@@ -242,9 +241,10 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     async (request, reply) => {
       const { username, password } = request.body;
       request.auditTarget = username;
-      // A locked username is refused before its password is looked at (login-limits.ts). Which
-      // username was tried is worth keeping (guessing shows up); the password never is.
-      const lockedS = await lockedForS(db, username, now());
+      // The attempt is counted as a failure, and refused if the username is locked, in one step
+      // before its password is looked at (login-limits.ts). Which username was tried is worth
+      // keeping (guessing shows up); the password never is.
+      const lockedS = await claimLoginAttempt(db, username, now(), lockout);
       if (lockedS > 0) {
         request.auditDetail = { username, locked: true };
         reply.header('retry-after', String(lockedS));
@@ -253,7 +253,6 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
       const operator = await verifyCredentials(db, username, password);
       if (operator === null) {
         request.auditDetail = { username };
-        await recordLoginFailure(db, username, now(), lockout);
         return reply
           .code(401)
           .send({ error: 'AUTH_FAILED', message: 'sign-in refused: wrong username or password' });
@@ -288,7 +287,8 @@ export async function authRoutes(app: FastifyInstance, opts: AuthRoutesOptions):
     },
     async (request, reply) => {
       request.auditTarget = operatorOf(request).username;
-      const token = sessionTokenOf(request);
+      // The cookie name in force (insecureCookies renames it), the one the guard read (plugin.ts).
+      const token = sessionTokenOf(request, sessionCookieName(insecure));
       const loggedOut = token === null ? false : await revokeSession(db, token);
       reply.header('set-cookie', sessionCookie('', insecure, 0));
       return { loggedOut };

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SharedRateLimiter } from '../../../../cloud-sync/service/api/rate-limits.js';
 import {
+  claimLoginAttempt,
   clearLoginFailures,
   lockDurationMs,
   LOGIN_LOCKOUT,
   lockedForS,
-  recordLoginFailure,
 } from '../../../../cloud-sync/service/auth/login-limits.js';
 import { listAudit, recordAnonymousRefusal } from '../../../../cloud-sync/service/enrollment/audit.js';
 import { CLOUD_DB_BACKENDS } from '../../../helpers/cloud-db.js';
@@ -56,24 +56,34 @@ for (const backend of CLOUD_DB_BACKENDS) {
       }
     });
 
-    it('locks a username after five failures, counts names that are no account, and clears on success', async () => {
+    it('lets exactly five of twelve concurrent attempts through, locks the username, counts names that are no account, and clears on success', async () => {
       const opened = await backend.open();
       try {
         const { db } = opened;
-        await Promise.all(
-          Array.from({ length: LOGIN_LOCKOUT.freeFailures }, () => recordLoginFailure(db, 'disp.wang', T0)),
+        // Twelve concurrent attempts (a pool of connections on PostgreSQL): exactly the first five
+        // are let through to a password check; the rest find the lock, and are not counted (the
+        // next lock below stays at two minutes).
+        const claims = await Promise.all(
+          Array.from({ length: 12 }, () => claimLoginAttempt(db, 'disp.wang', T0)),
+        );
+        assert.deepEqual(
+          [...claims].sort((x, y) => x - y),
+          [
+            ...Array<number>(LOGIN_LOCKOUT.freeFailures).fill(0),
+            ...Array<number>(12 - LOGIN_LOCKOUT.freeFailures).fill(60),
+          ],
         );
         assert.equal(await lockedForS(db, 'disp.wang', T0), 60);
         assert.equal(await lockedForS(db, 'disp.wang', new Date(T0.getTime() + 60_000)), 0);
         assert.equal(await lockedForS(db, 'mon.li', T0), 0);
-        await recordLoginFailure(db, 'disp.wang', new Date(T0.getTime() + 61_000));
+        await claimLoginAttempt(db, 'disp.wang', new Date(T0.getTime() + 61_000));
         assert.equal(await lockedForS(db, 'disp.wang', new Date(T0.getTime() + 61_000)), 120);
         await clearLoginFailures(db, 'disp.wang');
         assert.equal(await lockedForS(db, 'disp.wang', new Date(T0.getTime() + 61_000)), 0);
         // A day without failures forgets the count.
-        for (let i = 0; i < 4; i++) await recordLoginFailure(db, 'nobody.here', T0);
+        for (let i = 0; i < 4; i++) await claimLoginAttempt(db, 'nobody.here', T0);
         const later = new Date(T0.getTime() + 25 * 3600_000);
-        await recordLoginFailure(db, 'nobody.here', later);
+        await claimLoginAttempt(db, 'nobody.here', later);
         assert.equal(await lockedForS(db, 'nobody.here', later), 0, 'the fifth a day later is the first');
       } finally {
         await opened.close();

@@ -119,4 +119,33 @@ describe('session cookie and CSRF', () => {
       await dev.close();
     }
   });
+
+  it('with http.insecureCookies, logout by the cookie ends the session (/me then 401)', async () => {
+    // Issue 12: logout read the __Host- name while the guard had read kerbside_session, so
+    // nothing was revoked and the answer was {"loggedOut":false}.
+    const dev = testHttpApp();
+    await buildApi(dev, {
+      ...testApiDeps(temp.db),
+      auth: { logger: { error: () => undefined }, insecureCookies: true },
+    });
+    try {
+      const login = await dev.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: 'admin.li', password: TEST_PASSWORD },
+      });
+      const cookie = String(login.headers['set-cookie']).split(';')[0] ?? '';
+      const out = await dev.inject({
+        method: 'POST',
+        url: '/api/v1/auth/logout',
+        headers: { cookie, 'sec-fetch-site': 'same-origin' },
+      });
+      assert.equal(out.statusCode, 200, out.body);
+      assert.deepEqual(out.json(), { loggedOut: true });
+      const me = await dev.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie } });
+      assert.equal(me.statusCode, 401, me.body);
+    } finally {
+      await dev.close();
+    }
+  });
 });

@@ -6,18 +6,22 @@
  * client shared one bucket.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Registry } from 'prom-client';
 import { buildApi } from '../../../../cloud-sync/service/api/build.js';
+import { CloudConfigError, resolveDocument } from '../../../../cloud-sync/service/config.js';
 import { LOGIN_LOCKOUT } from '../../../../cloud-sync/service/auth/login-limits.js';
 import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
 import { newKeyFile, signerOf } from '../../../../cloud-sync/service/downlink/signing-key.js';
 import { ENROLL_RATE_LIMIT } from '../../../../cloud-sync/service/enrollment/routes.js';
 import { CredentialKey } from '../../../../cloud-sync/service/secrets/credential-key.js';
+import { slowKdfRuns } from '../../../../cloud-sync/service/secrets/scrypt.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import { buildHttpApp, listenHttp } from '../../../../cloud-sync/service/http.js';
 import { buildTestApi, testApiDeps } from '../api/harness.js';
@@ -111,6 +115,26 @@ describe('per-account lockout', () => {
     // The success cleared the count: a typo now is an ordinary 401, not a lock.
     assert.equal((await loginFrom(port, '127.0.0.33', 'disp.wang', 'typo')).status, 401);
     assert.equal((await loginFrom(port, '127.0.0.34', 'disp.wang', TEST_PASSWORD)).status, 200);
+  });
+
+  it('checks at most five passwords of a burst of 30 concurrent guesses from three addresses', async () => {
+    // Issue 12: the lock was read before the password check and the failure written after it, so
+    // parallel guesses all passed the check before the first failure landed (9 of 30 checked).
+    const kdfBefore = slowKdfRuns();
+    const burst: Promise<Answer>[] = [];
+    for (let a = 0; a < 3; a++) {
+      for (let i = 0; i < 10; i++)
+        burst.push(loginFrom(port, `127.0.0.${a + 2}`, 'disp.wang', `guess ${a}-${i}`));
+    }
+    const statuses = (await Promise.all(burst)).map((answer) => answer.status);
+    const count = (status: number): number => statuses.filter((s) => s === status).length;
+    assert.equal(
+      slowKdfRuns() - kdfBefore,
+      LOGIN_LOCKOUT.freeFailures,
+      'one password check per admitted guess',
+    );
+    assert.equal(count(401), LOGIN_LOCKOUT.freeFailures, JSON.stringify(statuses));
+    assert.equal(count(429), 30 - LOGIN_LOCKOUT.freeFailures, JSON.stringify(statuses));
   });
 });
 
@@ -218,7 +242,7 @@ describe('trustProxy', () => {
     await temp.close();
   });
 
-  async function buildWith(trustProxy: boolean): Promise<FastifyInstance> {
+  async function buildWith(trustProxy: false | number | string[]): Promise<FastifyInstance> {
     const built = buildHttpApp({
       registry: new Registry(),
       health: async () => ({ database: { ok: true }, mqtt: { ok: true } }),
@@ -228,14 +252,18 @@ describe('trustProxy', () => {
     return built;
   }
 
-  /** Eleven sign-ins from one socket peer, each claiming another client address. */
-  async function elevenClaims(target: FastifyInstance, prefix: string): Promise<number[]> {
+  /**
+   * Eleven sign-ins from one socket peer, each claiming another client address; `through` is what
+   * the proxy appends after it (the real client it saw), if anything.
+   */
+  async function elevenClaims(target: FastifyInstance, prefix: string, through?: string): Promise<number[]> {
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {
+      const claimed = `${prefix}.${i + 1}`;
       const response = await target.inject({
         method: 'POST',
         url: '/api/v1/auth/login',
-        headers: { 'x-forwarded-for': `${prefix}.${i + 1}` },
+        headers: { 'x-forwarded-for': through === undefined ? claimed : `${claimed}, ${through}` },
         // No password: counted, then refused by the schema (400) without a password hash to wait for.
         payload: { username: `nobody.${prefix}.${i}` },
       });
@@ -250,13 +278,56 @@ describe('trustProxy', () => {
     // Off: every request is the socket peer's, whatever it claims: the eleventh is refused.
     assert.deepEqual(await elevenClaims(plain, '198.51.100'), [...Array<number>(10).fill(400), 429]);
     await plain.close();
-    app = await buildWith(true);
-    // On: each client address the proxy reports has its own count.
+    app = await buildWith(1);
+    // One hop: each client address the proxy reports has its own count.
     assert.deepEqual(await elevenClaims(app, '203.0.113'), Array<number>(11).fill(400));
     const rows = await temp.db.selectFrom('rate_limit_counters').select('key').execute();
     assert.ok(
       rows.some((row) => row.key === 'login:203.0.113.11'),
       JSON.stringify(rows),
     );
+  });
+
+  it('with one proxy hop, a spoofed left-most X-Forwarded-For entry does not change the client address', async () => {
+    // The client sends "X-Forwarded-For: <anything>"; the proxy appends the address it saw. Only
+    // that right-most entry is believed (fastify's `true` took the left-most: a fresh count each).
+    const hop = await buildWith(1);
+    try {
+      assert.deepEqual(await elevenClaims(hop, '192.0.2', '198.18.0.7'), [
+        ...Array<number>(10).fill(400),
+        429,
+      ]);
+      const rows = await temp.db.selectFrom('rate_limit_counters').select('key').execute();
+      assert.ok(
+        rows.some((row) => row.key === 'login:198.18.0.7'),
+        JSON.stringify(rows),
+      );
+      assert.ok(!rows.some((row) => row.key.startsWith('login:192.0.2.')), JSON.stringify(rows));
+    } finally {
+      await hop.close();
+    }
+  });
+
+  it('refuses http.trustProxy true in the configuration, with the reason', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kerbside-trustproxy-'));
+    try {
+      const config = (trustProxy: unknown): unknown =>
+        resolveDocument({ http: { trustProxy } }, { env: {}, cwd: dir, fileDir: dir, file: null });
+      assert.throws(
+        () => config(true),
+        (error: unknown) =>
+          error instanceof CloudConfigError &&
+          error.issues.some(
+            (i) => i.pointer === '/http/trustProxy' && /left-most X-Forwarded-For/.test(i.message),
+          ),
+      );
+      assert.equal((config(1) as { http: { trustProxy: unknown } }).http.trustProxy, 1);
+      assert.deepEqual((config(['10.0.0.0/8']) as { http: { trustProxy: unknown } }).http.trustProxy, [
+        '10.0.0.0/8',
+      ]);
+      assert.equal((config(false) as { http: { trustProxy: unknown } }).http.trustProxy, false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
