@@ -69,10 +69,16 @@ export function parseTopic(topic: string): ParsedTopic | null {
   return { gatewayId, channel: channel as Channel };
 }
 
-/** ACL patterns of one gateway, for generating an external broker's ACL file. */
-export function aclFor(gatewayId: string): { publish: string; subscribe: string } {
+/**
+ * ACL topics of one gateway, for generating an external broker's ACL file: it publishes exactly its
+ * two `up/` channels (the same rule as the embedded broker's acl.ts) and reads all of its `down/`.
+ */
+export function aclFor(gatewayId: string): { publish: readonly string[]; subscribe: string } {
   requireGatewayId(gatewayId);
-  return { publish: `${TOPIC_ROOT}/${gatewayId}/up/#`, subscribe: `${TOPIC_ROOT}/${gatewayId}/down/#` };
+  return {
+    publish: [eventsTopic(gatewayId), statusTopic(gatewayId)],
+    subscribe: `${TOPIC_ROOT}/${gatewayId}/down/#`,
+  };
 }
 
 /**

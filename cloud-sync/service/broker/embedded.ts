@@ -111,6 +111,13 @@ export const AFTER_AUTH_MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 2 + 65_535 + 2;
  * `down/config`), the consumer two; each filter costs the broker memory and matching work.
  */
 export const MAX_SUBSCRIPTIONS_PER_CLIENT = 16;
+/**
+ * How long a TLS client has to finish its handshake. Node's default (tls.createServer
+ * handshakeTimeout) is 120 s, for which a silent TCP connection holds a slot of the connection
+ * limits; a gateway on a slow cellular link completes a TLS 1.2/1.3 handshake in a few round trips,
+ * well under a second or two.
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const DEFAULT_LIMITS: BrokerLimits = {
   beforeAuthPacketBytes: BEFORE_AUTH_MAX_PACKET_BYTES,
@@ -516,27 +523,33 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   };
 
   /**
-   * Every accepted socket: connection limits and the refusal throttle first (nothing read yet),
-   * then aedes gets it behind the packet guard (packet-guard.ts).
+   * The refusal throttle and the connection limits, judged on the TCP socket before anything is
+   * read from it. An admitted socket is tracked (close() destroys it) and counted until it closes.
+   * `onThrottled` is what happens to a throttled one: the plain listener holds it in the tarpit.
    */
-  const accept = (socket: Socket): void => {
+  const admit = (socket: Socket, onThrottled: (socket: Socket) => void): boolean => {
     const address = socket.remoteAddress ?? 'unknown';
     if (throttle.isThrottled(address)) {
       stats.throttledConnections += 1;
       logRefusal(address, 'address throttled', {});
-      // Held unread for a while rather than closed at once, which would invite the next (tarpit.ts).
-      tarpit.hold(socket);
-      return;
+      onThrottled(socket);
+      return false;
     }
     const overLimit = connectionLimits.admit(address);
     if (overLimit !== null) {
       stats.connectionLimitRefusals += 1;
       logRefusal(address, overLimit, {});
       socket.destroy();
-      return;
+      return false;
     }
     socket.once('close', () => connectionLimits.release(address));
     track(socket);
+    return true;
+  };
+
+  /** An admitted socket (or the TLS socket over one) goes to aedes behind the packet guard (packet-guard.ts). */
+  const handOver = (socket: Socket): void => {
+    const address = socket.remoteAddress ?? 'unknown';
     const guard = new PacketGuard({
       beforeAuthPacketBytes: limits.beforeAuthPacketBytes,
       beforeAuthTotalBytes: limits.beforeAuthTotalBytes,
@@ -559,22 +572,30 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     broker.handle(connection);
   };
 
-  // Paused: nothing is read from a socket before accept() has admitted it (GuardedConnection
-  // resumes it), so a refused or held one never costs a read buffer.
-  const server = createServer({ pauseOnConnect: true }, accept);
+  // Paused: nothing is read from a socket before admit() has let it in (GuardedConnection
+  // resumes it), so a refused or held one never costs a read buffer. Held unread for a while
+  // rather than closed at once, which would invite the next (tarpit.ts).
+  const server = createServer({ pauseOnConnect: true }, (socket: Socket) => {
+    if (admit(socket, (held) => tarpit.hold(held))) handOver(socket);
+  });
   const servers: Server[] = [server];
   let port: number;
   let tlsPort: number | undefined;
   try {
     port = await listen(server, options.port, host);
     if (options.tls) {
-      const tlsServer = createTlsServer({ key: options.tls.key, cert: options.tls.cert }, accept);
-      // A throttled address gets no TLS handshake, the costly part of a TLS connection: its TCP
-      // connection ends before one starts (accept() judges the rest once the handshake is done).
+      const tlsServer = createTlsServer(
+        { key: options.tls.key, cert: options.tls.cert, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
+        handOver,
+      );
+      // Judged on the raw TCP socket, before the TLS handshake (the costly part of a TLS
+      // connection, and up to TLS_HANDSHAKE_TIMEOUT_MS of holding it open): a throttled or
+      // over-limit address gets no handshake, and a socket still in its handshake is counted and
+      // tracked, so close() destroys it. 'secureConnection' (handOver) follows only for admitted ones.
+      // Throttled ones are closed at once: the TLS server reads from the socket itself, so the
+      // tarpit could not hold it unread.
       tlsServer.on('connection', (raw: Socket) => {
-        if (!throttle.isThrottled(raw.remoteAddress ?? 'unknown')) return;
-        stats.throttledConnections += 1;
-        raw.destroy();
+        admit(raw, (refused) => refused.destroy());
       });
       servers.push(tlsServer);
       tlsPort = await listen(tlsServer, options.tls.port, host);

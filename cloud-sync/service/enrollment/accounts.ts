@@ -177,5 +177,8 @@ export async function createServiceAccount(
       now,
     );
   });
+  // The old secret's live sessions are cut now rather than at the next revocation sweep
+  // (broker/revocation.ts): after the commit, so the sweep reads the new hash.
+  if (options.rotate === true) notifyCredentialsChanged();
   return { name, secret };
 }

@@ -13,7 +13,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
 import { MAX_PAYLOAD_BYTES } from '../../contract/schemas.js';
-import { aclFor, isGatewayId, TOPIC_ROOT } from '../../contract/topics.js';
+import { aclFor, allGatewaysFilter, isGatewayId, type Channel } from '../../contract/topics.js';
 import type { CloudSchema } from '../db/schema.js';
 import { EnrollmentError } from './errors.js';
 import { SERVICE_USERNAME_PREFIX } from '../broker/acl.js';
@@ -93,30 +93,48 @@ export function renderPasswordFile(accounts: MosquittoAccounts): string {
 }
 
 /**
- * The ACL (mosquitto 2.0 acl_file), the same rules as the embedded broker's hooks (broker/acl.ts):
- * a gateway writes only its own `up/#` and reads only its own `down/#`; a service account reads
- * every gateway's `up/#` and writes `down/#`. mosquitto denies what no line grants. It checks
- * `read` when it delivers each message, against the message's topic, so a shared subscription
- * `$share/{group}/kerbside/v1/+/up/#` is served by the same line, and a gateway subscribing to
- * another gateway's `down/#` receives nothing (mosquitto 2.0.11 may still answer its SUBSCRIBE
- * with a success code: the refusal shows at delivery, see docs/enrollment.md).
+ * The ACL (mosquitto 2.0 acl_file), the same rules as the embedded broker's hooks (broker/acl.ts),
+ * one exact topic a line: a gateway writes only its own `up/events` and `up/status` and reads only
+ * its own `down/#`; a service account reads every gateway's `up/events` and `up/status` and writes
+ * every gateway's `down/cmd`, `down/config` and `down/ack` (the three the cloud publishes:
+ * downlink/commands.ts, downlink/config-documents.ts, consumer/consumer.ts). mosquitto denies
+ * what no line grants. It checks `read` when it delivers each message, against the message's
+ * topic, so a shared subscription `$share/{group}/kerbside/v1/+/up/events` is served by the same
+ * line, and a gateway subscribing to another gateway's `down/#` receives nothing (mosquitto
+ * 2.0.11 may still answer its SUBSCRIBE with a success code: the refusal shows at delivery, see
+ * docs/enrollment.md).
+ *
+ * Not equivalent: the embedded broker clears the retain flag outside `up/status` and `down/config`
+ * (identityMayRetain); an acl_file cannot restrict retain per topic, so on mosquitto a gateway may
+ * retain one message on its `up/events` (bounded: one per topic, replaced by the next).
  */
 export function renderAclFile(accounts: MosquittoAccounts): string {
   checkAccounts(accounts);
   const blocks: string[] = [];
   for (const { gatewayId } of accounts.gateways) {
     const acl = aclFor(gatewayId);
-    blocks.push(`user ${gatewayId}\ntopic write ${acl.publish}\ntopic read ${acl.subscribe}\n`);
+    const lines = [
+      `user ${gatewayId}`,
+      ...acl.publish.map((topic) => `topic write ${topic}`),
+      `topic read ${acl.subscribe}`,
+    ];
+    blocks.push(lines.map((line) => `${line}\n`).join(''));
   }
+  const serviceLines = [
+    ...SERVICE_READS.map((channel) => `topic read ${allGatewaysFilter(channel)}`),
+    ...SERVICE_WRITES.map((channel) => `topic write ${allGatewaysFilter(channel)}`),
+  ];
   for (const { name } of accounts.services) {
-    blocks.push(
-      `user ${mosquittoServiceUsername(name)}\n` +
-        `topic read ${TOPIC_ROOT}/+/up/#\n` +
-        `topic write ${TOPIC_ROOT}/+/down/#\n`,
-    );
+    const lines = [`user ${mosquittoServiceUsername(name)}`, ...serviceLines];
+    blocks.push(lines.map((line) => `${line}\n`).join(''));
   }
   return HEADER + blocks.join('\n');
 }
+
+/** What the cloud's service accounts subscribe to (consumer/consumer.ts). */
+const SERVICE_READS: readonly Channel[] = ['up/events', 'up/status'];
+/** What the cloud's service accounts publish (acks, commands, configuration documents). */
+const SERVICE_WRITES: readonly Channel[] = ['down/ack', 'down/cmd', 'down/config'];
 
 export interface MosquittoConfOptions {
   /** Where passwd and acl live on the broker host (absolute). */

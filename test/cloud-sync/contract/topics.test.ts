@@ -26,7 +26,7 @@ describe('topics', () => {
     assert.equal(configTopic('cab-12'), 'kerbside/v1/cab-12/down/config');
     assert.equal(allGatewaysFilter('up/events'), 'kerbside/v1/+/up/events');
     assert.deepEqual(aclFor('cab-12'), {
-      publish: 'kerbside/v1/cab-12/up/#',
+      publish: ['kerbside/v1/cab-12/up/events', 'kerbside/v1/cab-12/up/status'],
       subscribe: 'kerbside/v1/cab-12/down/#',
     });
   });

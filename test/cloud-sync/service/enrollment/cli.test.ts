@@ -169,7 +169,17 @@ describe('cloud-admin', () => {
     const acl = readFileSync(join(out, 'services.acl'), 'utf8');
     assert.match(
       acl,
-      /^user service\.ingest\ntopic read kerbside\/v1\/\+\/up\/#\ntopic write kerbside\/v1\/\+\/down\/#$/m,
+      new RegExp(
+        [
+          '^user service\\.ingest',
+          'topic read kerbside/v1/\\+/up/events',
+          'topic read kerbside/v1/\\+/up/status',
+          'topic write kerbside/v1/\\+/down/ack',
+          'topic write kerbside/v1/\\+/down/cmd',
+          'topic write kerbside/v1/\\+/down/config$',
+        ].join('\n'),
+        'm',
+      ),
     );
   });
 

@@ -368,6 +368,8 @@ describe('embedded broker backed by the enrollment database', () => {
       serviceAccounts: new DbServiceAccountStore(temp.db),
       credentialKey: TEST_CREDENTIAL_KEY,
       logger,
+      // No periodic sweep during the tests: a session cut must come from notifyCredentialsChanged().
+      revocationCheckMs: 3_600_000,
     });
     brokerUrl = `mqtt://127.0.0.1:${broker.port}`;
   });
@@ -404,6 +406,30 @@ describe('embedded broker backed by the enrollment database', () => {
     assert.equal(await connackCode(b.mqtt.clientId, b.mqtt.username, rotated.mqtt.password), 0, 'new secret');
     credentials.set('gw-b', rotated);
   });
+
+  it(
+    "rotating a service account cuts the old secret's live session at once",
+    { timeout: 10_000 },
+    async () => {
+      const first = await createServiceAccount(temp.db, {
+        name: 'rotator',
+        by: 'test',
+        credentialKey: TEST_CREDENTIAL_KEY,
+      });
+      const live = await connect('svc-rotator', 'service.rotator', first.secret);
+      const closed = new Promise<void>((resolve) => live.once('close', () => resolve()));
+      const rotated = await createServiceAccount(temp.db, {
+        name: 'rotator',
+        by: 'test',
+        credentialKey: TEST_CREDENTIAL_KEY,
+        rotate: true,
+      });
+      // The periodic sweep is an hour away: only the notification after the commit closes it.
+      await closed;
+      assert.equal(await connackCode('svc-rotator', 'service.rotator', first.secret), 4, 'old secret');
+      assert.equal(await connackCode('svc-rotator', 'service.rotator', rotated.secret), 0, 'new secret');
+    },
+  );
 
   it("gateway A (mosquitto_pub) cannot publish under B's up/, nor read B's down/ (mqtt.js)", async () => {
     const svc = await connect('svc-ingest-1', 'service.ingest', serviceSecret);

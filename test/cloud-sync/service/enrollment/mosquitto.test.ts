@@ -350,6 +350,41 @@ describe('generated files on a real mosquitto 2.0', () => {
     assert.match(brokerLog(), /Denied PUBLISH from gw-a .*kerbside\/v1\/gw-b\/up\/events/);
   });
 
+  it('a gateway publishing outside up/events and up/status is refused and nothing is delivered', async () => {
+    const svc = await service('other');
+    const received: { topic: string; payload: string }[] = [];
+    svc.on('message', (topic, payload) => received.push({ topic, payload: payload.toString('utf8') }));
+    const granted = await svc.subscribeAsync('kerbside/v1/+/up/#', { qos: 1 });
+    assert.equal(granted[0]?.qos, 1);
+
+    const other = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      '-q',
+      '1',
+      '-t',
+      'kerbside/v1/gw-a/up/other',
+      '-m',
+      'outside-the-contract',
+    ]);
+    // The gateway ACL grants up/events and up/status only: PUBACK reason 0x87 "Not authorized".
+    assert.match(other.stderr, /not authorized/i, other.stderr);
+    const own = await run('mosquitto_pub', [
+      ...gatewayArgs('gw-a'),
+      '-q',
+      '1',
+      '-t',
+      eventsTopic('gw-a'),
+      '-m',
+      'own-of-a',
+    ]);
+    assert.equal(own.code, 0, own.stderr);
+
+    // own-of-a is the sentinel: sent after mosquitto had refused up/other.
+    await waitFor(() => received.length >= 1, "A's own publish reaching the service");
+    assert.deepEqual(received, [{ topic: eventsTopic('gw-a'), payload: 'own-of-a' }]);
+    assert.match(brokerLog(), /Denied PUBLISH from gw-a .*kerbside\/v1\/gw-a\/up\/other/);
+  });
+
   it("gateway A subscribed to B's down/ receives none of B's commands, but its own", async () => {
     const svc = await service('cmd');
     const logStart = brokerLog().length;
