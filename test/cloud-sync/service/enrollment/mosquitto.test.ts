@@ -97,6 +97,25 @@ describe('generated files on a real mosquitto 2.0', () => {
     ];
   }
 
+  /** One QoS 1 mosquitto_pub of `message` to `topic` as a gateway (gatewayArgs), MQTT v5. */
+  function publishAs(
+    gatewayId: string,
+    topic: string,
+    message: string,
+    secret = secretOf(gatewayId),
+    clientId = `gw-${gatewayId}`,
+  ): ReturnType<typeof run> {
+    return run('mosquitto_pub', [
+      ...gatewayArgs(gatewayId, secret, clientId),
+      '-q',
+      '1',
+      '-t',
+      topic,
+      '-m',
+      message,
+    ]);
+  }
+
   async function service(instance: string): Promise<MqttClient> {
     const client = await connectAsync(`mqtt://127.0.0.1:${servicePort}`, {
       clientId: `svc-ingest-${instance}`,
@@ -229,10 +248,7 @@ describe('generated files on a real mosquitto 2.0', () => {
     assert.match(gatewayOnService.stderr, /not authorized/i);
     // Each still works where it belongs.
     await service('belongs');
-    const gatewayOk = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
-    ]);
+    const gatewayOk = await publishAs('gw-a', eventsTopic('gw-a'), 'x');
     assert.equal(gatewayOk.code, 0, gatewayOk.stderr);
   });
 
@@ -261,10 +277,7 @@ describe('generated files on a real mosquitto 2.0', () => {
     ]);
     assert.equal(outcome, 'closed', 'mosquitto cut the connection instead of acknowledging');
     // A small publish after it goes through, so the big one would have arrived before it.
-    const after = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'small'],
-    ]);
+    const after = await publishAs('gw-a', eventsTopic('gw-a'), 'small');
     assert.equal(after.code, 0, after.stderr);
     await waitFor(() => received.length === 1, 'the small message');
     assert.equal(received.length, 1, 'the oversized message was never delivered');
@@ -283,31 +296,12 @@ describe('generated files on a real mosquitto 2.0', () => {
   });
 
   it("accepts gateway A's enrolled credential and refuses a wrong or disabled one", async () => {
-    const ok = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      '-q',
-      '1',
-      '-t',
-      eventsTopic('gw-a'),
-      '-m',
-      'hello',
-    ]);
+    const ok = await publishAs('gw-a', eventsTopic('gw-a'), 'hello');
     assert.equal(ok.code, 0, ok.stderr);
-    const wrong = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a', secretOf('gw-b')),
-      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
-    ]);
+    const wrong = await publishAs('gw-a', eventsTopic('gw-a'), 'x', secretOf('gw-b'));
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /not authorized/i);
-    const disabled = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-off'),
-      '-q',
-      '1',
-      '-t',
-      eventsTopic('gw-off'),
-      '-m',
-      'x',
-    ]);
+    const disabled = await publishAs('gw-off', eventsTopic('gw-off'), 'x');
     assert.notEqual(disabled.code, 0);
     assert.match(disabled.stderr, /not authorized/i);
   });
@@ -320,26 +314,10 @@ describe('generated files on a real mosquitto 2.0', () => {
     const granted = await svc.subscribeAsync('$share/ingest/kerbside/v1/+/up/#', { qos: 1 });
     assert.equal(granted[0]?.qos, 1);
 
-    const forged = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      '-q',
-      '1',
-      '-t',
-      eventsTopic('gw-b'),
-      '-m',
-      'forged-by-a',
-    ]);
+    const forged = await publishAs('gw-a', eventsTopic('gw-b'), 'forged-by-a');
     // mosquitto answers the QoS 1 PUBLISH with PUBACK reason 0x87 "Not authorized".
     assert.match(forged.stderr, /not authorized/i, forged.stderr);
-    const own = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      '-q',
-      '1',
-      '-t',
-      eventsTopic('gw-a'),
-      '-m',
-      'own-of-a',
-    ]);
+    const own = await publishAs('gw-a', eventsTopic('gw-a'), 'own-of-a');
     assert.equal(own.code, 0, own.stderr);
     assert.doesNotMatch(own.stderr, /not authorized/i);
 
@@ -357,26 +335,10 @@ describe('generated files on a real mosquitto 2.0', () => {
     const granted = await svc.subscribeAsync('kerbside/v1/+/up/#', { qos: 1 });
     assert.equal(granted[0]?.qos, 1);
 
-    const other = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      '-q',
-      '1',
-      '-t',
-      'kerbside/v1/gw-a/up/other',
-      '-m',
-      'outside-the-contract',
-    ]);
+    const other = await publishAs('gw-a', 'kerbside/v1/gw-a/up/other', 'outside-the-contract');
     // The gateway ACL grants up/events and up/status only: PUBACK reason 0x87 "Not authorized".
     assert.match(other.stderr, /not authorized/i, other.stderr);
-    const own = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      '-q',
-      '1',
-      '-t',
-      eventsTopic('gw-a'),
-      '-m',
-      'own-of-a',
-    ]);
+    const own = await publishAs('gw-a', eventsTopic('gw-a'), 'own-of-a');
     assert.equal(own.code, 0, own.stderr);
 
     // own-of-a is the sentinel: sent after mosquitto had refused up/other.
@@ -431,10 +393,7 @@ describe('generated files on a real mosquitto 2.0', () => {
     clients.push(gwB);
     let bClosed = false;
     gwB.on('close', () => (bClosed = true));
-    const hijack = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a', secretOf('gw-a'), 'gw-gw-b'),
-      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
-    ]);
+    const hijack = await publishAs('gw-a', eventsTopic('gw-a'), 'x', secretOf('gw-a'), 'gw-gw-b');
     assert.equal(hijack.code, 0, hijack.stderr);
     // A round trip on B's connection after the hijack: had mosquitto handed B's session to A, it
     // would have closed B's connection before this PUBACK.
@@ -464,25 +423,9 @@ describe('generated files on a real mosquitto 2.0', () => {
     // The sentinel: a connection mosquitto accepts after it logged the reload. Its one thread
     // reads the files right after that line, so once gw-a's publish is through, the reloaded
     // files decide every later connection.
-    const stillOk = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      '-q',
-      '1',
-      '-t',
-      eventsTopic('gw-a'),
-      '-m',
-      'x',
-    ]);
+    const stillOk = await publishAs('gw-a', eventsTopic('gw-a'), 'x');
     assert.equal(stillOk.code, 0, stillOk.stderr);
-    const refused = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-b'),
-      '-q',
-      '1',
-      '-t',
-      eventsTopic('gw-b'),
-      '-m',
-      'x',
-    ]);
+    const refused = await publishAs('gw-b', eventsTopic('gw-b'), 'x');
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /not authorized/i);
     // mosquitto 2.0 re-checks connected clients against the reloaded password file
@@ -505,16 +448,10 @@ describe('generated files on a real mosquitto 2.0', () => {
     await enrollGateway('gw-a'); // rotation: a new secret replaces the old one
     await regenerateAndReload();
     await waitFor(() => liveClosed, "the rotated gateway's old session to be cut");
-    const old = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a', oldSecret),
-      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
-    ]);
+    const old = await publishAs('gw-a', eventsTopic('gw-a'), 'x', oldSecret);
     assert.notEqual(old.code, 0);
     assert.match(old.stderr, /not authorized/i);
-    const fresh = await run('mosquitto_pub', [
-      ...gatewayArgs('gw-a'),
-      ...['-q', '1', '-t', eventsTopic('gw-a'), '-m', 'x'],
-    ]);
+    const fresh = await publishAs('gw-a', eventsTopic('gw-a'), 'x');
     assert.equal(fresh.code, 0, fresh.stderr);
   });
 });
