@@ -5,8 +5,14 @@ import tseslint from 'typescript-eslint';
 
 /** drivers/ imports nothing of ours outside drivers/ (used by both drivers/ blocks below). */
 const DRIVERS_ARE_PURE = {
-  group: ['**/gateway/**', '**/cloud-sync/**', '**/simulators/**'],
+  group: ['**/gateway/**', '**/cloud-sync/**', '**/simulators/**', '**/ui/**'],
   message: 'drivers/ is pure protocol code: it never imports gateway/, cloud-sync/ or simulators/.',
+};
+
+/** Servers serve ui/'s built bundles (dist/ui/) and never import its source (docs/ui.md). */
+const SERVERS_NEVER_IMPORT_UI = {
+  group: ['**/ui/**', '**/ui'],
+  message: 'servers never import ui/: they serve its built bundle from dist/ui/ (docs/ui.md).',
 };
 
 export default tseslint.config(
@@ -108,7 +114,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/gateway/**', '**/cloud-sync/**', '**/simulators/**', '**/drivers/**'],
+              group: ['**/gateway/**', '**/cloud-sync/**', '**/simulators/**', '**/drivers/**', '**/ui/**'],
               message: 'runtime/ is process plumbing every entry point shares: it imports nothing of ours.',
             },
           ],
@@ -131,6 +137,7 @@ export default tseslint.config(
               group: ['**/simulators/**'],
               message: 'gateway/ never imports simulators/ (the demo wiring lives in simulators/demo.ts).',
             },
+            SERVERS_NEVER_IMPORT_UI,
           ],
         },
       ],
@@ -144,6 +151,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['**/gateway/**', '**/simulators/**'], message: 'cloud-sync/ never imports gateway/.' },
+            SERVERS_NEVER_IMPORT_UI,
           ],
         },
       ],
@@ -161,6 +169,51 @@ export default tseslint.config(
             {
               regex: '^\\.\\./',
               message: 'cloud-sync/contract/ is a leaf: it imports nothing of ours from outside it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['simulators/**/*.ts', 'scripts/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [SERVERS_NEVER_IMPORT_UI] }] },
+  },
+  {
+    // Browser code (docs/ui.md): no Node module, nothing of ours outside ui/ but the cabinet API's
+    // shapes and cloud-sync/contract/, and those as `import type` only, so no server code can end
+    // up in a bundle.
+    files: ['ui/**/*.ts', 'ui/**/*.tsx'],
+    ignores: ['ui/vite.config.ts'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', navigator: 'readonly' } },
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*'],
+              message: 'ui/ runs in the browser: no Node module.',
+            },
+            {
+              group: ['**/gateway/web/api-types*', '**/cloud-sync/contract/**'],
+              allowTypeImports: true,
+              message: 'ui/ takes the API shapes and the contract as `import type` only (docs/ui.md).',
+            },
+            {
+              group: [
+                '**/gateway/**',
+                '!**/gateway/web/api-types*',
+                '**/cloud-sync/**',
+                '!**/cloud-sync/contract/**',
+                '**/drivers/**',
+                '**/runtime/**',
+                '**/simulators/**',
+                '**/device-profiles/**',
+              ],
+              message:
+                'ui/ imports nothing of ours outside ui/ (docs/ui.md); the API shapes come from gateway/web/api-types.ts as `import type`.',
             },
           ],
         },

@@ -7,6 +7,8 @@
 #   mosquitto-clients third-party MQTT clients (mosquitto_pub / mosquitto_sub) against our broker
 #   mosquitto        a real external broker, run with the password and ACL files the cloud generates
 #   postgresql       the scale-out database (tests start a private cluster in a temp dir)
+#   chromium         the browser the web UI tests drive with playwright-core (/usr/bin/chromium)
+#   fonts-wqy-microhei  a CJK font: without one Chromium draws the zh-CN pages as empty boxes
 # Tests never skip when a peer is missing: if this script cannot install one, it fails loudly.
 set -euo pipefail
 
@@ -18,6 +20,8 @@ command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

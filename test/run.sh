@@ -32,12 +32,15 @@ if [ "$tier" = unit ]; then
 fi
 
 bash test/install-peers.sh
+# The browser tests drive the built web UIs (docs/ui.md, "Build"): rebuilt only when ui/ changed.
+node scripts/ensure-ui.mjs
 if [ "$tier" = integration ]; then
   run_tier integration
 fi
 
 echo "== typecheck" >&2
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p ui/tsconfig.json --noEmit
 echo "== lint" >&2
 npx eslint --max-warnings 0 .
 echo "== format" >&2

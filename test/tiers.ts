@@ -32,6 +32,7 @@ export const INTEGRATION_MARKERS: readonly string[] = [
   'pg',
   'serialport',
   'modbus-serial',
+  'playwright-core',
   // our own modules that listen, connect or spawn when used
   'cloud-sync/service/service.ts',
   'cloud-sync/service/broker/embedded.ts',
