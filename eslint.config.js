@@ -21,7 +21,7 @@ export default tseslint.config(
   ...tseslint.configs.strict,
   {
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' },
+      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' },
       // Type information for the promise rules below (tsconfig.json covers every .ts file).
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -46,8 +46,8 @@ export default tseslint.config(
     },
   },
   {
-    // This file is not in tsconfig.json: lint it without type information.
-    files: ['**/*.js'],
+    // These files are not in tsconfig.json: lint them without type information.
+    files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
   {

@@ -19,20 +19,45 @@
  * Every write to the store goes through ONE Committer (store/committer.ts), built here and handed
  * to each writer: the pipeline, the downlink, and this file's own start-up records.
  *
+ * The cabinet web UI (gateway/web, docs/ui.md) sees the running gateway through a few façades
+ * here: webStore() (reads on the read connection, commits through the one Committer), audit(),
+ * operateAlarm() with the client's address, readBus() (an on-demand read queued on the device's
+ * bus scheduler), commandLighting() (lighting/local-command.ts) and read-only snapshots.
+ *
  * This file is lifecycle and wiring only: the periodic summary is metrics/summary.ts, the
- * configuration swap downlink/config-swap.ts.
+ * configuration swap downlink/config-swap.ts, the technician's lighting command
+ * lighting/local-command.ts.
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { SerialSettings } from '../drivers/transport/transport.js';
 import { AlarmEngine } from './alarms/engine.js';
 import { derivedRule } from './alarms/rules.js';
 import type { AlarmRule, AlarmTopology, OperatorAction } from './alarms/types.js';
-import { BusScheduler } from './bus/scheduler.js';
-import type { BusConfig, BusCounters, BusDeviceConfig, DevicePollResult, PointValue } from './bus/types.js';
+import { BusError, BusScheduler } from './bus/scheduler.js';
+import type {
+  BusConfig,
+  BusCounters,
+  BusDeviceConfig,
+  BusReadRequest,
+  BusReadResult,
+  DevicePollResult,
+  PointValue,
+} from './bus/types.js';
 import { planBuses, type BusPlan } from './config/bus-plan.js';
-import type { GatewayConfig } from './config/types.js';
+import type { DeviceConfig, GatewayConfig } from './config/types.js';
+import type { AuditEvent } from '../cloud-sync/contract/events.js';
+import type { RemoteConfig } from '../cloud-sync/contract/config-document.js';
 import { EventBus } from './events/event-bus.js';
 import { LightingController } from './lighting/controller.js';
+import {
+  runLocalLightingCommand,
+  type LocalActor,
+  type LocalLightingCommand,
+  type LocalLightingOutcome,
+} from './lighting/local-command.js';
+import type { LightingSnapshot } from './lighting/snapshot.js';
+import { LightingError } from './lighting/types.js';
 import {
   alarmsByState,
   busSummary,
@@ -42,7 +67,12 @@ import {
   type GatewaySummary,
   type PollTally,
 } from './metrics/summary.js';
-import { Pipeline, type AlarmOperationName, type StopOutcome } from './pipeline/pipeline.js';
+import {
+  Pipeline,
+  type AlarmOperationName,
+  type OperationContext,
+  type StopOutcome,
+} from './pipeline/pipeline.js';
 import { createCommitter, type Committer } from './store/committer.js';
 import { HeldMarker, type HeldNote } from './store/held-marker.js';
 import type { ShelveOptions } from './alarms/engine.js';
@@ -63,6 +93,7 @@ import { ConfigDownlink, type ConfigSource, type ReloadSummary } from './downlin
 import { DownlinkVerifier } from './downlink/signature.js';
 import { pinDownlinkKeys } from './enrollment/credentials.js';
 import type { LocalOverrideRow } from './store/downlink-rows.js';
+import type { WebStorePort } from './web/ports.js';
 
 /** The summary's shapes stay importable from here, where they were first (metrics/summary.ts). */
 export type { BusSummary, GatewaySummary } from './metrics/summary.js';
@@ -74,6 +105,8 @@ export interface PollingBus {
   onPoll(listener: (result: DevicePollResult) => void): () => void;
   counters(): BusCounters;
   write(deviceId: string, pointKey: string, value: PointValue): Promise<void>;
+  /** An on-demand read queued like a write (BusScheduler.read). Absent: the bus cannot (a test fake). */
+  read?(deviceId: string, request: BusReadRequest): Promise<BusReadResult>;
   /** A new poll interval (configuration documents); returns its undo. Absent: needs a restart. */
   setPollInterval?(deviceId: string, pollIntervalMs: number): () => void;
 }
@@ -132,6 +165,10 @@ export class Gateway {
   private summaryLog: SummaryLog | undefined;
   private running = false;
   private heldMarker: HeldMarker | undefined;
+  /** The one commit path of this run (store/committer.ts); set by start(). */
+  private committer: Committer | undefined;
+  /** When start() finished, on the process clock and the wall clock (the cabinet's uptime). */
+  private startedAt: { monoMs: number; wallMs: number } | null = null;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -161,6 +198,7 @@ export class Gateway {
     this.store = store;
     // The one commit path of every writer below (store/committer.ts).
     const committer = createCommitter(store, this.events);
+    this.committer = committer;
     const heldMarker = this.openHeldMarker(committer);
     const deviceProfiles = new Map(plans.flatMap((p) => p.devices.map((d) => [d.id, d.profile] as const)));
     const engine = new AlarmEngine(
@@ -220,6 +258,7 @@ export class Gateway {
       'gateway started',
     );
 
+    this.startedAt = { monoMs: performance.now(), wallMs: Date.now() };
     this.summaryLog = new SummaryLog(
       () => this.summary(),
       this.logger,
@@ -289,6 +328,8 @@ export class Gateway {
     this.heldMarker?.close();
     this.heldMarker = undefined;
     this.store = undefined;
+    this.committer = undefined;
+    this.startedAt = null;
     this.pipeline = undefined;
     this.engine = undefined;
     return outcome;
@@ -303,9 +344,126 @@ export class Gateway {
     alarmKey: string,
     action: OperatorAction,
     shelve?: ShelveOptions,
+    context?: OperationContext,
   ): void {
     if (!this.pipeline) throw new Error('the gateway is not running');
-    this.pipeline.operate(operation, alarmKey, action, shelve);
+    this.pipeline.operate(operation, alarmKey, action, shelve, context);
+  }
+
+  /**
+   * kerbside.db for the cabinet web server (gateway/web/ports.ts): short read transactions on the
+   * read-only connection, commits through the one Committer, the store's clock. Each call throws
+   * while the gateway is not running.
+   */
+  webStore(): WebStorePort {
+    return {
+      read: (fn) => this.requireStore().readTransaction(fn),
+      commit: (cycle) => this.requireCommitter().commit(cycle),
+      now: () => this.requireStore().now(),
+    };
+  }
+
+  /** Records who did what (web UI, CLI), committed at once with its outbox event. Throws StoreError. */
+  audit(event: Omit<AuditEvent, 'kind'>): void {
+    this.requireCommitter().commit({ events: [{ kind: 'audit', ...event }] });
+  }
+
+  /**
+   * A technician's on-demand read of a point or raw range (the commissioning panel), queued on the
+   * device's bus scheduler between its polls. Rejects with BusError (BUS_UNKNOWN_DEVICE,
+   * BUS_UNKNOWN_POINT, BUS_OUT_OF_RANGE, BUS_FORBIDDEN_RANGE, BUS_STOPPED) or the ModbusError of
+   * the transaction.
+   */
+  readBus(deviceId: string, request: BusReadRequest): Promise<BusReadResult> {
+    const running = this.buses.find((b) => b.deviceIds.has(deviceId));
+    if (running?.bus.read === undefined) {
+      const configured = this.config.devices.some((d) => d.id === deviceId);
+      return Promise.reject(
+        new BusError(
+          configured ? 'BUS_STOPPED' : 'BUS_UNKNOWN_DEVICE',
+          configured ? `the bus of ${deviceId} is not running` : `no device ${deviceId} on this cabinet`,
+        ),
+      );
+    }
+    return running.bus.read(deviceId, request);
+  }
+
+  /**
+   * A technician's switch or dim (lighting/local-command.ts): an override with an expiry, answered
+   * once the concentrator answered, audited with the result. Rejects with LightingError
+   * (LIGHTING_NOT_CONFIGURED, LIGHTING_UNKNOWN_TARGET, LIGHTING_BAD_OVERRIDE, LIGHTING_NOT_WRITTEN)
+   * or the write's ModbusError.
+   */
+  commandLighting(cmd: LocalLightingCommand, actor: LocalActor): Promise<LocalLightingOutcome> {
+    const lighting = this.lighting;
+    if (lighting === undefined || !this.running)
+      return Promise.reject(
+        new LightingError('LIGHTING_NOT_CONFIGURED', 'this cabinet runs no lighting (no lighting section)'),
+      );
+    return runLocalLightingCommand(
+      { lighting, audit: (event) => this.audit(event), logger: this.logger.child({ module: 'lighting' }) },
+      cmd,
+      actor,
+    );
+  }
+
+  /** The lighting as it is now (lighting/snapshot.ts); null on a cabinet without lighting. */
+  lightingSnapshot(): LightingSnapshot | null {
+    return this.lighting?.snapshot() ?? null;
+  }
+
+  /** Every configured device with its profile, in configuration order. */
+  devices(): Array<{ config: DeviceConfig; profile: LoadedProfile }> {
+    return this.config.devices.flatMap((config) => {
+      const profile = this.profiles.get(config.profile);
+      return profile === undefined ? [] : [{ config, profile }];
+    });
+  }
+
+  /** Every configured bus with the counters of its scheduler; null counters: it did not start. */
+  busStates(): Array<{ config: BusConfig; counters: BusCounters | null }> {
+    return this.config.buses.map((config) => ({
+      config,
+      counters: this.buses.find((b) => b.id === config.id)?.bus.counters() ?? null,
+    }));
+  }
+
+  /** The alarm rules in force (effective configuration), derived and bus rules included. */
+  alarmRules(): AlarmRule[] {
+    return this.engine?.rules() ?? [];
+  }
+
+  /** The documents the configuration in force is laid from: the file and the cloud's active one. */
+  configDocuments(): { file: unknown; active: { version: number; document: RemoteConfig } | null } {
+    return {
+      file: this.configDownlink?.fileDocument() ?? this.options.configSource?.document ?? null,
+      active: this.configDownlink?.activeDocument() ?? null,
+    };
+  }
+
+  /** The uplink's state; null when this cabinet runs without one. */
+  uplinkStats(): UplinkStats | null {
+    return this.uplink?.stats() ?? null;
+  }
+
+  /** Store figures (outbox, sizes, storage state); null while stopped. */
+  storeStats(): GatewayStoreStats | null {
+    return this.store?.stats() ?? null;
+  }
+
+  /** When this run started (process and wall clock); null while stopped. */
+  startedTime(): { monoMs: number; wallMs: number } | null {
+    return this.startedAt;
+  }
+
+  private requireStore(): GatewayStore {
+    if (this.store === undefined || !this.running) throw new Error('the gateway is not running');
+    return this.store;
+  }
+
+  private requireCommitter(): Committer {
+    if (this.committer === undefined || !this.running) throw new Error('the gateway is not running');
+    return this.committer;
   }
 
   /** Live counters for /metrics: bus and device counters, store and outbox figures, alarm records. */

@@ -40,6 +40,7 @@ export const INTEGRATION_MARKERS: readonly string[] = [
   'drivers/transport/tcp.ts',
   'gateway/gateway.ts',
   'gateway/metrics/server.ts',
+  'gateway/web/server.ts',
   'gateway/uplink/uplink.ts',
   'simulators/index.ts',
   'simulators/pty-pair.ts',

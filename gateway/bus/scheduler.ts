@@ -2,7 +2,9 @@
  * One scheduler per bus. On RS-485 only one transaction may be on the line at a time (Modbus over
  * Serial Line v1.02 section 2.1: single master, the master waits for each reply), so the
  * scheduler is a single loop that always does the most urgent thing next:
- *   1. queued writes (a technician switching a lamp should not wait behind a poll cycle),
+ *   1. queued transactions, first come first served: writes (a technician switching a lamp
+ *      should not wait behind a poll cycle) and on-demand reads (read(): the cabinet UI's
+ *      commissioning panel), each between two polls, never beside one;
  *   2. the device whose next poll is due first (staggered at start so devices do not all fire
  *      at once), its reads coalesced by read-planner.ts.
  * Dead devices are probed with backoff (device-health.ts) so they cost the others little.
@@ -18,7 +20,8 @@ import type { ModbusRequest } from '../../drivers/modbus/pdu.js';
 import { SerialTransport } from '../../drivers/transport/serial.js';
 import { TcpTransport } from '../../drivers/transport/tcp.js';
 import type { Transport } from '../../drivers/transport/transport.js';
-import type { ResolvedPoint } from '../profiles/types.js';
+import { decodePoint } from '../profiles/point-codec.js';
+import type { ForbiddenRange, RegisterTable, ResolvedPoint } from '../profiles/types.js';
 import { TransactionStats } from './counters.js';
 import { decodeReadResponse } from './decode.js';
 import { DEFAULT_HEALTH_POLICY, DeviceHealthTracker, type HealthPolicy } from './device-health.js';
@@ -29,6 +32,8 @@ import type {
   BusConfig,
   BusCounters,
   BusDeviceConfig,
+  BusReadRequest,
+  BusReadResult,
   DevicePollResult,
   PointReading,
   PointValue,
@@ -67,16 +72,46 @@ interface QueuedWrite {
   reject: (error: Error) => void;
 }
 
+/** A write or an on-demand read waiting for the line: run between two polls, or failed at stop. */
+interface QueuedTransaction {
+  run(): Promise<void>;
+  fail(error: Error): void;
+}
+
+/** The read function code of each table (MAP v1.1b3 sections 6.1 to 6.4). */
+const READ_FC: Readonly<Record<RegisterTable, 0x01 | 0x02 | 0x03 | 0x04>> = {
+  coil: 0x01,
+  discrete: 0x02,
+  holding: 0x03,
+  input: 0x04,
+};
+
+/** Protocol maxima of one read: 2000 bits (FC 1, 2) and 125 registers (FC 3, 4), MAP v1.1b3 sections 6.1 to 6.4. */
+export const MODBUS_MAX_READ_BITS = 2000;
+export const MODBUS_MAX_READ_REGISTERS = 125;
+
 /** Errors of the scheduler itself (bad write requests), distinct from wire errors (ModbusError). */
 export const BUS_ERRORS = {
   BUS_UNKNOWN_DEVICE: { means: 'No device of that id on the bus.' },
   BUS_UNKNOWN_POINT: { means: 'The device has no point of that key.' },
   BUS_NOT_WRITABLE: { means: 'A write to a read-only point.' },
-  BUS_OUT_OF_RANGE: { means: 'A value or poll interval outside what the point or scheduler accepts.' },
-  BUS_STOPPED: { means: 'The bus is not running, or stopped while the write was queued.' },
+  BUS_OUT_OF_RANGE: {
+    means:
+      "A value or poll interval outside what the point or scheduler accepts, or an on-demand read beyond the Modbus limit (125 registers, 2000 bits) or the profile's per-read limit.",
+  },
+  BUS_STOPPED: { means: 'The bus is not running, or stopped while the write or read was queued.' },
+  BUS_FORBIDDEN_RANGE: {
+    means:
+      "An on-demand read touching a range the device's profile forbids (quirks.forbiddenRanges); refused before it is queued, the message says why.",
+    status: 403,
+  },
 } as const satisfies ErrorCatalogue<string>;
 
 export class BusError extends errorClass('BusError', BUS_ERRORS) {}
+
+export function isBusError(value: unknown, code?: keyof typeof BUS_ERRORS): value is BusError {
+  return value instanceof BusError && (code === undefined || value.code === code);
+}
 
 /** Errors worth another attempt right away: the line was noisy, not the request wrong. */
 const RETRYABLE = new Set([
@@ -90,7 +125,8 @@ const RETRYABLE = new Set([
 export class BusScheduler {
   private readonly devices = new Map<string, DeviceState>();
   private readonly listeners = new Set<PollListener>();
-  private readonly writes: QueuedWrite[] = [];
+  /** Writes and on-demand reads waiting for the line, oldest first. */
+  private readonly queue: QueuedTransaction[] = [];
   private readonly stats = new TransactionStats();
   private readonly costModel: WireCostModel;
   private client: ModbusClient | undefined;
@@ -167,8 +203,8 @@ export class BusScheduler {
     this.running = false;
     this.wake?.();
     await this.loop;
-    for (const write of this.writes.splice(0))
-      write.reject(new BusError('BUS_STOPPED', `bus ${this.id} stopped`));
+    for (const queued of this.queue.splice(0))
+      queued.fail(new BusError('BUS_STOPPED', `bus ${this.id} stopped`));
     await this.client?.close();
     await this.transport?.close().catch(() => undefined);
   }
@@ -196,9 +232,57 @@ export class BusScheduler {
     }
     if (!this.running) return Promise.reject(new BusError('BUS_STOPPED', `bus ${this.id} is not running`));
     return new Promise((resolve, reject) => {
-      this.writes.push({ device, point, value, resolve, reject });
-      this.wake?.();
+      const write: QueuedWrite = { device, point, value, resolve, reject };
+      this.enqueue({ run: () => this.executeWrite(write), fail: reject });
     });
+  }
+
+  /**
+   * Reads a profile point, or a raw range of one table, on demand (the cabinet UI's
+   * commissioning panel): queued like a write, so it takes the line between two polls and never
+   * beside one. Refused before it is queued (nothing goes on the wire) with BusError:
+   * BUS_UNKNOWN_DEVICE, BUS_UNKNOWN_POINT, BUS_OUT_OF_RANGE (beyond the Modbus limit of one read,
+   * MAP v1.1b3 section 6, or the profile's quirks.maxRegistersPerRead / maxBitsPerRead, or past
+   * address 65535), BUS_FORBIDDEN_RANGE (the range touches one of the profile's
+   * quirks.forbiddenRanges: the device resets, hangs or aborts a calibration; the message quotes
+   * the profile's reason), BUS_STOPPED. A failed transaction rejects with its ModbusError
+   * (MODBUS_TIMEOUT, MODBUS_EXCEPTION ...).
+   */
+  read(deviceId: string, request: BusReadRequest): Promise<BusReadResult> {
+    const device = this.devices.get(deviceId);
+    if (!device)
+      return Promise.reject(new BusError('BUS_UNKNOWN_DEVICE', `no device ${deviceId} on bus ${this.id}`));
+    let span: { table: RegisterTable; address: number; count: number; point: ResolvedPoint | null };
+    if ('point' in request) {
+      const point = device.points.get(request.point);
+      if (!point)
+        return Promise.reject(
+          new BusError('BUS_UNKNOWN_POINT', `device ${deviceId} has no point ${request.point}`),
+        );
+      span = { table: point.table, address: point.address, count: point.count, point };
+    } else {
+      span = { ...request, point: null };
+    }
+    const refusal = readRefusal(device.config, span);
+    if (refusal !== null) return Promise.reject(refusal);
+    if (!this.running) return Promise.reject(new BusError('BUS_STOPPED', `bus ${this.id} is not running`));
+    return new Promise((resolve, reject) => {
+      this.enqueue({
+        run: async () => {
+          try {
+            resolve(await this.executeRead(device, span));
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        },
+        fail: reject,
+      });
+    });
+  }
+
+  private enqueue(transaction: QueuedTransaction): void {
+    this.queue.push(transaction);
+    this.wake?.();
   }
 
   /**
@@ -288,9 +372,9 @@ export class BusScheduler {
         lastOpenAttempt = performance.now();
         await this.openTransport();
       }
-      const write = this.writes.shift();
-      if (write) {
-        await this.executeWrite(write);
+      const queued = this.queue.shift();
+      if (queued) {
+        await queued.run();
         continue;
       }
       const device = this.nextDue();
@@ -422,6 +506,42 @@ export class BusScheduler {
     return lastError;
   }
 
+  /** One on-demand read: retried like a poll while the device is healthy (a read changes nothing). */
+  private async executeRead(
+    device: DeviceState,
+    span: { table: RegisterTable; address: number; count: number; point: ResolvedPoint | null },
+  ): Promise<BusReadResult> {
+    const retries = device.health.health === 'healthy' ? device.config.retries : 0;
+    const request: ModbusRequest = { fc: READ_FC[span.table], address: span.address, quantity: span.count };
+    const outcome = await this.transact(device, request, retries);
+    if (outcome instanceof Error) throw outcome;
+    const { response } = outcome;
+    // A bit reply is padded to whole bytes (MAP v1.1b3 section 6.1): keep the bits asked for.
+    let raw: boolean[] | number[];
+    if ('bits' in response) raw = response.bits.slice(0, span.count);
+    else if ('registers' in response) raw = response.registers.slice(0, span.count);
+    else
+      throw new ModbusError(
+        'MODBUS_MALFORMED',
+        `a read of ${device.config.id} was answered by a write reply`,
+      );
+    const value = span.point === null ? null : decodePoint(span.point, raw);
+    this.options.logger.debug(
+      { bus: this.id, device: device.config.id, table: span.table, address: span.address, count: span.count },
+      'on-demand read',
+    );
+    return {
+      deviceId: device.config.id,
+      table: span.table,
+      address: span.address,
+      count: span.count,
+      point: span.point?.key ?? null,
+      raw,
+      value,
+      roundTripMs: outcome.rttMs,
+    };
+  }
+
   private async executeWrite(write: QueuedWrite): Promise<void> {
     const { device, point, value } = write;
     try {
@@ -467,6 +587,52 @@ function openFailure(error: unknown): { key: string; fields: Record<string, unkn
     key: error.message,
     fields: { err: error.message, code: error.code, ...(systemCode === undefined ? {} : { systemCode }) },
   };
+}
+
+/**
+ * Why an on-demand read may not go on the wire, or null: a count of 0 or beyond what one read may
+ * carry (the protocol's limit, or less when the profile says the device takes less), an address
+ * past 65535, or a range touching one of the profile's forbidden ranges.
+ */
+function readRefusal(
+  device: BusDeviceConfig,
+  span: { table: RegisterTable; address: number; count: number },
+): BusError | null {
+  const { quirks } = device.profile;
+  const bits = span.table === 'coil' || span.table === 'discrete';
+  const protocolMax = bits ? MODBUS_MAX_READ_BITS : MODBUS_MAX_READ_REGISTERS;
+  const deviceMax = Math.min(protocolMax, bits ? quirks.maxBitsPerRead : quirks.maxRegistersPerRead);
+  const unit = bits ? 'bits' : 'registers';
+  const what = `${device.id} ${span.table} ${span.address}..${span.address + span.count - 1}`;
+  if (!Number.isInteger(span.count) || span.count < 1)
+    return new BusError('BUS_OUT_OF_RANGE', `${device.id}: a read needs a count of at least 1`);
+  if (span.count > deviceMax) {
+    const why =
+      deviceMax < protocolMax
+        ? `profile ${device.profile.id} allows at most ${deviceMax} ${unit} per read (quirks)`
+        : `Modbus allows at most ${protocolMax} ${unit} per read (MAP v1.1b3 section 6)`;
+    return new BusError('BUS_OUT_OF_RANGE', `${what}: ${span.count} ${unit} is too many: ${why}`);
+  }
+  if (!Number.isInteger(span.address) || span.address < 0 || span.address + span.count - 1 > 0xffff)
+    return new BusError('BUS_OUT_OF_RANGE', `${what}: addresses run from 0 to 65535`);
+  const hit = forbiddenRangeHit(quirks.forbiddenRanges, span.table, span.address, span.count);
+  if (hit === null) return null;
+  const reason = hit.reason === undefined ? '' : `: ${hit.reason.en}`;
+  return new BusError(
+    'BUS_FORBIDDEN_RANGE',
+    `${what} touches ${hit.table} ${hit.start}..${hit.end}, which profile ${device.profile.id} forbids reading${reason}`,
+  );
+}
+
+/** The first forbidden range of `table` that [address, address + count) overlaps, or null. */
+export function forbiddenRangeHit(
+  ranges: readonly ForbiddenRange[],
+  table: RegisterTable,
+  address: number,
+  count: number,
+): ForbiddenRange | null {
+  const last = address + count - 1;
+  return ranges.find((r) => r.table === table && address <= r.end && last >= r.start) ?? null;
 }
 
 function toModbusRequest(plan: ReadRequestPlan): ModbusRequest {

@@ -3,7 +3,7 @@
  * and the counters a technician reads in the bus diagnostics.
  */
 import type { SerialSettings } from '../../drivers/transport/transport.js';
-import type { LoadedProfile } from '../profiles/types.js';
+import type { LoadedProfile, RegisterTable } from '../profiles/types.js';
 
 /** An RS-485 line on a local serial port. */
 export interface RtuBusConfig {
@@ -96,4 +96,25 @@ export interface BusCounters extends TransactionCounters {
   /** Share of elapsed time the line was busy with transactions, 0..1, since start. */
   utilisation: number;
   devices: DeviceCounters[];
+}
+
+/**
+ * An on-demand read (the cabinet UI's commissioning panel, BusScheduler.read): a profile point,
+ * or a raw range of one table. Addresses are 0-based PDU addresses (MAP v1.1b3 section 4.4).
+ */
+export type BusReadRequest = { point: string } | { table: RegisterTable; address: number; count: number };
+
+export interface BusReadResult {
+  deviceId: string;
+  table: RegisterTable;
+  address: number;
+  count: number;
+  /** The point read, or null for a raw range. */
+  point: string | null;
+  /** Raw 16-bit registers (holding, input) or bits (coil, discrete), in address order. */
+  raw: Array<number | boolean>;
+  /** The point's engineering value (profile scale, offset, word order); null for a raw range. */
+  value: PointValue | null;
+  /** Request to reply of the transaction that answered (ModbusClient's measure). */
+  roundTripMs: number;
 }

@@ -10,6 +10,7 @@ import { checkAlarmOverrides } from './alarms.js';
 import { checkLighting } from './lighting.js';
 import { checkStorage } from './storage.js';
 import { checkStrain } from './strain.js';
+import { checkWeb } from './web.js';
 import { isObj, type Obj } from './json-object.js';
 import type { Issue } from '../../cloud-sync/contract/errors.js';
 
@@ -41,6 +42,7 @@ export function checkSemantics(doc: unknown, profiles: ReadonlyMap<string, Loade
   checkStrain(doc, profiles, issues);
   checkLighting(doc, profiles, issues);
   checkStorage(doc, issues);
+  checkWeb(doc, issues);
   return issues;
 }
 

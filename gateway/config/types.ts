@@ -68,6 +68,8 @@ export interface GatewayConfig {
   log: { level: LogLevel };
   /** Prometheus /metrics endpoint (gateway/metrics). */
   metrics: MetricsConfig;
+  /** The cabinet web UI (gateway/web). */
+  web: WebConfig;
   /** Store-and-forward to the cloud (gateway/uplink). */
   uplink: UplinkConfig;
   buses: BusConfig[];
@@ -108,4 +110,26 @@ export interface MetricsConfig {
   enabled: boolean;
   host: string;
   port: number;
+}
+
+/** The cabinet web UI (`web`; gateway/web/server.ts). */
+export interface WebConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  /**
+   * true: a self-signed certificate in <dataDir>/web-tls/; files: these PEM files (absolute paths
+   * after validation); false: plain HTTP (loopback only unless allowPlainHttpBeyondLoopback).
+   */
+  tls: boolean | WebTlsFiles;
+  allowPlainHttpBeyondLoopback: boolean;
+  /** Cookie without Secure (plain HTTP only). */
+  insecureCookies: boolean;
+  sessionIdleMinutes: number;
+  sessionAbsoluteHours: number;
+}
+
+export interface WebTlsFiles {
+  certFile: string;
+  keyFile: string;
 }

@@ -8,6 +8,7 @@ import { resolveLighting, type LightingDocument } from './lighting.js';
 import { checkSchema } from './schema.js';
 import { checkSemantics } from './semantic.js';
 import type { DeviceConfig, GatewayConfig } from './types.js';
+import { resolveWeb } from './web.js';
 import type { Issue } from '../../cloud-sync/contract/errors.js';
 
 export type ConfigValidation = { ok: true; config: GatewayConfig } | { ok: false; issues: Issue[] };
@@ -110,6 +111,7 @@ function resolveConfig(
     dataDir: isAbsolute(doc.dataDir) ? doc.dataDir : resolve(baseDir, doc.dataDir),
     log: doc.log,
     metrics: doc.metrics,
+    web: resolveWeb(doc.web, baseDir),
     uplink: doc.uplink,
     buses: doc.buses,
     devices,

@@ -112,6 +112,16 @@ export class ConfigDownlink {
     return this.active?.version ?? null;
   }
 
+  /** The cloud's document in force and its version (the cabinet UI names where a setting came from). */
+  activeDocument(): { version: number; document: RemoteConfig } | null {
+    return this.active === null ? null : { version: this.active.version, document: this.active.document };
+  }
+
+  /** The configuration file's document as last read (the base of every overlay). */
+  fileDocument(): unknown {
+    return this.base.document;
+  }
+
   localOverrides(): LocalOverrideRow[] {
     return this.overrides.map((o) => ({ ...o }));
   }

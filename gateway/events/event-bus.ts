@@ -16,6 +16,7 @@ import type {
   AlarmTransitionEvent,
   LightingActionEvent,
   OverweightEvent,
+  StrainStatisticsEvent,
   VehicleEvent,
 } from '../../cloud-sync/contract/events.js';
 import type { DevicePollResult } from '../bus/types.js';
@@ -33,6 +34,8 @@ export interface GatewayEventMap {
   'lighting:action': LightingActionEvent;
   'strain:vehicle': VehicleEvent;
   'strain:overweight': OverweightEvent;
+  /** A committed minute of strain statistics (pipeline -> the cabinet web UI's strain page). */
+  'strain:statistics': StrainStatisticsEvent;
   /** The storage state moved (pipeline -> uplink status, sent at once): ok, low or full. */
   'storage:changed': StorageState;
 }

@@ -30,6 +30,7 @@ import { LightingOverrides } from './overrides.js';
 import { LightingWriter, sameValue, type PointSpec, type PointWriter } from './point-writer.js';
 import { computeRates } from './rates.js';
 import { desiredState } from './schedule.js';
+import { lightingSnapshot, type LightingSnapshot } from './snapshot.js';
 import { buildPlan, type LightingPlan } from './targets.js';
 import {
   LightingError,
@@ -39,6 +40,7 @@ import {
   type LightingOutput,
   type Override,
   type OverrideCommand,
+  type RatesReport,
 } from './types.js';
 import { verify } from './verification.js';
 
@@ -92,6 +94,8 @@ export class LightingController {
   private readonly desiredOnSince = new Map<string, number>();
   private readonly lastCommOk = new Map<string, number>();
   private previousConditions = new Map<string, DerivedCondition>();
+  /** The rates of the last tick (snapshot()); null before the first. */
+  private lastRates: RatesReport | null = null;
   private readonly monoNow: () => number;
   private running = false;
   private startedMonoMs = 0;
@@ -182,8 +186,9 @@ export class LightingController {
   }
 
   /**
-   * A cloud command (docs/uplink-contract.md, delivery rule 7): sets the override (origin
-   * 'command'), writes its target's point at once (even when the device is believed to hold the
+   * A cloud command (docs/uplink-contract.md, delivery rule 7), or a technician's switch in the
+   * cabinet web UI (`origin: 'local'`): sets the override (origin 'command' unless the command
+   * says otherwise), writes its target's point at once (even when the device is believed to hold the
    * value already, so the answer is fresh) and resolves once the device has answered the write (a
    * Modbus response); rejects with the write's error, or LightingError: LIGHTING_UNKNOWN_TARGET
    * (not a lamp or loop of this cabinet), LIGHTING_BAD_OVERRIDE, LIGHTING_NOT_WRITTEN (not running,
@@ -211,7 +216,7 @@ export class LightingController {
         throw new LightingError('LIGHTING_UNKNOWN_TARGET', `${cmd.target} cannot be switched`);
       awaited.push({ pointKey: switched, value: cmd.action === 'on' });
     }
-    this.override({ ...cmd, origin: 'command' });
+    this.override({ ...cmd, origin: cmd.origin ?? 'command' });
     // Forget what we believe the device holds: the command's write must be made and answered.
     const answers = awaited.map(({ pointKey, value }) => this.points.expectAnswer(deviceId, pointKey, value));
     const nowMono = this.monoNow();
@@ -322,6 +327,20 @@ export class LightingController {
     return this.overridesTable.list();
   }
 
+  /** What the lighting looks like now, for people (snapshot.ts): read-only, changes nothing. */
+  snapshot(nowWallMs: number = Date.now()): LightingSnapshot {
+    return lightingSnapshot({
+      config: this.config,
+      plan: this.plan,
+      device: (deviceId) => this.devices.get(deviceId),
+      conditions: this.previousConditions,
+      rates: this.lastRates,
+      overrides: this.overridesTable.list(),
+      nowMonoMs: this.monoNow(),
+      nowWallMs,
+    });
+  }
+
   tick(now: Instant): LightingOutput {
     const config = this.config;
     this.overridesTable.expire(now.monoMs);
@@ -363,6 +382,7 @@ export class LightingController {
       previous,
     );
     const conditions = [...checks, ...rates.conditions];
+    this.lastRates = rates.report;
     this.previousConditions = new Map(conditions.map((c) => [c.rule.alarmKey, c]));
 
     return {

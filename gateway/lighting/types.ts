@@ -204,6 +204,10 @@ export const LIGHTING_ERRORS = {
   LIGHTING_BAD_CONFIG: {
     means: 'A lighting configuration that cannot run (e.g. a lighting device without a profile).',
   },
+  LIGHTING_NOT_CONFIGURED: {
+    means: 'A lighting page or command on a cabinet whose configuration has no lighting section.',
+    status: 404,
+  },
   LIGHTING_NOT_WRITTEN: {
     means:
       'A commanded write was not made or not answered (controller not running, lamp unpowered, timeout).',

@@ -115,6 +115,12 @@ const STORAGE_LEVEL = { ok: 0, low: 1, full: 2 } as const;
 export type AlarmOperationName =
   'acknowledge' | 'shelve' | 'unshelve' | 'reset' | 'remove_from_service' | 'return_to_service';
 
+/** Where an operator action came from, recorded in its audit event's detail. */
+export interface OperationContext {
+  /** The client's network address, when the action came through the cabinet web UI. */
+  address?: string;
+}
+
 export class Pipeline {
   private buffer: DevicePollResult[] = [];
   /** Cycles computed but not yet committed, oldest first. */
@@ -351,13 +357,15 @@ export class Pipeline {
 
   /**
    * Runs an operator operation on an alarm and commits its transitions with an audit record,
-   * immediately. Throws AlarmError for an illegal operation (nothing is recorded then).
+   * immediately. `context` (the web client's address) goes into the audit record's detail. Throws
+   * AlarmError for an illegal operation (nothing is recorded then).
    */
   operate(
     operation: AlarmOperationName,
     alarmKey: string,
     action: OperatorAction,
     shelve?: ShelveOptions,
+    context: OperationContext = {},
   ): EngineOutput {
     const { engine, store } = this.options;
     const now = store.now();
@@ -373,6 +381,7 @@ export class Pipeline {
         reason: action.reason,
         ...(shelve ? { shelve } : {}),
         state: engine.record(alarmKey)?.state ?? null,
+        ...(context.address === undefined ? {} : { address: context.address }),
       },
     });
     this.hold(cycle);
@@ -556,7 +565,7 @@ export class Pipeline {
   }
 
   /**
-   * After a commit: tell the rest of the gateway (a web UI later) what is now durable. The
+   * After a commit: tell the rest of the gateway (the cabinet web UI) what is now durable. The
    * committer announces `store:committed` (the uplink's wake-up) right after this.
    */
   private announce(cycle: PendingCycle): void {
@@ -568,6 +577,7 @@ export class Pipeline {
       else if (event.kind === 'alarm_chattering') events.emit('alarm:chattering', event);
       else if (event.kind === 'overweight') events.emit('strain:overweight', event);
       else if (event.kind === 'vehicle') events.emit('strain:vehicle', event);
+      else if (event.kind === 'strain_statistics') events.emit('strain:statistics', event);
       else if (event.kind === 'lighting_action') events.emit('lighting:action', event);
     }
     for (const poll of cycle.polls) events.emit('poll:result', poll);

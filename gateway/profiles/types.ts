@@ -64,6 +64,11 @@ export interface ForbiddenRange {
   /** Inclusive first and last address that must never be read (the device answers with an exception or hangs). */
   start: number;
   end: number;
+  /**
+   * Why, for people: the refusal of a technician's on-demand read quotes it (BusScheduler.read,
+   * BUS_FORBIDDEN_RANGE). Optional: the range is forbidden either way.
+   */
+  reason?: LocalizedText;
 }
 
 /** Device quirks are flags, never `if (model === ...)` in code (ARCHITECTURE.md, "Invariants"). */

@@ -42,6 +42,7 @@ import {
 } from './downlink-rows.js';
 import { applyMigrations, type MigrationOutcome } from './migrate.js';
 import { GATEWAY_MIGRATIONS } from './migrations/gateway.js';
+import { WebUserRows, type WebUserWrite } from './web-user-rows.js';
 import {
   DEFAULT_OUTBOX_QUOTAS,
   OUTBOX_CLASSES,
@@ -125,6 +126,11 @@ export interface StoreCycle {
   lostDecisions?: DroppedTelemetry;
   /** Downlink rows (commands, config versions, local overrides) written with the events. */
   downlink?: readonly DownlinkWrite[];
+  /**
+   * The cabinet web UI's account rows (web-user-rows.ts), written with the audit event that
+   * reports the change, so an account never changes without its record (gateway/web/accounts).
+   */
+  webUsers?: readonly WebUserWrite[];
 }
 
 /** Events decided but never stored: how many, over which wall-clock span, and why. */
@@ -338,6 +344,7 @@ interface StoreParts {
   alarmRecords: AlarmRecords;
   eventRows: EventRows;
   downlink: DownlinkRows;
+  webUsers: WebUserRows;
   windows: RawWindows;
   retention: StoreRetentionRunner;
   meta: MetaStatements;
@@ -394,6 +401,7 @@ function buildParts(
     alarmRecords: new AlarmRecords(db),
     eventRows: new EventRows(db),
     downlink: new DownlinkRows(db),
+    webUsers: new WebUserRows(db),
     windows: new RawWindows(db),
     retention: new StoreRetentionRunner(db),
     meta,
@@ -861,6 +869,7 @@ export class GatewayStore {
     p.windows.collect(nowMono);
 
     for (const change of cycle.downlink ?? []) p.downlink.write(change);
+    for (const change of cycle.webUsers ?? []) p.webUsers.write(change);
 
     const eventSeqs: number[] = [];
     const touched = new Set<EventClass>();

@@ -129,6 +129,8 @@ export interface UplinkStats {
   goBacks: number;
   /** Acks ignored: other epoch, invalid, or above what this database assigned. */
   rejectedAcks: number;
+  /** Wall time of the last acknowledgement that moved a lane's mark (the cabinet UI's overview); null before one. */
+  lastAckWallMs: number | null;
   lanes: Record<Lane, { ackedSeq: number; inFlightBatches: number; inFlightEvents: number }>;
 }
 
@@ -171,6 +173,7 @@ export class Uplink {
   /** Token bucket of the telemetry lane: events that may be sent now. */
   private telemetryTokens = 0;
   private tokensAtMs = 0;
+  private lastAckWallMs: number | null = null;
   private readonly counters = {
     connects: 0,
     connectFailures: 0,
@@ -275,6 +278,7 @@ export class Uplink {
     return {
       connected: this.connected,
       ...this.counters,
+      lastAckWallMs: this.lastAckWallMs,
       reconnectAttempt: this.schedule.attempt,
       lastReconnectWait: this.schedule.last(),
       lanes: { priority: lane('priority'), telemetry: lane('telemetry') },
@@ -420,6 +424,7 @@ export class Uplink {
     if (outcome.kind === 'progress') {
       try {
         this.store.acknowledgeUpTo(lane, upTo);
+        this.lastAckWallMs = Date.now();
       } catch (error) {
         // The mark did not move in the database: resend from there later, never delete more.
         this.logger.error({ err: error, lane, upTo }, 'could not record the acknowledgement');

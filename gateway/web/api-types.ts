@@ -68,7 +68,12 @@ export type Quality = 'good' | 'partial' | 'bad' | 'stale';
 
 export interface DeviceSummary {
   id: string;
+  /** The profile's name of the model (both languages). */
   name: LocalizedName;
+  /** The site's own name for this device (configuration `devices[].name`), null when none. */
+  label: string | null;
+  /** Where it is (configuration `devices[].location.description`), null when not given. */
+  location: string | null;
   /** The profile's family: lighting, gas, cover, strain ... */
   family: string;
   profileId: string;
@@ -123,7 +128,7 @@ export interface Overview {
   cabinet: CabinetFacts;
   devices: DeviceSummary[];
   alarms: AlarmCounts;
-  /** The most urgent annunciated alarms first (at most 50). */
+  /** Alarms not in the normal state, the most urgent first (at most 50; shelved, suppressed and out of service included, marked by their state). */
   activeAlarms: AlarmView[];
   uplink: UplinkState;
   lighting: LightingRates | null;
@@ -135,6 +140,8 @@ export interface Overview {
 export interface PointDefinition {
   key: string;
   name: LocalizedName;
+  /** The logical child device it belongs to (lamp_03 behind a concentrator), null for the device's own. */
+  child: string | null;
   unit: string | null;
   /** Modbus table and address as the profile maps it (docs/domain.md). */
   table: 'coil' | 'discrete' | 'input' | 'holding';
@@ -160,6 +167,8 @@ export interface AlarmRuleView {
   pointKey: string | null;
   kind: string;
   priority: AlarmPriority;
+  /** The watched point's unit (null for rules without a point). */
+  unit: string | null;
   /** Level set points, in the point's unit. */
   levels: Array<{ level: number; setpoint: number; priority: AlarmPriority }>;
   deadband: number;
@@ -167,7 +176,13 @@ export interface AlarmRuleView {
   offDelayS: number;
   latched: boolean;
   enabled: boolean;
-  /** Where the default came from (profile, site file, cloud document, technician). */
+  /**
+   * Where the settings in force come from: the profile's default, the site's configuration file,
+   * the cloud's configuration document (`documentVersion`), or a technician's local override.
+   */
+  origin: 'profile' | 'file' | 'document' | 'technician';
+  documentVersion: number | null;
+  /** The default's source as the profile cites it (a standard, docs/domain.md ...). */
   source: string;
   /** Set while a technician's local override is in force on this rule. */
   override: { pointer: string; by: string; wallMs: number; reason: string | null } | null;
@@ -180,8 +195,8 @@ export interface DeviceDetail {
   points: PointDefinition[];
   values: PointValueView[];
   rules: AlarmRuleView[];
-  /** The profile's forbidden register ranges (never read or written, docs/domain.md). */
-  forbiddenRanges: Array<{ table: string; start: number; count: number; reason: string }>;
+  /** The profile's forbidden register ranges, inclusive (never read or written, docs/domain.md). */
+  forbiddenRanges: Array<{ table: string; start: number; end: number; reason: LocalizedName | null }>;
 }
 
 export type TrendRange = '1h' | '24h' | '7d';
@@ -227,7 +242,10 @@ export interface AlarmView {
   latched: boolean;
 }
 
-/** GET /api/alarms?state=&priority=&device= */
+/**
+ * GET /api/alarms?state=&priority=&device=: `state` is a state name, `not_normal` (the default:
+ * every alarm not normal) or `any`.
+ */
 export interface AlarmList {
   alarms: AlarmView[];
   /** The longest timed shelve the engine allows (the form's maximum). */
@@ -239,8 +257,8 @@ export type AlarmOperationPath =
 
 /** POST /api/alarms/:alarmKey/:operation */
 export interface AlarmOperationRequest {
-  /** Required for shelve and remove-from-service (ISA-18.2 management of change). */
-  reason: string;
+  /** Required (non-empty) for shelve and remove-from-service (ISA-18.2 management of change). */
+  reason?: string;
   /** shelve only: absent for one-shot (until the alarm returns to normal). */
   durationS?: number;
 }
@@ -311,7 +329,7 @@ export interface LightingView {
     switchOffWallMs: number | null;
     dayType: 'weekday' | 'weekend' | 'holiday';
   };
-  /** The calendar rules in force (the configuration's lighting rules, readable). */
+  /** The calendar rules in force (the configuration's lighting rules, then midnight dimming). */
   rules: Array<{
     id: string;
     days: string[];
@@ -319,6 +337,8 @@ export interface LightingView {
     to: string;
     action: string;
     level: number | null;
+    /** Target ids it applies to; empty: every target. */
+    targets: string[];
   }>;
 }
 
@@ -345,15 +365,25 @@ export interface DeviceLineHealth {
   deviceId: string;
   name: LocalizedName;
   unitId: number;
-  polls: number;
-  failures: number;
+  /** Transactions with this device (polls' requests, writes, on-demand reads), answered or not. */
+  transactions: number;
   timeouts: number;
   crcErrors: number;
   exceptions: number;
+  /** Other failures (wrong unit, malformed reply, transport). */
+  otherErrors: number;
+  retries: number;
   lastRoundTripMs: number | null;
   meanRoundTripMs: number | null;
-  /** The scheduler's back-off after repeated failures: null when polled at its normal cadence. */
-  backoffUntilWallMs: number | null;
+  maxRoundTripMs: number | null;
+  /** The scheduler's view (gateway/bus/device-health.ts): dead devices are probed with back-off. */
+  health: 'healthy' | 'degraded' | 'dead';
+  consecutiveFailures: number;
+  /** The configured poll interval, and the one in force (longer while degraded or dead: the back-off). */
+  pollIntervalS: number;
+  effectiveIntervalS: number;
+  /** When it last answered (wall time, display only); null: not since the bus started. */
+  lastSuccessWallMs: number | null;
   online: boolean;
 }
 
@@ -362,12 +392,16 @@ export interface BusView {
   kind: 'rtu' | 'rtu-over-tcp' | 'tcp';
   /** "/dev/ttyS1@9600-8E1" or "10.0.0.5:502". */
   endpoint: string;
-  /** Share of wall time the line was busy over the last minute, 0..1. */
+  /** false: the bus did not start (its port is missing ...); its counters are then null/0. */
+  running: boolean;
+  /** Share of time the line was busy with transactions since the bus started, 0..1. */
   utilisation: number | null;
   transactions: number;
   timeouts: number;
   crcErrors: number;
   exceptions: number;
+  otherErrors: number;
+  retries: number;
   devices: DeviceLineHealth[];
 }
 
@@ -387,13 +421,26 @@ export type BusReadRequest =
 
 export interface BusReadResult {
   deviceId: string;
-  table: string;
+  table: 'coil' | 'discrete' | 'input' | 'holding';
   address: number;
+  count: number;
+  /** The point read, null for a raw range. */
+  point: string | null;
   /** Raw 16-bit registers or bits, in address order. */
   raw: Array<number | boolean>;
   /** The point's engineering value when a point was read. */
   value: number | boolean | null;
+  /** The point's unit when a point was read. */
+  unit: string | null;
   roundTripMs: number;
+}
+
+/**
+ * The 403 of a read touching a forbidden range: the ApiError (BUS_FORBIDDEN_RANGE, the reason in
+ * English in `message`) and the range with its reason in both languages.
+ */
+export interface BusReadRefusal extends ApiError {
+  forbiddenRange?: { table: string; start: number; end: number; reason: LocalizedName | null };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,24 +452,37 @@ export interface StrainChannelMinute {
   min: number;
   max: number;
   mean: number;
-  rms: number;
+  /** null when read from the stored 1-minute aggregates (after a restart), which keep no RMS. */
+  rms: number | null;
   count: number;
+  /** 'analyzer': temperature-compensated statistics (docs/strain.md); 'aggregates': stored readings. */
+  source: 'analyzer' | 'aggregates';
 }
 
 export interface StrainEventView {
-  id: number;
+  /** The raw window's id for an overweight event; a per-run id for a vehicle. */
+  id: string;
   kind: 'vehicle' | 'overweight';
   deviceId: string;
   wallMs: number;
-  peak: number;
-  channel: string;
+  /**
+   * Peak temperature-compensated strain, µε, and the channel it was seen on. null for an overweight
+   * event known only from its kept window (seen before the gateway last restarted).
+   */
+  peak: number | null;
+  channel: string | null;
+  estimatedTonnes: number | null;
+  /** Overweight level (1..3), null for a vehicle. */
+  level: number | null;
   /** The raw window kept around the event, when there is one. */
   window: { t: number[]; series: Record<string, Array<number | null>> } | null;
 }
 
-/** GET /api/strain/:deviceId */
+/** GET /api/strain/:deviceId (404 CABINET_NOT_STRAIN for a device that is not a strain logger). */
 export interface StrainView {
   deviceId: string;
+  /** The strain channels (strain_N points) with their names. */
+  channels: Array<{ key: string; name: LocalizedName }>;
   minutes: StrainChannelMinute[];
   events: StrainEventView[];
 }
@@ -523,8 +583,16 @@ export interface LiveEvents {
   bus: BusDiagnostics;
   /** Uplink state, every 2 s and on change. */
   uplink: UplinkState;
-  /** A lighting action was written (switch, dim) or an override ended. */
-  lighting: { target: string; on: boolean | null; dimLevel: number | null };
+  /** A lighting action was written (switch, dim): ok false when the write failed (error says why). */
+  lighting: {
+    deviceId: string;
+    target: string;
+    on: boolean | null;
+    dimLevel: number | null;
+    reason: string;
+    ok: boolean;
+    error: string | null;
+  };
 }
 
 export type LiveEventName = keyof LiveEvents;

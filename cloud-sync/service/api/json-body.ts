@@ -8,37 +8,14 @@
  * text is refused before it is parsed when its brackets nest deeper than MAX_BODY_DEPTH.
  */
 import type { FastifyInstance } from 'fastify';
+import { jsonDepth } from '../../../runtime/json-depth.js';
 import { ApiError } from './errors.js';
 
 /** Deepest nesting of objects and arrays a request body may have (RFC 8259 section 9 allows a limit). */
 export const MAX_BODY_DEPTH = 64;
 
-/**
- * The deepest nesting of `{` and `[` in JSON text, brackets inside strings not counted; one pass,
- * no recursion, whatever the text (malformed text is the parser's to refuse). Stops counting once
- * past `limit`.
- */
-export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      // RFC 8259 section 7: a backslash escapes the next character, a quote ends the string.
-      if (c === 0x5c) i += 1;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      depth += 1;
-      if (depth > deepest) {
-        deepest = depth;
-        if (deepest > limit) return deepest;
-      }
-    } else if (c === 0x7d || c === 0x5d) depth -= 1;
-  }
-  return deepest;
-}
+// The measure itself is shared with the cabinet's web server (runtime/json-depth.ts).
+export { jsonDepth };
 
 /**
  * Replaces fastify's `application/json` parser with the depth-checked one, and removes its

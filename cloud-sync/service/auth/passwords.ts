@@ -1,13 +1,13 @@
 /**
  * Operator passwords: the rules a new password must meet, a generator for the CLI and the demo,
- * and hashing. Hashes are scrypt (RFC 7914, secrets/scrypt.ts) at the OWASP Password Storage Cheat
+ * and hashing. Hashes are scrypt (RFC 7914, runtime/scrypt.ts) at the OWASP Password Storage Cheat
  * Sheet's first setting, N=2^17, r=8, p=1 (128 MiB, about half a second per check); a hash with
  * weaker parameters is redone at the next successful login (auth/operators.ts). A password is never
  * logged, audited or stored in clear. (Gateways' MQTT secrets are random, not chosen by people,
  * and use a keyed hash instead: broker/credentials.ts.)
  */
 import { randomInt } from 'node:crypto';
-import { isWeakerThan, scryptHash, verifyScrypt, type ScryptParams } from '../secrets/scrypt.js';
+import { isWeakerThan, scryptHash, verifyScrypt, type ScryptParams } from '../../../runtime/scrypt.js';
 import { AuthError } from './errors.js';
 
 export const MIN_PASSWORD_LENGTH = 12;

@@ -28,6 +28,11 @@ import { recordAnonymousRefusal, recordAudit, type AuditOutcome } from '../enrol
 import { AuthError, authErrorSchema } from './errors.js';
 import { isRole, type RouteAccess } from './roles.js';
 import { lookupSession } from './sessions.js';
+import {
+  sameOrigin,
+  sessionCredentialOf as credentialOf,
+  type SessionCredential,
+} from '../../../runtime/http-request.js';
 
 /**
  * Name of the session cookie a browser console may use instead of the Authorization header. The
@@ -58,62 +63,22 @@ export interface AuthPluginOptions {
 
 /** Methods that change nothing: audited only when refused. */
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const BEARER_RE = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i;
 
-/** A session token and where the request carried it. */
-export interface SessionCredential {
-  token: string;
-  /** From the cookie (a browser sends it by itself: CSRF applies), not the Authorization header. */
-  fromCookie: boolean;
-}
+// The request helpers both servers share live in runtime/http-request.ts (the cabinet's web UI
+// uses them too); re-exported so this module's callers and tests keep their imports.
+export { sameOrigin, type SessionCredential };
 
 /** The session credential a request carries: the Bearer header first, else the session cookie. */
 export function sessionCredentialOf(
   request: FastifyRequest,
   cookieName: string = SESSION_COOKIE,
 ): SessionCredential | null {
-  const authorization = request.headers.authorization;
-  if (typeof authorization === 'string') {
-    const match = BEARER_RE.exec(authorization);
-    if (match?.[1] !== undefined) return { token: match[1], fromCookie: false };
-  }
-  const cookieHeader = request.headers.cookie;
-  if (typeof cookieHeader !== 'string') return null;
-  // RFC 6265 section 4.2.1: `name=value` pairs separated by "; ".
-  for (const pair of cookieHeader.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq < 0) continue;
-    if (pair.slice(0, eq).trim() !== cookieName) continue;
-    const value = pair
-      .slice(eq + 1)
-      .trim()
-      .replace(/^"(.*)"$/, '$1');
-    return value === '' ? null : { token: value, fromCookie: true };
-  }
-  return null;
+  return credentialOf(request, cookieName);
 }
 
 /** The session token a request carries (sessionCredentialOf without where from). */
 export function sessionTokenOf(request: FastifyRequest, cookieName: string = SESSION_COOKIE): string | null {
   return sessionCredentialOf(request, cookieName)?.token ?? null;
-}
-
-/**
- * Whether a request comes from a page of this service itself (OWASP CSRF Prevention Cheat Sheet,
- * "Verifying origin with standard headers" and "Fetch Metadata"). A browser that sends
- * Sec-Fetch-Site (Fetch Metadata, W3C) says `same-origin` only for this origin: `same-site` (a
- * sibling host), `cross-site` and `none` are refused. Without it, the Origin header (RFC 6454
- * section 7; browsers send it on every POST, PUT, PATCH and DELETE) must be this service's own
- * scheme, host and port, as the request names it (Host; with http.trustProxy the proxy's
- * X-Forwarded-Proto and -Host). Neither header: not a browser page of ours, refused; a program
- * sends the Bearer header instead of the cookie.
- */
-export function sameOrigin(request: FastifyRequest): boolean {
-  const site = request.headers['sec-fetch-site'];
-  if (typeof site === 'string') return site === 'same-origin';
-  const origin = request.headers.origin;
-  if (typeof origin !== 'string') return false;
-  return origin.toLowerCase() === `${request.protocol}://${request.host}`.toLowerCase();
 }
 
 function isPublic(access: RouteAccess): access is { public: true } {

@@ -16,7 +16,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CredentialKey } from '../secrets/credential-key.js';
-import { verifyScrypt } from '../secrets/scrypt.js';
+import { verifyScrypt } from '../../../runtime/scrypt.js';
 
 export const HMAC_SCHEME = 'hmac-sha256';
 const MAC_BYTES = 32;

@@ -135,7 +135,7 @@ export interface CaseActivationsTable {
 export interface OperatorsTable {
   username: string;
   display_name: string;
-  /** scrypt hash `scrypt$N$r$p$salt$hash` (auth/passwords.ts, secrets/scrypt.ts); never the password. */
+  /** scrypt hash `scrypt$N$r$p$salt$hash` (auth/passwords.ts, runtime/scrypt.ts); never the password. */
   password_hash: string;
   /** JSON array of roles (auth/roles.ts ROLES). */
   roles: string;

@@ -311,10 +311,35 @@ const DOWNLINK: Migration = {
   `,
 };
 
+/**
+ * The cabinet web UI's local accounts (gateway/web/accounts, docs/auth.md "The cabinet's
+ * accounts"): written only through commitCycle (StoreCycle.webUsers), in the same transaction as
+ * the audit event that reports the change upstream.
+ */
+const WEB_USERS: Migration = {
+  version: 6,
+  name: 'web-users',
+  sql: `
+    -- username: lower-case, ^[a-z][a-z0-9._-]{2,63}$ (checked by gateway/web/accounts/users.ts).
+    -- password_hash: scrypt$N$r$p$salt$key (runtime/scrypt.ts); never the password.
+    -- Times are wall-clock ms, for people to read; nothing is ordered or expired by them.
+    CREATE TABLE web_users (
+      username           TEXT PRIMARY KEY,
+      role               TEXT NOT NULL CHECK (role IN ('technician', 'admin')),
+      password_hash      TEXT NOT NULL,
+      disabled           INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+      created_wall_ms    INTEGER NOT NULL,
+      updated_wall_ms    INTEGER NOT NULL,
+      last_login_wall_ms INTEGER
+    ) WITHOUT ROWID;
+  `,
+};
+
 export const GATEWAY_MIGRATIONS: readonly Migration[] = [
   READINGS_V1,
   EVENT_STORE,
   AGGREGATES_AND_WINDOWS,
   UPLINK_LANES,
   DOWNLINK,
+  WEB_USERS,
 ];

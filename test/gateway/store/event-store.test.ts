@@ -18,14 +18,21 @@ afterEach(() => stores.closeAll());
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('GatewayStore: opening', () => {
-  it('creates kerbside.db with migrations 1..5, a UUID epoch and FULL synchronous (read back)', () => {
+  it('creates kerbside.db with migrations 1..6, a UUID epoch and FULL synchronous (read back)', () => {
     const dir = dirs.fresh();
     const store = stores.openStore(dir);
     assert.equal(store.path, join(dir, GATEWAY_DB_FILE));
     assert.deepEqual(store.migration, {
       from: 0,
-      to: 5,
-      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows', '4-uplink-lanes', '5-downlink'],
+      to: 6,
+      applied: [
+        '1-readings',
+        '2-event-store',
+        '3-aggregates-and-windows',
+        '4-uplink-lanes',
+        '5-downlink',
+        '6-web-users',
+      ],
     });
     assert.match(store.epoch, UUID_V4);
     assert.equal(store.quarantine, null);

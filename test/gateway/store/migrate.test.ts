@@ -37,8 +37,15 @@ describe('migrations', () => {
     const first = openMigrated(path);
     assert.deepEqual(first.migration, {
       from: 0,
-      to: 5,
-      applied: ['1-readings', '2-event-store', '3-aggregates-and-windows', '4-uplink-lanes', '5-downlink'],
+      to: 6,
+      applied: [
+        '1-readings',
+        '2-event-store',
+        '3-aggregates-and-windows',
+        '4-uplink-lanes',
+        '5-downlink',
+        '6-web-users',
+      ],
     });
     assert.equal(first.db.pragma('user_version', { simple: true }), GATEWAY_MIGRATIONS.length);
     for (const table of [
@@ -55,6 +62,7 @@ describe('migrations', () => {
       'readings_1h',
       'raw_windows',
       'local_overrides',
+      'web_users',
     ]) {
       assert.ok(tableNames(first.db).includes(table), table);
     }
@@ -62,7 +70,7 @@ describe('migrations', () => {
     first.db.close();
 
     const second = openMigrated(path);
-    assert.deepEqual(second.migration, { from: 5, to: 5, applied: [] });
+    assert.deepEqual(second.migration, { from: 6, to: 6, applied: [] });
     assert.equal(second.db.prepare('SELECT COUNT(*) FROM series').pluck().get(), 1, 'data survives reopen');
     second.db.close();
   });
@@ -105,7 +113,7 @@ describe('migrations', () => {
     assert.throws(
       () => openMigrated(path),
       (error: unknown) =>
-        isStoreError(error, 'STORE_TOO_NEW') && /schema version 99, newer than the 5/.test(error.message),
+        isStoreError(error, 'STORE_TOO_NEW') && /schema version 99, newer than the 6/.test(error.message),
     );
     const check = new Database(path);
     assert.equal(check.pragma('user_version', { simple: true }), 99);

@@ -21,7 +21,7 @@ import { openCloudDatabase } from '../../../../cloud-sync/service/db/open.js';
 import { newKeyFile, signerOf } from '../../../../cloud-sync/service/downlink/signing-key.js';
 import { ENROLL_RATE_LIMIT } from '../../../../cloud-sync/service/enrollment/routes.js';
 import { CredentialKey } from '../../../../cloud-sync/service/secrets/credential-key.js';
-import { slowKdfRuns } from '../../../../cloud-sync/service/secrets/scrypt.js';
+import { slowKdfRuns } from '../../../../runtime/scrypt.js';
 import type { CloudSchema } from '../../../../cloud-sync/service/db/schema.js';
 import { buildHttpApp, listenHttp } from '../../../../cloud-sync/service/http.js';
 import { buildTestApi, testApiDeps } from '../api/harness.js';

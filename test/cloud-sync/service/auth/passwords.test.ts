@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createOperator, verifyCredentials } from '../../../../cloud-sync/service/auth/operators.js';
 import { dummyPasswordHash, PASSWORD_SCRYPT } from '../../../../cloud-sync/service/auth/passwords.js';
-import { decodeScrypt, scryptHash } from '../../../../cloud-sync/service/secrets/scrypt.js';
+import { decodeScrypt, scryptHash } from '../../../../runtime/scrypt.js';
 // Not ./harness.js: it lowers the cost for the route tests, and this file tests the real one.
 import { openTempCloudDb, type TempCloudDb } from '../../../helpers/cloud-db.js';
 

@@ -14,7 +14,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { generateSecret, keyIdOf } from '../../../../cloud-sync/service/broker/credentials.js';
 import { gatewayClientId } from '../../../../cloud-sync/service/broker/acl.js';
-import { scryptHash, slowKdfRuns } from '../../../../cloud-sync/service/secrets/scrypt.js';
+import { scryptHash, slowKdfRuns } from '../../../../runtime/scrypt.js';
 import { startCloudService, type CloudService } from '../../../../cloud-sync/service/service.js';
 import { productionDeps } from '../../../../cloud-sync/service/wiring.js';
 import { redeemEnrollmentToken } from '../../../../cloud-sync/service/enrollment/redeem.js';

@@ -12,7 +12,7 @@ import {
   verifySecret,
 } from '../../../../cloud-sync/service/broker/credentials.js';
 import { CredentialKey } from '../../../../cloud-sync/service/secrets/credential-key.js';
-import { scryptHash, slowKdfRuns } from '../../../../cloud-sync/service/secrets/scrypt.js';
+import { scryptHash, slowKdfRuns } from '../../../../runtime/scrypt.js';
 
 const key = CredentialKey.generate();
 /** The parameters of the rows written before keyed hashes. */

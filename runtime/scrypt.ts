@@ -1,8 +1,10 @@
 /**
  * scrypt (RFC 7914) in the self-describing form `scrypt$N$r$p$saltBase64$keyBase64`: the slow,
- * memory-hard KDF kept for human passwords (auth/passwords.ts) and for verifying the legacy
+ * memory-hard KDF kept for human passwords (the cloud's operators, cloud-sync/service/auth/passwords.ts;
+ * the cabinet's web users, gateway/web/accounts/passwords.ts) and for verifying the cloud's legacy
  * gateway and service-account rows written before keyed hashes (broker/credentials.ts). Every run
- * is counted (slowKdfRuns), so a test can prove that a path does not reach it.
+ * is counted (slowKdfRuns), so a test can prove that a path does not reach it. In runtime/ because
+ * both programs hash passwords and neither may import the other; it imports nothing of ours.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 

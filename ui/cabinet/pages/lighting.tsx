@@ -1,0 +1,510 @@
+/**
+ * Lighting (issue 13, part 4; docs/lighting.md): loops and lamps with state, dim level, power and
+ * faults; switch or dim a lamp or a loop after a confirmation, as an override that expires; the
+ * result is shown only once the server answered, which it does only after the concentrator
+ * answered the write (LightingCommandResult). Today's sunset and sunrise, the switching times the
+ * schedule computed, and the calendar rules in force.
+ */
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import type {
+  LampView,
+  LightingCommandRequest,
+  LightingCommandResult,
+  LightingView,
+  LoopView,
+} from '../../../gateway/web/api-types.js';
+import { api, path } from '../../kit/api.js';
+import { Async, Card, DateTime, Field, OnlineState, useResource } from '../../kit/components.js';
+import { ConfirmDialog } from '../../kit/confirm.js';
+import {
+  formatDateTime,
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  formatTimeOfDay,
+  formatWithUnit,
+} from '../../kit/format.js';
+import { lang, translate } from '../../kit/i18n.js';
+import { useRefreshOn } from '../common.js';
+import { t, type CabinetKey } from '../i18n.js';
+import { live, timeZone } from '../state.js';
+
+type Action = LightingCommandRequest['action'];
+
+interface Command {
+  target: string;
+  kind: 'lamp' | 'loop';
+  action: Action;
+  dimLevel: number | null;
+}
+
+const DURATIONS_MIN = [15, 30, 60, 120, 240, 480, 720];
+
+const FAULT_KEYS: Record<string, CabinetKey> = {
+  lamp_failure: 'fault.lamp_failure',
+  switching_error: 'fault.switching_error',
+  leakage: 'fault.leakage',
+  leakage_current: 'fault.leakage',
+  door_open: 'fault.door_open',
+  cabinet_door_open: 'fault.door_open',
+  comm_loss: 'fault.comm_loss',
+  offline: 'fault.comm_loss',
+};
+
+const DAY_KEYS: Record<string, CabinetKey> = {
+  mon: 'day.mon',
+  tue: 'day.tue',
+  wed: 'day.wed',
+  thu: 'day.thu',
+  fri: 'day.fri',
+  sat: 'day.sat',
+  sun: 'day.sun',
+  weekday: 'day.weekday',
+  weekend: 'day.weekend',
+  holiday: 'day.holiday',
+};
+
+const ACTION_KEYS: Record<string, CabinetKey> = {
+  on: 'lighting.action.on',
+  off: 'lighting.action.off',
+  dim: 'lighting.action.dim',
+};
+
+function words(map: Record<string, CabinetKey>, value: string): string {
+  const key = map[value];
+  return key !== undefined ? t(key) : value;
+}
+
+function OnOff(props: { on: boolean | null; testid: string }): JSX.Element {
+  if (props.on === null)
+    return (
+      <span class="muted" data-testid={props.testid} data-on="unknown">
+        {t('value.unknown')}
+      </span>
+    );
+  return (
+    <span class={`status${props.on ? ' on' : ''}`} data-testid={props.testid} data-on={String(props.on)}>
+      {t(props.on ? 'value.on' : 'value.off')}
+    </span>
+  );
+}
+
+function Faults(props: { faults: string[] }): JSX.Element {
+  if (props.faults.length === 0) return <span class="muted">{t('value.none')}</span>;
+  return (
+    <span class="actions">
+      {props.faults.map((f) => (
+        <span key={f} class="tag bad">
+          {words(FAULT_KEYS, f)}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+export default function LightingPage(): JSX.Element {
+  const view = useResource((signal) => api.get<LightingView>('/api/lighting', { signal }), []);
+  useRefreshOn(live.lightingChanges, view.reload);
+  const [command, setCommand] = useState<Command | null>(null);
+  return (
+    <div data-testid="page-lighting">
+      <h1>{t('lighting.title')}</h1>
+      <Async resource={view}>
+        {(data) => (
+          <div class="stack">
+            <div class="grid">
+              <RatesCard data={data} />
+              <TodayCard data={data} />
+            </div>
+            <LoopsCard loops={data.loops} onCommand={setCommand} />
+            <LampsCard lamps={data.lamps} onCommand={setCommand} />
+            <OverridesCard data={data} />
+            <RulesCard data={data} />
+          </div>
+        )}
+      </Async>
+      {command !== null && (
+        <CommandDialog
+          command={command}
+          onClose={(succeeded) => {
+            setCommand(null);
+            if (succeeded) view.reload(true);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function RatesCard(props: { data: LightingView }): JSX.Element {
+  const { rates } = props.data;
+  const rate = (v: number | null): string => (v === null ? t('value.none') : formatPercent(v, lang.value));
+  return (
+    <Card title={t('lighting.rates')} testid="lighting-rates">
+      <dl class="facts">
+        <dt>{t('lighting.litRate')}</dt>
+        <dd class="num">{rate(rates.litRate)}</dd>
+        <dt>{t('lighting.onlineRate')}</dt>
+        <dd class="num">{rate(rates.onlineRate)}</dd>
+        <dt>{t('lighting.integrityRate')}</dt>
+        <dd class="num">{rate(rates.integrityRate)}</dd>
+      </dl>
+    </Card>
+  );
+}
+
+function TodayCard(props: { data: LightingView }): JSX.Element {
+  const { today } = props.data;
+  const tz = timeZone();
+  const time = (ms: number | null): string => (ms === null ? t('value.none') : formatTimeOfDay(ms, tz));
+  return (
+    <Card title={t('lighting.today', { date: today.date })} testid="lighting-today">
+      <dl class="facts">
+        <dt>{t('lighting.dayType')}</dt>
+        <dd>{words(DAY_KEYS, today.dayType)}</dd>
+        <dt>{t('lighting.sunset')}</dt>
+        <dd class="num" data-testid="sunset">
+          {time(today.sunsetWallMs)}
+        </dd>
+        <dt>{t('lighting.sunrise')}</dt>
+        <dd class="num" data-testid="sunrise">
+          {time(today.sunriseWallMs)}
+        </dd>
+        <dt>{t('lighting.switchOn')}</dt>
+        <dd class="num">{time(today.switchOnWallMs)}</dd>
+        <dt>{t('lighting.switchOff')}</dt>
+        <dd class="num">{time(today.switchOffWallMs)}</dd>
+      </dl>
+    </Card>
+  );
+}
+
+function LoopsCard(props: { loops: LoopView[]; onCommand: (c: Command) => void }): JSX.Element {
+  return (
+    <Card title={t('lighting.loops')} testid="lighting-loops">
+      {props.loops.length === 0 ? (
+        <p class="muted">{t('layout.empty')}</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="data cards">
+            <thead>
+              <tr>
+                <th>{t('lighting.loop')}</th>
+                <th>{t('state.label')}</th>
+                <th class="num">{t('lighting.current')}</th>
+                <th class="num">{t('lighting.lampCount')}</th>
+                <th>{t('lighting.faults')}</th>
+                <th>{t('lighting.control')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.loops.map((loop) => (
+                <tr key={loop.id} data-testid={`loop-${loop.id}`}>
+                  <td data-label={t('lighting.loop')}>
+                    {t('lighting.loopN', { n: loop.loop })} <span class="muted small mono">{loop.id}</span>
+                  </td>
+                  <td data-label={t('state.label')}>
+                    <OnOff on={loop.on} testid={`loop-${loop.id}-state`} />
+                  </td>
+                  <td data-label={t('lighting.current')} class="num">
+                    {loop.currentA === null
+                      ? t('value.none')
+                      : formatWithUnit(loop.currentA, 'A', lang.value, 2)}
+                  </td>
+                  <td data-label={t('lighting.lampCount')} class="num">
+                    {loop.lamps.length}
+                  </td>
+                  <td data-label={t('lighting.faults')}>
+                    <Faults faults={loop.faults} />
+                  </td>
+                  <td data-label={t('lighting.control')}>
+                    <span class="actions">
+                      <button
+                        type="button"
+                        data-testid={`loop-on-${loop.id}`}
+                        onClick={() =>
+                          props.onCommand({ target: loop.id, kind: 'loop', action: 'on', dimLevel: null })
+                        }
+                      >
+                        {t('lighting.action.on')}
+                      </button>
+                      <button
+                        type="button"
+                        data-testid={`loop-off-${loop.id}`}
+                        onClick={() =>
+                          props.onCommand({ target: loop.id, kind: 'loop', action: 'off', dimLevel: null })
+                        }
+                      >
+                        {t('lighting.action.off')}
+                      </button>
+                    </span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Card>
+  );
+}
+
+function LampsCard(props: { lamps: LampView[]; onCommand: (c: Command) => void }): JSX.Element {
+  return (
+    <Card title={t('lighting.lamps')} testid="lighting-lamps">
+      {props.lamps.length === 0 ? (
+        <p class="muted">{t('layout.empty')}</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="data cards">
+            <thead>
+              <tr>
+                <th>{t('lighting.lamp')}</th>
+                <th>{t('state.label')}</th>
+                <th class="num">{t('lighting.dimLevel')}</th>
+                <th class="num">{t('lighting.power')}</th>
+                <th>{t('lighting.faults')}</th>
+                <th>{t('lighting.control')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.lamps.map((lamp) => (
+                <tr key={lamp.id} data-testid={`lamp-${lamp.id}`}>
+                  <td data-label={t('lighting.lamp')}>
+                    <span class="mono">{lamp.id}</span>
+                    <div class="small muted">
+                      {lamp.loop !== null && <>{t('lighting.loopN', { n: lamp.loop })} · </>}
+                      <OnlineState
+                        online={lamp.online}
+                        onLabel={t('device.online')}
+                        offLabel={t('device.offline')}
+                      />
+                    </div>
+                  </td>
+                  <td data-label={t('state.label')}>
+                    <OnOff on={lamp.on} testid={`lamp-${lamp.id}-state`} />
+                  </td>
+                  <td data-label={t('lighting.dimLevel')} class="num">
+                    {lamp.dimLevel === null
+                      ? t('value.none')
+                      : `${formatNumber(lamp.dimLevel, lang.value, 0)} %`}
+                  </td>
+                  <td data-label={t('lighting.power')} class="num">
+                    {lamp.powerW === null ? t('value.none') : formatWithUnit(lamp.powerW, 'W', lang.value, 1)}
+                  </td>
+                  <td data-label={t('lighting.faults')}>
+                    <Faults faults={lamp.faults} />
+                  </td>
+                  <td data-label={t('lighting.control')}>
+                    <span class="actions">
+                      <button
+                        type="button"
+                        data-testid={`lamp-on-${lamp.id}`}
+                        onClick={() =>
+                          props.onCommand({
+                            target: lamp.id,
+                            kind: 'lamp',
+                            action: 'on',
+                            dimLevel: lamp.dimLevel,
+                          })
+                        }
+                      >
+                        {t('lighting.action.on')}
+                      </button>
+                      <button
+                        type="button"
+                        data-testid={`lamp-off-${lamp.id}`}
+                        onClick={() =>
+                          props.onCommand({
+                            target: lamp.id,
+                            kind: 'lamp',
+                            action: 'off',
+                            dimLevel: lamp.dimLevel,
+                          })
+                        }
+                      >
+                        {t('lighting.action.off')}
+                      </button>
+                      <button
+                        type="button"
+                        data-testid={`lamp-dim-${lamp.id}`}
+                        onClick={() =>
+                          props.onCommand({
+                            target: lamp.id,
+                            kind: 'lamp',
+                            action: 'dim',
+                            dimLevel: lamp.dimLevel,
+                          })
+                        }
+                      >
+                        {t('lighting.action.dim')}
+                      </button>
+                    </span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Card>
+  );
+}
+
+function OverridesCard(props: { data: LightingView }): JSX.Element {
+  const tz = timeZone();
+  return (
+    <Card title={t('lighting.overrides')} testid="lighting-overrides">
+      {props.data.overrides.length === 0 ? (
+        <p class="muted">{t('lighting.noOverrides')}</p>
+      ) : (
+        <ul class="alarm-list">
+          {props.data.overrides.map((o) => (
+            <li key={o.target} class="alarm-item" data-testid={`override-${o.target}`}>
+              <span class="tag warn">
+                {words(ACTION_KEYS, o.action)}
+                {o.level !== null ? ` ${o.level} %` : ''}
+              </span>
+              <div class="what">
+                <span class="mono">{o.target}</span>
+                <div class="sub">
+                  {t('lighting.overrideBy', { by: o.by })} ·{' '}
+                  {t(o.origin === 'local' ? 'lighting.origin.local' : 'lighting.origin.command')}
+                  {o.reason !== '' && <> · {o.reason}</>}
+                </div>
+              </div>
+              <div class="when small">
+                {t('lighting.until')} <DateTime wallMs={o.untilWallMs} timeZone={tz} />
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
+  );
+}
+
+function RulesCard(props: { data: LightingView }): JSX.Element {
+  return (
+    <Card title={t('lighting.rules')} testid="lighting-rules">
+      {props.data.rules.length === 0 ? (
+        <p class="muted">{t('layout.empty')}</p>
+      ) : (
+        <table class="data cards">
+          <thead>
+            <tr>
+              <th>{t('lighting.rule')}</th>
+              <th>{t('lighting.days')}</th>
+              <th>{t('lighting.period')}</th>
+              <th>{t('lighting.action')}</th>
+              <th>{t('lighting.targets')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.data.rules.map((r) => (
+              <tr key={r.id}>
+                <td data-label={t('lighting.rule')} class="mono">
+                  {r.id}
+                </td>
+                <td data-label={t('lighting.days')}>{r.days.map((d) => words(DAY_KEYS, d)).join(' ')}</td>
+                <td data-label={t('lighting.period')} class="num">
+                  {r.from} – {r.to}
+                </td>
+                <td data-label={t('lighting.action')}>
+                  {words(ACTION_KEYS, r.action)}
+                  {r.level !== null && ` ${r.level} %`}
+                </td>
+                <td data-label={t('lighting.targets')} class="mono wrap-anywhere">
+                  {r.targets.length === 0 ? t('lighting.allTargets') : r.targets.join(' ')}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Card>
+  );
+}
+
+function CommandDialog(props: { command: Command; onClose: (succeeded: boolean) => void }): JSX.Element {
+  const { command } = props;
+  const [minutes, setMinutes] = useState(60);
+  const [level, setLevel] = useState(String(command.dimLevel ?? 50));
+  const [reason, setReason] = useState('');
+  const levelNumber = Number(level);
+  const levelError =
+    command.action === 'dim' && (!Number.isInteger(levelNumber) || levelNumber < 0 || levelNumber > 100)
+      ? t('lighting.levelRange')
+      : null;
+  const whatKey: CabinetKey =
+    command.action === 'dim'
+      ? 'lighting.what.dim'
+      : command.action === 'on'
+        ? 'lighting.what.on'
+        : 'lighting.what.off';
+  const what = t(whatKey, {
+    target: t(command.kind === 'lamp' ? 'lighting.targetLamp' : 'lighting.targetLoop', {
+      id: command.target,
+    }),
+    level: levelNumber,
+    duration: formatDuration(minutes * 60, translate),
+  });
+  return (
+    <ConfirmDialog
+      testid="lighting-dialog"
+      title={t('lighting.dialogTitle')}
+      what={what}
+      confirmLabel={words(ACTION_KEYS, command.action)}
+      canConfirm={levelError === null && reason.trim() !== ''}
+      onClose={props.onClose}
+      onConfirm={async () => {
+        const body: LightingCommandRequest = {
+          action: command.action,
+          durationS: minutes * 60,
+          reason: reason.trim(),
+        };
+        if (command.action === 'dim') body.level = levelNumber;
+        const result = await api.post<LightingCommandResult>(path`/api/lighting/${command.target}`, body);
+        return t('lighting.succeededUntil', { until: formatDateTime(result.untilWallMs, timeZone()) });
+      }}
+    >
+      {command.action === 'dim' && (
+        <Field label={t('lighting.dimLevel')} hint="0–100 %" error={levelError}>
+          <input
+            type="number"
+            min={0}
+            max={100}
+            step={1}
+            value={level}
+            aria-invalid={levelError !== null}
+            data-testid="lighting-level"
+            onInput={(e) => setLevel(e.currentTarget.value)}
+          />
+        </Field>
+      )}
+      <Field label={t('lighting.duration')} hint={t('lighting.durationHint')}>
+        <select
+          value={String(minutes)}
+          data-testid="lighting-duration"
+          onChange={(e) => setMinutes(Number(e.currentTarget.value))}
+        >
+          {DURATIONS_MIN.map((m) => (
+            <option key={m} value={String(m)}>
+              {formatDuration(m * 60, translate)}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field label={t('form.reason')}>
+        <input
+          type="text"
+          maxLength={500}
+          value={reason}
+          data-testid="op-reason"
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
+      </Field>
+    </ConfirmDialog>
+  );
+}
