@@ -39,6 +39,7 @@ import { loadUplinkCredentials, uplinkConnection } from './enrollment/credential
 import { requireSecureMqttUrl } from './enrollment/transport-policy.js';
 import type { UplinkOptions } from './uplink/uplink.js';
 import { GATEWAY_VERSION } from './version.js';
+import { startCabinetWeb } from './web/cabinet-web.js';
 import { parseArguments } from '../runtime/arguments.js';
 import { exitWith, runUntilStopped } from '../runtime/signals.js';
 
@@ -145,6 +146,8 @@ async function run(argv: string[]): Promise<number> {
         logger.error({ err: error }, 'metrics endpoint could not listen; the gateway runs without it'),
     );
   }
+  // The technician's web UI (docs/ui.md): optional, so a failure is logged and polling goes on.
+  const web = await startCabinetWeb(gateway, config, logger);
   logger.info(
     { gatewayId: config.gatewayId, site: config.site.name, dataDir: config.dataDir, profiles: profiles.size },
     // The pid in the text too (pino also adds a pid field): it is what `kill -HUP` needs (README).
@@ -160,7 +163,7 @@ async function run(argv: string[]): Promise<number> {
         'after enrolling (npm run enroll) set "uplink": { "enabled": true } and restart',
     );
   }
-  const code = await waitForStop(gateway, logger, options.config);
+  const code = await waitForStop(gateway, logger, options.config, () => web?.close());
   await metrics?.close();
   return code;
 }
@@ -209,7 +212,12 @@ async function uplinkOptions(config: GatewayConfig, logger: Logger): Promise<Upl
 }
 
 /** Resolves with the exit code once a signal (or an unexpected error) has stopped the gateway. */
-function waitForStop(gateway: Gateway, logger: Logger, configPath: string): Promise<number> {
+function waitForStop(
+  gateway: Gateway,
+  logger: Logger,
+  configPath: string,
+  beforeStop: () => Promise<void> | undefined,
+): Promise<number> {
   /** SIGHUP: the file read again; what changed in the overlay areas becomes local overrides. */
   const reload = (): void => {
     try {
@@ -225,7 +233,13 @@ function waitForStop(gateway: Gateway, logger: Logger, configPath: string): Prom
     logger,
     timeoutMs: STOP_TIMEOUT_MS,
     // Decisions that could not be stored (the disk stayed full): the stop did not succeed.
-    stop: async () => ((await gateway.stop()).stored ? EXIT.ok : EXIT.notStored),
+    stop: async () => {
+      // The web UI first: its live streams end and no request reaches a stopping gateway.
+      await beforeStop()?.catch((error: unknown) =>
+        logger.error({ err: error }, 'web UI did not stop cleanly'),
+      );
+      return (await gateway.stop()).stored ? EXIT.ok : EXIT.notStored;
+    },
   });
 }
 

@@ -39,6 +39,18 @@ function inputsHash() {
 const apps = readdirSync(uiDir).filter(
   (name) => statSync(join(uiDir, name)).isDirectory() && existsSync(join(uiDir, name, 'index.html')),
 );
+// A production install (`npm ci --omit=dev`) has no Vite: it runs on a bundle built where the
+// dev dependencies are (`npm run build`, docs/deployment.md). Say so, never fail the install.
+const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+if (!existsSync(vite)) {
+  for (const app of apps) {
+    if (!existsSync(join(root, 'dist', 'ui', app, 'index.html')))
+      console.error(
+        `the ${app} web UI is not built and Vite is not installed (npm ci --omit=dev): build it with the dev dependencies (npm run build) and ship dist/ui/${app}`,
+      );
+  }
+  process.exit(0);
+}
 const hash = inputsHash();
 for (const app of apps) {
   const stamp = join(root, 'dist', 'ui', app, '.inputs');
@@ -47,14 +59,7 @@ for (const app of apps) {
   try {
     execFileSync(
       process.execPath,
-      [
-        join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
-        'build',
-        '--config',
-        join(uiDir, 'vite.config.ts'),
-        '--logLevel',
-        'warn',
-      ],
+      [vite, 'build', '--config', join(uiDir, 'vite.config.ts'), '--logLevel', 'warn'],
       {
         cwd: root,
         stdio: 'inherit',

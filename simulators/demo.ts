@@ -29,6 +29,13 @@ import { formatIssue } from '../cloud-sync/contract/errors.js';
 import { loadProfileDirectory } from '../gateway/profiles/loader.js';
 import { startSimulation, type Simulation } from './index.js';
 import { onStopSignals } from '../runtime/signals.js';
+import { createServer } from 'node:net';
+import type { GatewayConfig } from '../gateway/config/types.js';
+import type { WebRole } from '../gateway/web/api-types.js';
+import { createWebUser, findWebUser, updateWebUser } from '../gateway/web/accounts/users.js';
+import { generatePassword } from '../gateway/web/accounts/passwords.js';
+import { startCabinetWeb } from '../gateway/web/cabinet-web.js';
+import type { WebServer } from '../gateway/web/server.js';
 
 const STATUS_EVERY_MS = 10_000;
 
@@ -142,9 +149,17 @@ async function main(): Promise<void> {
   // Kept as written: configuration documents from the cloud are merged over it (docs/config-downlink.md).
   const configDocument = {
     gatewayId: 'demo-cabinet',
-    site: { name: 'Demo cabinet, Harbour Road', latitude: 31.2304, longitude: 121.4737 },
+    site: {
+      name: 'Demo cabinet, Harbour Road',
+      latitude: 31.2304,
+      longitude: 121.4737,
+      timeZone: 'Asia/Shanghai',
+    },
     dataDir,
     log: { level: 'info' },
+    // The cabinet web UI on loopback only, plain HTTP so a newcomer is one click from it (no
+    // certificate warning); a real cabinet serves HTTPS to its LAN (docs/ui.md).
+    web: { host: '127.0.0.1', port: DEMO_WEB_PORT, tls: false, insecureCookies: true },
     buses: [rtuBus, { id: 'bridge-lan', kind: 'tcp', host: '127.0.0.1', port: lan.port }],
     devices: [
       {
@@ -246,6 +261,8 @@ async function main(): Promise<void> {
   });
   await gateway.start();
   const gatewayMetrics = await serveGatewayMetrics(gateway, validated.config.metrics.port, logger);
+  const webAccounts = await demoWebAccounts(gateway);
+  const web = await serveCabinetWeb(gateway, validated.config, logger);
 
   const api = `http://127.0.0.1:${cloud.service.httpPort}`;
   const banner = [
@@ -269,7 +286,10 @@ async function main(): Promise<void> {
         `    ${o.username.padEnd(11)} ${o.password}  ${o.roles.join(', ')}${o.unit === null ? '' : ` (${o.unit})`}`,
     ),
     '  A gas or cover alarm files a case automatically; cases print below as the cloud files them.',
-    '  The cabinet web UI and the cloud console arrive with later issues.',
+    `  cabinet web UI:   ${web?.url ?? '(did not start, see the log)'}  (zh-CN; English at the top right)`,
+    '  cabinet accounts (new passwords each run):',
+    ...webAccounts.map((a) => `    ${a.username.padEnd(11)} ${a.password}  ${a.role}`),
+    '  The cloud console arrives with a later issue.',
     `  ${process.stdin.isTTY ? 'Enter shows this again; ' : ''}Ctrl-C stops everything.`,
     '',
   ].join('\n');
@@ -292,6 +312,7 @@ async function main(): Promise<void> {
     clearInterval(cases);
     logger.info({ signal }, 'stopping the demo');
     await gatewayMetrics.app.close();
+    await web?.close();
     await gateway.stop();
     await cloud.service.close();
     await simulation.stop();
@@ -299,6 +320,49 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   onStopSignals({ logger, onStop: (signal) => void shutdown(signal) });
+}
+
+/** The cabinet web UI's port in the demo, or a free one when it is taken (another demo). */
+const DEMO_WEB_PORT = 8080;
+
+/**
+ * A technician and an admin of the cabinet web UI with new random passwords each run (no default
+ * password, docs/security.md); a kept data folder has them already and gets new passwords.
+ */
+async function demoWebAccounts(
+  gateway: Gateway,
+): Promise<Array<{ username: string; role: WebRole; password: string }>> {
+  const store = gateway.webStore();
+  const actor = { username: 'demo' };
+  const accounts = [
+    { username: 'technician', role: 'technician' as const, password: generatePassword() },
+    { username: 'admin', role: 'admin' as const, password: generatePassword() },
+  ];
+  for (const account of accounts) {
+    if (findWebUser(store, account.username) === null) await createWebUser(store, account, actor);
+    else await updateWebUser(store, account.username, { password: account.password }, actor);
+  }
+  return accounts;
+}
+
+/** The cabinet web UI on DEMO_WEB_PORT, or on a free port when that one is taken. */
+async function serveCabinetWeb(
+  gateway: Gateway,
+  config: GatewayConfig,
+  logger: Logger,
+): Promise<WebServer | null> {
+  const free = await portIsFree(config.web.port);
+  const chosen = free ? config : { ...config, web: { ...config.web, port: 0 } };
+  if (!free) logger.info({ port: config.web.port }, 'cabinet web UI port taken; serving it on a free port');
+  return startCabinetWeb(gateway, chosen, logger);
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ host: '127.0.0.1', port }, () => probe.close(() => resolve(true)));
+  });
 }
 
 /**

@@ -11,6 +11,7 @@ import { checkLighting } from './lighting.js';
 import { checkStorage } from './storage.js';
 import { checkStrain } from './strain.js';
 import { checkWeb } from './web.js';
+import { isValidTimeZone } from '../lighting/local-time.js';
 import { isObj, type Obj } from './json-object.js';
 import type { Issue } from '../../cloud-sync/contract/errors.js';
 
@@ -43,7 +44,20 @@ export function checkSemantics(doc: unknown, profiles: ReadonlyMap<string, Loade
   checkLighting(doc, profiles, issues);
   checkStorage(doc, issues);
   checkWeb(doc, issues);
+  checkSiteTimeZone(doc, issues);
   return issues;
+}
+
+/** site.timeZone must be a zone Intl knows, or every time on the web UI would be wrong. */
+function checkSiteTimeZone(doc: Obj, issues: Issue[]): void {
+  const site = doc['site'];
+  if (!isObj(site)) return;
+  const zone = site['timeZone'];
+  if (typeof zone === 'string' && zone !== '' && !isValidTimeZone(zone))
+    issues.push({
+      pointer: '/site/timeZone',
+      message: `unknown time zone '${zone}' (use an IANA name such as "Asia/Shanghai")`,
+    });
 }
 
 /** Returns the kind of each bus id (first definition wins). */

@@ -12,6 +12,8 @@ import type { StrainDeviceConfig } from '../strain/types.js';
 
 export interface SiteConfig {
   name: string;
+  /** IANA time zone for display (web UI); absent: lighting.timezone, else the machine's zone (siteTimeZone). */
+  timeZone?: string;
   latitude?: number;
   longitude?: number;
 }
@@ -132,4 +134,11 @@ export interface WebConfig {
 export interface WebTlsFiles {
   certFile: string;
   keyFile: string;
+}
+
+/** The zone every time is shown in on the cabinet's web UI (site.timeZone in the schema). */
+export function siteTimeZone(config: Pick<GatewayConfig, 'site' | 'lighting'>): string {
+  return (
+    config.site.timeZone ?? config.lighting?.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
+  );
 }

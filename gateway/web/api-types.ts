@@ -235,7 +235,8 @@ export interface AlarmView {
   level: number;
   lastValue: number | boolean | null;
   unit: string | null;
-  sinceWallMs: number;
+  /** When the alarm last changed state; null when it never has since the rule was made. */
+  sinceWallMs: number | null;
   shelve: { mode: 'one-shot' | 'timed'; untilWallMs: number | null; by: string; reason: string } | null;
   outOfService: { by: string; reason: string } | null;
   suppressedBy: string | null;

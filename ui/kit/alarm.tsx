@@ -108,6 +108,9 @@ export function AlarmHold(props: { alarm: AlarmView; timeZone: string }): JSX.El
       </div>
     );
   }
+  // 'design': ISA-18.2 suppressed by design; otherwise the key of the alarm it depends on (a dark
+  // device or bus suppresses its own alarms).
+  if (alarm.suppressedBy === 'design') return <div class="sub">{kt('alarm.suppressedByDesign')}</div>;
   if (alarm.suppressedBy !== null)
     return <div class="sub">{kt('alarm.suppressedBy', { by: alarm.suppressedBy })}</div>;
   return null;

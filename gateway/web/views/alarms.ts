@@ -52,7 +52,9 @@ export function alarmView(index: CabinetIndex, record: AlarmRecord, now: Instant
     level: record.level,
     lastValue: record.lastValue,
     unit: point?.unit ?? null,
-    sinceWallMs: record.lastChangeWallMs,
+    // A record the engine made at start and never changed has no time of change (both clocks 0).
+    sinceWallMs:
+      record.lastChangeWallMs === 0 && record.lastChangeMonoMs === 0 ? null : record.lastChangeWallMs,
     shelve:
       shelve === null
         ? null
@@ -75,7 +77,7 @@ export function byUrgency(a: AlarmView, b: AlarmView): number {
   return (
     PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] ||
     Number(a.acknowledged) - Number(b.acknowledged) ||
-    b.sinceWallMs - a.sinceWallMs
+    (b.sinceWallMs ?? 0) - (a.sinceWallMs ?? 0)
   );
 }
 
