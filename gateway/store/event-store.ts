@@ -11,7 +11,7 @@
  * the store is given (cycle.at, window spans, AlarmRecord times) is expected on the uptime clock
  * already: take it from now() or uptime().
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -236,7 +236,9 @@ export interface GatewayStoreStats {
  */
 export function openGatewayStore(dataDir: string, options: GatewayStoreOptions): GatewayStore {
   try {
-    mkdirSync(dataDir, { recursive: true });
+    // 0700: the folder holds password hashes (web_users), credentials and the web UI's key
+    // (docs/security.md, "Assets"); an existing folder keeps the mode its installer gave it.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new StoreError('STORE_OPEN_FAILED', `cannot create data directory ${dataDir}: ${reason}`, {
@@ -290,6 +292,17 @@ interface OpenedFile {
 }
 
 function openFile(path: string, options: GatewayStoreOptions): OpenedFile {
+  // A new database is born 0600 (SQLite gives its -wal and -shm files the same mode): it holds
+  // the cabinet's web accounts. An existing file keeps its mode.
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StoreError('STORE_OPEN_FAILED', `cannot create ${path}: ${reason}`, {
+      file: path,
+      cause: error,
+    });
+  }
   const db = openDatabase(path, {
     synchronous: 'FULL',
     walAutocheckpointPages: options.walAutocheckpointPages ?? 1000,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -44,6 +45,16 @@ describe('GatewayStore: opening', () => {
       journalSizeLimitBytes: 16 * 1024 * 1024,
       walAutocheckpointPages: 1000,
     });
+  });
+
+  it('makes a new data folder 0700 and kerbside.db 0600 with its WAL: it holds the web accounts', () => {
+    const dir = join(dirs.fresh(), 'data');
+    const store = stores.openStore(dir);
+    store.commitCycle({ events: [telemetry('dev-1', 1)] });
+    const mode = (path: string): number => statSync(path).mode & 0o777;
+    assert.equal(mode(dir).toString(8), '700');
+    assert.equal(mode(store.path).toString(8), '600');
+    assert.equal(mode(`${store.path}-wal`).toString(8), '600');
   });
 
   it('keeps its epoch across reopen; another database has another epoch', () => {
