@@ -12,7 +12,9 @@ type Loader = () => Promise<{ default: ComponentType }>;
 export function lazyPage(load: Loader): ComponentType {
   let loaded: ComponentType | null = null;
   return function LazyPage(): JSX.Element {
-    const [page, setPage] = useState<ComponentType | null>(loaded);
+    // An initialiser function, not `loaded` itself: useState calls a function it is given, and
+    // the page component is one (a second visit would render its output as a component type).
+    const [page, setPage] = useState<ComponentType | null>(() => loaded);
     const [error, setError] = useState<unknown>(null);
     useEffect(() => {
       if (loaded !== null) return;

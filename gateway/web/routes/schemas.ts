@@ -100,7 +100,8 @@ export const ALARM_VIEW = object({
   level: int,
   lastValue: VALUE,
   unit: nullable(str),
-  sinceWallMs: num,
+  // null: never changed since the gateway made it (a serialiser given `number` would write 0, 1970).
+  sinceWallMs: nullable(num),
   shelve: {
     anyOf: [
       object({

@@ -116,7 +116,13 @@ export function AlarmsPage(): JSX.Element {
       </div>
       <div class="card">
         <Async resource={list}>
-          {(data) => <AlarmRows data={data} onChanged={() => list.reload(true)} />}
+          {(data) => (
+            <AlarmRows
+              data={data}
+              isDevice={(id) => (devices.data ?? []).some((d) => d.id === id)}
+              onChanged={() => list.reload(true)}
+            />
+          )}
         </Async>
       </div>
     </div>
@@ -172,7 +178,12 @@ function operationsFor(alarm: AlarmView): AlarmOperationPath[] {
   return ops;
 }
 
-function AlarmRows(props: { data: AlarmList; onChanged: () => void }): JSX.Element {
+function AlarmRows(props: {
+  data: AlarmList;
+  /** Whether a device page exists (the gateway's own alarms, derived rates, have none). */
+  isDevice: (id: string) => boolean;
+  onChanged: () => void;
+}): JSX.Element {
   const [pending, setPending] = useState<Pending | null>(null);
   const [historyOf, setHistoryOf] = useState<string | null>(null);
   const tz = timeZone();
@@ -191,7 +202,9 @@ function AlarmRows(props: { data: AlarmList; onChanged: () => void }): JSX.Eleme
             key={alarm.alarmKey}
             alarm={alarm}
             timeZone={tz}
-            deviceHref={hrefOf(ROUTES.device, { id: alarm.deviceId })}
+            deviceHref={
+              props.isDevice(alarm.deviceId) ? hrefOf(ROUTES.device, { id: alarm.deviceId }) : undefined
+            }
             actions={
               <>
                 {operationsFor(alarm).map((operation) => (

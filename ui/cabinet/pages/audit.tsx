@@ -33,7 +33,8 @@ export default function AuditPage(): JSX.Element {
 }
 
 function detailText(detail: Record<string, unknown>): string {
-  const entries = Object.entries(detail);
+  // The address has its own column (AuditEntry.address comes from the detail's `address`).
+  const entries = Object.entries(detail).filter(([k]) => k !== 'address');
   if (entries.length === 0) return '';
   return entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ');
 }

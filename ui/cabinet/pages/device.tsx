@@ -12,7 +12,7 @@ import { api, path } from '../../kit/api.js';
 import { Chart, type ChartLine } from '../../kit/chart.js';
 import { Age, Async, Card, DateTime, OnlineState, QualityTag, useResource } from '../../kit/components.js';
 import { formatAddress, formatDuration, formatWithUnit } from '../../kit/format.js';
-import { lang, localName, translate } from '../../kit/i18n.js';
+import { hasKey, lang, localName, translate } from '../../kit/i18n.js';
 import { hrefOf } from '../../kit/route.js';
 import { deviceTitle, familyLabel, formatPointValue, isNumeric, originLabel, tableLabel } from '../common.js';
 import { t, type CabinetKey } from '../i18n.js';
@@ -261,6 +261,12 @@ function TrendCard(props: { data: DeviceDetail; tz: string }): JSX.Element {
   );
 }
 
+/** A rule's kind in words; a kind this UI does not know yet shows its id. */
+function kindLabel(kind: string): string {
+  const key = `rule.kind.${kind}`;
+  return hasKey(key) ? translate(key) : kind;
+}
+
 function levelsText(rule: AlarmRuleView, unit: string | null): string {
   if (rule.levels.length === 0) return t('value.none');
   return rule.levels
@@ -301,7 +307,7 @@ function RulesCard(props: { data: DeviceDetail; tz: string }): JSX.Element {
                       <strong>{rule.message !== null ? localName(rule.message) : rule.ruleKey}</strong>
                       <div class="small muted">
                         <span class="mono">{rule.ruleKey}</span>
-                        {point !== undefined && <> · {localName(point.name)}</>} · {rule.kind}
+                        {point !== undefined && <> · {localName(point.name)}</>} · {kindLabel(rule.kind)}
                         {rule.latched && <> · {t('rule.latched')}</>}
                         {!rule.enabled && <> · {t('rule.disabled')}</>}
                       </div>

@@ -88,7 +88,12 @@ function AlarmsCard(props: { data: Overview; tz: string }): JSX.Element {
               key={a.alarmKey}
               alarm={a}
               timeZone={props.tz}
-              deviceHref={hrefOf(ROUTES.device, { id: a.deviceId })}
+              // The gateway's own alarms (derived rates) have no device page to link to.
+              deviceHref={
+                props.data.devices.some((d) => d.id === a.deviceId)
+                  ? hrefOf(ROUTES.device, { id: a.deviceId })
+                  : undefined
+              }
             />
           ))}
         </ul>
