@@ -128,7 +128,7 @@ export interface Overview {
   cabinet: CabinetFacts;
   devices: DeviceSummary[];
   alarms: AlarmCounts;
-  /** Alarms not in the normal state, the most urgent first (at most 50; shelved, suppressed and out of service included, marked by their state). */
+  /** Annunciated alarms (not normal, not shelved, suppressed or out of service), the most urgent first, at most 50. */
   activeAlarms: AlarmView[];
   uplink: UplinkState;
   lighting: LightingRates | null;

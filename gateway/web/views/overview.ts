@@ -20,7 +20,7 @@ import type {
   UplinkState,
 } from '../api-types.js';
 import type { CabinetPort } from '../cabinet-port.js';
-import { alarmCounts, alarmView, byUrgency } from './alarms.js';
+import { alarmCounts, alarmView, annunciated, byUrgency } from './alarms.js';
 import type { CabinetIndex } from './cabinet-index.js';
 import { deviceCounters, deviceSummary } from './devices.js';
 
@@ -47,7 +47,10 @@ export function overview(port: CabinetPort, index: CabinetIndex): Overview {
       deviceSummary(device, port.latest(device.id), counters.get(device.id), alarms),
     ),
     alarms: alarmCounts(alarms),
-    activeAlarms: alarms.filter((a) => a.state !== 'normal').slice(0, OVERVIEW_ALARMS),
+    // What is wrong now (ISA-18.2: annunciated alarms); shelved, suppressed and out-of-service ones
+    // are counted in `alarms` and listed on the alarms page, so a dark device's fifty suppressed
+    // alarms do not bury the one that matters.
+    activeAlarms: alarms.filter((a) => a.state !== 'normal' && annunciated(a)).slice(0, OVERVIEW_ALARMS),
     uplink: uplinkState(port),
     lighting: lighting === null ? null : lightingRates(lighting),
   };

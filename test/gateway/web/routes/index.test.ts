@@ -98,6 +98,14 @@ describe('the cabinet data routes on a real gateway', () => {
           a.state !== 'out_of_service',
       ).length,
     );
+    // Only what is annunciated: the lighting's suppressed-by-design alarm stays on the alarms page.
+    assert.ok(overview.alarms.byState.suppressed !== undefined, 'the fixture has a suppressed alarm');
+    assert.deepEqual(
+      overview.activeAlarms.filter((a) =>
+        ['normal', 'shelved', 'suppressed', 'out_of_service'].includes(a.state),
+      ),
+      [],
+    );
   });
 
   it('device page: live values with units and quality, register map, rules in force, forbidden ranges', async () => {
