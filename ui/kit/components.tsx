@@ -185,3 +185,124 @@ export function DateTime(props: { wallMs: number | null; timeZone: string }): JS
   if (props.wallMs === null) return <span class="muted">{kt('value.none')}</span>;
   return <span class="num nowrap">{formatDateTime(props.wallMs, props.timeZone)}</span>;
 }
+
+/** A column of a DataTable: its name, and how a row fills its cell. */
+export interface Column<R> {
+  /** The header on a desktop and each cell's name on a phone (`data-label`), so they never differ. */
+  label: string;
+  cell: (row: R) => ComponentChildren;
+  /** Right-aligned figures (header and cells). */
+  num?: boolean;
+  /** More classes of the cells (`mono`, `nowrap`, `wrap-anywhere` ...). */
+  class?: string;
+  /** The cell's data-testid. */
+  testid?: (row: R) => string;
+}
+
+/** Attributes of a row: its test id, a class (`greyed`), and `data-*` values tests read. */
+export interface RowAttributes {
+  testid?: string;
+  class?: string;
+  data?: Record<`data-${string}`, string>;
+}
+
+/**
+ * A dense table on a desktop that becomes a list of cards on a phone (docs/ui.md, "Look": each cell
+ * with its column's name, the first cell as the card's heading). With no rows it says `empty`
+ * (default: "none") instead of showing an empty table.
+ */
+export function DataTable<R>(props: {
+  columns: readonly Column<R>[];
+  rows: readonly R[];
+  rowKey: (row: R, index: number) => string | number;
+  row?: (row: R) => RowAttributes;
+  empty?: ComponentChildren;
+  testid?: string;
+  /** False for a table that stays a table on a phone (a few narrow columns). */
+  cards?: boolean;
+}): JSX.Element {
+  if (props.rows.length === 0) return <p class="muted">{props.empty ?? kt('layout.empty')}</p>;
+  const num = (column: Column<R>): string => (column.num === true ? 'num' : '');
+  return (
+    <div class="table-wrap">
+      <table class={props.cards === false ? 'data' : 'data cards'} data-testid={props.testid}>
+        <thead>
+          <tr>
+            {props.columns.map((column, i) => (
+              <th key={i} class={num(column)}>
+                {column.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((row, index) => {
+            const attributes = props.row?.(row) ?? {};
+            return (
+              <tr
+                key={props.rowKey(row, index)}
+                class={attributes.class}
+                data-testid={attributes.testid}
+                {...attributes.data}
+              >
+                {props.columns.map((column, i) => (
+                  <td
+                    key={i}
+                    data-label={column.label}
+                    class={`${num(column)} ${column.class ?? ''}`.trim() || undefined}
+                    data-testid={column.testid?.(row)}
+                  >
+                    {column.cell(row)}
+                  </td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Two or more exclusive choices as a row of buttons (a radio group: one tab stop, arrow keys). */
+export function Choice<V extends string>(props: {
+  name: string;
+  label: string;
+  value: V;
+  options: readonly { value: V; label: ComponentChildren; testid?: string }[];
+  onChange: (value: V) => void;
+}): JSX.Element {
+  return (
+    <div class="segmented" role="radiogroup" aria-label={props.label}>
+      {props.options.map((option) => (
+        <label key={option.value} class="button">
+          <input
+            type="radio"
+            name={props.name}
+            checked={props.value === option.value}
+            onChange={() => props.onChange(option.value)}
+            data-testid={option.testid}
+          />
+          {option.label}
+        </label>
+      ))}
+    </div>
+  );
+}
+
+/**
+ * Text kept out of sight behind a small disclosure (a profile's English citation, a server's
+ * English message), so the visible page stays in one language.
+ */
+export function Disclosure(props: {
+  summary: string;
+  children: ComponentChildren;
+  testid?: string;
+}): JSX.Element {
+  return (
+    <details class="disclosure small" data-testid={props.testid}>
+      <summary>{props.summary}</summary>
+      <div class="muted">{props.children}</div>
+    </details>
+  );
+}

@@ -24,13 +24,12 @@ import {
   STATE_KEYS,
 } from '../../kit/alarm.js';
 import { api, path } from '../../kit/api.js';
-import { Async, Field, useResource } from '../../kit/components.js';
+import { Async, Choice, DataTable, DateTime, Field, useResource, type Column } from '../../kit/components.js';
 import { ConfirmDialog } from '../../kit/confirm.js';
-import { DateTime } from '../../kit/components.js';
 import { formatDuration } from '../../kit/format.js';
 import { localName, translate } from '../../kit/i18n.js';
 import { hrefOf } from '../../kit/route.js';
-import { deviceTitle, formatPointValue, useRefreshOn } from '../common.js';
+import { DeviceSelect, formatPointValue, ReasonField, useRefreshOn, wordOf } from '../common.js';
 import { t, type CabinetKey } from '../i18n.js';
 import { live, ROUTES, router, timeZone } from '../state.js';
 
@@ -98,20 +97,13 @@ export function AlarmsPage(): JSX.Element {
               ))}
             </select>
           </Field>
-          <Field label={t('alarms.device')}>
-            <select
-              value={filters.device}
-              data-testid="filter-device"
-              onChange={(e) => setFilters({ ...filters, device: e.currentTarget.value })}
-            >
-              <option value="">{t('alarms.anyDevice')}</option>
-              {(devices.data ?? []).map((d) => (
-                <option key={d.id} value={d.id}>
-                  {deviceTitle(d)} ({d.id})
-                </option>
-              ))}
-            </select>
-          </Field>
+          <DeviceSelect
+            devices={devices.data ?? []}
+            value={filters.device}
+            onChange={(device) => setFilters({ ...filters, device })}
+            testid="filter-device"
+            anyLabel={t('alarms.anyDevice')}
+          />
         </div>
       </div>
       <div class="card">
@@ -295,28 +287,16 @@ function OperationDialog(props: {
     >
       {operation === 'shelve' && (
         <>
-          <div class="segmented" role="radiogroup" aria-label={t('op.shelve.duration')}>
-            <label class="button">
-              <input
-                type="radio"
-                name="shelve-mode"
-                checked={timed}
-                onChange={() => setTimed(true)}
-                data-testid="shelve-timed"
-              />
-              {t('op.shelve.timed')}
-            </label>
-            <label class="button">
-              <input
-                type="radio"
-                name="shelve-mode"
-                checked={!timed}
-                onChange={() => setTimed(false)}
-                data-testid="shelve-oneshot"
-              />
-              {t('op.shelve.oneShot')}
-            </label>
-          </div>
+          <Choice
+            name="shelve-mode"
+            label={t('op.shelve.duration')}
+            value={timed ? 'timed' : 'one-shot'}
+            onChange={(mode) => setTimed(mode === 'timed')}
+            options={[
+              { value: 'timed', label: t('op.shelve.timed'), testid: 'shelve-timed' },
+              { value: 'one-shot', label: t('op.shelve.oneShot'), testid: 'shelve-oneshot' },
+            ]}
+          />
           {timed && (
             <Field
               label={t('op.shelve.minutes')}
@@ -338,19 +318,12 @@ function OperationDialog(props: {
           )}
         </>
       )}
-      <Field
+      <ReasonField
         label={reasonRequired ? t('form.reason') : t('form.reasonOptional')}
+        value={reason}
+        onInput={setReason}
         error={reason !== '' ? reasonError : null}
-      >
-        <input
-          type="text"
-          maxLength={500}
-          value={reason}
-          aria-invalid={reason !== '' && reasonError !== null}
-          data-testid="op-reason"
-          onInput={(e) => setReason(e.currentTarget.value)}
-        />
-      </Field>
+      />
     </ConfirmDialog>
   );
 }
@@ -363,6 +336,39 @@ const CAUSE_KEYS: Record<string, CabinetKey> = {
   config: 'cause.config',
 };
 
+function historyColumns(unit: string | null, tz: string): Column<AlarmHistory['entries'][number]>[] {
+  return [
+    { label: t('history.when'), cell: (entry) => <DateTime wallMs={entry.wallMs} timeZone={tz} /> },
+    {
+      label: t('history.change'),
+      cell: (entry) => (
+        <>
+          {entry.fromState !== null && <>{t(STATE_KEYS[entry.fromState])} → </>}
+          <strong>{t(STATE_KEYS[entry.toState])}</strong>
+        </>
+      ),
+    },
+    {
+      label: t('history.cause'),
+      cell: (entry) => (
+        <>
+          {wordOf(CAUSE_KEYS, entry.cause)}
+          {entry.value !== null && <span class="muted"> · {formatPointValue(entry.value, { unit })}</span>}
+        </>
+      ),
+    },
+    {
+      label: t('history.by'),
+      cell: (entry) => (
+        <>
+          {entry.by ?? t('value.none')}
+          {entry.reason !== null && entry.reason !== '' && <div class="muted small">{entry.reason}</div>}
+        </>
+      ),
+    },
+  ];
+}
+
 function HistoryList(props: { alarmKey: string }): JSX.Element {
   const history = useResource(
     (signal) => api.get<AlarmHistory>(path`/api/alarms/${props.alarmKey}/history`, { signal }),
@@ -373,52 +379,13 @@ function HistoryList(props: { alarmKey: string }): JSX.Element {
   return (
     <div data-testid={`history-list-${props.alarmKey}`}>
       <Async resource={history}>
-        {(data) =>
-          data.entries.length === 0 ? (
-            <p class="muted">{t('layout.empty')}</p>
-          ) : (
-            <table class="data cards">
-              <thead>
-                <tr>
-                  <th>{t('history.when')}</th>
-                  <th>{t('history.change')}</th>
-                  <th>{t('history.cause')}</th>
-                  <th>{t('history.by')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.entries.map((entry, i) => (
-                  <tr key={i}>
-                    <td data-label={t('history.when')}>
-                      <DateTime wallMs={entry.wallMs} timeZone={tz} />
-                    </td>
-                    <td data-label={t('history.change')}>
-                      {entry.fromState !== null && <>{t(STATE_KEYS[entry.fromState])} → </>}
-                      <strong>{t(STATE_KEYS[entry.toState])}</strong>
-                    </td>
-                    <td data-label={t('history.cause')}>
-                      {CAUSE_KEYS[entry.cause] !== undefined
-                        ? t(CAUSE_KEYS[entry.cause] as CabinetKey)
-                        : entry.cause}
-                      {entry.value !== null && (
-                        <span class="muted">
-                          {' '}
-                          · {formatPointValue(entry.value, { unit: data.alarm.unit })}
-                        </span>
-                      )}
-                    </td>
-                    <td data-label={t('history.by')}>
-                      {entry.by ?? t('value.none')}
-                      {entry.reason !== null && entry.reason !== '' && (
-                        <div class="muted small">{entry.reason}</div>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
+        {(data) => (
+          <DataTable
+            columns={historyColumns(data.alarm.unit, tz)}
+            rows={data.entries}
+            rowKey={(_entry, i) => i}
+          />
+        )}
       </Async>
     </div>
   );

@@ -1,13 +1,25 @@
 /**
  * Audit (issue 13, part 4; admins only, the server enforces it): who did what, when, to what, from
  * which address, newest first, one page at a time (keyset paging by id, so a page never shifts
- * while new actions are recorded).
+ * while new actions are recorded). Actions and details in words (audit-words.ts); the code as
+ * written stays in the action's tooltip and in the row's data-action.
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import type { AuditEntry, AuditPage as AuditPageData } from '../../../gateway/web/api-types.js';
 import { api } from '../../kit/api.js';
-import { Async, Card, DateTime, ErrorNotice, useResource } from '../../kit/components.js';
+import {
+  Async,
+  Card,
+  DataTable,
+  DateTime,
+  Disclosure,
+  ErrorNotice,
+  useResource,
+  type Column,
+} from '../../kit/components.js';
+import { auditActionText, auditDetailItems, type AuditWording } from '../audit-words.js';
+import { auditWording } from '../common.js';
 import { t } from '../i18n.js';
 import { timeZone } from '../state.js';
 
@@ -32,11 +44,31 @@ export default function AuditPage(): JSX.Element {
   );
 }
 
-function detailText(detail: Record<string, unknown>): string {
-  // The address has its own column (AuditEntry.address comes from the detail's `address`).
-  const entries = Object.entries(detail).filter(([k]) => k !== 'address');
-  if (entries.length === 0) return '';
-  return entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ');
+/** An entry's detail as labelled values; a server's English message behind a disclosure. */
+function Detail(props: { entry: AuditEntry; wording: AuditWording }): JSX.Element | null {
+  const items = auditDetailItems(props.entry.detail, props.entry.target, props.wording);
+  if (items.length === 0) return null;
+  const plain = items.filter((item) => !item.serverText);
+  const server = items.filter((item) => item.serverText);
+  return (
+    <>
+      {plain.length > 0 && (
+        <dl class="pairs">
+          {plain.map((item) => (
+            <div key={item.key} data-key={item.key}>
+              <dt>{item.label}</dt>
+              <dd>{item.value}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      {server.map((item) => (
+        <Disclosure key={item.key} summary={t('audit.serverText')}>
+          <span lang="en">{item.value}</span>
+        </Disclosure>
+      ))}
+    </>
+  );
 }
 
 function AuditTable(props: { first: AuditPageData; onRefresh: () => void }): JSX.Element {
@@ -45,6 +77,19 @@ function AuditTable(props: { first: AuditPageData; onRefresh: () => void }): JSX
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const tz = timeZone();
+  const words = auditWording();
+  // The address keeps its own column (AuditEntry.address comes from the detail's `address`).
+  const columns: Column<AuditEntry>[] = [
+    { label: t('history.when'), cell: (e) => <DateTime wallMs={e.wallMs} timeZone={tz} /> },
+    { label: t('audit.actor'), cell: (e) => e.actor },
+    {
+      label: t('audit.action'),
+      cell: (e) => <span title={e.action}>{auditActionText(e.action, words)}</span>,
+    },
+    { label: t('audit.target'), class: 'mono wrap-anywhere', cell: (e) => e.target },
+    { label: t('audit.address'), class: 'mono', cell: (e) => e.address ?? t('value.none') },
+    { label: t('audit.detail'), class: 'small', cell: (e) => <Detail entry={e} wording={words} /> },
+  ];
 
   const more = (): void => {
     if (next === null) return;
@@ -70,46 +115,13 @@ function AuditTable(props: { first: AuditPageData; onRefresh: () => void }): JSX
           {t('audit.refresh')}
         </button>
       </div>
-      {entries.length === 0 ? (
-        <p class="muted">{t('layout.empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="data cards" data-testid="audit-table">
-            <thead>
-              <tr>
-                <th>{t('history.when')}</th>
-                <th>{t('audit.actor')}</th>
-                <th>{t('audit.action')}</th>
-                <th>{t('audit.target')}</th>
-                <th>{t('audit.address')}</th>
-                <th>{t('audit.detail')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((e) => (
-                <tr key={e.id} data-testid={`audit-${e.id}`} data-action={e.action}>
-                  <td data-label={t('history.when')}>
-                    <DateTime wallMs={e.wallMs} timeZone={tz} />
-                  </td>
-                  <td data-label={t('audit.actor')}>{e.actor}</td>
-                  <td data-label={t('audit.action')} class="mono">
-                    {e.action}
-                  </td>
-                  <td data-label={t('audit.target')} class="mono wrap-anywhere">
-                    {e.target}
-                  </td>
-                  <td data-label={t('audit.address')} class="mono">
-                    {e.address ?? t('value.none')}
-                  </td>
-                  <td data-label={t('audit.detail')} class="small wrap-anywhere">
-                    {detailText(e.detail)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        testid="audit-table"
+        columns={columns}
+        rows={entries}
+        rowKey={(e) => e.id}
+        row={(e) => ({ testid: `audit-${e.id}`, data: { 'data-action': e.action } })}
+      />
       {error !== null && <ErrorNotice error={error} onRetry={more} />}
       <div class="actions">
         {next !== null ? (

@@ -16,11 +16,21 @@ import type {
   DeviceDetail,
 } from '../../../gateway/web/api-types.js';
 import { api, ApiError, errorText, path } from '../../kit/api.js';
-import { Age, Async, Card, Field, OnlineState, useResource } from '../../kit/components.js';
+import {
+  Age,
+  Async,
+  Card,
+  Choice,
+  DataTable,
+  Field,
+  OnlineState,
+  useResource,
+  type Column,
+} from '../../kit/components.js';
 import { formatAddress, formatNumber, formatPercent } from '../../kit/format.js';
 import { lang, localName } from '../../kit/i18n.js';
 import { hrefOf } from '../../kit/route.js';
-import { formatPointValue, tableLabel } from '../common.js';
+import { ForbiddenRangeText, formatPointValue, orNone, tableLabel } from '../common.js';
 import { t } from '../i18n.js';
 import { live, ROUTES, timeZone } from '../state.js';
 
@@ -28,7 +38,7 @@ type Table = 'coil' | 'discrete' | 'input' | 'holding';
 const TABLES: readonly Table[] = ['holding', 'input', 'coil', 'discrete'];
 
 function ms(value: number | null): string {
-  return value === null ? t('value.none') : `${formatNumber(value, lang.value, 1)} ms`;
+  return orNone(value, (v) => `${formatNumber(v, lang.value, 1)} ms`);
 }
 
 export default function BusPage(): JSX.Element {
@@ -53,9 +63,58 @@ export default function BusPage(): JSX.Element {
   );
 }
 
+type BusDevice = BusView['devices'][number];
+
+/** A counter of the device table, right-aligned in the language's digits. */
+function counter(label: string, value: (d: BusDevice) => number): Column<BusDevice> {
+  return { label, num: true, cell: (d) => formatNumber(value(d), lang.value) };
+}
+
 function BusCard(props: { bus: BusView }): JSX.Element {
   const { bus } = props;
   const tz = timeZone();
+  const columns: Column<BusDevice>[] = [
+    {
+      label: t('bus.device'),
+      cell: (d) => (
+        <>
+          <a href={hrefOf(ROUTES.device, { id: d.deviceId })}>{localName(d.name)}</a>
+          <div class="small">
+            <OnlineState online={d.online} onLabel={t('device.online')} offLabel={t('device.offline')} />{' '}
+            <span class="muted mono">{d.deviceId}</span>
+          </div>
+        </>
+      ),
+    },
+    { label: t('bus.unitId'), num: true, cell: (d) => d.unitId },
+    {
+      label: t('bus.transactions'),
+      num: true,
+      cell: (d) => (
+        <>
+          {formatNumber(d.transactions, lang.value)}
+          {d.retries > 0 && <div class="small muted">{t('bus.retries', { n: d.retries })}</div>}
+        </>
+      ),
+    },
+    {
+      label: t('bus.rtt'),
+      num: true,
+      cell: (d) => (
+        <>
+          {ms(d.lastRoundTripMs)}
+          <div class="small muted">
+            {t('bus.meanMax', { mean: ms(d.meanRoundTripMs), max: ms(d.maxRoundTripMs) })}
+          </div>
+        </>
+      ),
+    },
+    counter(t('bus.timeouts'), (d) => d.timeouts),
+    counter(t('bus.crcErrors'), (d) => d.crcErrors),
+    counter(t('bus.exceptions'), (d) => d.exceptions),
+    counter(t('bus.otherErrors'), (d) => d.otherErrors),
+    { label: t('bus.backoff'), cell: (d) => <Backoff device={d} tz={tz} /> },
+  ];
   return (
     <Card
       title={
@@ -86,83 +145,35 @@ function BusCard(props: { bus: BusView }): JSX.Element {
           {formatNumber(bus.otherErrors, lang.value)} · {t('bus.retries', { n: bus.retries })}
         </dd>
       </dl>
-      <div class="table-wrap">
-        <table class="data cards">
-          <thead>
-            <tr>
-              <th>{t('bus.device')}</th>
-              <th class="num">{t('bus.unitId')}</th>
-              <th class="num">{t('bus.transactions')}</th>
-              <th class="num">{t('bus.rtt')}</th>
-              <th class="num">{t('bus.timeouts')}</th>
-              <th class="num">{t('bus.crcErrors')}</th>
-              <th class="num">{t('bus.exceptions')}</th>
-              <th class="num">{t('bus.otherErrors')}</th>
-              <th>{t('bus.backoff')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {bus.devices.map((d) => (
-              <tr key={d.deviceId} data-testid={`bus-device-${d.deviceId}`} data-health={d.health}>
-                <td data-label={t('bus.device')}>
-                  <a href={hrefOf(ROUTES.device, { id: d.deviceId })}>{localName(d.name)}</a>
-                  <div class="small">
-                    <OnlineState
-                      online={d.online}
-                      onLabel={t('device.online')}
-                      offLabel={t('device.offline')}
-                    />{' '}
-                    <span class="muted mono">{d.deviceId}</span>
-                  </div>
-                </td>
-                <td data-label={t('bus.unitId')} class="num">
-                  {d.unitId}
-                </td>
-                <td data-label={t('bus.transactions')} class="num">
-                  {formatNumber(d.transactions, lang.value)}
-                  {d.retries > 0 && <div class="small muted">{t('bus.retries', { n: d.retries })}</div>}
-                </td>
-                <td data-label={t('bus.rtt')} class="num">
-                  {ms(d.lastRoundTripMs)}
-                  <div class="small muted">
-                    {t('bus.meanMax', { mean: ms(d.meanRoundTripMs), max: ms(d.maxRoundTripMs) })}
-                  </div>
-                </td>
-                <td data-label={t('bus.timeouts')} class="num">
-                  {formatNumber(d.timeouts, lang.value)}
-                </td>
-                <td data-label={t('bus.crcErrors')} class="num">
-                  {formatNumber(d.crcErrors, lang.value)}
-                </td>
-                <td data-label={t('bus.exceptions')} class="num">
-                  {formatNumber(d.exceptions, lang.value)}
-                </td>
-                <td data-label={t('bus.otherErrors')} class="num">
-                  {formatNumber(d.otherErrors, lang.value)}
-                </td>
-                <td data-label={t('bus.backoff')}>
-                  {d.health === 'healthy' ? (
-                    <span class="muted">
-                      {t('bus.noBackoff', { s: formatNumber(d.pollIntervalS, lang.value) })}
-                    </span>
-                  ) : (
-                    <span class={`tag ${d.health === 'dead' ? 'bad' : 'warn'}`}>
-                      {t(d.health === 'dead' ? 'bus.health.dead' : 'bus.health.degraded', {
-                        s: formatNumber(d.effectiveIntervalS, lang.value),
-                        n: d.consecutiveFailures,
-                      })}
-                    </span>
-                  )}
-                  <div class="small muted">
-                    {t('bus.lastSuccess')} <Age wallMs={d.lastSuccessWallMs} timeZone={tz} />
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        columns={columns}
+        rows={bus.devices}
+        rowKey={(d) => d.deviceId}
+        row={(d) => ({ testid: `bus-device-${d.deviceId}`, data: { 'data-health': d.health } })}
+      />
     </Card>
+  );
+}
+
+/** Polling normally, or backing off after failures (degraded, dead), and the last success. */
+function Backoff(props: { device: BusDevice; tz: string }): JSX.Element {
+  const d = props.device;
+  return (
+    <>
+      {d.health === 'healthy' ? (
+        <span class="muted">{t('bus.noBackoff', { s: formatNumber(d.pollIntervalS, lang.value) })}</span>
+      ) : (
+        <span class={`tag ${d.health === 'dead' ? 'bad' : 'warn'}`}>
+          {t(d.health === 'dead' ? 'bus.health.dead' : 'bus.health.degraded', {
+            s: formatNumber(d.effectiveIntervalS, lang.value),
+            n: d.consecutiveFailures,
+          })}
+        </span>
+      )}
+      <div class="small muted">
+        {t('bus.lastSuccess')} <Age wallMs={d.lastSuccessWallMs} timeZone={props.tz} />
+      </div>
+    </>
   );
 }
 
@@ -241,28 +252,16 @@ function CommissioningCard(props: { buses: BusView[] }): JSX.Element {
               ))}
             </select>
           </Field>
-          <div class="segmented" role="radiogroup" aria-label={t('bus.readWhat')}>
-            <label class="button">
-              <input
-                type="radio"
-                name="read-mode"
-                checked={mode === 'point'}
-                onChange={() => setMode('point')}
-                data-testid="read-mode-point"
-              />
-              {t('bus.readPoint')}
-            </label>
-            <label class="button">
-              <input
-                type="radio"
-                name="read-mode"
-                checked={mode === 'raw'}
-                onChange={() => setMode('raw')}
-                data-testid="read-mode-raw"
-              />
-              {t('bus.readRaw')}
-            </label>
-          </div>
+          <Choice
+            name="read-mode"
+            label={t('bus.readWhat')}
+            value={mode}
+            onChange={setMode}
+            options={[
+              { value: 'point', label: t('bus.readPoint'), testid: 'read-mode-point' },
+              { value: 'raw', label: t('bus.readRaw'), testid: 'read-mode-raw' },
+            ]}
+          />
         </div>
         {mode === 'point' ? (
           <div class="form-row">
@@ -353,9 +352,7 @@ function ReadRefusal(props: { error: unknown }): JSX.Element {
       <p>{errorText(error)}</p>
       {range !== undefined && (
         <p data-testid="bus-read-forbidden">
-          {tableLabel(range.table)} <span class="mono">{formatAddress(range.start)}</span> –{' '}
-          <span class="mono">{formatAddress(range.end)}</span>
-          {range.reason !== null && <>: {localName(range.reason)}</>}
+          <ForbiddenRangeText range={range} />
         </p>
       )}
     </div>

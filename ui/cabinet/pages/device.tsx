@@ -1,20 +1,47 @@
 /**
  * Device (issue 13, part 4): live values with unit, quality and age; trends over 1 h / 24 h / 7 d
  * (the raw window and the 1-minute and 1-hour aggregates, chosen by the server) with zoom and the
- * set points drawn; the alarm rules in force with their source and override; the profile's
- * register map and its forbidden ranges.
+ * set points drawn; the alarm rules in force with their origin (the profile's citation behind a
+ * disclosure: it is English only) and override; the profile's register map and its forbidden ranges.
  */
 import type { JSX } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
-import type { AlarmRuleView, DeviceDetail, Trend, TrendRange } from '../../../gateway/web/api-types.js';
+import type {
+  AlarmRuleView,
+  DeviceDetail,
+  PointDefinition,
+  PointValueView,
+  Trend,
+  TrendRange,
+} from '../../../gateway/web/api-types.js';
 import { PriorityBadge, priorityColour } from '../../kit/alarm.js';
 import { api, path } from '../../kit/api.js';
 import { Chart, type ChartLine } from '../../kit/chart.js';
-import { Age, Async, Card, DateTime, OnlineState, QualityTag, useResource } from '../../kit/components.js';
+import {
+  Age,
+  Async,
+  Card,
+  DataTable,
+  DateTime,
+  Disclosure,
+  OnlineState,
+  QualityTag,
+  useResource,
+  type Column,
+} from '../../kit/components.js';
 import { formatAddress, formatDuration, formatWithUnit } from '../../kit/format.js';
 import { hasKey, lang, localName, translate } from '../../kit/i18n.js';
 import { hrefOf } from '../../kit/route.js';
-import { deviceTitle, familyLabel, formatPointValue, isNumeric, originLabel, tableLabel } from '../common.js';
+import {
+  deviceTitle,
+  familyLabel,
+  ForbiddenRangeText,
+  formatPointValue,
+  isNumeric,
+  originLabel,
+  PointName,
+  tableLabel,
+} from '../common.js';
 import { t, type CabinetKey } from '../i18n.js';
 import { live, ROUTES, router, timeZone } from '../state.js';
 
@@ -86,42 +113,44 @@ function DeviceBody(props: { data: DeviceDetail }): JSX.Element {
 function ValuesCard(props: { data: DeviceDetail; tz: string }): JSX.Element {
   const { points, values, device } = props.data;
   const liveValues = live.devices.value[device.id]?.values ?? {};
+  const valueOf = (point: PointDefinition): PointValueView | undefined =>
+    liveValues[point.key] ?? values.find((x) => x.key === point.key);
+  const columns: Column<PointDefinition>[] = [
+    {
+      label: t('device.point'),
+      cell: (point) => (
+        <>
+          <PointName point={point} />
+          {point.child !== null && <span class="tag">{point.child}</span>}
+        </>
+      ),
+    },
+    {
+      label: t('device.value'),
+      num: true,
+      testid: (point) => `value-${point.key}-value`,
+      cell: (point) => <strong>{formatPointValue(valueOf(point)?.value ?? null, point)}</strong>,
+    },
+    {
+      label: t('device.quality'),
+      cell: (point) => {
+        const v = valueOf(point);
+        return v !== undefined ? <QualityTag quality={v.quality} /> : t('value.none');
+      },
+    },
+    {
+      label: t('device.age'),
+      cell: (point) => <Age wallMs={valueOf(point)?.wallMs ?? null} timeZone={props.tz} />,
+    },
+  ];
   return (
     <Card title={t('device.values')} testid="device-values">
-      <div class="table-wrap">
-        <table class="data cards">
-          <thead>
-            <tr>
-              <th>{t('device.point')}</th>
-              <th class="num">{t('device.value')}</th>
-              <th>{t('device.quality')}</th>
-              <th>{t('device.age')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {points.map((point) => {
-              const v = liveValues[point.key] ?? values.find((x) => x.key === point.key);
-              return (
-                <tr key={point.key} data-testid={`value-${point.key}`}>
-                  <td data-label={t('device.point')}>
-                    {localName(point.name)} <span class="muted small mono">{point.key}</span>
-                    {point.child !== null && <span class="tag">{point.child}</span>}
-                  </td>
-                  <td class="num" data-label={t('device.value')} data-testid={`value-${point.key}-value`}>
-                    <strong>{formatPointValue(v?.value ?? null, point)}</strong>
-                  </td>
-                  <td data-label={t('device.quality')}>
-                    {v !== undefined ? <QualityTag quality={v.quality} /> : t('value.none')}
-                  </td>
-                  <td data-label={t('device.age')}>
-                    <Age wallMs={v?.wallMs ?? null} timeZone={props.tz} />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        columns={columns}
+        rows={points}
+        rowKey={(point) => point.key}
+        row={(point) => ({ testid: `value-${point.key}` })}
+      />
     </Card>
   );
 }
@@ -267,132 +296,122 @@ function kindLabel(kind: string): string {
   return hasKey(key) ? translate(key) : kind;
 }
 
-function levelsText(rule: AlarmRuleView, unit: string | null): string {
-  if (rule.levels.length === 0) return t('value.none');
-  return rule.levels
-    .map((l) => `${t('alarm.level', { level: l.level })}: ${formatWithUnit(l.setpoint, unit, lang.value, 3)}`)
-    .join(' · ');
+/** A rule's set points, one level a line. */
+function Levels(props: { rule: AlarmRuleView }): JSX.Element {
+  const { rule } = props;
+  if (rule.levels.length === 0) return <>{t('value.none')}</>;
+  return (
+    <>
+      {rule.levels.map((l) => (
+        <div key={l.level}>
+          {t('alarm.level', { level: l.level })}: {formatWithUnit(l.setpoint, rule.unit, lang.value, 3)}
+        </div>
+      ))}
+    </>
+  );
 }
 
 function RulesCard(props: { data: DeviceDetail; tz: string }): JSX.Element {
   const { rules, points } = props.data;
+  const columns: Column<AlarmRuleView>[] = [
+    {
+      label: t('rule.rule'),
+      cell: (rule) => {
+        const point = points.find((p) => p.key === rule.pointKey);
+        return (
+          <>
+            <strong>{rule.message !== null ? localName(rule.message) : rule.ruleKey}</strong>
+            <div class="small muted">
+              <span class="mono">{rule.ruleKey}</span>
+              {point !== undefined && <> · {localName(point.name)}</>} · {kindLabel(rule.kind)}
+              {rule.latched && <> · {t('rule.latched')}</>}
+              {!rule.enabled && <> · {t('rule.disabled')}</>}
+            </div>
+          </>
+        );
+      },
+    },
+    {
+      label: t('priority.label'),
+      cell: (rule) => <PriorityBadge priority={rule.priority} greyed={!rule.enabled} />,
+    },
+    { label: t('rule.levels'), num: true, class: 'nowrap', cell: (rule) => <Levels rule={rule} /> },
+    {
+      label: t('rule.deadband'),
+      num: true,
+      class: 'nowrap',
+      cell: (rule) => formatWithUnit(rule.deadband, rule.unit, lang.value, 3),
+    },
+    {
+      label: t('rule.delays'),
+      class: 'nowrap',
+      cell: (rule) => (
+        <>
+          {t('rule.onDelay')} {formatDuration(rule.onDelayS, translate)}
+          <br />
+          {t('rule.offDelay')} {formatDuration(rule.offDelayS, translate)}
+        </>
+      ),
+    },
+    {
+      label: t('rule.source'),
+      cell: (rule) => (
+        <>
+          {originLabel(rule)}
+          {rule.override !== null && (
+            <div class="small" data-testid={`rule-${rule.ruleKey}-override`}>
+              {/* The origin says "local override" already when the override is what is in force. */}
+              {rule.origin !== 'technician' && (
+                <>
+                  <span class="tag warn">{t('rule.override')}</span>{' '}
+                </>
+              )}
+              {t('rule.overrideBy', { by: rule.override.by })}{' '}
+              <DateTime wallMs={rule.override.wallMs} timeZone={props.tz} />
+              {rule.override.reason !== null && <div class="muted">{rule.override.reason}</div>}
+            </div>
+          )}
+          {/* The profile's citation is English only: behind a disclosure, the page stays in one language. */}
+          {rule.source !== '' && (
+            <Disclosure summary={t('rule.basis')} testid={`rule-${rule.ruleKey}-basis`}>
+              {rule.source}
+            </Disclosure>
+          )}
+        </>
+      ),
+    },
+  ];
   return (
     <Card title={t('device.rules')} testid="device-rules">
-      {rules.length === 0 ? (
-        <p class="muted">{t('layout.empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="data cards">
-            <thead>
-              <tr>
-                <th>{t('rule.rule')}</th>
-                <th>{t('priority.label')}</th>
-                <th>{t('rule.levels')}</th>
-                <th>{t('rule.deadband')}</th>
-                <th>{t('rule.delays')}</th>
-                <th>{t('rule.source')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rules.map((rule) => {
-                const point = points.find((p) => p.key === rule.pointKey);
-                const unit = rule.unit;
-                return (
-                  <tr
-                    key={rule.ruleKey}
-                    class={rule.enabled ? '' : 'greyed'}
-                    data-testid={`rule-${rule.ruleKey}`}
-                  >
-                    <td data-label={t('rule.rule')}>
-                      <strong>{rule.message !== null ? localName(rule.message) : rule.ruleKey}</strong>
-                      <div class="small muted">
-                        <span class="mono">{rule.ruleKey}</span>
-                        {point !== undefined && <> · {localName(point.name)}</>} · {kindLabel(rule.kind)}
-                        {rule.latched && <> · {t('rule.latched')}</>}
-                        {!rule.enabled && <> · {t('rule.disabled')}</>}
-                      </div>
-                    </td>
-                    <td data-label={t('priority.label')}>
-                      <PriorityBadge priority={rule.priority} greyed={!rule.enabled} />
-                    </td>
-                    <td data-label={t('rule.levels')} class="num">
-                      {levelsText(rule, unit)}
-                    </td>
-                    <td data-label={t('rule.deadband')} class="num">
-                      {formatWithUnit(rule.deadband, unit, lang.value, 3)}
-                    </td>
-                    <td data-label={t('rule.delays')} class="nowrap">
-                      {t('rule.onDelay')} {formatDuration(rule.onDelayS, translate)}
-                      <br />
-                      {t('rule.offDelay')} {formatDuration(rule.offDelayS, translate)}
-                    </td>
-                    <td data-label={t('rule.source')}>
-                      {originLabel(rule)}
-                      {rule.source !== '' && <div class="small muted">{rule.source}</div>}
-                      {rule.override !== null && (
-                        <div class="small" data-testid={`rule-${rule.ruleKey}-override`}>
-                          <span class="tag warn">{t('rule.override')}</span>{' '}
-                          {t('rule.overrideBy', { by: rule.override.by })}{' '}
-                          <DateTime wallMs={rule.override.wallMs} timeZone={props.tz} />
-                          {rule.override.reason !== null && <div class="muted">{rule.override.reason}</div>}
-                        </div>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        columns={columns}
+        rows={rules}
+        rowKey={(rule) => rule.ruleKey}
+        row={(rule) => ({ testid: `rule-${rule.ruleKey}`, class: rule.enabled ? '' : 'greyed' })}
+      />
     </Card>
   );
 }
 
 function RegisterMapCard(props: { data: DeviceDetail }): JSX.Element {
   const { points, forbiddenRanges } = props.data;
+  const columns: Column<PointDefinition>[] = [
+    { label: t('device.point'), cell: (p) => <PointName point={p} /> },
+    { label: t('register.table'), cell: (p) => tableLabel(p.table) },
+    { label: t('register.address'), num: true, class: 'mono', cell: (p) => formatAddress(p.address) },
+    { label: t('register.count'), num: true, cell: (p) => p.count },
+    { label: t('register.dataType'), class: 'mono', cell: (p) => p.dataType },
+    { label: t('register.unit'), cell: (p) => p.unit ?? t('value.none') },
+    {
+      label: t('register.range'),
+      num: true,
+      cell: (p) => (p.min === null && p.max === null ? t('value.none') : `${p.min ?? '…'} – ${p.max ?? '…'}`),
+    },
+    { label: t('register.writable'), cell: (p) => t(p.writable ? 'value.true' : 'value.false') },
+  ];
   return (
     <Card title={t('device.registerMap')} testid="device-register-map">
-      <div class="table-wrap">
-        <table class="data cards">
-          <thead>
-            <tr>
-              <th>{t('device.point')}</th>
-              <th>{t('register.table')}</th>
-              <th class="num">{t('register.address')}</th>
-              <th class="num">{t('register.count')}</th>
-              <th>{t('register.dataType')}</th>
-              <th>{t('register.unit')}</th>
-              <th>{t('register.range')}</th>
-              <th>{t('register.writable')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {points.map((p) => (
-              <tr key={p.key}>
-                <td data-label={t('device.point')}>
-                  {localName(p.name)} <span class="muted small mono">{p.key}</span>
-                </td>
-                <td data-label={t('register.table')}>{tableLabel(p.table)}</td>
-                <td data-label={t('register.address')} class="num mono">
-                  {formatAddress(p.address)}
-                </td>
-                <td data-label={t('register.count')} class="num">
-                  {p.count}
-                </td>
-                <td data-label={t('register.dataType')} class="mono">
-                  {p.dataType}
-                </td>
-                <td data-label={t('register.unit')}>{p.unit ?? t('value.none')}</td>
-                <td data-label={t('register.range')} class="num">
-                  {p.min === null && p.max === null ? t('value.none') : `${p.min ?? '…'} – ${p.max ?? '…'}`}
-                </td>
-                <td data-label={t('register.writable')}>{t(p.writable ? 'value.true' : 'value.false')}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={columns} rows={points} rowKey={(p) => p.key} />
       <h3>{t('register.forbidden')}</h3>
       {forbiddenRanges.length === 0 ? (
         <p class="muted">{t('layout.empty')}</p>
@@ -400,9 +419,7 @@ function RegisterMapCard(props: { data: DeviceDetail }): JSX.Element {
         <ul data-testid="forbidden-ranges">
           {forbiddenRanges.map((r) => (
             <li key={`${r.table}-${r.start}`}>
-              {tableLabel(r.table)} <span class="mono">{formatAddress(r.start)}</span> –{' '}
-              <span class="mono">{formatAddress(r.end)}</span>
-              {r.reason !== null && <>: {localName(r.reason)}</>}
+              <ForbiddenRangeText range={r} />
             </li>
           ))}
         </ul>

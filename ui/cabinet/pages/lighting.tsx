@@ -15,7 +15,16 @@ import type {
   LoopView,
 } from '../../../gateway/web/api-types.js';
 import { api, path } from '../../kit/api.js';
-import { Async, Card, DateTime, Field, OnlineState, useResource } from '../../kit/components.js';
+import {
+  Async,
+  Card,
+  DataTable,
+  DateTime,
+  Field,
+  OnlineState,
+  useResource,
+  type Column,
+} from '../../kit/components.js';
 import { ConfirmDialog } from '../../kit/confirm.js';
 import {
   formatDateTime,
@@ -26,7 +35,7 @@ import {
   formatWithUnit,
 } from '../../kit/format.js';
 import { lang, translate } from '../../kit/i18n.js';
-import { useRefreshOn } from '../common.js';
+import { orNone, ReasonField, useRefreshOn, wordOf } from '../common.js';
 import { t, type CabinetKey } from '../i18n.js';
 import { live, timeZone } from '../state.js';
 
@@ -65,15 +74,36 @@ const DAY_KEYS: Record<string, CabinetKey> = {
   holiday: 'day.holiday',
 };
 
-const ACTION_KEYS: Record<string, CabinetKey> = {
+const ACTION_KEYS: Record<Action, CabinetKey> = {
   on: 'lighting.action.on',
   off: 'lighting.action.off',
   dim: 'lighting.action.dim',
 };
 
-function words(map: Record<string, CabinetKey>, value: string): string {
-  const key = map[value];
-  return key !== undefined ? t(key) : value;
+/** The buttons that start a command on a lamp or a loop (test ids `<kind>-<action>-<id>`). */
+function CommandButtons(props: {
+  kind: Command['kind'];
+  target: string;
+  actions: readonly Action[];
+  dimLevel: number | null;
+  onCommand: (c: Command) => void;
+}): JSX.Element {
+  return (
+    <span class="actions">
+      {props.actions.map((action) => (
+        <button
+          key={action}
+          type="button"
+          data-testid={`${props.kind}-${action}-${props.target}`}
+          onClick={() =>
+            props.onCommand({ target: props.target, kind: props.kind, action, dimLevel: props.dimLevel })
+          }
+        >
+          {t(ACTION_KEYS[action])}
+        </button>
+      ))}
+    </span>
+  );
 }
 
 function OnOff(props: { on: boolean | null; testid: string }): JSX.Element {
@@ -96,7 +126,7 @@ function Faults(props: { faults: string[] }): JSX.Element {
     <span class="actions">
       {props.faults.map((f) => (
         <span key={f} class="tag bad">
-          {words(FAULT_KEYS, f)}
+          {wordOf(FAULT_KEYS, f)}
         </span>
       ))}
     </span>
@@ -113,7 +143,7 @@ export default function LightingPage(): JSX.Element {
       <Async resource={view}>
         {(data) => (
           <div class="stack">
-            <div class="grid">
+            <div class="grid fill">
               <RatesCard data={data} />
               <TodayCard data={data} />
             </div>
@@ -139,7 +169,7 @@ export default function LightingPage(): JSX.Element {
 
 function RatesCard(props: { data: LightingView }): JSX.Element {
   const { rates } = props.data;
-  const rate = (v: number | null): string => (v === null ? t('value.none') : formatPercent(v, lang.value));
+  const rate = (v: number | null): string => orNone(v, (r) => formatPercent(r, lang.value));
   return (
     <Card title={t('lighting.rates')} testid="lighting-rates">
       <dl class="facts">
@@ -157,12 +187,12 @@ function RatesCard(props: { data: LightingView }): JSX.Element {
 function TodayCard(props: { data: LightingView }): JSX.Element {
   const { today } = props.data;
   const tz = timeZone();
-  const time = (ms: number | null): string => (ms === null ? t('value.none') : formatTimeOfDay(ms, tz));
+  const time = (ms: number | null): string => orNone(ms, (wallMs) => formatTimeOfDay(wallMs, tz));
   return (
     <Card title={t('lighting.today', { date: today.date })} testid="lighting-today">
       <dl class="facts">
         <dt>{t('lighting.dayType')}</dt>
-        <dd>{words(DAY_KEYS, today.dayType)}</dd>
+        <dd>{wordOf(DAY_KEYS, today.dayType)}</dd>
         <dt>{t('lighting.sunset')}</dt>
         <dd class="num" data-testid="sunset">
           {time(today.sunsetWallMs)}
@@ -181,173 +211,95 @@ function TodayCard(props: { data: LightingView }): JSX.Element {
 }
 
 function LoopsCard(props: { loops: LoopView[]; onCommand: (c: Command) => void }): JSX.Element {
+  const columns: Column<LoopView>[] = [
+    {
+      label: t('lighting.loop'),
+      cell: (loop) => (
+        <>
+          {t('lighting.loopN', { n: loop.loop })} <span class="muted small mono">{loop.id}</span>
+        </>
+      ),
+    },
+    { label: t('state.label'), cell: (loop) => <OnOff on={loop.on} testid={`loop-${loop.id}-state`} /> },
+    {
+      label: t('lighting.current'),
+      num: true,
+      cell: (loop) => orNone(loop.currentA, (a) => formatWithUnit(a, 'A', lang.value, 2)),
+    },
+    { label: t('lighting.lampCount'), num: true, cell: (loop) => loop.lamps.length },
+    { label: t('lighting.faults'), cell: (loop) => <Faults faults={loop.faults} /> },
+    {
+      label: t('lighting.control'),
+      cell: (loop) => (
+        <CommandButtons
+          kind="loop"
+          target={loop.id}
+          actions={['on', 'off']}
+          dimLevel={null}
+          onCommand={props.onCommand}
+        />
+      ),
+    },
+  ];
   return (
     <Card title={t('lighting.loops')} testid="lighting-loops">
-      {props.loops.length === 0 ? (
-        <p class="muted">{t('layout.empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="data cards">
-            <thead>
-              <tr>
-                <th>{t('lighting.loop')}</th>
-                <th>{t('state.label')}</th>
-                <th class="num">{t('lighting.current')}</th>
-                <th class="num">{t('lighting.lampCount')}</th>
-                <th>{t('lighting.faults')}</th>
-                <th>{t('lighting.control')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.loops.map((loop) => (
-                <tr key={loop.id} data-testid={`loop-${loop.id}`}>
-                  <td data-label={t('lighting.loop')}>
-                    {t('lighting.loopN', { n: loop.loop })} <span class="muted small mono">{loop.id}</span>
-                  </td>
-                  <td data-label={t('state.label')}>
-                    <OnOff on={loop.on} testid={`loop-${loop.id}-state`} />
-                  </td>
-                  <td data-label={t('lighting.current')} class="num">
-                    {loop.currentA === null
-                      ? t('value.none')
-                      : formatWithUnit(loop.currentA, 'A', lang.value, 2)}
-                  </td>
-                  <td data-label={t('lighting.lampCount')} class="num">
-                    {loop.lamps.length}
-                  </td>
-                  <td data-label={t('lighting.faults')}>
-                    <Faults faults={loop.faults} />
-                  </td>
-                  <td data-label={t('lighting.control')}>
-                    <span class="actions">
-                      <button
-                        type="button"
-                        data-testid={`loop-on-${loop.id}`}
-                        onClick={() =>
-                          props.onCommand({ target: loop.id, kind: 'loop', action: 'on', dimLevel: null })
-                        }
-                      >
-                        {t('lighting.action.on')}
-                      </button>
-                      <button
-                        type="button"
-                        data-testid={`loop-off-${loop.id}`}
-                        onClick={() =>
-                          props.onCommand({ target: loop.id, kind: 'loop', action: 'off', dimLevel: null })
-                        }
-                      >
-                        {t('lighting.action.off')}
-                      </button>
-                    </span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        columns={columns}
+        rows={props.loops}
+        rowKey={(loop) => loop.id}
+        row={(loop) => ({ testid: `loop-${loop.id}` })}
+      />
     </Card>
   );
 }
 
 function LampsCard(props: { lamps: LampView[]; onCommand: (c: Command) => void }): JSX.Element {
+  const columns: Column<LampView>[] = [
+    {
+      label: t('lighting.lamp'),
+      cell: (lamp) => (
+        <>
+          <span class="mono">{lamp.id}</span>
+          <div class="small muted">
+            {lamp.loop !== null && <>{t('lighting.loopN', { n: lamp.loop })} · </>}
+            <OnlineState online={lamp.online} onLabel={t('device.online')} offLabel={t('device.offline')} />
+          </div>
+        </>
+      ),
+    },
+    { label: t('state.label'), cell: (lamp) => <OnOff on={lamp.on} testid={`lamp-${lamp.id}-state`} /> },
+    {
+      label: t('lighting.dimLevel'),
+      num: true,
+      cell: (lamp) => orNone(lamp.dimLevel, (level) => `${formatNumber(level, lang.value, 0)} %`),
+    },
+    {
+      label: t('lighting.power'),
+      num: true,
+      cell: (lamp) => orNone(lamp.powerW, (w) => formatWithUnit(w, 'W', lang.value, 1)),
+    },
+    { label: t('lighting.faults'), cell: (lamp) => <Faults faults={lamp.faults} /> },
+    {
+      label: t('lighting.control'),
+      cell: (lamp) => (
+        <CommandButtons
+          kind="lamp"
+          target={lamp.id}
+          actions={['on', 'off', 'dim']}
+          dimLevel={lamp.dimLevel}
+          onCommand={props.onCommand}
+        />
+      ),
+    },
+  ];
   return (
     <Card title={t('lighting.lamps')} testid="lighting-lamps">
-      {props.lamps.length === 0 ? (
-        <p class="muted">{t('layout.empty')}</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="data cards">
-            <thead>
-              <tr>
-                <th>{t('lighting.lamp')}</th>
-                <th>{t('state.label')}</th>
-                <th class="num">{t('lighting.dimLevel')}</th>
-                <th class="num">{t('lighting.power')}</th>
-                <th>{t('lighting.faults')}</th>
-                <th>{t('lighting.control')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.lamps.map((lamp) => (
-                <tr key={lamp.id} data-testid={`lamp-${lamp.id}`}>
-                  <td data-label={t('lighting.lamp')}>
-                    <span class="mono">{lamp.id}</span>
-                    <div class="small muted">
-                      {lamp.loop !== null && <>{t('lighting.loopN', { n: lamp.loop })} · </>}
-                      <OnlineState
-                        online={lamp.online}
-                        onLabel={t('device.online')}
-                        offLabel={t('device.offline')}
-                      />
-                    </div>
-                  </td>
-                  <td data-label={t('state.label')}>
-                    <OnOff on={lamp.on} testid={`lamp-${lamp.id}-state`} />
-                  </td>
-                  <td data-label={t('lighting.dimLevel')} class="num">
-                    {lamp.dimLevel === null
-                      ? t('value.none')
-                      : `${formatNumber(lamp.dimLevel, lang.value, 0)} %`}
-                  </td>
-                  <td data-label={t('lighting.power')} class="num">
-                    {lamp.powerW === null ? t('value.none') : formatWithUnit(lamp.powerW, 'W', lang.value, 1)}
-                  </td>
-                  <td data-label={t('lighting.faults')}>
-                    <Faults faults={lamp.faults} />
-                  </td>
-                  <td data-label={t('lighting.control')}>
-                    <span class="actions">
-                      <button
-                        type="button"
-                        data-testid={`lamp-on-${lamp.id}`}
-                        onClick={() =>
-                          props.onCommand({
-                            target: lamp.id,
-                            kind: 'lamp',
-                            action: 'on',
-                            dimLevel: lamp.dimLevel,
-                          })
-                        }
-                      >
-                        {t('lighting.action.on')}
-                      </button>
-                      <button
-                        type="button"
-                        data-testid={`lamp-off-${lamp.id}`}
-                        onClick={() =>
-                          props.onCommand({
-                            target: lamp.id,
-                            kind: 'lamp',
-                            action: 'off',
-                            dimLevel: lamp.dimLevel,
-                          })
-                        }
-                      >
-                        {t('lighting.action.off')}
-                      </button>
-                      <button
-                        type="button"
-                        data-testid={`lamp-dim-${lamp.id}`}
-                        onClick={() =>
-                          props.onCommand({
-                            target: lamp.id,
-                            kind: 'lamp',
-                            action: 'dim',
-                            dimLevel: lamp.dimLevel,
-                          })
-                        }
-                      >
-                        {t('lighting.action.dim')}
-                      </button>
-                    </span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        columns={columns}
+        rows={props.lamps}
+        rowKey={(lamp) => lamp.id}
+        row={(lamp) => ({ testid: `lamp-${lamp.id}` })}
+      />
     </Card>
   );
 }
@@ -363,7 +315,7 @@ function OverridesCard(props: { data: LightingView }): JSX.Element {
           {props.data.overrides.map((o) => (
             <li key={o.target} class="alarm-item" data-testid={`override-${o.target}`}>
               <span class="tag warn">
-                {words(ACTION_KEYS, o.action)}
+                {wordOf(ACTION_KEYS, o.action)}
                 {o.level !== null ? ` ${o.level} %` : ''}
               </span>
               <div class="what">
@@ -386,43 +338,23 @@ function OverridesCard(props: { data: LightingView }): JSX.Element {
 }
 
 function RulesCard(props: { data: LightingView }): JSX.Element {
+  const columns: Column<LightingView['rules'][number]>[] = [
+    { label: t('lighting.rule'), class: 'mono', cell: (r) => r.id },
+    { label: t('lighting.days'), cell: (r) => r.days.map((d) => wordOf(DAY_KEYS, d)).join(' ') },
+    { label: t('lighting.period'), num: true, cell: (r) => `${r.from} – ${r.to}` },
+    {
+      label: t('lighting.action'),
+      cell: (r) => `${wordOf(ACTION_KEYS, r.action)}${r.level !== null ? ` ${r.level} %` : ''}`,
+    },
+    {
+      label: t('lighting.targets'),
+      class: 'mono wrap-anywhere',
+      cell: (r) => (r.targets.length === 0 ? t('lighting.allTargets') : r.targets.join(' ')),
+    },
+  ];
   return (
     <Card title={t('lighting.rules')} testid="lighting-rules">
-      {props.data.rules.length === 0 ? (
-        <p class="muted">{t('layout.empty')}</p>
-      ) : (
-        <table class="data cards">
-          <thead>
-            <tr>
-              <th>{t('lighting.rule')}</th>
-              <th>{t('lighting.days')}</th>
-              <th>{t('lighting.period')}</th>
-              <th>{t('lighting.action')}</th>
-              <th>{t('lighting.targets')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.data.rules.map((r) => (
-              <tr key={r.id}>
-                <td data-label={t('lighting.rule')} class="mono">
-                  {r.id}
-                </td>
-                <td data-label={t('lighting.days')}>{r.days.map((d) => words(DAY_KEYS, d)).join(' ')}</td>
-                <td data-label={t('lighting.period')} class="num">
-                  {r.from} – {r.to}
-                </td>
-                <td data-label={t('lighting.action')}>
-                  {words(ACTION_KEYS, r.action)}
-                  {r.level !== null && ` ${r.level} %`}
-                </td>
-                <td data-label={t('lighting.targets')} class="mono wrap-anywhere">
-                  {r.targets.length === 0 ? t('lighting.allTargets') : r.targets.join(' ')}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable columns={columns} rows={props.data.rules} rowKey={(r) => r.id} />
     </Card>
   );
 }
@@ -455,7 +387,7 @@ function CommandDialog(props: { command: Command; onClose: (succeeded: boolean) 
       testid="lighting-dialog"
       title={t('lighting.dialogTitle')}
       what={what}
-      confirmLabel={words(ACTION_KEYS, command.action)}
+      confirmLabel={wordOf(ACTION_KEYS, command.action)}
       canConfirm={levelError === null && reason.trim() !== ''}
       onClose={props.onClose}
       onConfirm={async () => {
@@ -496,15 +428,7 @@ function CommandDialog(props: { command: Command; onClose: (succeeded: boolean) 
           ))}
         </select>
       </Field>
-      <Field label={t('form.reason')}>
-        <input
-          type="text"
-          maxLength={500}
-          value={reason}
-          data-testid="op-reason"
-          onInput={(e) => setReason(e.currentTarget.value)}
-        />
-      </Field>
+      <ReasonField value={reason} onInput={setReason} />
     </ConfirmDialog>
   );
 }

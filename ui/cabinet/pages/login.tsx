@@ -8,7 +8,7 @@ import { useState } from 'preact/hooks';
 import type { LoginRequest, Session, SetupRequest, SetupState } from '../../../gateway/web/api-types.js';
 import { api } from '../../kit/api.js';
 import { ErrorNotice, Field, useResource } from '../../kit/components.js';
-import { passwordProblem, USERNAME } from '../common.js';
+import { USERNAME, useNewPassword } from '../common.js';
 import { t } from '../i18n.js';
 import { ROUTES, router } from '../state.js';
 
@@ -95,18 +95,11 @@ export function LoginPage(props: { onSignedIn: SignedIn }): JSX.Element {
 export function SetupPage(props: { onSignedIn: SignedIn }): JSX.Element {
   const token = router.route.value.query['token'] ?? '';
   const [username, setUsername] = useState('');
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
   const [phase, setPhase] = useState<'form' | 'pending' | 'done'>('form');
   const [error, setError] = useState<unknown>(null);
-  const repeatError = repeat !== '' && repeat !== password ? t('users.passwordsDiffer') : null;
-  const passwordError = password !== '' ? passwordProblem(password, username) : null;
-  const valid =
-    token !== '' &&
-    USERNAME.test(username) &&
-    password !== '' &&
-    passwordError === null &&
-    password === repeat;
+  const newPassword = useNewPassword(username);
+  const { password } = newPassword;
+  const valid = token !== '' && USERNAME.test(username) && newPassword.ok;
 
   const submit = (event: Event): void => {
     event.preventDefault();
@@ -149,25 +142,7 @@ export function SetupPage(props: { onSignedIn: SignedIn }): JSX.Element {
               onInput={(e) => setUsername(e.currentTarget.value)}
             />
           </Field>
-          <Field label={t('users.newPassword')} hint={t('users.passwordHint')} error={passwordError}>
-            <input
-              type="password"
-              autocomplete="new-password"
-              value={password}
-              aria-invalid={passwordError !== null}
-              data-testid="setup-password"
-              onInput={(e) => setPassword(e.currentTarget.value)}
-            />
-          </Field>
-          <Field label={t('users.repeatPassword')} error={repeatError}>
-            <input
-              type="password"
-              autocomplete="new-password"
-              value={repeat}
-              data-testid="setup-password-repeat"
-              onInput={(e) => setRepeat(e.currentTarget.value)}
-            />
-          </Field>
+          {newPassword.fields('setup')}
           {error !== null && <ErrorNotice error={error} testid="setup-error" />}
           {phase === 'done' && (
             <p class="notice ok" data-testid="setup-done">

@@ -35,13 +35,18 @@ function OverviewBody(props: { data: Overview }): JSX.Element {
   const { data } = props;
   const tz = timeZone();
   return (
-    <div class="grid">
-      <AlarmsCard data={data} tz={tz} />
-      <DevicesCard devices={data.devices} tz={tz} />
-      <UplinkCard data={data} tz={tz} />
-      <LightingCard data={data} />
-      <CabinetCard data={data} tz={tz} />
-    </div>
+    <>
+      {/* What is wrong first, side by side on a desktop; the facts below share one full row. */}
+      <div class="grid fill halves">
+        <AlarmsCard data={data} tz={tz} />
+        <DevicesCard devices={data.devices} tz={tz} />
+      </div>
+      <div class="grid fill">
+        <UplinkCard data={data} tz={tz} />
+        <LightingCard data={data} />
+        <CabinetCard data={data} tz={tz} />
+      </div>
+    </>
   );
 }
 
@@ -50,7 +55,6 @@ function AlarmsCard(props: { data: Overview; tz: string }): JSX.Element {
   const states = ALARM_STATE_NAMES.filter((s) => s !== 'normal' && (alarms.byState[s] ?? 0) > 0);
   return (
     <Card
-      class="wide"
       title={t('overview.alarms')}
       testid="overview-alarms"
       aside={
@@ -106,7 +110,7 @@ function DevicesCard(props: { devices: DeviceSummary[]; tz: string }): JSX.Eleme
   const liveDevices = live.devices.value;
   const families = [...new Set(props.devices.map((d) => d.family))].sort();
   return (
-    <Card class="wide" title={t('overview.devices')} testid="overview-devices">
+    <Card title={t('overview.devices')} testid="overview-devices">
       {families.map((family) => {
         const devices = props.devices.filter((d) => d.family === family);
         const online = devices.filter((d) => liveDevices[d.id]?.online ?? d.online).length;

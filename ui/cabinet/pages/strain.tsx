@@ -8,10 +8,10 @@ import { useMemo, useState } from 'preact/hooks';
 import type { Overview, StrainEventView, StrainView } from '../../../gateway/web/api-types.js';
 import { api, path } from '../../kit/api.js';
 import { Chart, type ChartSeries } from '../../kit/chart.js';
-import { Async, Card, DateTime, Field, useResource } from '../../kit/components.js';
+import { Async, Card, DataTable, DateTime, useResource, type Column } from '../../kit/components.js';
 import { formatNumber, formatWithUnit } from '../../kit/format.js';
 import { lang, localName } from '../../kit/i18n.js';
-import { deviceTitle } from '../common.js';
+import { DeviceSelect, orNone } from '../common.js';
 import { t } from '../i18n.js';
 import { router, timeZone } from '../state.js';
 
@@ -52,19 +52,7 @@ export default function StrainPage(): JSX.Element {
             <div class="stack">
               {list.length > 1 && (
                 <div class="card">
-                  <Field label={t('alarms.device')}>
-                    <select
-                      value={deviceId}
-                      data-testid="strain-device"
-                      onChange={(e) => setChosen(e.currentTarget.value)}
-                    >
-                      {list.map((d) => (
-                        <option key={d.id} value={d.id}>
-                          {deviceTitle(d)} ({d.id})
-                        </option>
-                      ))}
-                    </select>
-                  </Field>
+                  <DeviceSelect devices={list} value={deviceId} onChange={setChosen} testid="strain-device" />
                 </div>
               )}
               <StrainDevice key={deviceId} deviceId={deviceId} />
@@ -113,59 +101,34 @@ function StrainBody(props: { data: StrainView }): JSX.Element {
   }, [minutes, lang.value]);
   const [selected, setSelected] = useState<string | null>(events.find((e) => e.window !== null)?.id ?? null);
   const event = events.find((e) => e.id === selected) ?? null;
+  const microstrain = (value: number): string => formatWithUnit(value, UNIT, lang.value, 1);
+  const minuteColumns: Column<StrainView['minutes'][number]>[] = [
+    {
+      label: t('strain.channel'),
+      cell: (m) => (
+        <>
+          {channelName(m.channel)}
+          {m.source === 'aggregates' && <div class="small muted">{t('strain.fromAggregates')}</div>}
+        </>
+      ),
+    },
+    { label: t('strain.minute'), cell: (m) => <DateTime wallMs={m.periodStartWallMs} timeZone={tz} /> },
+    { label: t('chart.min'), num: true, cell: (m) => microstrain(m.min) },
+    { label: t('chart.mean'), num: true, cell: (m) => microstrain(m.mean) },
+    { label: t('chart.max'), num: true, cell: (m) => microstrain(m.max) },
+    { label: t('strain.rms'), num: true, cell: (m) => orNone(m.rms, microstrain) },
+    { label: t('strain.samples'), num: true, cell: (m) => m.count },
+  ];
 
   return (
     <>
       <Card title={t('strain.minutes')} testid="strain-minutes">
-        {latest.length === 0 ? (
-          <p class="muted">{t('layout.empty')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table class="data cards">
-              <thead>
-                <tr>
-                  <th>{t('strain.channel')}</th>
-                  <th>{t('strain.minute')}</th>
-                  <th class="num">{t('chart.min')}</th>
-                  <th class="num">{t('chart.mean')}</th>
-                  <th class="num">{t('chart.max')}</th>
-                  <th class="num">{t('strain.rms')}</th>
-                  <th class="num">{t('strain.samples')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {latest.map((m) => (
-                  <tr key={m.channel} data-testid={`strain-channel-${m.channel}`}>
-                    <td data-label={t('strain.channel')}>
-                      {channelName(m.channel)}
-                      {m.source === 'aggregates' && (
-                        <div class="small muted">{t('strain.fromAggregates')}</div>
-                      )}
-                    </td>
-                    <td data-label={t('strain.minute')}>
-                      <DateTime wallMs={m.periodStartWallMs} timeZone={tz} />
-                    </td>
-                    <td data-label={t('chart.min')} class="num">
-                      {formatWithUnit(m.min, UNIT, lang.value, 1)}
-                    </td>
-                    <td data-label={t('chart.mean')} class="num">
-                      {formatWithUnit(m.mean, UNIT, lang.value, 1)}
-                    </td>
-                    <td data-label={t('chart.max')} class="num">
-                      {formatWithUnit(m.max, UNIT, lang.value, 1)}
-                    </td>
-                    <td data-label={t('strain.rms')} class="num">
-                      {m.rms === null ? t('value.none') : formatWithUnit(m.rms, UNIT, lang.value, 1)}
-                    </td>
-                    <td data-label={t('strain.samples')} class="num">
-                      {m.count}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          columns={minuteColumns}
+          rows={latest}
+          rowKey={(m) => m.channel}
+          row={(m) => ({ testid: `strain-channel-${m.channel}` })}
+        />
         {minuteChart.t.length > 1 && (
           <Chart
             testid="strain-minute-chart"
@@ -189,9 +152,7 @@ function StrainBody(props: { data: StrainView }): JSX.Element {
                   {e.level !== null && ` · ${t('alarm.level', { level: e.level })}`}
                 </span>
                 <div class="what">
-                  <strong class="num">
-                    {e.peak === null ? t('value.none') : formatWithUnit(e.peak, UNIT, lang.value, 1)}
-                  </strong>{' '}
+                  <strong class="num">{orNone(e.peak, microstrain)}</strong>{' '}
                   <span class="muted">{channelName(e.channel)}</span>
                   {e.estimatedTonnes !== null && (
                     <span class="num">

@@ -17,11 +17,12 @@ import type {
 } from '../../../gateway/web/api-types.js';
 import { PriorityBadge } from '../../kit/alarm.js';
 import { api, path, pointerOf } from '../../kit/api.js';
-import { Async, Card, DateTime, Field, useResource } from '../../kit/components.js';
+import { Async, Card, DataTable, DateTime, Field, useResource, type Column } from '../../kit/components.js';
 import { ConfirmDialog } from '../../kit/confirm.js';
 import { formatWithUnit } from '../../kit/format.js';
 import { lang, localName } from '../../kit/i18n.js';
-import { deviceTitle, originLabel } from '../common.js';
+import { settingValueText } from '../audit-words.js';
+import { auditWording, DeviceSelect, originLabel, ReasonField } from '../common.js';
 import { t } from '../i18n.js';
 import { router, timeZone } from '../state.js';
 
@@ -47,19 +48,12 @@ export default function ThresholdsPage(): JSX.Element {
           return (
             <div class="stack">
               <div class="card">
-                <Field label={t('alarms.device')}>
-                  <select
-                    value={deviceId}
-                    data-testid="threshold-device"
-                    onChange={(e) => setChosen(e.currentTarget.value)}
-                  >
-                    {list.map((d) => (
-                      <option key={d.id} value={d.id}>
-                        {deviceTitle(d)} ({d.id})
-                      </option>
-                    ))}
-                  </select>
-                </Field>
+                <DeviceSelect
+                  devices={list}
+                  value={deviceId}
+                  onChange={setChosen}
+                  testid="threshold-device"
+                />
               </div>
               {deviceId !== '' && (
                 <DeviceRules
@@ -130,6 +124,28 @@ function parseNumber(text: string): number | null {
   if (text.trim() === '') return null;
   const n = Number(text);
   return Number.isFinite(n) ? n : null;
+}
+
+/** A number typed as text (a decimal keypad on a phone), checked by the form, not by the browser. */
+function NumberField(props: {
+  label: string;
+  value: string;
+  error: string | null;
+  testid: string;
+  onInput: (value: string) => void;
+}): JSX.Element {
+  return (
+    <Field label={props.label} error={props.error}>
+      <input
+        type="text"
+        inputMode="decimal"
+        value={props.value}
+        aria-invalid={props.error !== null}
+        data-testid={props.testid}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+    </Field>
+  );
 }
 
 function RuleForm(props: { deviceId: string; rule: AlarmRuleView; onApplied: () => void }): JSX.Element {
@@ -217,6 +233,7 @@ function RuleForm(props: { deviceId: string; rule: AlarmRuleView; onApplied: () 
     reasonError === null &&
     changes.length > 0;
   const id = rule.ruleKey;
+  const unitSuffix = unit !== null && unit !== '1' ? ` (${unit})` : '';
 
   return (
     <Card
@@ -245,71 +262,45 @@ function RuleForm(props: { deviceId: string; rule: AlarmRuleView; onApplied: () 
         <div class="form-row">
           {hasLevels &&
             rule.levels.map((level, i) => (
-              <Field
+              <NumberField
                 key={level.level}
-                label={`${t('chart.setpoint')} ${t('alarm.level', { level: level.level })}${unit !== null && unit !== '1' ? ` (${unit})` : ''}`}
-                error={setpointErrors[i]}
-              >
-                <input
-                  type="text"
-                  inputMode="decimal"
-                  value={setpoints[i]}
-                  aria-invalid={setpointErrors[i] !== null}
-                  data-testid={`setpoint-${id}-${level.level}`}
-                  onInput={(e) => {
-                    const next = [...setpoints];
-                    next[i] = e.currentTarget.value;
-                    setSetpoints(next);
-                  }}
-                />
-              </Field>
+                label={`${t('chart.setpoint')} ${t('alarm.level', { level: level.level })}${unitSuffix}`}
+                value={setpoints[i] ?? ''}
+                error={setpointErrors[i] ?? null}
+                testid={`setpoint-${id}-${level.level}`}
+                onInput={(value) => {
+                  const next = [...setpoints];
+                  next[i] = value;
+                  setSetpoints(next);
+                }}
+              />
             ))}
           {hasDeadband && (
-            <Field
-              label={`${t('rule.deadband')}${unit !== null && unit !== '1' ? ` (${unit})` : ''}`}
+            <NumberField
+              label={`${t('rule.deadband')}${unitSuffix}`}
+              value={deadband}
               error={deadbandError}
-            >
-              <input
-                type="text"
-                inputMode="decimal"
-                value={deadband}
-                aria-invalid={deadbandError !== null}
-                data-testid={`deadband-${id}`}
-                onInput={(e) => setDeadband(e.currentTarget.value)}
-              />
-            </Field>
+              testid={`deadband-${id}`}
+              onInput={setDeadband}
+            />
           )}
-          <Field label={t('thresholds.onDelayS')} error={onDelayError}>
-            <input
-              type="text"
-              inputMode="decimal"
-              value={onDelay}
-              aria-invalid={onDelayError !== null}
-              data-testid={`ondelay-${id}`}
-              onInput={(e) => setOnDelay(e.currentTarget.value)}
-            />
-          </Field>
-          <Field label={t('thresholds.offDelayS')} error={offDelayError}>
-            <input
-              type="text"
-              inputMode="decimal"
-              value={offDelay}
-              aria-invalid={offDelayError !== null}
-              data-testid={`offdelay-${id}`}
-              onInput={(e) => setOffDelay(e.currentTarget.value)}
-            />
-          </Field>
+          <NumberField
+            label={t('thresholds.onDelayS')}
+            value={onDelay}
+            error={onDelayError}
+            testid={`ondelay-${id}`}
+            onInput={setOnDelay}
+          />
+          <NumberField
+            label={t('thresholds.offDelayS')}
+            value={offDelay}
+            error={offDelayError}
+            testid={`offdelay-${id}`}
+            onInput={setOffDelay}
+          />
         </div>
         <div class="form-row">
-          <Field label={t('form.reason')} class="grow">
-            <input
-              type="text"
-              maxLength={500}
-              value={reason}
-              data-testid={`reason-${id}`}
-              onInput={(e) => setReason(e.currentTarget.value)}
-            />
-          </Field>
+          <ReasonField value={reason} onInput={setReason} testid={`reason-${id}`} class="grow" />
           <button type="submit" class="primary" disabled={!valid} data-testid={`apply-${id}`}>
             {t('thresholds.apply')}
           </button>
@@ -353,63 +344,49 @@ function RuleForm(props: { deviceId: string; rule: AlarmRuleView; onApplied: () 
   );
 }
 
-function json(value: unknown): string {
-  return value === null || value === undefined ? t('value.none') : JSON.stringify(value);
-}
-
 function OverridesList(props: { data: OverrideList; onCleared: () => void }): JSX.Element {
   const [clearing, setClearing] = useState<OverrideView | null>(null);
   const [reason, setReason] = useState('');
   const tz = timeZone();
+  const words = auditWording();
+  const valueText = (value: unknown, pointer: string): string => settingValueText(value, pointer, words);
   if (props.data.overrides.length === 0) return <p class="muted">{t('thresholds.noOverrides')}</p>;
+  const columns: Column<OverrideView>[] = [
+    { label: t('thresholds.setting'), class: 'mono wrap-anywhere', cell: (o) => o.pointer },
+    { label: t('thresholds.value'), cell: (o) => valueText(o.value, o.pointer) },
+    { label: t('thresholds.previous'), cell: (o) => valueText(o.previous, o.pointer) },
+    {
+      label: t('history.by'),
+      cell: (o) => (
+        <>
+          {o.by}
+          {o.reason !== null && o.reason !== '' && <div class="small muted">{o.reason}</div>}
+        </>
+      ),
+    },
+    { label: t('history.when'), cell: (o) => <DateTime wallMs={o.wallMs} timeZone={tz} /> },
+    {
+      label: '',
+      cell: (o) => (
+        <button
+          type="button"
+          class="danger"
+          data-testid={`clear-override-${o.pointer}`}
+          onClick={() => setClearing(o)}
+        >
+          {t('thresholds.clear')}
+        </button>
+      ),
+    },
+  ];
   return (
     <>
-      <div class="table-wrap">
-        <table class="data cards">
-          <thead>
-            <tr>
-              <th>{t('thresholds.setting')}</th>
-              <th>{t('thresholds.value')}</th>
-              <th>{t('thresholds.previous')}</th>
-              <th>{t('history.by')}</th>
-              <th>{t('history.when')}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {props.data.overrides.map((o) => (
-              <tr key={o.pointer} data-testid={`override-${o.pointer}`}>
-                <td data-label={t('thresholds.setting')} class="mono wrap-anywhere">
-                  {o.pointer}
-                </td>
-                <td data-label={t('thresholds.value')} class="mono wrap-anywhere">
-                  {json(o.value)}
-                </td>
-                <td data-label={t('thresholds.previous')} class="mono wrap-anywhere">
-                  {json(o.previous)}
-                </td>
-                <td data-label={t('history.by')}>
-                  {o.by}
-                  {o.reason !== null && o.reason !== '' && <div class="small muted">{o.reason}</div>}
-                </td>
-                <td data-label={t('history.when')}>
-                  <DateTime wallMs={o.wallMs} timeZone={tz} />
-                </td>
-                <td data-label="">
-                  <button
-                    type="button"
-                    class="danger"
-                    data-testid={`clear-override-${o.pointer}`}
-                    onClick={() => setClearing(o)}
-                  >
-                    {t('thresholds.clear')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        columns={columns}
+        rows={props.data.overrides}
+        rowKey={(o) => o.pointer}
+        row={(o) => ({ testid: `override-${o.pointer}` })}
+      />
       {clearing !== null && (
         <ConfirmDialog
           testid="clear-override-dialog"
@@ -426,15 +403,7 @@ function OverridesList(props: { data: OverrideList; onCleared: () => void }): JS
             return null;
           }}
         >
-          <Field label={t('form.reason')}>
-            <input
-              type="text"
-              maxLength={500}
-              value={reason}
-              data-testid="op-reason"
-              onInput={(e) => setReason(e.currentTarget.value)}
-            />
-          </Field>
+          <ReasonField value={reason} onInput={setReason} />
         </ConfirmDialog>
       )}
     </>

@@ -13,9 +13,9 @@ import type {
   WebUserView,
 } from '../../../gateway/web/api-types.js';
 import { api, path } from '../../kit/api.js';
-import { Async, Card, DateTime, Field, useResource } from '../../kit/components.js';
+import { Async, Card, DataTable, DateTime, Field, useResource, type Column } from '../../kit/components.js';
 import { ConfirmDialog } from '../../kit/confirm.js';
-import { passwordProblem, USERNAME } from '../common.js';
+import { USERNAME, useNewPassword } from '../common.js';
 import { t } from '../i18n.js';
 import { session, timeZone } from '../state.js';
 
@@ -33,6 +33,52 @@ export default function UsersPage(): JSX.Element {
   const [edit, setEdit] = useState<Edit | null>(null);
   const tz = timeZone();
   const me = session.value?.username;
+  const columns: Column<WebUserView>[] = [
+    { label: t('users.username'), cell: (u) => <strong>{u.username}</strong> },
+    {
+      label: t('users.role'),
+      cell: (u) => (
+        <RoleSelect
+          value={u.role}
+          disabled={u.username === me}
+          testid={`user-role-${u.username}`}
+          onChange={(role) => setEdit({ kind: 'role', user: u, role })}
+        />
+      ),
+    },
+    {
+      label: t('state.label'),
+      cell: (u) => (
+        <span class={`tag ${u.disabled ? 'bad' : 'ok'}`}>
+          {t(u.disabled ? 'users.disabled' : 'users.enabled')}
+        </span>
+      ),
+    },
+    { label: t('users.created'), cell: (u) => <DateTime wallMs={u.createdWallMs} timeZone={tz} /> },
+    { label: t('users.lastLogin'), cell: (u) => <DateTime wallMs={u.lastLoginWallMs} timeZone={tz} /> },
+    {
+      label: t('users.actions'),
+      cell: (u) => (
+        <span class="actions">
+          <button
+            type="button"
+            disabled={u.username === me}
+            data-testid={`user-${u.disabled ? 'enable' : 'disable'}-${u.username}`}
+            onClick={() => setEdit({ kind: 'disable', user: u, disabled: !u.disabled })}
+          >
+            {t(u.disabled ? 'users.enable' : 'users.disable')}
+          </button>
+          <button
+            type="button"
+            data-testid={`user-password-${u.username}`}
+            onClick={() => setEdit({ kind: 'password', user: u })}
+          >
+            {t('users.resetPassword')}
+          </button>
+        </span>
+      ),
+    },
+  ];
   return (
     <div data-testid="page-users">
       <h1>{t('users.title')}</h1>
@@ -50,82 +96,13 @@ export default function UsersPage(): JSX.Element {
       >
         <Async resource={users}>
           {(data) => (
-            <div class="table-wrap">
-              <table class="data cards" data-testid="user-table">
-                <thead>
-                  <tr>
-                    <th>{t('users.username')}</th>
-                    <th>{t('users.role')}</th>
-                    <th>{t('state.label')}</th>
-                    <th>{t('users.created')}</th>
-                    <th>{t('users.lastLogin')}</th>
-                    <th>{t('users.actions')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.users.map((u) => (
-                    <tr
-                      key={u.username}
-                      class={u.disabled ? 'greyed' : ''}
-                      data-testid={`user-${u.username}`}
-                    >
-                      <td data-label={t('users.username')}>
-                        <strong>{u.username}</strong>
-                      </td>
-                      <td data-label={t('users.role')}>
-                        <select
-                          value={u.role}
-                          disabled={u.username === me}
-                          data-testid={`user-role-${u.username}`}
-                          aria-label={t('users.role')}
-                          onChange={(e) => {
-                            const role = e.currentTarget.value as WebRole;
-                            e.currentTarget.value = u.role;
-                            setEdit({ kind: 'role', user: u, role });
-                          }}
-                        >
-                          {ROLES.map((r) => (
-                            <option key={r} value={r}>
-                              {t(ROLE_KEYS[r])}
-                            </option>
-                          ))}
-                        </select>
-                      </td>
-                      <td data-label={t('state.label')}>
-                        <span class={`tag ${u.disabled ? 'bad' : 'ok'}`}>
-                          {t(u.disabled ? 'users.disabled' : 'users.enabled')}
-                        </span>
-                      </td>
-                      <td data-label={t('users.created')}>
-                        <DateTime wallMs={u.createdWallMs} timeZone={tz} />
-                      </td>
-                      <td data-label={t('users.lastLogin')}>
-                        <DateTime wallMs={u.lastLoginWallMs} timeZone={tz} />
-                      </td>
-                      <td data-label={t('users.actions')}>
-                        <span class="actions">
-                          <button
-                            type="button"
-                            disabled={u.username === me}
-                            data-testid={`user-${u.disabled ? 'enable' : 'disable'}-${u.username}`}
-                            onClick={() => setEdit({ kind: 'disable', user: u, disabled: !u.disabled })}
-                          >
-                            {t(u.disabled ? 'users.enable' : 'users.disable')}
-                          </button>
-                          <button
-                            type="button"
-                            data-testid={`user-password-${u.username}`}
-                            onClick={() => setEdit({ kind: 'password', user: u })}
-                          >
-                            {t('users.resetPassword')}
-                          </button>
-                        </span>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              testid="user-table"
+              columns={columns}
+              rows={data.users}
+              rowKey={(u) => u.username}
+              row={(u) => ({ testid: `user-${u.username}`, class: u.disabled ? 'greyed' : '' })}
+            />
           )}
         </Async>
       </Card>
@@ -142,20 +119,47 @@ export default function UsersPage(): JSX.Element {
   );
 }
 
+/**
+ * A role picker. In the table a change is only asked for: the select shows the role in force
+ * until the confirmed change reloads the list.
+ */
+function RoleSelect(props: {
+  value: WebRole;
+  testid: string;
+  disabled?: boolean;
+  onChange: (role: WebRole) => void;
+}): JSX.Element {
+  return (
+    <select
+      value={props.value}
+      disabled={props.disabled}
+      data-testid={props.testid}
+      aria-label={t('users.role')}
+      onChange={(e) => {
+        const role = e.currentTarget.value as WebRole;
+        e.currentTarget.value = props.value;
+        props.onChange(role);
+      }}
+    >
+      {ROLES.map((r) => (
+        <option key={r} value={r}>
+          {t(ROLE_KEYS[r])}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 function UserDialog(props: { edit: Edit; onClose: (succeeded: boolean) => void }): JSX.Element {
   const { edit } = props;
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<WebRole>('technician');
-  const [password, setPassword] = useState('');
-  const [repeat, setRepeat] = useState('');
   const needsPassword = edit.kind === 'add' || edit.kind === 'password';
-  const repeatError =
-    needsPassword && repeat !== '' && repeat !== password ? t('users.passwordsDiffer') : null;
   const usernameValid = edit.kind !== 'add' || USERNAME.test(username);
   const owner = edit.kind === 'add' ? username : edit.kind === 'password' ? edit.user.username : '';
-  const passwordError = needsPassword && password !== '' ? passwordProblem(password, owner) : null;
-  const canConfirm =
-    usernameValid && (!needsPassword || (password !== '' && passwordError === null && password === repeat));
+  const newPassword = useNewPassword(owner);
+  const { password } = newPassword;
+  const canConfirm = usernameValid && (!needsPassword || newPassword.ok);
 
   let what: string;
   switch (edit.kind) {
@@ -213,43 +217,11 @@ function UserDialog(props: { edit: Edit; onClose: (succeeded: boolean) => void }
             />
           </Field>
           <Field label={t('users.role')}>
-            <select
-              value={role}
-              data-testid="user-role"
-              onChange={(e) => setRole(e.currentTarget.value as WebRole)}
-            >
-              {ROLES.map((r) => (
-                <option key={r} value={r}>
-                  {t(ROLE_KEYS[r])}
-                </option>
-              ))}
-            </select>
+            <RoleSelect value={role} testid="user-role" onChange={setRole} />
           </Field>
         </>
       )}
-      {needsPassword && (
-        <>
-          <Field label={t('users.newPassword')} hint={t('users.passwordHint')} error={passwordError}>
-            <input
-              type="password"
-              autocomplete="new-password"
-              value={password}
-              aria-invalid={passwordError !== null}
-              data-testid="user-password"
-              onInput={(e) => setPassword(e.currentTarget.value)}
-            />
-          </Field>
-          <Field label={t('users.repeatPassword')} error={repeatError}>
-            <input
-              type="password"
-              autocomplete="new-password"
-              value={repeat}
-              data-testid="user-password-repeat"
-              onInput={(e) => setRepeat(e.currentTarget.value)}
-            />
-          </Field>
-        </>
-      )}
+      {needsPassword && newPassword.fields('user')}
     </ConfirmDialog>
   );
 }
