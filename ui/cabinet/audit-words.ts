@@ -1,5 +1,5 @@
 /**
- * The audit log in words (docs/ui.md, "Audit"): an action code the gateway writes (`alarm.shelve`,
+ * The audit log in words (docs/ui.md, "Pages"): an action code the gateway writes (`alarm.shelve`,
  * `lighting.switch`, `bus.read`, `config.override_set`, `web.login` ...) as a phrase, and an
  * entry's detail as labelled values: known keys translated, times in the cabinet's zone, numbers
  * rounded, durations as durations, empty values left out. An unknown code or key is shown as it
