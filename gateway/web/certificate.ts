@@ -23,7 +23,6 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import { writeFileAtomic } from '../../runtime/files.js';
 import { WebError } from './errors.js';
 
@@ -89,6 +88,9 @@ async function makeCertificate(names: string[], now: Date): Promise<{ cert: stri
   const altNames = names.map((name) =>
     isIP(name) === 0 ? { type: 2 as const, value: name } : { type: 7 as const, ip: name },
   );
+  // Loaded only when a certificate is made (the first start): the package and its X.509 stack
+  // cost about 16 MiB of resident memory that every later start would carry for nothing.
+  const { generate } = await import('selfsigned');
   const made = await generate([{ name: 'commonName', value: `Kerbside cabinet ${hostname()}` }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -11,6 +11,7 @@ const benchmarks: Record<string, () => Promise<{ main: (args: string[]) => Promi
   outage: () => import('./outage.js'),
   pacing: () => import('./pacing.js'),
   'connect-flood': () => import('./connect-flood.js'),
+  'cabinet-ui': () => import('./cabinet-ui.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

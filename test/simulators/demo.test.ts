@@ -48,15 +48,43 @@ function startDemo(dataDir: string): DemoRun {
 
 /** `http://127.0.0.1:<port>/...` URLs in the banner, each once. */
 function urlsOf(banner: string): string[] {
-  return [...new Set(banner.match(/http:\/\/127\.0\.0\.1:\d+\/\S*/g) ?? [])];
+  // Not a quote: the log lines before the banner hold URLs inside JSON strings.
+  return [...new Set(banner.match(/http:\/\/127\.0\.0\.1:\d+\/[^\s"]*/g) ?? [])];
 }
 
-function accountsOf(banner: string): Map<string, string> {
+/** The `    name  password  role` lines under the banner's line that starts with `heading`. */
+function accountLines(banner: string, heading: string): Map<string, string> {
   const accounts = new Map<string, string>();
-  for (const match of banner.matchAll(/^ {4}([a-z]+) +(\S{12,}) {2}/gm)) {
+  const lines = banner.split('\n');
+  const start = lines.findIndex((line) => line.trimStart().startsWith(heading));
+  for (const line of start < 0 ? [] : lines.slice(start + 1)) {
+    const match = /^ {4}([a-z]+) +(\S{12,}) {2}/.exec(line);
+    if (match === null) break;
     accounts.set(match[1] ?? '', match[2] ?? '');
   }
   return accounts;
+}
+
+/** The cloud's operator accounts the banner prints. */
+function accountsOf(banner: string): Map<string, string> {
+  return accountLines(banner, 'operator accounts');
+}
+
+/** The cabinet web UI's address and its technician and admin accounts (new passwords each run). */
+function cabinetOf(banner: string): { url: string; accounts: Map<string, string> } {
+  const url = /cabinet web UI: +(http:\/\/127\.0\.0\.1:\d+\/)/.exec(banner)?.[1];
+  assert.ok(url, `the banner names the cabinet web UI:\n${banner}`);
+  return { url, accounts: accountLines(banner, 'cabinet accounts') };
+}
+
+/** Signs in to the cabinet web UI as its own page would (same origin, JSON). */
+async function cabinetSignIn(url: string, username: string, password: string): Promise<number> {
+  const response = await fetch(new URL('/api/login', url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: new URL(url).origin },
+    body: JSON.stringify({ username, password }),
+  });
+  return response.status;
 }
 
 async function signIn(loginUrl: string, username: string, password: string): Promise<number> {
@@ -86,6 +114,7 @@ describe('npm start: the demo', () => {
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
   let firstAccounts = new Map<string, string>();
+  let firstCabinetPasswords: string[] = [];
   let firstEvents = 0;
 
   it('prints full URLs that answer as printed, and accounts that sign in', async () => {
@@ -116,6 +145,15 @@ describe('npm start: the demo', () => {
 
       firstAccounts = accountsOf(banner);
       assert.equal(firstAccounts.size, 6, 'one account per role');
+      const cabinet = cabinetOf(banner);
+      assert.deepEqual([...cabinet.accounts.keys()], ['technician', 'admin']);
+      for (const [username, password] of cabinet.accounts)
+        assert.equal(
+          await cabinetSignIn(cabinet.url, username, password),
+          200,
+          `cabinet sign-in ${username}`,
+        );
+      firstCabinetPasswords = [...cabinet.accounts.values()];
       const monitor = firstAccounts.get('monitor');
       assert.ok(monitor);
       assert.equal(await signIn(login, 'monitor', monitor), 200, `POST ${login}`);
@@ -148,6 +186,16 @@ describe('npm start: the demo', () => {
       assert.ok(login);
       const monitor = firstAccounts.get('monitor') ?? '';
       assert.equal(await signIn(login, 'monitor', monitor), 200, 'the first run’s password still signs in');
+      // The cabinet's accounts are kept, with new passwords (printed) each run.
+      const cabinet = cabinetOf(banner);
+      for (const [username, password] of cabinet.accounts) {
+        assert.ok(!firstCabinetPasswords.includes(password), `a new password for ${username}`);
+        assert.equal(
+          await cabinetSignIn(cabinet.url, username, password),
+          200,
+          `cabinet sign-in ${username}`,
+        );
+      }
       // The uplink reaches the new broker port with the stored credential and delivers there.
       await waitForOutput(run, /uplink connected/);
       await waitUntil(
