@@ -695,3 +695,32 @@ export function spawnGateway(configPath: string): GatewayProcess {
   });
   return { child: child.proc, process: child, output: () => child.output, exited: child.exited };
 }
+
+/**
+ * The site and lighting of a cabinet in Shanghai whose concentrator `deviceId` (kerbtek-lc3200)
+ * has 16 lamps on 4 loops, every loop on all day: the lamp controllers have power whatever the
+ * time of the test. Spread into a scenario's `config`.
+ */
+export function allDayLightingConfig(deviceId: string): Record<string, unknown> {
+  const lamps = (from: number): string[] =>
+    [0, 1, 2, 3].map((i) => `lamp_${String(from + i).padStart(2, '0')}`);
+  return {
+    site: { name: 'Harbour Road cabinet 7', latitude: 31.2304, longitude: 121.4737 },
+    lighting: {
+      timezone: 'Asia/Shanghai',
+      rules: [{ id: 'test-all-day-on', from: '00:00', to: '00:00', action: 'on' }],
+      verification: { settleS: 1 },
+      devices: [
+        {
+          device: deviceId,
+          loops: [
+            { loop: 1, phase: 'a', lamps: lamps(1) },
+            { loop: 2, phase: 'b', lamps: lamps(5) },
+            { loop: 3, phase: 'c', lamps: lamps(9) },
+            { loop: 4, phase: 'a', lamps: lamps(13) },
+          ],
+        },
+      ],
+    },
+  };
+}

@@ -20,6 +20,7 @@ import { pino } from 'pino';
 import type { LightingActionEvent } from '../../cloud-sync/contract/events.js';
 import { GATEWAY_DB_FILE, openGatewayStore } from '../../gateway/store/event-store.js';
 import {
+  allDayLightingConfig,
   describeTransitions,
   rtuLine,
   ScenarioClock,
@@ -34,9 +35,6 @@ const LOOP_ERROR = `${LC}:derived.switching_error.loop_2`;
 const LAMP_ERROR = `${LC}:derived.lamp_failure.lamp_01`;
 const ON_DELAY_MS = 15_000;
 const THIRTY_DAYS_MS = 30 * 86_400_000;
-
-const lamps = (from: number): string[] =>
-  [0, 1, 2, 3].map((i) => `lamp_${String(from + i).padStart(2, '0')}`);
 
 /** A database that has been in service for 30 days of gateway uptime. */
 function seedUptime(dataDir: string): void {
@@ -74,23 +72,7 @@ describe('a tripped loop and a failed lamp (kerbtek-lc3200 on RTU) through a rea
       ],
       clock,
       config: {
-        site: { name: 'Harbour Road cabinet 7', latitude: 31.2304, longitude: 121.4737 },
-        lighting: {
-          timezone: 'Asia/Shanghai',
-          rules: [{ id: 'test-all-day-on', from: '00:00', to: '00:00', action: 'on' }],
-          verification: { settleS: 1 },
-          devices: [
-            {
-              device: LC,
-              loops: [
-                { loop: 1, phase: 'a', lamps: lamps(1) },
-                { loop: 2, phase: 'b', lamps: lamps(5) },
-                { loop: 3, phase: 'c', lamps: lamps(9) },
-                { loop: 4, phase: 'a', lamps: lamps(13) },
-              ],
-            },
-          ],
-        },
+        ...allDayLightingConfig(LC),
       },
       beforeStart: (dataDir, simulation) => {
         seedUptime(dataDir);

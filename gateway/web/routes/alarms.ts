@@ -14,7 +14,11 @@
  *   unknown alarm 404.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AlarmPriority, AlarmStateName } from '../../../cloud-sync/contract/events.js';
+import {
+  ALARM_STATES,
+  type AlarmPriority,
+  type AlarmStateName,
+} from '../../../cloud-sync/contract/events.js';
 import { AlarmError } from '../../alarms/types.js';
 import type { AlarmOperationName } from '../../pipeline/pipeline.js';
 import type {
@@ -43,17 +47,6 @@ const OPERATIONS: Readonly<Record<AlarmOperationPath, AlarmOperationName>> = {
   'return-to-service': 'return_to_service',
 };
 
-const STATES: readonly AlarmStateName[] = [
-  'normal',
-  'unacknowledged',
-  'acknowledged',
-  'rtn_unacknowledged',
-  'latched',
-  'shelved',
-  'suppressed',
-  'out_of_service',
-];
-
 /** A timed shelve longer than a week is nonsense whatever the engine allows; the engine's own maximum is enforced by it (409). */
 const SHELVE_SCHEMA_MAX_S = 7 * 86_400;
 
@@ -77,7 +70,7 @@ export function registerAlarmRoutes(app: FastifyInstance, cabinet: CabinetPort):
           type: 'object',
           additionalProperties: false,
           properties: {
-            state: { type: 'string', enum: [...STATES, 'not_normal', 'any'] },
+            state: { type: 'string', enum: [...ALARM_STATES, 'not_normal', 'any'] },
             priority: { type: 'string', enum: ['low', 'medium', 'high', 'critical'] },
             device: DEVICE_ID,
           },

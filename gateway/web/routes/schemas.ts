@@ -7,6 +7,7 @@
  * Request schemas are closed (additionalProperties false) and bounded (lengths, ranges): bad input
  * of every kind is a 400 that changes nothing.
  */
+import { ALARM_STATES } from '../../../cloud-sync/contract/events.js';
 
 const str = { type: 'string' } as const;
 const num = { type: 'number' } as const;
@@ -47,19 +48,8 @@ export const API_ERROR = object(
 export const LOCALIZED = object({ 'zh-CN': str, en: str });
 export const NULLABLE_LOCALIZED = { anyOf: [LOCALIZED, { type: 'null' }] };
 const PRIORITY = { type: 'string', enum: ['low', 'medium', 'high', 'critical'] } as const;
-const STATE = {
-  type: 'string',
-  enum: [
-    'normal',
-    'unacknowledged',
-    'acknowledged',
-    'rtn_unacknowledged',
-    'latched',
-    'shelved',
-    'suppressed',
-    'out_of_service',
-  ],
-} as const;
+/** The ISA-18.2 states, from the contract's one list. */
+const STATE = { type: 'string', enum: ALARM_STATES } as const;
 const TABLE = { type: 'string', enum: ['coil', 'discrete', 'input', 'holding'] } as const;
 const VALUE = { type: ['number', 'boolean', 'null'] } as const;
 

@@ -17,6 +17,7 @@ import { registerCabinetRoutes, type CabinetRouteOptions } from '../../../gatewa
 import type { WebRole } from '../../../gateway/web/api-types.js';
 import { seedDayOfReadings } from '../../bench/cabinet-ui-seed.js';
 import {
+  allDayLightingConfig,
   ScenarioClock,
   startScenario,
   tcpEndpoint,
@@ -27,9 +28,6 @@ export const GAS = 'gas-1';
 export const LC = 'lc';
 export const BRIDGE = 'bridge';
 export const TECHNICIAN = 'tech-anna';
-
-const lamps = (from: number): string[] =>
-  [0, 1, 2, 3].map((i) => `lamp_${String(from + i).padStart(2, '0')}`);
 
 /** A plain fastify app with the web server's validation and the test's sign-in hook. */
 export function testApp(): FastifyInstance {
@@ -118,24 +116,7 @@ export async function startCabinet(options: CabinetHarnessOptions): Promise<Cabi
     ],
     clock,
     config: {
-      site: { name: 'Harbour Road cabinet 7', latitude: 31.2304, longitude: 121.4737 },
-      lighting: {
-        timezone: 'Asia/Shanghai',
-        // Every loop on all day, so the lamp controllers have power whatever the time of the test.
-        rules: [{ id: 'test-all-day-on', from: '00:00', to: '00:00', action: 'on' }],
-        verification: { settleS: 1 },
-        devices: [
-          {
-            device: LC,
-            loops: [
-              { loop: 1, phase: 'a', lamps: lamps(1) },
-              { loop: 2, phase: 'b', lamps: lamps(5) },
-              { loop: 3, phase: 'c', lamps: lamps(9) },
-              { loop: 4, phase: 'a', lamps: lamps(13) },
-            ],
-          },
-        ],
-      },
+      ...allDayLightingConfig(LC),
       ...(strain
         ? {
             strain: [

@@ -31,7 +31,12 @@ import {
   type RecordedPage,
   type ViewportSize,
 } from '../../helpers/browser.js';
-import { rtuLine, tcpEndpoint, type ScenarioHarness } from '../../helpers/gateway-harness.js';
+import {
+  allDayLightingConfig,
+  rtuLine,
+  tcpEndpoint,
+  type ScenarioHarness,
+} from '../../helpers/gateway-harness.js';
 import { startSystem, type SystemHarness } from '../../helpers/system-harness.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -85,9 +90,6 @@ export interface CabinetUi {
   stop(): Promise<void>;
 }
 
-const lamps = (from: number): string[] =>
-  [0, 1, 2, 3].map((i) => `lamp_${String(from + i).padStart(2, '0')}`);
-
 /** The gateway's part of the system: its devices, lighting, strain and the web UI's settings. */
 function systemOptions(name: string): Parameters<typeof startSystem>[0] {
   return {
@@ -135,24 +137,7 @@ function systemOptions(name: string): Parameters<typeof startSystem>[0] {
       },
     ],
     config: {
-      site: { name: 'Harbour Road cabinet 7', latitude: 31.2304, longitude: 121.4737 },
-      lighting: {
-        timezone: 'Asia/Shanghai',
-        // Every loop on all day, so the lamp controllers have power whatever the time of the test.
-        rules: [{ id: 'test-all-day-on', from: '00:00', to: '00:00', action: 'on' }],
-        verification: { settleS: 1 },
-        devices: [
-          {
-            device: LC,
-            loops: [
-              { loop: 1, phase: 'a', lamps: lamps(1) },
-              { loop: 2, phase: 'b', lamps: lamps(5) },
-              { loop: 3, phase: 'c', lamps: lamps(9) },
-              { loop: 4, phase: 'a', lamps: lamps(13) },
-            ],
-          },
-        ],
-      },
+      ...allDayLightingConfig(LC),
       strain: [
         {
           device: BRIDGE,
