@@ -12,7 +12,7 @@ import { Shell, type NavItem } from '../kit/layout.js';
 import { hrefOf } from '../kit/route.js';
 import { t, type CabinetKey } from './i18n.js';
 import { CABINET_EN, CABINET_ZH } from './i18n/messages.js';
-import { lazyPage } from './lazy.js';
+import { lazyPage, preloadPage } from './lazy.js';
 import { AlarmsPage } from './pages/alarms.js';
 import { LoginPage, SetupPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
@@ -92,27 +92,31 @@ function logout(): void {
   router.navigate(`#${ROUTES.login}`);
 }
 
-let booted = false;
+/**
+ * Asks who is signed in as the script starts, not from an effect after the first paint, and
+ * starts the current route's page chunk beside it: the two downloads overlap instead of following
+ * each other (docs/performance.md, "Cabinet web UI"). The route is the one the page opened on.
+ */
+function boot(): void {
+  const opened = router.route.value;
+  api.get<Session>('/api/session', { quiet401: true }).then(
+    (s) => {
+      session.value = s;
+      startLive();
+      if (opened.pattern === ROUTES.login) router.navigate(afterLogin());
+    },
+    () => {
+      if (!PUBLIC_PAGES.has(opened.pattern)) toLogin();
+    },
+  );
+  const openedPage = pageOf(opened.pattern);
+  if (openedPage !== null) preloadPage(PAGES[openedPage]);
+}
 
 function App(): JSX.Element {
   const route = router.route.value;
   const current = session.value;
   const isPublic = PUBLIC_PAGES.has(route.pattern);
-
-  useEffect(() => {
-    if (booted) return;
-    booted = true;
-    api.get<Session>('/api/session', { quiet401: true }).then(
-      (s) => {
-        session.value = s;
-        startLive();
-        if (isPublic && route.pattern === ROUTES.login) router.navigate(afterLogin());
-      },
-      () => {
-        if (!isPublic) toLogin();
-      },
-    );
-  }, []);
 
   useEffect(() => {
     document.title = current !== null ? `${current.siteName} · ${t('app.title')}` : t('app.title');
@@ -158,4 +162,5 @@ function App(): JSX.Element {
   );
 }
 
+boot();
 render(<App />, document.getElementById('app') as HTMLElement);

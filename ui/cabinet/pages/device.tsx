@@ -5,7 +5,7 @@
  * disclosure: it is English only) and override; the profile's register map and its forbidden ranges.
  */
 import type { JSX } from 'preact';
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type {
   AlarmRuleView,
   DeviceDetail,
@@ -53,22 +53,65 @@ export default function DevicePage(): JSX.Element {
   return <DeviceView key={id} id={id} />;
 }
 
+/** The trend shown first: the first numeric point with an alarm rule, else the first numeric point. */
+function defaultPointKey(detail: DeviceDetail): string {
+  const numeric = detail.points.filter(isNumeric);
+  const withRule = numeric.find((p) => detail.rules.some((r) => r.pointKey === p.key));
+  return (withRule ?? numeric[0])?.key ?? '';
+}
+
+/** One point's trend over a range, or over a zoomed span; null when there is no point to show. */
+function fetchTrend(
+  deviceId: string,
+  pointKey: string,
+  range: TrendRange,
+  zoom: { from: number; to: number } | null,
+  signal: AbortSignal,
+): Promise<Trend | null> {
+  if (pointKey === '') return Promise.resolve(null);
+  const query =
+    zoom === null
+      ? `point=${encodeURIComponent(pointKey)}&range=${range}`
+      : `point=${encodeURIComponent(pointKey)}&fromWallMs=${Math.round(zoom.from)}&toWallMs=${Math.round(zoom.to)}`;
+  return api.get<Trend>(`${path`/api/devices/${deviceId}/trend`}?${query}`, { signal });
+}
+
+/** The device's detail, and the default trend already asked for. */
+interface DeviceLoad {
+  detail: DeviceDetail;
+  firstTrend: Promise<Trend | null>;
+}
+
 function DeviceView(props: { id: string }): JSX.Element {
-  const detail = useResource(
-    (signal) => api.get<DeviceDetail>(path`/api/devices/${props.id}`, { signal }),
+  const loaded = useResource(
+    async (signal): Promise<DeviceLoad> => {
+      const detail = await api.get<DeviceDetail>(path`/api/devices/${props.id}`, { signal });
+      // The default trend is asked for as soon as the detail names its point, before the page
+      // renders: the chart no longer waits for the whole page to render and its effects to run
+      // (docs/performance.md, "Cabinet web UI"). TrendCard takes this answer for its first load.
+      const firstTrend = fetchTrend(detail.device.id, defaultPointKey(detail), '1h', null, signal);
+      // Its failure is shown by TrendCard; this only keeps an unused rejection (page left) quiet.
+      firstTrend.catch(() => undefined);
+      return { detail, firstTrend };
+    },
     [props.id],
   );
   return (
     <div data-testid="page-device">
-      <Async resource={detail}>{(data) => <DeviceBody data={data} />}</Async>
+      <Async resource={loaded}>
+        {(data) => <DeviceBody data={data.detail} firstTrend={data.firstTrend} />}
+      </Async>
     </div>
   );
 }
 
-function DeviceBody(props: { data: DeviceDetail }): JSX.Element {
+function DeviceBody(props: { data: DeviceDetail; firstTrend: Promise<Trend | null> }): JSX.Element {
   const { device } = props.data;
   const tz = timeZone();
   const liveDevice = live.devices.value[device.id];
+  // The rules and the register map render once the first trend is drawn (or failed), so their
+  // rendering does not delay the chart (docs/performance.md, "Cabinet web UI").
+  const [trendSettled, setTrendSettled] = useState(false);
   return (
     <>
       <h1>
@@ -102,9 +145,14 @@ function DeviceBody(props: { data: DeviceDetail }): JSX.Element {
       </p>
       <div class="stack">
         <ValuesCard data={props.data} tz={tz} />
-        <TrendCard data={props.data} tz={tz} />
-        <RulesCard data={props.data} tz={tz} />
-        <RegisterMapCard data={props.data} />
+        <TrendCard
+          data={props.data}
+          tz={tz}
+          firstTrend={props.firstTrend}
+          onSettled={() => setTrendSettled(true)}
+        />
+        {trendSettled && <RulesCard data={props.data} tz={tz} />}
+        {trendSettled && <RegisterMapCard data={props.data} />}
       </div>
     </>
   );
@@ -176,26 +224,35 @@ function ruleLines(rules: readonly AlarmRuleView[], pointKey: string): ChartLine
   return lines;
 }
 
-function TrendCard(props: { data: DeviceDetail; tz: string }): JSX.Element {
+function TrendCard(props: {
+  data: DeviceDetail;
+  tz: string;
+  /** The answer for the first load (default point, 1 h), asked for by DeviceView. */
+  firstTrend: Promise<Trend | null>;
+  /** Called once the first trend is drawn or has failed. */
+  onSettled: () => void;
+}): JSX.Element {
   const { device, points, rules } = props.data;
   const numeric = points.filter(isNumeric);
-  const withRule = numeric.find((p) => rules.some((r) => r.pointKey === p.key));
-  const [pointKey, setPointKey] = useState<string>((withRule ?? numeric[0])?.key ?? '');
+  const [pointKey, setPointKey] = useState<string>(() => defaultPointKey(props.data));
   const [range, setRange] = useState<TrendRange>('1h');
   const [zoom, setZoom] = useState<{ from: number; to: number } | null>(null);
   const point = numeric.find((p) => p.key === pointKey);
+  // Used once: the first load is for the initial point, 1 h and no zoom, which it was asked for.
+  const prefetched = useRef<Promise<Trend | null> | null>(props.firstTrend);
 
   const trend = useResource(
     (signal) => {
-      if (pointKey === '') return Promise.resolve(null);
-      const query =
-        zoom === null
-          ? `point=${encodeURIComponent(pointKey)}&range=${range}`
-          : `point=${encodeURIComponent(pointKey)}&fromWallMs=${Math.round(zoom.from)}&toWallMs=${Math.round(zoom.to)}`;
-      return api.get<Trend>(`${path`/api/devices/${device.id}/trend`}?${query}`, { signal });
+      const first = prefetched.current;
+      prefetched.current = null;
+      return first ?? fetchTrend(device.id, pointKey, range, zoom, signal);
     },
     [device.id, pointKey, range, zoom],
   );
+  // After the chart's own effect has drawn it (a child's effects run before its parent's).
+  useEffect(() => {
+    if (!trend.loading) props.onSettled();
+  }, [trend.loading]);
 
   const lines = useMemo(() => ruleLines(rules, pointKey), [rules, pointKey, lang.value]);
   const chart = useMemo(() => {
