@@ -275,6 +275,10 @@ export async function visit(page: Page, id: SignedInPage): Promise<void> {
 export async function visitDevice(page: Page, deviceId: string): Promise<void> {
   await page.goto(`/#/devices/${encodeURIComponent(deviceId)}`);
   await pageReady(page, 'device');
+  // The rules and the register map render after the first trend (it is asked for first): both
+  // must come, whatever the trend did.
+  await byTestId(page, 'device-rules').waitFor();
+  await byTestId(page, 'device-register-map').waitFor();
 }
 
 /** Signs in through the sign-in page as a person does, and waits for the overview. */
