@@ -21,6 +21,7 @@
  *    (the data routes, gateway/web/routes/index.ts: this module never imports them).
  */
 import compress from '@fastify/compress';
+import { constants as zlibConstants } from 'node:zlib';
 import swagger from '@fastify/swagger';
 import Fastify, {
   LogController,
@@ -292,7 +293,21 @@ export async function buildWebApp(options: WebAppOptions): Promise<FastifyInstan
   // API answers only: text/event-stream is not compressible to it, and the page and assets say
   // compress: false (precompressed). Request bodies are never inflated (a small gzip can expand
   // past any body limit).
-  await app.register(compress, { globalDecompression: false, threshold: 1024, encodings: ['br', 'gzip'] });
+  // Brotli at quality 5 with a 256 KiB window for answers made per request: zlib's default
+  // (quality 11, 4 MiB window) costs tens of MiB and milliseconds per answer on a cabinet's small
+  // computer for a few percent fewer bytes (docs/performance.md, "Cabinet web UI").
+  await app.register(compress, {
+    globalDecompression: false,
+    threshold: 1024,
+    encodings: ['br', 'gzip'],
+    brotliOptions: {
+      params: {
+        [zlibConstants.BROTLI_PARAM_QUALITY]: 5,
+        [zlibConstants.BROTLI_PARAM_LGWIN]: 18,
+        [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
+      },
+    },
+  });
 
   const clockMono = (): number => clock().monoMs;
   const sessions = new WebSessions(options.sessions ?? DEFAULT_SESSION_LIMITS, clock);

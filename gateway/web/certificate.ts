@@ -21,8 +21,10 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { fork } from 'node:child_process';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../../runtime/files.js';
 import { WebError } from './errors.js';
 
@@ -83,28 +85,50 @@ function checkPair(cert: string, key: string, now: Date): CheckedPair {
   return { fingerprint256: x509.fingerprint256, validTo };
 }
 
-async function makeCertificate(names: string[], now: Date): Promise<{ cert: string; key: string }> {
-  const notAfter = new Date(now.getTime() + CERTIFICATE_VALIDITY_DAYS * 24 * 3_600_000);
-  const altNames = names.map((name) =>
-    isIP(name) === 0 ? { type: 2 as const, value: name } : { type: 7 as const, ip: name },
+/** What the certificate worker (certificate-maker.ts) is asked to make. */
+export interface CertificateRequest {
+  commonName: string;
+  altNames: Array<{ type: 2; value: string } | { type: 7; ip: string }>;
+  notBeforeMs: number;
+  notAfterMs: number;
+}
+
+/** Makes the certificate in a child process (certificate-maker.ts says why). */
+function makeCertificate(names: string[], now: Date): Promise<{ cert: string; key: string }> {
+  const request: CertificateRequest = {
+    commonName: `Kerbside cabinet ${hostname()}`,
+    altNames: names.map((name) =>
+      isIP(name) === 0 ? { type: 2 as const, value: name } : { type: 7 as const, ip: name },
+    ),
+    notBeforeMs: now.getTime(),
+    notAfterMs: now.getTime() + CERTIFICATE_VALIDITY_DAYS * 24 * 3_600_000,
+  };
+  // A child process of this node (fork: IPC channel), from the build (plain node) or from the
+  // source (tsx loaded in the child too).
+  const fromSource = import.meta.url.endsWith('.ts');
+  const file = fileURLToPath(
+    new URL(fromSource ? './certificate-maker.ts' : './certificate-maker.js', import.meta.url),
   );
-  // Loaded only when a certificate is made (the first start): the package and its X.509 stack
-  // cost about 16 MiB of resident memory that every later start would carry for nothing.
-  const { generate } = await import('selfsigned');
-  const made = await generate([{ name: 'commonName', value: `Kerbside cabinet ${hostname()}` }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: now,
-    notAfterDate: notAfter,
-    extensions: [
-      { name: 'basicConstraints', cA: false, critical: true },
-      { name: 'keyUsage', digitalSignature: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames },
-    ],
+  return new Promise((resolve, reject) => {
+    const child = fork(file, [JSON.stringify(request)], {
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let answered = false;
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.once('message', (made: { cert: string; key: string }) => {
+      answered = true;
+      resolve(made);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (!answered)
+        reject(
+          new Error(`the certificate maker exited (code ${code}) without a certificate: ${stderr.trim()}`),
+        );
+    });
   });
-  return { cert: made.cert, key: made.private };
 }
 
 /** The certificate and key the web server serves (see the header). */
