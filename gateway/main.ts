@@ -147,7 +147,9 @@ async function run(argv: string[]): Promise<number> {
     );
   }
   // The technician's web UI (docs/ui.md): optional, so a failure is logged and polling goes on.
-  const web = await startCabinetWeb(gateway, config, logger);
+  // Not awaited: a first start makes its certificate (about a second), and the stop signals must
+  // be handled from here on, not after it (a SIGTERM meanwhile would kill the process unstopped).
+  const web = startCabinetWeb(gateway, config, logger);
   logger.info(
     { gatewayId: config.gatewayId, site: config.site.name, dataDir: config.dataDir, profiles: profiles.size },
     // The pid in the text too (pino also adds a pid field): it is what `kill -HUP` needs (README).
@@ -163,7 +165,7 @@ async function run(argv: string[]): Promise<number> {
         'after enrolling (npm run enroll) set "uplink": { "enabled": true } and restart',
     );
   }
-  const code = await waitForStop(gateway, logger, options.config, () => web?.close());
+  const code = await waitForStop(gateway, logger, options.config, async () => (await web)?.close());
   await metrics?.close();
   return code;
 }

@@ -128,6 +128,7 @@ function testConfig(dataDir: string): GatewayConfig {
   const result = validateGatewayConfig(
     {
       gatewayId: 'gw-fake',
+      web: { host: '127.0.0.1', port: 0 },
       site: { name: 'bench' },
       dataDir,
       buses: [
@@ -328,6 +329,7 @@ describe('gateway/main.ts against simulators (real process)', () => {
       configPath,
       JSON.stringify({
         gatewayId: 'gw-sim',
+        web: { host: '127.0.0.1', port: 0 },
         site: { name: 'simulated cabinet' },
         dataDir,
         buses: [lineBus, { id: 'lan', kind: 'tcp', host: '127.0.0.1', port: lan.port }],
@@ -492,6 +494,7 @@ describe('gateway/main.ts process: signals, pid, uplink warning', () => {
       configPath,
       JSON.stringify({
         gatewayId: 'gw-signals',
+        web: { host: '127.0.0.1', port: 0 },
         site: { name: 'signal bench' },
         dataDir: join(tmp, `${name}-${counter}-data`),
         // Tests run side by side: no fixed metrics port.

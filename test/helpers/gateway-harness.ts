@@ -136,6 +136,9 @@ export function configDocument(
     site: { name: 'scenario cabinet' },
     dataDir,
     log: { level: 'warn' },
+    // A gateway process started on this document serves its web UI on a free loopback port:
+    // the default 0.0.0.0:8443 would be fought over by the tests running side by side.
+    web: { host: '127.0.0.1', port: 0 },
     buses: simulation.buses,
     devices: simulation.devices,
     ...extra,

@@ -99,6 +99,7 @@ describe('plain mqtt:// only to loopback unless allowed', () => {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       const credentials = {
         gatewayId: 'gw-insecure',
+        web: { host: '127.0.0.1', port: 0 },
         mqtt: {
           url: 'mqtt://192.0.2.1:1883',
           username: 'gw-insecure',
@@ -113,6 +114,7 @@ describe('plain mqtt:// only to loopback unless allowed', () => {
         configPath,
         JSON.stringify({
           gatewayId: 'gw-insecure',
+          web: { host: '127.0.0.1', port: 0 },
           site: { name: 'insecure bench' },
           dataDir,
           metrics: { enabled: false },
