@@ -12,6 +12,7 @@ import { siteTimeZone } from '../config/types.js';
 import type { Gateway } from '../gateway.js';
 import { GATEWAY_VERSION } from '../version.js';
 import { cabinetPortOf } from './cabinet-adapter.js';
+import type { CabinetPort } from './cabinet-port.js';
 import { registerCabinetRoutes } from './routes/index.js';
 import { startWebServer, type StartWebServerOptions, type WebServer } from './server.js';
 
@@ -31,19 +32,24 @@ export async function startCabinetWeb(
   if (!config.web.enabled) return null;
   const webLogger = logger.child({ module: 'web' });
   const timeZone = siteTimeZone(config);
+  // The port subscribes to the gateway's events: a server that does not start must let them go
+  // (server.ts closes an app that failed to listen, which closes the port; this covers the rest).
+  let cabinet: CabinetPort | undefined;
   try {
-    const cabinet = cabinetPortOf(gateway, { logger: webLogger, timeZone, version: GATEWAY_VERSION });
+    cabinet = cabinetPortOf(gateway, { logger: webLogger, timeZone, version: GATEWAY_VERSION });
+    const port = cabinet;
     return await startWebServer({
       config: config.web,
       dataDir: config.dataDir,
       logger: webLogger,
       store: gateway.webStore(),
       site: { gatewayId: config.gatewayId, siteName: config.site.name, timeZone },
-      registerRoutes: (app) => registerCabinetRoutes(app, cabinet),
+      registerRoutes: (app) => registerCabinetRoutes(app, port),
       ...(options.assetsDir === undefined ? {} : { assetsDir: options.assetsDir }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
   } catch (error) {
+    cabinet?.close();
     webLogger.error({ err: error }, 'the web UI could not start; the gateway polls and alarms without it');
     return null;
   }

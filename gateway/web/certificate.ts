@@ -93,6 +93,9 @@ export interface CertificateRequest {
   notAfterMs: number;
 }
 
+/** How long the certificate maker may take (it needs about a second) before it is killed. */
+const CERTIFICATE_MAKER_TIMEOUT_MS = 30_000;
+
 /** Makes the certificate in a child process (certificate-maker.ts says why). */
 function makeCertificate(names: string[], now: Date): Promise<{ cert: string; key: string }> {
   const request: CertificateRequest = {
@@ -116,13 +119,18 @@ function makeCertificate(names: string[], now: Date): Promise<{ cert: string; ke
     });
     let answered = false;
     let stderr = '';
+    // A maker that hangs must not hold the web UI's start (and a stop waiting for it) for ever.
+    const timer = setTimeout(() => child.kill('SIGKILL'), CERTIFICATE_MAKER_TIMEOUT_MS);
+    timer.unref();
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.once('message', (made: { cert: string; key: string }) => {
       answered = true;
+      clearTimeout(timer);
       resolve(made);
     });
     child.once('error', reject);
     child.once('exit', (code) => {
+      clearTimeout(timer);
       if (!answered)
         reject(
           new Error(`the certificate maker exited (code ${code}) without a certificate: ${stderr.trim()}`),
