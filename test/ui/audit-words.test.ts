@@ -25,6 +25,7 @@ const ACTIONS = [
   'web.user_add',
   'web.user_update',
   'web.password_change',
+  'web.password_change_failed',
   'alarm.acknowledge',
   'alarm.shelve',
   'alarm.unshelve',

@@ -310,7 +310,11 @@ export async function changeOwnPassword(
 ): Promise<string> {
   checkPasswordRules(newPassword, username);
   const verified = await verifyCredentials(store, username, currentPassword);
-  if (verified === null) throw new WebError('WEB_LOGIN_FAILED', 'the current password is wrong');
+  if (verified === null) {
+    // A wrong current password is a guess at the account from a signed-in session: audited.
+    store.commit({ events: [accountAudit(actor, 'web.password_change_failed', username)] });
+    throw new WebError('WEB_LOGIN_FAILED', 'the current password is wrong');
+  }
   const passwordHash = await hashPassword(newPassword);
   store.commit({
     webUsers: [{ kind: 'update', username, passwordHash, wallMs: store.now().wallMs }],

@@ -34,7 +34,7 @@ import type {
 } from '../api-types.js';
 import { clearedSessionCookie, sessionCookie, sessionOf } from '../access.js';
 import type { LoginLimits } from '../accounts/login-limits.js';
-import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
+import { checkPasswordRules, MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
 import type { LiveSession, WebSessions } from '../accounts/sessions.js';
 import type { SetupToken } from '../accounts/setup-token.js';
 import {
@@ -312,6 +312,9 @@ export function registerAccountRoutes(app: FastifyInstance, options: AccountRout
     async (request, reply): Promise<Session> => {
       const { user } = currentSession(request);
       const actor = actorOf(request);
+      // A refused new password is the user's typing, not a guess: it is answered before anything
+      // counts against the account's lockout.
+      checkPasswordRules(request.body.newPassword, user.username);
       const addressWait = limits.claimAddress(actor.address);
       if (addressWait > 0) tooManyAttempts(reply, addressWait);
       const accountWait = limits.claimAccount(user.username);

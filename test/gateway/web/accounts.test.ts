@@ -449,6 +449,24 @@ describe('gateway/web users and the audit trail', () => {
       payload: { currentPassword: 'not-my-password', newPassword: 'li-new-password-1' },
     });
     assert.equal(wrong.statusCode, 401);
+    const actions = h.port.read((db) =>
+      db.prepare('SELECT action, actor, target FROM audit ORDER BY id').all(),
+    ) as Array<{ action: string; actor: string; target: string }>;
+    assert.deepEqual(actions.at(-1), {
+      action: 'web.password_change_failed',
+      actor: 'tech.li',
+      target: 'tech.li',
+    });
+    // New passwords the rules refuse are typing, not guesses: six of them lock nothing.
+    for (let i = 0; i < 6; i++) {
+      const short = await h.inject({
+        method: 'POST',
+        url: '/api/password',
+        headers: { ...SAME_ORIGIN, cookie: first },
+        payload: { currentPassword: PASSWORDS.tech, newPassword: 'short' },
+      });
+      assert.equal(short.statusCode, 400, short.body);
+    }
     const changed = await h.inject({
       method: 'POST',
       url: '/api/password',
