@@ -2,10 +2,13 @@
  * One scheduler per bus. On RS-485 only one transaction may be on the line at a time (Modbus over
  * Serial Line v1.02 section 2.1: single master, the master waits for each reply), so the
  * scheduler is a single loop that always does the most urgent thing next:
- *   1. queued transactions, first come first served: writes (a technician switching a lamp
- *      should not wait behind a poll cycle) and on-demand reads (read(): the cabinet UI's
- *      commissioning panel), each between two polls, never beside one;
- *   2. the device whose next poll is due first (staggered at start so devices do not all fire
+ *   1. queued writes, first come first served (a technician switching a lamp should not wait
+ *      behind a poll cycle);
+ *   2. queued on-demand reads (read(): the cabinet UI's commissioning panel), one at a time and
+ *      taking turns with the polls: after a read, a poll that is due goes first, so a flood of
+ *      reads at a silent device cannot hold polling and alarm evaluation back (issue 13:
+ *      "nothing the web server does may delay polling"); at most MAX_WAITING_READS wait;
+ *   3. the device whose next poll is due first (staggered at start so devices do not all fire
  *      at once), its reads coalesced by read-planner.ts.
  * Dead devices are probed with backoff (device-health.ts) so they cost the others little.
  * Modbus TCP endpoints use the same loop: one connection, one transaction at a time, which is
@@ -90,6 +93,15 @@ const READ_FC: Readonly<Record<RegisterTable, 0x01 | 0x02 | 0x03 | 0x04>> = {
 export const MODBUS_MAX_READ_BITS = 2000;
 export const MODBUS_MAX_READ_REGISTERS = 125;
 
+/**
+ * How many on-demand reads may wait for the line per bus (besides the one on the wire). Each may
+ * cost its device's full timeout and retries when the device is silent, and each takes a turn
+ * between polls, so an unbounded queue would let one browser tab stretch every poll cycle; two
+ * is enough for a technician clicking through the commissioning panel. One more is refused at
+ * once with BUS_BUSY (HTTP 429, RFC 6585 section 4) rather than queued.
+ */
+export const MAX_WAITING_READS = 2;
+
 /** Errors of the scheduler itself (bad write requests), distinct from wire errors (ModbusError). */
 export const BUS_ERRORS = {
   BUS_UNKNOWN_DEVICE: { means: 'No device of that id on the bus.' },
@@ -104,6 +116,10 @@ export const BUS_ERRORS = {
     means:
       "An on-demand read touching a range the device's profile forbids (quirks.forbiddenRanges); refused before it is queued, the message says why.",
     status: 403,
+  },
+  BUS_BUSY: {
+    means: `An on-demand read refused at once because ${MAX_WAITING_READS} reads already wait for the bus (each may take the device's full timeout, and polling must not wait behind them); try again when they are answered.`,
+    status: 429,
   },
 } as const satisfies ErrorCatalogue<string>;
 
@@ -125,8 +141,12 @@ const RETRYABLE = new Set([
 export class BusScheduler {
   private readonly devices = new Map<string, DeviceState>();
   private readonly listeners = new Set<PollListener>();
-  /** Writes and on-demand reads waiting for the line, oldest first. */
-  private readonly queue: QueuedTransaction[] = [];
+  /** Writes waiting for the line, oldest first; they go before everything else. */
+  private readonly writes: QueuedTransaction[] = [];
+  /** On-demand reads waiting for the line, oldest first; at most MAX_WAITING_READS. */
+  private readonly reads: QueuedTransaction[] = [];
+  /** An on-demand read ran since the last poll: a due poll goes before the next read. */
+  private readSincePoll = false;
   private readonly stats = new TransactionStats();
   private readonly costModel: WireCostModel;
   private client: ModbusClient | undefined;
@@ -203,7 +223,7 @@ export class BusScheduler {
     this.running = false;
     this.wake?.();
     await this.loop;
-    for (const queued of this.queue.splice(0))
+    for (const queued of [...this.writes.splice(0), ...this.reads.splice(0)])
       queued.fail(new BusError('BUS_STOPPED', `bus ${this.id} stopped`));
     await this.client?.close();
     await this.transport?.close().catch(() => undefined);
@@ -233,7 +253,8 @@ export class BusScheduler {
     if (!this.running) return Promise.reject(new BusError('BUS_STOPPED', `bus ${this.id} is not running`));
     return new Promise((resolve, reject) => {
       const write: QueuedWrite = { device, point, value, resolve, reject };
-      this.enqueue({ run: () => this.executeWrite(write), fail: reject });
+      this.writes.push({ run: () => this.executeWrite(write), fail: reject });
+      this.wake?.();
     });
   }
 
@@ -245,8 +266,9 @@ export class BusScheduler {
    * MAP v1.1b3 section 6, or the profile's quirks.maxRegistersPerRead / maxBitsPerRead, or past
    * address 65535), BUS_FORBIDDEN_RANGE (the range touches one of the profile's
    * quirks.forbiddenRanges: the device resets, hangs or aborts a calibration; the message quotes
-   * the profile's reason), BUS_STOPPED. A failed transaction rejects with its ModbusError
-   * (MODBUS_TIMEOUT, MODBUS_EXCEPTION ...).
+   * the profile's reason), BUS_STOPPED, BUS_BUSY (MAX_WAITING_READS reads already wait; it then
+   * takes its turn between polls, see the run loop). A failed transaction rejects with its
+   * ModbusError (MODBUS_TIMEOUT, MODBUS_EXCEPTION ...).
    */
   read(deviceId: string, request: BusReadRequest): Promise<BusReadResult> {
     const device = this.devices.get(deviceId);
@@ -266,8 +288,15 @@ export class BusScheduler {
     const refusal = readRefusal(device.config, span);
     if (refusal !== null) return Promise.reject(refusal);
     if (!this.running) return Promise.reject(new BusError('BUS_STOPPED', `bus ${this.id} is not running`));
+    if (this.reads.length >= MAX_WAITING_READS)
+      return Promise.reject(
+        new BusError(
+          'BUS_BUSY',
+          `bus ${this.id} already has ${MAX_WAITING_READS} on-demand reads waiting; try again when they are answered`,
+        ),
+      );
     return new Promise((resolve, reject) => {
-      this.enqueue({
+      this.reads.push({
         run: async () => {
           try {
             resolve(await this.executeRead(device, span));
@@ -277,12 +306,8 @@ export class BusScheduler {
         },
         fail: reject,
       });
+      this.wake?.();
     });
-  }
-
-  private enqueue(transaction: QueuedTransaction): void {
-    this.queue.push(transaction);
-    this.wake?.();
   }
 
   /**
@@ -372,12 +397,19 @@ export class BusScheduler {
         lastOpenAttempt = performance.now();
         await this.openTransport();
       }
-      const queued = this.queue.shift();
-      if (queued) {
-        await queued.run();
+      const write = this.writes.shift();
+      if (write) {
+        await write.run();
         continue;
       }
       const device = this.nextDue();
+      const pollDue = device !== undefined && device.nextDueMs <= performance.now();
+      const read = this.readSincePoll && pollDue ? undefined : this.reads.shift();
+      if (read) {
+        this.readSincePoll = true;
+        await read.run();
+        continue;
+      }
       if (!device) {
         await this.sleep(1_000);
         continue;
@@ -387,6 +419,7 @@ export class BusScheduler {
         await this.sleep(waitMs);
         continue; // a write may have arrived, or stop() was called
       }
+      this.readSincePoll = false;
       await this.pollDevice(device);
     }
   }

@@ -25,7 +25,7 @@
 import type { FastifyInstance, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
 import { cookieOf, isSafeMethod, sameOrigin } from '../../runtime/http-request.js';
 import type { WebRole } from './api-types.js';
-import { findWebUser, WEB_ROLES } from './accounts/users.js';
+import { findWebUser, WEB_ROLES, type WebUserRecord } from './accounts/users.js';
 import type { LiveSession, WebSessions } from './accounts/sessions.js';
 import { errorAnswerSchema, WebError } from './errors.js';
 import type { CabinetAccess, WebStorePort } from './ports.js';
@@ -75,6 +75,13 @@ export interface GuardOptions {
 export interface RequestSession {
   token: string;
   session: LiveSession;
+  /**
+   * Whether this session still admits the request's route as the guard did: live (not logged out,
+   * revoked or expired; asking does not restart its idle time), its user still there, enabled,
+   * with the same password hash and a role the route allows. For what outlives the request (the
+   * live stream, live.ts, asks it periodically). Reads the user's row.
+   */
+  stillValid(): boolean;
 }
 
 const requestSessions = new WeakMap<FastifyRequest, RequestSession>();
@@ -152,6 +159,17 @@ export function installGuard(app: FastifyInstance, options: GuardOptions): void 
     route.schema = withGuardAnswers(route.schema, access, methods);
   });
 
+  /** The session's user if still there, enabled and with the session's password hash; else ends the session. */
+  const currentUser = (token: string, session: LiveSession): WebUserRecord | null => {
+    const user = findWebUser(store, session.username);
+    if (user === null || user.disabled || user.passwordHash !== session.passwordHash) {
+      // Disabled, removed or given a new password since: this session is over for good.
+      sessions.revoke(token);
+      return null;
+    }
+    return user;
+  };
+
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const access = request.routeOptions.config.cabinetAccess;
     if (access === undefined) {
@@ -176,14 +194,15 @@ export function installGuard(app: FastifyInstance, options: GuardOptions): void 
     if (token === null || session === null) {
       throw new WebError('WEB_AUTH_REQUIRED', 'sign in first (POST /api/login)');
     }
-    const user = findWebUser(store, session.username);
-    if (user === null || user.disabled || user.passwordHash !== session.passwordHash) {
-      // Disabled, removed or given a new password since: this session is over for good.
-      sessions.revoke(token);
-      throw new WebError('WEB_AUTH_REQUIRED', 'this session has ended; sign in again');
-    }
+    const user = currentUser(token, session);
+    if (user === null) throw new WebError('WEB_AUTH_REQUIRED', 'this session has ended; sign in again');
     request.webUser = { username: user.username, role: user.role };
-    requestSessions.set(request, { token, session });
+    const stillValid = (): boolean => {
+      if (!sessions.isLive(token)) return false;
+      const now = currentUser(token, session);
+      return now !== null && roleAllows(now.role, access.roles);
+    };
+    requestSessions.set(request, { token, session, stillValid });
     if (!roleAllows(user.role, access.roles)) {
       throw new WebError(
         'WEB_FORBIDDEN',

@@ -18,12 +18,23 @@
  * 15 s keeps proxies and NAT from closing an idle stream. At most `maxClients` streams (503
  * CABINET_LIVE_FULL beyond). On the app's close (preClose) every stream is ended, so close()
  * never hangs on them.
+ *
+ * A stream lives no longer than the session it was opened with (OWASP Session Management Cheat
+ * Sheet, "Session Expiration": a session must end server-side on logout and expiry). The guard
+ * checks the session only when the stream starts; so every `sessionCheckMs` the hub asks each
+ * client's `stillValid()` (access.ts RequestSession: session live, user enabled, same password
+ * hash, role allowed) and destroys the streams whose session has ended: logout, an admin disabling
+ * the user, a new password, idle or absolute expiry. Asking does not restart the idle time: an
+ * open page alone does not keep a session alive. EventSource then reconnects and gets 401.
+ * GET only: fastify's automatic HEAD route would run the handler and attach a client that is never
+ * answered (`exposeHeadRoute: false`; HEAD /api/live is 404).
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import type { DevicePollResult } from '../bus/types.js';
 import type { LiveEventName, LiveEvents, PointValueView } from './api-types.js';
+import { sessionOf } from './access.js';
 import { CabinetError } from './cabinet-errors.js';
 import type { CabinetPort } from './cabinet-port.js';
 import { refuse } from './routes/refusals.js';
@@ -45,7 +56,12 @@ export interface LiveOptions {
   periodicMs?: number;
   /** Least time between two `values` of one device (default 1 s). */
   valuesEveryMs?: number;
+  /** How often each stream's session is checked (default 1 s); an ended session ends its stream. */
+  sessionCheckMs?: number;
 }
+
+/** Whether the session a stream was opened with still admits it (access.ts RequestSession.stillValid). */
+export type StillValid = () => boolean;
 
 const DEFAULTS: Required<LiveOptions> = {
   maxClients: 32,
@@ -53,6 +69,7 @@ const DEFAULTS: Required<LiveOptions> = {
   heartbeatMs: 15_000,
   periodicMs: 2_000,
   valuesEveryMs: 1_000,
+  sessionCheckMs: 1_000,
 };
 
 /** How often the uplink's connection is looked at between the periodic states (memory only). */
@@ -66,6 +83,8 @@ interface PendingValues {
 /** The streams and what feeds them. */
 export class LiveHub {
   private readonly clients = new Set<ServerResponse>();
+  /** Each stream's session check, asked every sessionCheckMs. */
+  private readonly validity = new Map<ServerResponse, StillValid>();
   private readonly options: Required<LiveOptions>;
   private readonly lastValuesMs = new Map<string, number>();
   private readonly pendingValues = new Map<string, PendingValues>();
@@ -77,6 +96,8 @@ export class LiveHub {
   private readonly index: ReturnType<typeof cachedIndex>;
   /** Clients dropped for falling behind, since start (tests and the log). */
   dropped = 0;
+  /** Session checks made, since start (tests). */
+  sessionChecks = 0;
 
   constructor(
     private readonly cabinet: CabinetPort,
@@ -113,6 +134,7 @@ export class LiveHub {
       setInterval(() => this.checkUplink(), UPLINK_CHECK_MS),
       setInterval(() => this.flushValues(), Math.max(50, Math.floor(this.options.valuesEveryMs / 4))),
       setInterval(() => this.heartbeat(), this.options.heartbeatMs),
+      setInterval(() => this.checkSessions(), this.options.sessionCheckMs),
     );
     for (const timer of this.timers) timer.unref();
   }
@@ -123,10 +145,14 @@ export class LiveHub {
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     for (const client of this.clients) client.end();
     this.clients.clear();
+    this.validity.clear();
   }
 
-  /** Takes over the response of GET /api/live. Throws CabinetError CABINET_LIVE_FULL. */
-  attach(reply: FastifyReply): void {
+  /**
+   * Takes over the response of GET /api/live; the stream ends once `stillValid` says false.
+   * Throws CabinetError CABINET_LIVE_FULL.
+   */
+  attach(reply: FastifyReply, stillValid: StillValid): void {
     if (this.clients.size >= this.options.maxClients)
       throw new CabinetError(
         'CABINET_LIVE_FULL',
@@ -148,7 +174,8 @@ export class LiveHub {
     });
     res.socket?.setNoDelay(true);
     this.clients.add(res);
-    res.on('close', () => this.clients.delete(res));
+    this.validity.set(res, stillValid);
+    res.on('close', () => this.forget(res));
     // Until the first event, EventSource shows nothing: hello says the stream is up.
     this.write(res, message('hello', { serverWallMs: Date.now() }));
   }
@@ -160,16 +187,21 @@ export class LiveHub {
     for (const client of [...this.clients]) this.write(client, bytes);
   }
 
+  private forget(client: ServerResponse): void {
+    this.clients.delete(client);
+    this.validity.delete(client);
+  }
+
   private write(client: ServerResponse, bytes: Buffer): void {
     if (client.destroyed || client.writableEnded) {
-      this.clients.delete(client);
+      this.forget(client);
       return;
     }
     // writableLength: bytes the response and its socket still hold (OutgoingMessage). A client
     // that does not read lets it grow; past the bound it is dropped, never waited for.
     if (client.writableLength > this.options.maxBufferedBytes) {
       this.dropped++;
-      this.clients.delete(client);
+      this.forget(client);
       client.destroy();
       return;
     }
@@ -254,6 +286,26 @@ export class LiveHub {
     this.broadcast('uplink', uplink);
   }
 
+  /** Destroys the streams whose session has ended (see the module comment). */
+  private checkSessions(): void {
+    if (this.clients.size === 0) return;
+    this.sessionChecks++;
+    for (const client of [...this.clients]) {
+      let valid: boolean;
+      try {
+        valid = this.validity.get(client)?.() ?? false;
+      } catch {
+        // The user's row could not be read (a store fault): fail closed; the browser reconnects
+        // and the guard answers for the session then. A timer must not throw.
+        valid = false;
+      }
+      if (!valid) {
+        this.forget(client);
+        client.destroy();
+      }
+    }
+  }
+
   private heartbeat(): void {
     const bytes = Buffer.from(': heartbeat\n\n');
     for (const client of [...this.clients]) this.write(client, bytes);
@@ -282,6 +334,8 @@ export function registerLiveRoute(
     '/api/live',
     {
       config: ACCESS,
+      // No automatic HEAD route: it would run this handler and hold a slot unanswered.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Server-sent events: values, alarm changes, bus counters, uplink state, lighting actions',
         tags: ['live'],
@@ -291,10 +345,13 @@ export function registerLiveRoute(
         },
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
       try {
         requireRunning(cabinet);
-        hub.attach(reply);
+        // The guard (access.ts) gives every request on this non-public route its session; an app
+        // without the guard (the data routes' own tests, cabinet-harness.ts) has none to check.
+        const session = sessionOf(request);
+        hub.attach(reply, session === null ? () => true : () => session.stillValid());
         return reply;
       } catch (error) {
         return refuse(reply, error);

@@ -82,6 +82,16 @@ export class WebSessions {
     return session;
   }
 
+  /**
+   * Whether `token`'s session is still live, WITHOUT restarting its idle time: for what a session
+   * keeps open (the live stream, live.ts), which must not keep an unattended page signed in.
+   */
+  isLive(token: string): boolean {
+    if (token === '' || token.length > MAX_TOKEN_LENGTH) return false;
+    const session = this.byKey.get(tokenKey(token));
+    return session !== undefined && this.alive(session, this.clock().monoMs);
+  }
+
   /** When `session` ends if left alone, on the wall clock (for the page; Session in api-types.ts). */
   expiryOf(session: LiveSession): SessionExpiry {
     const now = this.clock();

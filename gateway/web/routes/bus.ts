@@ -72,7 +72,7 @@ export function registerBusRoutes(app: FastifyInstance, cabinet: CabinetPort): v
             },
           ],
         },
-        response: { 200: BUS_READ_RESULT, 403: BUS_READ_REFUSAL, ...errors(400, 404, 502, 503) },
+        response: { 200: BUS_READ_RESULT, 403: BUS_READ_REFUSAL, ...errors(400, 404, 429, 502, 503) },
       },
     },
     async (request, reply) => {

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { isModbusError } from '../../../drivers/modbus/errors.js';
 import { isBusError } from '../../../gateway/bus/scheduler.js';
 import { ManualClock } from '../../../simulators/index.js';
 import { FAST_SERIAL, deviceConfig, startBusHarness, type BusHarness } from '../../helpers/bus-harness.js';
@@ -116,5 +117,79 @@ describe('on-demand reads through the bus scheduler (RTU line)', () => {
     for (let i = 0; i < 5; i++) await harness.bus.read('gas', { point: 'o2' });
     await harness.nextPoll('gas', (r) => r.quality === 'good');
     assert.ok(harness.results.filter((r) => r.deviceId === 'gas').length > polled);
+  });
+});
+
+/**
+ * "Nothing the web server does may delay polling" (issue 13): a signed-in user flooding
+ * POST /api/bus/read at a device that does not answer (each read waits its full timeout) must
+ * neither queue without limit nor hold the line between polls.
+ */
+describe('on-demand reads cannot starve polling (RTU line)', () => {
+  let harness: BusHarness;
+
+  before(async () => {
+    harness = await startBusHarness(
+      {
+        buses: [{ id: 'line', kind: 'rtu', pty: true, serial: FAST_SERIAL, ptyFallback: false }],
+        devices: [
+          { bus: 'line', unitId: 1, profile: 'gas-detector/anqi-gd300', scenario: 'normal' },
+          { bus: 'line', unitId: 2, profile: 'bridge-strain/qiaoce-vw8', scenario: 'normal' },
+        ],
+        clock: new ManualClock(0),
+      },
+      [
+        deviceConfig('gas', 1, 'anqi-gd300'),
+        // Polled once a minute (first poll staggered to 30 s): only the reads below reach it.
+        deviceConfig('mute', 2, 'qiaoce-vw8', { pollIntervalMs: 60_000 }),
+      ],
+    );
+    await harness.nextPoll('gas', (r) => r.quality === 'good');
+  });
+  after(() => harness.stop());
+
+  it('refuses reads beyond the waiting limit with BUS_BUSY, and polls between the ones it queued', async () => {
+    harness.simulation.device('line', 2).setFault('no-answer:always');
+    const events: string[] = [];
+    const stopListening = harness.bus.onPoll((r) => events.push(`poll ${r.deviceId}`));
+    const burst = Array.from({ length: 5 }, (_, i) =>
+      harness.bus.read('mute', { point: 'strain_1' }).then(
+        () => assert.fail(`read ${i} of a silent device was answered`),
+        (error: unknown) => {
+          events.push(`read ${i}`);
+          return error;
+        },
+      ),
+    );
+    const outcomes = await Promise.all(burst);
+    stopListening();
+    harness.simulation.device('line', 2).clearFault();
+
+    const busy = outcomes.filter((e) => isBusError(e, 'BUS_BUSY'));
+    assert.equal(
+      busy.length,
+      3,
+      `two reads may wait, the rest are refused: ${outcomes.map(String).join('; ')}`,
+    );
+    for (const error of busy) {
+      assert.ok(isBusError(error));
+      assert.equal(error.status, 429);
+      assert.match(error.message, /try again/);
+    }
+    for (const error of outcomes.slice(0, 2))
+      assert.ok(isModbusError(error, 'MODBUS_TIMEOUT'), String(error));
+
+    // The two queued reads each waited out their timeout; the healthy device was polled between them.
+    const first = events.indexOf('read 0');
+    const second = events.indexOf('read 1');
+    assert.ok(first >= 0 && second > first, events.join(', '));
+    assert.ok(
+      events.slice(first, second).includes('poll gas'),
+      `a due poll of gas ran between the two reads: ${events.join(', ')}`,
+    );
+
+    // The limit is on reads waiting, not a lockout: once the queue drained a read is accepted again.
+    const again = await harness.bus.read('gas', { point: 'o2' });
+    assert.equal(again.point, 'o2');
   });
 });
