@@ -1,5 +1,5 @@
 /**
- * The confirmation dialog of every action that changes the field (/work/shared/UI.md): it says
+ * The confirmation dialog of every action that changes the field (docs/ui.md, "Talking to the server"): it says
  * what will happen, asks once, then shows the server's answer: pending, then succeeded or failed
  * with the reason. Never an optimistic success: "succeeded" appears only after the server (and,
  * for lighting, the concentrator behind it) answered.

@@ -2,7 +2,7 @@
  * Formatters (docs/ui.md, "Numbers and times"): pure functions of a value, a language and a
  * translator, with no DOM, so test/ui/format.test.ts runs them under Node.
  *
- * Times follow /work/shared/UI.md: a 24-hour clock and ISO-like dates (2026-12-07 16:24:31) in the
+ * Times follow docs/ui.md, "Numbers and times": a 24-hour clock and ISO-like dates (2026-12-07 16:24:31) in the
  * cabinet's IANA time zone (Session.timeZone), whatever the browser's own zone is; relative ages
  * ("12 秒前" / "12 s ago") say how fresh a value is.
  */

@@ -1,6 +1,6 @@
 /**
  * The cabinet UI's texts in zh-CN (the default) and English. Words follow the glossary of
- * docs/ui.md ("Glossary"; /work/shared/UI.md): 报警, 确认, 搁置, 停用 / 恢复投用, 设定值, 死区,
+ * docs/ui.md ("Glossary"): 报警, 确认, 搁置, 停用 / 恢复投用, 设定值, 死区,
  * 触发延时 / 恢复延时, 总线, 从站地址, 往返时间, 校验错误, 异常应答, 占用率, 调试, 上行, 积压 ...
  * one word per concept on every page. CABINET_EN is typed by CABINET_ZH's keys.
  */
