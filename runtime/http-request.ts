@@ -86,3 +86,20 @@ export function sameOrigin(request: RequestView): boolean {
   if (typeof origin !== 'string') return false;
   return origin.toLowerCase() === `${request.protocol}://${request.host}`.toLowerCase();
 }
+
+/**
+ * The Set-Cookie value of a session cookie, both services: not readable by scripts (HttpOnly),
+ * never sent with a request another site makes (SameSite=Strict), HTTPS only (Secure, unless
+ * `insecure`: plain HTTP on loopback), for the whole site (Path=/), gone after `maxAgeS`. With
+ * Secure and Path=/ a `__Host-` name binds it to this host (RFC 6265bis section 4.1.3.2).
+ */
+export function sessionSetCookie(name: string, token: string, insecure: boolean, maxAgeS: number): string {
+  return [
+    `${name}=${token}`,
+    'Path=/',
+    'HttpOnly',
+    'SameSite=Strict',
+    `Max-Age=${maxAgeS}`,
+    ...(insecure ? [] : ['Secure']),
+  ].join('; ');
+}

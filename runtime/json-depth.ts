@@ -5,6 +5,7 @@
  * schema validator, a serializer) risks the stack on a 20,000-deep document of a few dozen
  * kilobytes. Imports nothing of ours (runtime/, eslint.config.js).
  */
+import type { FastifyInstance } from 'fastify';
 
 /**
  * The deepest nesting of `{` and `[` in JSON text, brackets inside strings not counted; one pass,
@@ -31,4 +32,26 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
     } else if (c === 0x7d || c === 0x5d) depth -= 1;
   }
   return deepest;
+}
+
+/**
+ * Installs the application/json parser both servers use: fastify's own (it refuses `__proto__`
+ * keys) behind the depth check, which answers `tooDeep(message)` (each server's own error code)
+ * before anything is parsed. The caller removes the parsers it does not want first.
+ */
+export function addDepthLimitedJsonParser(
+  app: FastifyInstance,
+  maxDepth: number,
+  tooDeep: (message: string) => Error,
+): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (jsonDepth(text, maxDepth) > maxDepth) {
+      done(tooDeep(`the request body nests objects and arrays deeper than ${maxDepth} levels`), undefined);
+      return;
+    }
+    // fastify's parser answers through `done`; its return value carries nothing.
+    void parse(request, text, done);
+  });
 }

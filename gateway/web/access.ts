@@ -23,7 +23,7 @@
  *   an admin's change, or the CLI's from another process, applies at the next request.
  */
 import type { FastifyInstance, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
-import { cookieOf, isSafeMethod, sameOrigin } from '../../runtime/http-request.js';
+import { cookieOf, isSafeMethod, sameOrigin, sessionSetCookie } from '../../runtime/http-request.js';
 import type { WebRole } from './api-types.js';
 import { findWebUser, WEB_ROLES, type WebUserRecord } from './accounts/users.js';
 import type { LiveSession, WebSessions } from './accounts/sessions.js';
@@ -49,14 +49,7 @@ export function sessionCookieName(insecure: boolean): string {
  * (Path=/), gone when the session's absolute expiry passes (Max-Age).
  */
 export function sessionCookie(token: string, insecure: boolean, maxAgeS: number): string {
-  return [
-    `${sessionCookieName(insecure)}=${token}`,
-    'Path=/',
-    'HttpOnly',
-    'SameSite=Strict',
-    `Max-Age=${maxAgeS}`,
-    ...(insecure ? [] : ['Secure']),
-  ].join('; ');
+  return sessionSetCookie(sessionCookieName(insecure), token, insecure, maxAgeS);
 }
 
 /** The Set-Cookie value that makes the browser drop the session cookie (logout). */

@@ -32,7 +32,7 @@ import Fastify, {
   type RouteOptions,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { jsonDepth } from '../../runtime/json-depth.js';
+import { addDepthLimitedJsonParser } from '../../runtime/json-depth.js';
 import { createAjv, issuesOf } from '../../cloud-sync/contract/ajv.js';
 import { isKerbsideError, type Issue } from '../../cloud-sync/contract/errors.js';
 import type { Instant } from '../alarms/types.js';
@@ -187,22 +187,8 @@ function closeQuerystring(route: RouteOptions): void {
 
 /** The JSON parser: fastify's own (it refuses `__proto__` keys) behind the depth check; nothing else is read. */
 function useJsonBodyParser(app: FastifyInstance): void {
-  const parse = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (jsonDepth(text, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
-      done(
-        new WebError(
-          'WEB_BODY_TOO_DEEP',
-          `the request body nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`,
-        ),
-        undefined,
-      );
-      return;
-    }
-    void parse(request, text, done);
-  });
+  addDepthLimitedJsonParser(app, MAX_BODY_DEPTH, (message) => new WebError('WEB_BODY_TOO_DEEP', message));
 }
 
 /** OpenAPI fields of a route's access rule: who may call it, and the session cookie unless public. */

@@ -8,7 +8,7 @@
  * text is refused before it is parsed when its brackets nest deeper than MAX_BODY_DEPTH.
  */
 import type { FastifyInstance } from 'fastify';
-import { jsonDepth } from '../../../runtime/json-depth.js';
+import { addDepthLimitedJsonParser, jsonDepth } from '../../../runtime/json-depth.js';
 import { ApiError } from './errors.js';
 
 /** Deepest nesting of objects and arrays a request body may have (RFC 8259 section 9 allows a limit). */
@@ -24,21 +24,6 @@ export { jsonDepth };
  * form post to the API; every API body is JSON.
  */
 export function useJsonBodyParser(app: FastifyInstance): void {
-  const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (jsonDepth(text, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
-      done(
-        new ApiError(
-          'API_BODY_TOO_DEEP',
-          `the request body nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`,
-        ),
-        undefined,
-      );
-      return;
-    }
-    // fastify's parser answers through `done`; its return value carries nothing.
-    void parse(request, text, done);
-  });
+  addDepthLimitedJsonParser(app, MAX_BODY_DEPTH, (message) => new ApiError('API_BODY_TOO_DEEP', message));
 }

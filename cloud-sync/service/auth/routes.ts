@@ -13,6 +13,7 @@
  * password or token appears only in the one response that hands it out (Cache-Control: no-store),
  * never in a log or audit detail.
  */
+import { sessionSetCookie } from '../../../runtime/http-request.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { CloudSchema } from '../db/schema.js';
@@ -169,14 +170,7 @@ interface AuditQuery {
  * (RFC 6265bis section 4.1.3.2). `insecure` (the dev setting) drops Secure and so the prefix.
  */
 export function sessionCookie(token: string, insecure: boolean, maxAgeS: number): string {
-  return [
-    `${sessionCookieName(insecure)}=${token}`,
-    'Path=/',
-    'HttpOnly',
-    'SameSite=Strict',
-    `Max-Age=${maxAgeS}`,
-    ...(insecure ? [] : ['Secure']),
-  ].join('; ');
+  return sessionSetCookie(sessionCookieName(insecure), token, insecure, maxAgeS);
 }
 
 /** Every refused sign-in beyond a limit, address or account: one answer, so neither is told apart. */
